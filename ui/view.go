@@ -22,12 +22,12 @@ const (
 type Action int
 
 const (
-	None         Action = iota
-	MeetNow             // home: Meet Now
-	Join                // home: Join
-	OpenReset           // the small "Reset" control: asks for confirmation
-	CancelReset         // confirmation: Cancel
-	ConfirmedReset      // confirmation: Reset
+	None           Action = iota
+	MeetNow               // home: Meet Now
+	Join                  // home: Join
+	OpenReset             // the small "Reset" control: asks for confirmation
+	CancelReset           // confirmation: Cancel
+	ConfirmedReset        // confirmation: Reset
 )
 
 func (a Action) String() string {

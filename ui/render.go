@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"image"
+	"image/draw"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Renderer draws Views for one screen size. It keeps a back buffer, a layer
+// of everything that does not change from frame to frame, and caches of
+// font faces, glyphs, corner masks and QR codes, so that a frame where only
+// the clock moved costs a few small blits.
+//
+// A Renderer is not safe for concurrent use: one goroutine (the appliance's
+// render loop) owns it.
+type Renderer struct {
+	size  image.Point
+	scale float64
+
+	back   *image.RGBA // what Render returns
+	static *image.RGBA // background and every non-dynamic item
+
+	staticKey   View // the View static was drawn for, dynamic fields zeroed
+	staticValid bool
+	dirty       []image.Rectangle // dynamic rectangles drawn into back last frame
+
+	items []item // layout scratch space, reused
+	faces map[faceKey]*face
+	masks map[roundKey]*image.Alpha
+	qr    qrCache
+}
+
+// NewRenderer returns a renderer for a screen of the given size in pixels.
+// Everything is laid out on a 1920×1080 grid scaled to fit size, so
+// Size1080p and Size800p (and other landscape sizes) all work.
+func NewRenderer(size image.Point) *Renderer {
+	s := min(float64(size.X)/1920, float64(size.Y)/1080)
+	return &Renderer{
+		size:   size,
+		scale:  s,
+		back:   image.NewRGBA(image.Rectangle{Max: size}),
+		static: image.NewRGBA(image.Rectangle{Max: size}),
+		faces:  make(map[faceKey]*face),
+		masks:  make(map[roundKey]*image.Alpha),
+	}
+}
+
+// Render draws v and returns the frame. The image is the renderer's back
+// buffer: it stays valid until the next call to Render and must not be
+// modified. Display.Show copies it, which is all callers need.
+func (r *Renderer) Render(v View) *image.RGBA {
+	items := r.layout(v)
+	key := staticPart(v)
+	if !r.staticValid || key != r.staticKey {
+		draw.Draw(r.static, r.static.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
+		for i := range items {
+			if !items[i].dynamic {
+				r.drawItem(r.static, &items[i])
+			}
+		}
+		r.staticKey, r.staticValid = key, true
+		copy(r.back.Pix, r.static.Pix)
+	} else {
+		// Same screen as last frame: only undo what the dynamic items drew.
+		for _, d := range r.dirty {
+			draw.Draw(r.back, d, r.static, d.Min, draw.Src)
+		}
+	}
+	r.dirty = r.dirty[:0]
+	for i := range items {
+		if items[i].dynamic {
+			r.drawItem(r.back, &items[i])
+			r.dirty = append(r.dirty, items[i].r)
+		}
+	}
+	return r.back
+}
+
+// Hit returns the action of the control at p on the screen v describes, or
+// None when p is on no control.
+func (r *Renderer) Hit(v View, p image.Point) Action {
+	items := r.layout(v)
+	// Later items are drawn on top: test them first.
+	for i := len(items) - 1; i >= 0; i-- {
+		if items[i].action != None && p.In(items[i].r) {
+			return items[i].action
+		}
+	}
+	return None
+}
+
+// staticPart is v without what changes every frame: the clock and the
+// countdown. Layout positions never depend on those, which is what makes
+// redrawing only the dynamic rectangles correct.
+func staticPart(v View) View {
+	v.Now = time.Time{}
+	v.CodeExpiresIn = 0
+	return v
+}
+
+// drawItem draws one item into dst, clipped to the item's rectangle.
+func (r *Renderer) drawItem(dst *image.RGBA, it *item) {
+	if it.border.A != 0 {
+		r.fillRound(dst, it.r, it.radius, it.border)
+		inner := it.r.Inset(it.stroke)
+		bg := it.fill
+		if bg.A == 0 {
+			bg = colBackground
+		}
+		r.fillRound(dst, inner, it.radius-it.stroke, bg)
+	} else if it.fill.A != 0 {
+		r.fillRound(dst, it.r, it.radius, it.fill)
+	}
+	if it.qr != "" {
+		r.drawQR(dst, it.r, it.qr)
+	}
+	if it.text != "" {
+		r.drawLabel(dst, it)
+	}
+}
+
+// drawLabel fits the item's text into its rectangle (less padding), cutting
+// it with an ellipsis if needed, and centres it vertically.
+func (r *Renderer) drawLabel(dst *image.RGBA, it *item) {
+	box := it.r.Inset(it.pad)
+	if box.Empty() {
+		return
+	}
+	fc := r.face(it.font, it.size)
+	s := fc.fit(oneLine(it.text), box.Dx())
+	w := fc.width(s)
+	x := box.Min.X
+	switch it.align {
+	case center:
+		x += (box.Dx() - w) / 2
+	case right:
+		x += box.Dx() - w
+	}
+	y := it.r.Min.Y + (it.r.Dy()-(fc.ascent+fc.descent))/2 + fc.ascent
+	clip := dst.SubImage(it.r).(*image.RGBA)
+	fc.drawText(clip, x, y, s, it.color)
+}
+
+// oneLine turns control characters (newlines and tabs in error messages
+// from elsewhere) into spaces: every label is a single line.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// px scales a length on the design grid to screen pixels.
+func (r *Renderer) px(v float64) int { return int(math.Round(v * r.scale)) }

@@ -1,0 +1,23 @@
+package ui
+
+import "image/color"
+
+// The palette: a calm dark theme. Contrast of text on background stays
+// above 7:1 for primary text so it reads from across a meeting room.
+var (
+	colBackground = color.RGBA{0x10, 0x14, 0x1a, 0xff}
+	colSurface    = color.RGBA{0x1c, 0x23, 0x2d, 0xff} // cards and dialogs
+	colText       = color.RGBA{0xf2, 0xf5, 0xf8, 0xff}
+	colSecondary  = color.RGBA{0x9a, 0xa7, 0xb4, 0xff} // dates, captions
+	colDim        = color.RGBA{0x6b, 0x77, 0x85, 0xff} // version, offline dot
+	colAccent     = color.RGBA{0x2f, 0x7c, 0xf6, 0xff} // the main action
+	colLink       = color.RGBA{0x8a, 0xb6, 0xff, 0xff} // URLs, notices
+	colButton     = color.RGBA{0x2c, 0x36, 0x43, 0xff} // secondary buttons
+	colButtonOnSf = color.RGBA{0x36, 0x42, 0x51, 0xff} // secondary buttons on a surface
+	colOutline    = color.RGBA{0x3a, 0x45, 0x53, 0xff} // small ghost controls
+	colDanger     = color.RGBA{0xe0, 0x3e, 0x45, 0xff} // destructive buttons
+	colError      = color.RGBA{0xff, 0x6b, 0x6b, 0xff} // error lines
+	colOnline     = color.RGBA{0x3f, 0xbf, 0x6f, 0xff}
+	colQRDark     = color.RGBA{0x00, 0x00, 0x00, 0xff}
+	colQRLight    = color.RGBA{0xff, 0xff, 0xff, 0xff}
+)
