@@ -19,5 +19,6 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1 // indirect
+	periph.io/x/conn/v3 v3.7.3 // indirect
 	rsc.io/qr v0.2.0 // indirect
 )

@@ -1,0 +1,840 @@
+// Package appliance is roomd: the kit's state machine, which pairs the kit
+// with the portal, keeps it in touch, and drives the screen.
+//
+// The states:
+//
+//	booting ──► pairing ──(code approved)──► ready
+//	   ▲           ▲                           │
+//	   │           └──(unpaired in the admin ──┘
+//	   │               center, or reset)
+//	   └── (factory reset could not make a new identity: retry)
+//
+// In-meeting and updating join later, as states entered from ready. One
+// goroutine runs the state functions (boot, pair, ready); another owns the
+// screen: it renders on every change and once a second, and turns taps
+// into actions. Both share the fields under Kit.mu.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"roomkit/drivers"
+	"roomkit/drivers/audio"
+	"roomkit/drivers/camera"
+	"roomkit/drivers/display"
+	"roomkit/drivers/input"
+	"roomkit/provisioning"
+	"roomkit/ui"
+)
+
+// State is what the kit is doing.
+type State string
+
+const (
+	Booting State = "booting" // loading identity and state
+	Pairing State = "pairing" // showing a code, waiting for the admin center
+	Ready   State = "ready"   // paired: the home screen
+)
+
+// States lists every state, for metrics.
+var States = []State{Booting, Pairing, Ready}
+
+// Messages the room's staff and IT read on the pairing screen.
+const (
+	msgNewIdentity = "This kit has a new identity and must be paired again."
+	msgCorrupt     = "The kit's settings were damaged and have been reset; pair the room again."
+	msgUnpaired    = "This room was unpaired in the admin center; pair it again."
+	msgDenied      = "The code was denied in the admin center; here is a new one."
+	msgReset       = "The kit was reset to factory settings; pair the room again."
+	noticeSoon     = "Meetings are coming soon"
+)
+
+// noticeFor is how long a transient notice stays on screen.
+const noticeFor = 4 * time.Second
+
+// Config is what roomd hands the kit.
+type Config struct {
+	StateDir  string // e.g. /perm/roomkit
+	PortalURL string
+	Version   string
+
+	Display      display.Display // required
+	Input        input.Source    // optional: a kit without touch still works
+	Camera       camera.Camera   // optional until meetings
+	Speakerphone audio.Speakerphone
+
+	Logger            *slog.Logger
+	HeartbeatInterval time.Duration    // default 15 s (docs/protocol.md §5)
+	Now               func() time.Time // default time.Now
+	HTTPClient        *http.Client     // default: 30 s timeout
+}
+
+// Status is the kit's state as roomctl and the control API show it.
+type Status struct {
+	State           State            `json:"state"`
+	RoomName        string           `json:"room_name,omitempty"`
+	Location        string           `json:"location,omitempty"`
+	TimeZone        string           `json:"time_zone,omitempty"`
+	PortalURL       string           `json:"portal_url"`
+	PortalConnected bool             `json:"portal_connected"`
+	LastHeartbeat   time.Time        `json:"last_heartbeat,omitzero"`
+	Version         string           `json:"version"`
+	DeviceID        string           `json:"device_id,omitempty"`
+	Devices         []drivers.Status `json:"devices"`
+	UserCode        string           `json:"user_code,omitempty"`
+	VerificationURI string           `json:"verification_uri,omitempty"`
+	CodeExpiresAt   time.Time        `json:"code_expires_at,omitzero"`
+	Message         string           `json:"message,omitempty"`
+	Error           string           `json:"error,omitempty"`
+	UptimeSeconds   int64            `json:"uptime_seconds"`
+}
+
+// Metrics are the kit's counters since roomd started.
+type Metrics struct {
+	HeartbeatsOK       uint64
+	HeartbeatsFailed   uint64
+	PairingCodesIssued uint64
+}
+
+// Kit is one room kit.
+type Kit struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error // tests shorten waits
+	started  time.Time
+	renderer *ui.Renderer // owned by the screen goroutine
+	changed  chan struct{}
+
+	mu          sync.Mutex
+	running     bool
+	state       State
+	id          *provisioning.Identity
+	client      *provisioning.Client
+	saved       provisioning.State
+	token       *provisioning.Token
+	loc         *time.Location
+	connected   bool
+	lastBeat    time.Time
+	code        *provisioning.DeviceAuthorization
+	message     string
+	errText     string    // shown with a countdown to retryAt
+	retryAt     time.Time // zero: no countdown
+	notice      string
+	noticeUntil time.Time
+	confirming  bool // the "Factory reset?" screen is up
+	metrics     Metrics
+	cancelState context.CancelFunc
+	resetReq    bool
+	resetDone   []chan error
+}
+
+// New checks cfg and returns a kit; Run starts it.
+func New(cfg Config) (*Kit, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("appliance: no state directory")
+	}
+	if cfg.PortalURL == "" {
+		return nil, errors.New("appliance: no portal URL")
+	}
+	if cfg.Display == nil {
+		return nil, errors.New("appliance: no display")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 15 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Kit{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		sleep:    provisioning.Sleep,
+		started:  cfg.Now(),
+		renderer: ui.NewRenderer(cfg.Display.Bounds().Size()),
+		changed:  make(chan struct{}, 1),
+		state:    Booting,
+		loc:      time.UTC,
+	}, nil
+}
+
+// Run runs the kit until ctx ends.
+func (k *Kit) Run(ctx context.Context) error {
+	k.mu.Lock()
+	if k.running {
+		k.mu.Unlock()
+		return errors.New("appliance: Run called twice")
+	}
+	k.running = true
+	k.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { k.screen(ctx) })
+
+	for ctx.Err() == nil {
+		sctx, scancel := context.WithCancel(ctx)
+		k.mu.Lock()
+		k.cancelState = scancel
+		st, reset := k.state, k.resetReq
+		k.mu.Unlock()
+		if !reset {
+			switch st {
+			case Booting:
+				k.boot(sctx)
+			case Pairing:
+				k.pair(sctx)
+			case Ready:
+				k.ready(sctx)
+			}
+		}
+		scancel()
+		if k.resetPending() && ctx.Err() == nil {
+			k.reset()
+		}
+	}
+	cancel()
+	wg.Wait()
+	k.mu.Lock()
+	k.running = false
+	for _, done := range k.resetDone {
+		done <- errors.New("roomd is stopping")
+	}
+	k.resetDone, k.resetReq = nil, false
+	k.mu.Unlock()
+	return nil
+}
+
+// boot loads the identity and the state and decides between pairing and
+// ready. Only a state directory the kit cannot use stops it here; it
+// says so on screen and tries again.
+func (k *Kit) boot(ctx context.Context) {
+	bo := newBackoff()
+	for {
+		err := k.load()
+		if err == nil {
+			return
+		}
+		k.log.Error("cannot load the kit's identity or state", "dir", k.cfg.StateDir, "err", err)
+		k.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot use the kit's storage (%v)", err))
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+func (k *Kit) load() error {
+	id, err := provisioning.LoadOrCreateIdentity(k.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	var msg string
+	st, err := provisioning.LoadState(k.cfg.StateDir)
+	switch {
+	case errors.Is(err, provisioning.ErrCorruptState):
+		k.log.Warn("state file damaged: pairing again", "err", err)
+		msg = msgCorrupt
+		st = provisioning.State{Version: provisioning.StateVersion}
+	case err != nil:
+		return err
+	}
+	if id.Created {
+		k.log.Info("new identity", "device_id", id.DeviceID)
+	}
+	if id.Replaced != nil {
+		k.log.Warn("identity replaced: pairing again", "why", id.Replaced)
+		msg = msgNewIdentity
+	}
+	paired := st.Paired(id.DeviceID)
+	switch {
+	case st.Room != nil && !paired:
+		k.log.Warn("state belongs to another identity: pairing again", "state_device_id", st.DeviceID, "device_id", id.DeviceID)
+		msg = msgNewIdentity
+	case paired && st.PortalURL != "" && st.PortalURL != k.cfg.PortalURL:
+		k.log.Warn("paired with another portal: pairing again", "paired_with", st.PortalURL, "portal", k.cfg.PortalURL)
+		msg = fmt.Sprintf("This kit was paired with the portal at %s; pair it with %s.", st.PortalURL, k.cfg.PortalURL)
+		paired = false
+	}
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.id = id
+	k.client = k.newClient(id)
+	k.saved = st
+	k.message = msg
+	k.errText, k.retryAt = "", time.Time{}
+	if paired {
+		k.setRoomLocked(*st.Room)
+		k.state = Ready
+		k.log.Info("paired", "room", st.Room.Name, "room_id", st.Room.ID)
+	} else {
+		k.saved.Room = nil
+		k.state = Pairing
+	}
+	k.signal()
+	return nil
+}
+
+func (k *Kit) newClient(id *provisioning.Identity) *provisioning.Client {
+	return &provisioning.Client{PortalURL: k.cfg.PortalURL, HTTP: k.cfg.HTTPClient, Identity: id, Now: k.now}
+}
+
+// pair shows codes until one is approved. A code that runs out or is
+// denied is replaced by a fresh one, so an unattended kit always shows a
+// usable code.
+func (k *Kit) pair(ctx context.Context) {
+	bo := newBackoff()
+	label, _ := os.Hostname()
+	for ctx.Err() == nil {
+		k.mu.Lock()
+		client := k.client
+		k.code = nil
+		k.mu.Unlock()
+		k.signal()
+
+		da, err := client.StartPairing(ctx, label)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			k.log.Warn("cannot get a pairing code", "portal", k.cfg.PortalURL, "err", err)
+			k.waitRetry(ctx, bo, err, k.failureLine(err))
+			continue
+		}
+		bo.reset()
+		k.log.Info("pairing code issued", "code", da)
+		k.mu.Lock()
+		k.code = da
+		k.connected = true
+		k.errText, k.retryAt = "", time.Time{}
+		k.metrics.PairingCodesIssued++
+		k.mu.Unlock()
+		k.signal()
+
+		if k.awaitApproval(ctx, client, da, bo) {
+			return
+		}
+	}
+}
+
+// awaitApproval polls for da until it is approved (true) or a fresh code
+// is needed (false).
+func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da *provisioning.DeviceAuthorization, bo *backoff) bool {
+	for {
+		// WaitForApproval sleeps before every poll; a second sleep means
+		// the poll before it got an answer: the portal is there.
+		polls := 0
+		sleep := func(ctx context.Context, d time.Duration) error {
+			if polls++; polls > 1 {
+				k.online()
+			}
+			return k.sleep(ctx, d)
+		}
+		tok, err := client.WaitForApproval(ctx, da, sleep)
+		switch {
+		case err == nil:
+			if err := k.paired(tok); err != nil {
+				k.log.Error("cannot save the pairing", "err", err)
+				k.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot save the pairing (%v)", err))
+				return false
+			}
+			return true
+		case ctx.Err() != nil:
+			return false
+		case errors.Is(err, provisioning.ErrAccessDenied):
+			k.log.Info("pairing code denied in the admin center")
+			k.setMessage(msgDenied)
+			return false
+		case errors.Is(err, provisioning.ErrExpiredToken), errors.Is(err, provisioning.ErrInvalidGrant):
+			k.log.Info("pairing code ran out: asking for a fresh one", "err", err)
+			return false
+		case errors.Is(err, provisioning.ErrUnreachable):
+			k.log.Warn("cannot poll the portal", "err", err)
+			k.waitRetry(ctx, bo, err, k.failureLine(err))
+			if !k.now().Before(da.ExpiresAt) {
+				return false
+			}
+		default:
+			// invalid_client (the portal does not know our key),
+			// invalid_request and the like: start over, slowly.
+			k.log.Warn("portal refused the pairing poll", "err", err)
+			k.waitRetry(ctx, bo, err, k.failureLine(err))
+			return false
+		}
+	}
+}
+
+// paired saves the new pairing and switches to the home screen.
+func (k *Kit) paired(tok *provisioning.Token) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st := provisioning.State{
+		Version:   provisioning.StateVersion,
+		PortalURL: k.cfg.PortalURL,
+		DeviceID:  k.id.DeviceID,
+		Room:      tok.Room,
+		PairedAt:  k.now().UTC(),
+	}
+	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+		return err
+	}
+	k.saved = st
+	k.token = tok
+	k.state = Ready
+	k.code = nil
+	k.message, k.errText, k.retryAt = "", "", time.Time{}
+	k.connected = true
+	k.setRoomLocked(*tok.Room)
+	k.log.Info("paired", "room", tok.Room.Name, "room_id", tok.Room.ID)
+	k.signal()
+	return nil
+}
+
+// ready keeps the kit in touch with the portal: a heartbeat every
+// HeartbeatInterval. A portal that is down leaves the kit usable, only
+// marked offline, while it retries with backoff.
+func (k *Kit) ready(ctx context.Context) {
+	bo := newBackoff()
+	for {
+		err := k.heartbeat(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := k.cfg.HeartbeatInterval
+		switch {
+		case err == nil:
+			bo.reset()
+		case errors.Is(err, provisioning.ErrInvalidClient):
+			k.log.Warn("the portal no longer knows this kit: it was unpaired", "err", err)
+			k.unpair()
+			return
+		default:
+			k.log.Warn("heartbeat failed", "portal", k.cfg.PortalURL, "err", err)
+			wait = min(bo.next(), wait)
+		}
+		if k.sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+// heartbeat sends one heartbeat, getting an access token first when the
+// kit has none or the portal refused the one it had.
+func (k *Kit) heartbeat(ctx context.Context) error {
+	err := k.heartbeatOnce(ctx)
+	if errors.Is(err, provisioning.ErrInvalidToken) {
+		k.mu.Lock()
+		k.token = nil
+		k.mu.Unlock()
+		err = k.heartbeatOnce(ctx)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			k.metrics.HeartbeatsFailed++
+			k.connected = false
+		}
+	} else {
+		k.metrics.HeartbeatsOK++
+		k.connected = true
+		k.lastBeat = k.now()
+	}
+	k.signal()
+	return err
+}
+
+func (k *Kit) heartbeatOnce(ctx context.Context) error {
+	k.mu.Lock()
+	client, tok := k.client, k.token
+	k.mu.Unlock()
+	// Refresh a little early, so a token never runs out in flight.
+	if tok == nil || !k.now().Before(tok.Expiry.Add(-30*time.Second)) {
+		t, err := client.RefreshToken(ctx)
+		if err != nil {
+			return err
+		}
+		tok = t
+		k.mu.Lock()
+		k.token = t
+		k.mu.Unlock()
+		if t.Room != nil {
+			k.applyRoom(*t.Room)
+		}
+	}
+	room, err := client.Heartbeat(ctx, tok.AccessToken, k.report())
+	if err != nil {
+		return err
+	}
+	k.applyRoom(room)
+	return nil
+}
+
+func (k *Kit) report() provisioning.Report {
+	st := k.Status()
+	return provisioning.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices}
+}
+
+// applyRoom takes the room's configuration from the portal: a rename in
+// the admin center reaches the screen with the next heartbeat.
+func (k *Kit) applyRoom(r provisioning.Room) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.saved.Room != nil && *k.saved.Room == r {
+		return
+	}
+	st := k.saved
+	st.Room = &r
+	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+		// The screen still shows the new name; the next heartbeat saves it.
+		k.log.Error("cannot save the room's configuration", "err", err)
+	} else {
+		k.saved = st
+	}
+	k.log.Info("room configuration", "room", r.Name, "location", r.Location, "time_zone", r.TimeZone)
+	k.setRoomLocked(r)
+	k.signal()
+}
+
+// setRoomLocked applies r's time zone to the clock.
+func (k *Kit) setRoomLocked(r provisioning.Room) {
+	if k.saved.Room == nil || *k.saved.Room != r {
+		rc := r
+		k.saved.Room = &rc
+	}
+	k.loc = time.UTC
+	if r.TimeZone != "" {
+		loc, err := time.LoadLocation(r.TimeZone)
+		if err != nil {
+			k.log.Warn("unknown time zone: the clock shows UTC", "time_zone", r.TimeZone, "err", err)
+		} else {
+			k.loc = loc
+		}
+	}
+}
+
+// unpair forgets the room (the admin center unpaired it) and goes back to
+// pairing. The identity stays: the same kit can be paired again.
+func (k *Kit) unpair() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st := k.saved
+	st.Room = nil
+	st.PairedAt = time.Time{}
+	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+		k.log.Error("cannot save the unpaired state", "err", err)
+	}
+	k.saved = st
+	k.token = nil
+	k.loc = time.UTC
+	k.state = Pairing
+	k.message = msgUnpaired
+	k.signal()
+}
+
+// FactoryReset erases the kit's identity and pairing, makes a new identity
+// and returns to pairing. It returns once that is done.
+func (k *Kit) FactoryReset(ctx context.Context) error {
+	done := make(chan error, 1)
+	k.mu.Lock()
+	if !k.running {
+		k.mu.Unlock()
+		return errors.New("the kit is not running")
+	}
+	k.requestResetLocked(done)
+	k.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (k *Kit) requestResetLocked(done chan error) {
+	k.resetReq = true
+	if done != nil {
+		k.resetDone = append(k.resetDone, done)
+	}
+	if k.cancelState != nil {
+		k.cancelState()
+	}
+}
+
+func (k *Kit) resetPending() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.resetReq
+}
+
+// reset runs on the state goroutine, with no state function running.
+func (k *Kit) reset() {
+	k.log.Warn("factory reset")
+	err := provisioning.FactoryReset(k.cfg.StateDir)
+	var id *provisioning.Identity
+	if err == nil {
+		id, err = provisioning.LoadOrCreateIdentity(k.cfg.StateDir)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.token, k.code = nil, nil
+	k.saved = provisioning.State{Version: provisioning.StateVersion}
+	k.loc = time.UTC
+	k.confirming = false
+	if err != nil {
+		k.log.Error("factory reset failed", "err", err)
+		k.state = Booting // boot retries and says why on screen
+	} else {
+		k.log.Info("new identity", "device_id", id.DeviceID)
+		k.id = id
+		k.client = k.newClient(id)
+		k.state = Pairing
+		k.message = msgReset
+		k.errText, k.retryAt = "", time.Time{}
+	}
+	for _, done := range k.resetDone {
+		done <- err
+	}
+	k.resetDone, k.resetReq = nil, false
+	k.signal()
+}
+
+// Status returns a snapshot of the kit's state.
+func (k *Kit) Status() Status {
+	var devs []drivers.Status
+	if k.cfg.Camera != nil {
+		devs = append(devs, k.cfg.Camera.Status())
+	}
+	if k.cfg.Speakerphone != nil {
+		devs = append(devs, k.cfg.Speakerphone.Status())
+	}
+	devs = append(devs, k.cfg.Display.Status())
+	if k.cfg.Input != nil {
+		devs = append(devs, k.cfg.Input.Status())
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := Status{
+		State:           k.state,
+		PortalURL:       k.cfg.PortalURL,
+		PortalConnected: k.connected,
+		LastHeartbeat:   k.lastBeat,
+		Version:         k.cfg.Version,
+		Devices:         devs,
+		Message:         k.message,
+		Error:           k.errorLineLocked(now),
+		UptimeSeconds:   int64(now.Sub(k.started) / time.Second),
+	}
+	if k.id != nil {
+		s.DeviceID = k.id.DeviceID
+	}
+	if r := k.saved.Room; r != nil && k.state == Ready {
+		s.RoomName, s.Location, s.TimeZone = r.Name, r.Location, r.TimeZone
+	}
+	if c := k.code; c != nil && k.state == Pairing {
+		s.UserCode, s.VerificationURI, s.CodeExpiresAt = c.UserCode, c.VerificationURI, c.ExpiresAt
+	}
+	return s
+}
+
+// Metrics returns the kit's counters.
+func (k *Kit) Metrics() Metrics {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.metrics
+}
+
+// failureLine is the error line for a failed portal request.
+func (k *Kit) failureLine(err error) string {
+	if errors.Is(err, provisioning.ErrUnreachable) {
+		return "Cannot reach the portal at " + k.cfg.PortalURL
+	}
+	var oe *provisioning.OAuthError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("The portal refused the kit (%s)", oe.Code)
+	}
+	return "The portal gave an answer the kit does not understand"
+}
+
+// waitRetry shows what failed (err, in words: line) with a countdown and
+// waits bo's next delay.
+func (k *Kit) waitRetry(ctx context.Context, bo *backoff, err error, line string) {
+	d := bo.next()
+	k.mu.Lock()
+	k.errText, k.retryAt = line, k.now().Add(d)
+	if errors.Is(err, provisioning.ErrUnreachable) {
+		k.connected = false
+	}
+	k.mu.Unlock()
+	k.signal()
+	k.sleep(ctx, d)
+}
+
+// online notes that the portal answered.
+func (k *Kit) online() {
+	k.mu.Lock()
+	k.connected = true
+	k.errText, k.retryAt = "", time.Time{}
+	k.mu.Unlock()
+	k.signal()
+}
+
+func (k *Kit) setMessage(m string) {
+	k.mu.Lock()
+	k.message = m
+	k.mu.Unlock()
+	k.signal()
+}
+
+func (k *Kit) errorLineLocked(now time.Time) string {
+	if k.errText == "" || k.retryAt.IsZero() {
+		return k.errText
+	}
+	left := k.retryAt.Sub(now)
+	if left <= 0 {
+		return k.errText + " — retrying now"
+	}
+	return fmt.Sprintf("%s — retrying in %d s", k.errText, int((left+time.Second-1)/time.Second))
+}
+
+// signal wakes the screen goroutine to draw a frame now.
+func (k *Kit) signal() {
+	select {
+	case k.changed <- struct{}{}:
+	default:
+	}
+}
+
+// screen owns the renderer: it draws on every change and once a second
+// (the clock and the countdown), and maps taps to actions.
+func (k *Kit) screen(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var events <-chan input.Event
+	if k.cfg.Input != nil {
+		events = k.cfg.Input.Events()
+	}
+	var lastErr string
+	draw := func() {
+		img := k.renderer.Render(k.view())
+		err := k.cfg.Display.Show(img)
+		if msg := fmt.Sprint(err); err != nil && msg != lastErr {
+			k.log.Error("cannot show a frame", "err", err)
+			lastErr = msg
+		} else if err == nil {
+			lastErr = ""
+		}
+	}
+	draw()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-k.changed:
+		case ev, ok := <-events:
+			if !ok {
+				k.log.Warn("input device gone", "device", k.cfg.Input.Status().Name)
+				events = nil
+				continue
+			}
+			if ev.Kind != input.Up {
+				continue
+			}
+			k.act(k.renderer.Hit(k.view(), image.Pt(ev.X, ev.Y)))
+		}
+		draw()
+	}
+}
+
+// act does what a tap asked for.
+func (k *Kit) act(a ui.Action) {
+	if a == ui.None {
+		return
+	}
+	k.log.Info("tap", "action", a.String())
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch a {
+	case ui.MeetNow, ui.Join:
+		k.notice, k.noticeUntil = noticeSoon, k.now().Add(noticeFor)
+	case ui.OpenReset:
+		k.confirming = true
+	case ui.CancelReset:
+		k.confirming = false
+	case ui.ConfirmedReset:
+		k.confirming = false
+		k.requestResetLocked(nil)
+	}
+}
+
+// view is what the screen shows now.
+func (k *Kit) view() ui.View {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v := ui.View{
+		Now:             now.In(k.loc),
+		Version:         k.cfg.Version,
+		PortalConnected: k.connected,
+		Message:         k.message,
+		Error:           k.errorLineLocked(now),
+	}
+	if now.Before(k.noticeUntil) {
+		v.Notice = k.notice
+	}
+	switch k.state {
+	case Booting:
+		v.Screen = ui.Splash
+	case Pairing:
+		v.Screen = ui.Pairing
+		if c := k.code; c != nil {
+			v.UserCode = provisioning.FormatUserCode(c.UserCode)
+			v.VerificationURI = c.VerificationURI
+			v.VerificationURIComplete = c.VerificationURIComplete
+			v.CodeExpiresIn = max(c.ExpiresAt.Sub(now), 0)
+		}
+	case Ready:
+		v.Screen = ui.Home
+		if r := k.saved.Room; r != nil {
+			v.RoomName, v.Location = r.Name, r.Location
+		}
+	}
+	if k.confirming && k.state != Booting {
+		v.Screen = ui.ConfirmReset
+	}
+	return v
+}
+
+// backoff is exponential from 1 s to 60 s with ±20 % jitter, so a fleet
+// of kits that lost the portal together does not return in lockstep.
+type backoff struct{ n int }
+
+func newBackoff() *backoff { return &backoff{} }
+
+func (b *backoff) reset() { b.n = 0 }
+
+func (b *backoff) next() time.Duration {
+	d := time.Second << min(b.n, 6)
+	b.n++
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	d = d.Round(100 * time.Millisecond)
+	return min(max(d, time.Second), time.Minute)
+}

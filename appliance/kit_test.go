@@ -1,0 +1,415 @@
+package appliance
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"roomkit/drivers/display/displaytest"
+	"roomkit/drivers/input/inputtest"
+	"roomkit/provisioning"
+	"roomkit/ui"
+)
+
+// testSize keeps rendering cheap; the UI scales its 1080p layout to it.
+var testSize = image.Pt(960, 540)
+
+type harness struct {
+	t      *testing.T
+	kit    *Kit
+	portal *fakePortal
+	screen *displaytest.Framebuffer
+	touch  *inputtest.Script
+	dir    string
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs a kit on dir against portal. Waits are cut short so that the
+// test runs at the speed of the machine; what they would have been is not
+// what these tests check.
+func start(t *testing.T, p *fakePortal, dir string) *harness {
+	t.Helper()
+	h := &harness{t: t, portal: p, dir: dir, logs: &syncBuffer{},
+		screen: displaytest.New(testSize.X, testSize.Y), touch: inputtest.New(16), done: make(chan error, 1)}
+	k, err := New(Config{
+		StateDir: dir, PortalURL: p.srv.URL, Version: "0.1.0-test",
+		Display: h.screen, Input: h.touch,
+		Logger:     slog.New(slog.NewTextHandler(h.logs, nil)),
+		HTTPClient: p.client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.sleep = func(ctx context.Context, d time.Duration) error {
+		return provisioning.Sleep(ctx, min(d, 2*time.Millisecond))
+	}
+	h.kit = k
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- k.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	if err := <-h.done; err != nil {
+		h.t.Errorf("Run: %v", err)
+	}
+	h.cancel = nil
+	if strings.Contains(h.logs.String(), "device-code-") || strings.Contains(h.logs.String(), "access-") {
+		h.t.Errorf("the log shows a secret:\n%s", h.logs)
+	}
+}
+
+// until waits for cond on what the kit shows. The limit only guards
+// against a hung test; nothing here measures speed.
+func (h *harness) until(what string, cond func(s Status, v ui.View) bool) (Status, ui.View) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, v := h.kit.Status(), h.kit.view()
+		if cond(s, v) {
+			return s, v
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("never: %s\nstatus: %+v\nview: %+v\nlog:\n%s", what, s, v, h.logs)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (h *harness) showingCode() string {
+	h.t.Helper()
+	_, v := h.until("a pairing code on screen", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Pairing && v.UserCode != "" && v.UserCode == h.portal.lastCode()
+	})
+	return v.UserCode
+}
+
+// pairAs approves the code on screen for room.
+func (h *harness) pairAs(room provisioning.Room) Status {
+	h.t.Helper()
+	code := h.showingCode()
+	h.portal.setCode(code, "approved", &room)
+	s, _ := h.until("the home screen", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Home && v.RoomName == room.Name && s.PortalConnected
+	})
+	return s
+}
+
+// tap taps the control for a on the screen the kit shows now. It finds
+// the control with the UI's own hit test, so the test follows the layout.
+func (h *harness) tap(a ui.Action) {
+	h.t.Helper()
+	v := h.kit.view()
+	r := ui.NewRenderer(testSize)
+	for y := 0; y < testSize.Y; y += 6 {
+		for x := 0; x < testSize.X; x += 6 {
+			if r.Hit(v, image.Pt(x, y)) == a {
+				h.touch.Tap(x, y)
+				return
+			}
+		}
+	}
+	h.t.Fatalf("no %v control on the %v screen", a, v.Screen)
+}
+
+var boardroom = provisioning.Room{ID: "rm_1", Name: "Boardroom", Location: "3rd floor", TimeZone: "Europe/Zurich"}
+
+func TestPairingToReadyToUnpaired(t *testing.T) {
+	p := newFakePortal(t)
+	dir := t.TempDir()
+	h := start(t, p, dir)
+
+	s := h.pairAs(boardroom)
+	if s.State != Ready || s.Location != "3rd floor" {
+		t.Errorf("after approval: %+v", s)
+	}
+	st, err := provisioning.LoadState(dir)
+	if err != nil || st.Room == nil || st.Room.Name != "Boardroom" || st.DeviceID != s.DeviceID || st.PortalURL != p.srv.URL {
+		t.Fatalf("state file after pairing: %+v, %v", st, err)
+	}
+	_, v := h.until("the clock in the room's time zone", func(s Status, v ui.View) bool { return v.Now.Location().String() == "Europe/Zurich" })
+	if v.Error != "" {
+		t.Errorf("home screen shows an error: %q", v.Error)
+	}
+
+	// Heartbeats carry the kit's state, version and devices.
+	h.until("heartbeats", func(Status, ui.View) bool { return p.beatCount() >= 2 })
+	p.mu.Lock()
+	beat := p.beats[0]
+	p.mu.Unlock()
+	if beat.State != "ready" || beat.Version != "0.1.0-test" || len(beat.Devices) != 2 || beat.Devices[0].Kind != "display" {
+		t.Errorf("heartbeat %+v; want ready, the version and the display and input devices", beat)
+	}
+
+	// A rename in the admin center reaches the screen and the state file.
+	p.rename("Aquarium")
+	h.until("the new name", func(s Status, v ui.View) bool { return v.RoomName == "Aquarium" && s.RoomName == "Aquarium" })
+	if st, _ := provisioning.LoadState(dir); st.Room.Name != "Aquarium" {
+		t.Errorf("state file still names the room %q", st.Room.Name)
+	}
+
+	// An access token the portal no longer takes is replaced.
+	refreshes := p.grantCount(provisioning.GrantClientCredentials)
+	p.revokeTokens()
+	h.until("a fresh token", func(s Status, v ui.View) bool {
+		return p.grantCount(provisioning.GrantClientCredentials) > refreshes
+	})
+	s, _ = h.until("heartbeats with the fresh token", func(s Status, v ui.View) bool { return s.PortalConnected && s.State == Ready })
+	if m := h.kit.Metrics(); m.HeartbeatsOK < 2 {
+		t.Errorf("metrics %+v", m)
+	}
+
+	// Unpaired in the admin center: back to pairing with a new code.
+	before := p.lastCode()
+	p.unpairAll()
+	s, v = h.until("pairing again", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Pairing && v.UserCode != "" && v.UserCode != before
+	})
+	if v.Message != msgUnpaired || s.DeviceID == "" {
+		t.Errorf("after unpairing: message %q, status %+v", v.Message, s)
+	}
+	if st, err := provisioning.LoadState(dir); err != nil || st.Room != nil {
+		t.Errorf("state file after unpairing: %+v, %v; want no room", st, err)
+	}
+	// The same identity pairs again.
+	s2 := h.pairAs(provisioning.Room{ID: "rm_2", Name: "Library"})
+	if s2.DeviceID != s.DeviceID {
+		t.Errorf("pairing again changed the identity")
+	}
+	if h.screen.Frames() == 0 {
+		t.Error("nothing was ever shown on the display")
+	}
+}
+
+func TestExpiredAndDeniedCodesAreReplaced(t *testing.T) {
+	for _, tc := range []struct {
+		state   string
+		message string
+	}{
+		{"expired", ""},
+		{"denied", msgDenied},
+		{"used", ""}, // invalid_grant
+	} {
+		t.Run(tc.state, func(t *testing.T) {
+			p := newFakePortal(t)
+			h := start(t, p, t.TempDir())
+			first := h.showingCode()
+			p.setCode(first, tc.state, nil)
+			_, v := h.until("a fresh code", func(s Status, v ui.View) bool {
+				return v.UserCode != "" && v.UserCode != first && v.UserCode == p.lastCode()
+			})
+			if v.Message != tc.message {
+				t.Errorf("message %q, want %q", v.Message, tc.message)
+			}
+			if v.CodeExpiresIn <= 0 || v.VerificationURI == "" {
+				t.Errorf("the fresh code shows no countdown or URL: %+v", v)
+			}
+			if m := h.kit.Metrics(); m.PairingCodesIssued < 2 {
+				t.Errorf("codes issued %d, want 2", m.PairingCodesIssued)
+			}
+		})
+	}
+}
+
+func TestPortalDownAtBoot(t *testing.T) {
+	p := newFakePortal(t)
+	p.down.Store(true)
+	h := start(t, p, t.TempDir())
+	want := "Cannot reach the portal at " + p.srv.URL + " — retrying "
+	s, v := h.until("the error line", func(s Status, v ui.View) bool { return strings.HasPrefix(v.Error, want) })
+	if v.Screen != ui.Pairing || v.PortalConnected || s.State != Pairing || s.Error == "" {
+		t.Errorf("portal down: view %+v, status %+v", v, s)
+	}
+	p.down.Store(false)
+	h.showingCode()
+	_, v = h.until("the error line goes", func(s Status, v ui.View) bool { return v.Error == "" && v.PortalConnected })
+	h.pairAs(boardroom)
+
+	// Down again while ready: the kit stays usable, marked offline.
+	p.down.Store(true)
+	s, v = h.until("offline", func(s Status, v ui.View) bool { return !v.PortalConnected })
+	if v.Screen != ui.Home || v.RoomName != "Boardroom" || v.Error != "" {
+		t.Errorf("offline home screen: %+v", v)
+	}
+	p.down.Store(false)
+	h.until("back online", func(s Status, v ui.View) bool { return v.PortalConnected && v.Screen == ui.Home })
+}
+
+func TestPairedKitBootsOffline(t *testing.T) {
+	p := newFakePortal(t)
+	dir := t.TempDir()
+	h := start(t, p, dir)
+	h.pairAs(boardroom)
+	h.stop()
+
+	p.down.Store(true)
+	h = start(t, p, dir)
+	s, v := h.until("home while offline", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Home && s.Error == "" && h.kit.Metrics().HeartbeatsFailed > 0
+	})
+	if v.PortalConnected || v.RoomName != "Boardroom" || s.State != Ready {
+		t.Errorf("boot offline: view %+v status %+v", v, s)
+	}
+	p.down.Store(false)
+	h.until("online", func(s Status, v ui.View) bool { return s.PortalConnected })
+}
+
+func TestTaps(t *testing.T) {
+	p := newFakePortal(t)
+	dir := t.TempDir()
+	h := start(t, p, dir)
+	before := h.pairAs(boardroom)
+
+	for _, a := range []ui.Action{ui.MeetNow, ui.Join} {
+		h.tap(a)
+		h.until("the coming-soon notice after "+a.String(), func(s Status, v ui.View) bool { return v.Notice == "Meetings are coming soon" })
+	}
+
+	h.tap(ui.OpenReset)
+	h.until("the reset confirmation", func(s Status, v ui.View) bool { return v.Screen == ui.ConfirmReset })
+	h.tap(ui.CancelReset)
+	_, v := h.until("home again", func(s Status, v ui.View) bool { return v.Screen == ui.Home })
+	if v.RoomName != "Boardroom" {
+		t.Errorf("cancel changed the room: %+v", v)
+	}
+
+	h.tap(ui.OpenReset)
+	h.until("the reset confirmation", func(s Status, v ui.View) bool { return v.Screen == ui.ConfirmReset })
+	h.tap(ui.ConfirmedReset)
+	s, v := h.until("pairing with a new identity", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Pairing && s.DeviceID != before.DeviceID && v.UserCode != ""
+	})
+	if v.Message != msgReset || s.RoomName != "" {
+		t.Errorf("after reset: view %+v status %+v", v, s)
+	}
+	id, err := provisioning.LoadOrCreateIdentity(dir)
+	if err != nil || id.DeviceID != s.DeviceID || id.Created {
+		t.Errorf("identity on disk %+v, %v; want the new one %s", id, err, s.DeviceID)
+	}
+	if st, err := provisioning.LoadState(dir); err != nil || st.Room != nil {
+		t.Errorf("state after reset %+v, %v; want unpaired", st, err)
+	}
+}
+
+func TestFactoryResetAPI(t *testing.T) {
+	p := newFakePortal(t)
+	dir := t.TempDir()
+	h := start(t, p, dir)
+	before := h.pairAs(boardroom)
+	if err := h.kit.FactoryReset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := h.kit.Status()
+	if s.State != Pairing || s.DeviceID == before.DeviceID || s.RoomName != "" {
+		t.Errorf("status after FactoryReset: %+v", s)
+	}
+	// The new identity pairs like a new kit.
+	h.pairAs(provisioning.Room{ID: "rm_9", Name: "Studio"})
+}
+
+func TestBootWithDamagedStorage(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		damage  func(dir string)
+		message string
+	}{
+		{"truncated state", func(dir string) {
+			b, _ := os.ReadFile(filepath.Join(dir, provisioning.StateFile))
+			os.WriteFile(filepath.Join(dir, provisioning.StateFile), b[:len(b)/2], 0o600)
+		}, msgCorrupt},
+		{"garbage state", func(dir string) {
+			os.WriteFile(filepath.Join(dir, provisioning.StateFile), []byte{0xff, 0xfe, 0}, 0o600)
+		}, msgCorrupt},
+		{"lost key", func(dir string) { os.Remove(filepath.Join(dir, provisioning.IdentityFile)) }, msgNewIdentity},
+		{"damaged key", func(dir string) {
+			os.WriteFile(filepath.Join(dir, provisioning.IdentityFile), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n"), 0o600)
+		}, msgNewIdentity},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newFakePortal(t)
+			dir := t.TempDir()
+			h := start(t, p, dir)
+			h.pairAs(boardroom)
+			h.stop()
+
+			tc.damage(dir)
+			h = start(t, p, dir)
+			_, v := h.until("pairing with the reason", func(s Status, v ui.View) bool {
+				return v.Screen == ui.Pairing && v.UserCode != ""
+			})
+			if v.Message != tc.message {
+				t.Errorf("message %q, want %q", v.Message, tc.message)
+			}
+			h.pairAs(boardroom)
+		})
+	}
+}
+
+func TestTimeZone(t *testing.T) {
+	for _, tc := range []struct{ zone, want string }{
+		{"Asia/Tokyo", "Asia/Tokyo"},
+		{"", "UTC"},
+		{"Mars/Olympus_Mons", "UTC"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			p := newFakePortal(t)
+			h := start(t, p, t.TempDir())
+			h.pairAs(provisioning.Room{ID: "rm_1", Name: "Room", TimeZone: tc.zone})
+			h.until("the clock in "+tc.want, func(s Status, v ui.View) bool { return v.Now.Location().String() == tc.want })
+			if logged := strings.Contains(h.logs.String(), "unknown time zone"); logged != (tc.zone == "Mars/Olympus_Mons") {
+				t.Errorf("logged an unknown time zone: %v, want %v", logged, !logged)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := newBackoff()
+	var got []time.Duration
+	for range 10 {
+		got = append(got, b.next())
+	}
+	for i, d := range got {
+		nominal := min(time.Second<<i, time.Minute)
+		lo, hi := max(time.Duration(float64(nominal)*0.8), time.Second), min(time.Duration(float64(nominal)*1.2)+50*time.Millisecond, time.Minute)
+		if d < lo || d > hi {
+			t.Errorf("retry %d waits %v, want %v…%v", i+1, d, lo, hi)
+		}
+	}
+	b.reset()
+	if d := b.next(); d > 1200*time.Millisecond {
+		t.Errorf("after reset the first retry waits %v, want about 1 s", d)
+	}
+}

@@ -1,0 +1,167 @@
+// roomd is the room kit's daemon: it pairs the kit with the portal, keeps
+// it in touch, drives the screen and serves the local control API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	// A kit's root file system has no zoneinfo: embed it, so the room's
+	// time zone works.
+	_ "time/tzdata"
+
+	"roomkit/appliance"
+	"roomkit/appliance/control"
+	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera/cameratest"
+	"roomkit/drivers/display"
+	"roomkit/drivers/display/displaytest"
+	"roomkit/drivers/input"
+	"roomkit/provisioning"
+	"roomkit/ui"
+	"roomkit/ui/simulator"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+const defaultPortal = "http://127.0.0.1:8080"
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		fmt.Fprintln(os.Stderr, "roomd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var (
+		portal      = flag.String("portal", "", "the portal's URL (default: the one the kit was paired with, else "+defaultPortal+")")
+		stateDir    = flag.String("state", "/perm/roomkit", "the kit's state directory (identity, pairing, control credential)")
+		devices     = flag.String("devices", "real", "device drivers: real or sim (synthetic camera and speakerphone)")
+		controlAddr = flag.String("control", control.DefaultAddr, "the local control API: loopback host:port or unix:/path")
+		screenAddr  = flag.String("screen", "", "with -devices sim: serve the screen simulator on this loopback host:port")
+		sizeFlag    = flag.String("size", "1920x1080", "screen size: 1920x1080 or 1280x800")
+	)
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (roomd takes flags only; see -help)", flag.Args())
+	}
+	var size image.Point
+	switch *sizeFlag {
+	case "1920x1080":
+		size = ui.Size1080p
+	case "1280x800":
+		size = ui.Size800p
+	default:
+		return fmt.Errorf("-size %q: want 1920x1080 or 1280x800", *sizeFlag)
+	}
+	if *portal == "" {
+		*portal = defaultPortal
+		// A kit that was paired keeps talking to its portal across
+		// reboots without flags. A damaged state file is dealt with (and
+		// shown) by the kit itself.
+		if st, err := provisioning.LoadState(*stateDir); err == nil && st.PortalURL != "" {
+			*portal = st.PortalURL
+		}
+	}
+
+	cfg := appliance.Config{
+		StateDir:  *stateDir,
+		PortalURL: *portal,
+		Version:   version,
+		Logger:    log,
+	}
+	var screen http.Handler
+	switch *devices {
+	case "real":
+		return errors.New("real device drivers are not built into this roomd yet; use -devices sim")
+	case "sim":
+		cfg.Camera = cameratest.NewSynthetic(1280, 720, 30)
+		cfg.Speakerphone = audiotest.NewSynthetic(440)
+		if *screenAddr != "" {
+			sim := simulator.New(size)
+			cfg.Display, cfg.Input, screen = sim, sim.Input(), sim.Handler()
+		} else {
+			cfg.Display = displaytest.New(size.X, size.Y)
+		}
+	default:
+		return fmt.Errorf("-devices %q: want real or sim", *devices)
+	}
+	if *screenAddr != "" && screen == nil {
+		return errors.New("-screen needs -devices sim")
+	}
+	defer closeDevices(cfg.Display, cfg.Input)
+
+	kit, err := appliance.New(cfg)
+	if err != nil {
+		return err
+	}
+	token, err := control.LoadOrCreateToken(*stateDir)
+	if err != nil {
+		return err
+	}
+	cl, err := control.Listen(*controlAddr)
+	if err != nil {
+		return fmt.Errorf("-control: %w", err)
+	}
+	servers := []*http.Server{{Handler: control.Handler(kit, token, log), ReadHeaderTimeout: 10 * time.Second}}
+	go serve(log, servers[0], cl, "control API")
+	log.Info("control API", "addr", *controlAddr)
+
+	if screen != nil {
+		if strings.HasPrefix(*screenAddr, "unix:") {
+			return errors.New("-screen: want a loopback host:port a browser can open")
+		}
+		sl, err := control.Listen(*screenAddr)
+		if err != nil {
+			return fmt.Errorf("-screen: %w", err)
+		}
+		srv := &http.Server{Handler: screen, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go serve(log, srv, sl, "screen simulator")
+		log.Info("screen simulator at http://" + sl.Addr().String() + "/")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devices)
+	err = kit.Run(ctx)
+
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		srv.Shutdown(shutdown)
+	}
+	log.Info("roomd stopped")
+	return err
+}
+
+// serve serves srv on l until Shutdown. A server that stops otherwise
+// is logged: the kit itself keeps running.
+func serve(log *slog.Logger, srv *http.Server, l net.Listener, what string) {
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error(what+" stopped", "err", err)
+	}
+}
+
+func closeDevices(d display.Display, in input.Source) {
+	if in != nil {
+		in.Close()
+	}
+	if d != nil {
+		d.Close()
+	}
+}

@@ -1,0 +1,511 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"roomkit/drivers"
+)
+
+// The kit's side of docs/protocol.md §1–5.
+
+// Paths the kit uses on the portal.
+const (
+	MetadataPath  = "/.well-known/oauth-authorization-server"
+	HeartbeatPath = "/api/v1/device/heartbeat"
+	ConfigPath    = "/api/v1/device/config"
+)
+
+// Grant types.
+const (
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	GrantClientCredentials = "client_credentials"
+)
+
+// maxResponseSize caps what the kit reads of any portal answer, so a broken
+// or hostile server cannot exhaust the kit's memory.
+const maxResponseSize = 1 << 20
+
+// maxLabel is the longest device_label the portal takes.
+const maxLabel = 64
+
+// OAuthError is a refusal by the portal: an RFC 6749 §5.2 error on the
+// OAuth endpoints, or invalid_token on the kit API. Compare with errors.Is
+// against the Err… values below; only Code is compared.
+type OAuthError struct {
+	Code        string
+	Description string
+	Status      int // HTTP status; 0 when the kit decided by itself (a code that ran out)
+}
+
+func (e *OAuthError) Error() string {
+	if e.Description != "" {
+		return fmt.Sprintf("portal refused: %s (%s)", e.Code, e.Description)
+	}
+	return "portal refused: " + e.Code
+}
+
+func (e *OAuthError) Is(target error) bool {
+	t, ok := target.(*OAuthError)
+	return ok && t.Code == e.Code
+}
+
+// Refusals the kit acts on (docs/protocol.md §4, §5).
+var (
+	ErrAuthorizationPending = &OAuthError{Code: "authorization_pending"}
+	ErrSlowDown             = &OAuthError{Code: "slow_down"}
+	ErrAccessDenied         = &OAuthError{Code: "access_denied"}
+	ErrExpiredToken         = &OAuthError{Code: "expired_token"}
+	ErrInvalidGrant         = &OAuthError{Code: "invalid_grant"}
+	ErrInvalidClient        = &OAuthError{Code: "invalid_client"}
+	ErrInvalidToken         = &OAuthError{Code: "invalid_token"}
+)
+
+// ErrUnreachable is wrapped by errors that mean the portal could not be
+// asked at all (network down, connection refused, a gateway that answers
+// for a portal that is down), as opposed to a portal that said no.
+var ErrUnreachable = errors.New("portal unreachable")
+
+// ErrBadAnswer is wrapped when the portal answered something the kit does
+// not understand.
+var ErrBadAnswer = errors.New("unexpected answer from the portal")
+
+// Metadata is the portal's RFC 8414 authorization server metadata.
+type Metadata struct {
+	Issuer                      string   `json:"issuer"`
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint"`
+	TokenEndpoint               string   `json:"token_endpoint"`
+	GrantTypesSupported         []string `json:"grant_types_supported"`
+}
+
+// DeviceAuthorization is the portal's answer to a pairing request (RFC 8628
+// §3.2). DeviceCode is a secret: it is never logged.
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int    `json:"expires_in"`
+	Interval                int    `json:"interval"`
+
+	// ExpiresAt is when the code runs out, from the kit's clock.
+	ExpiresAt time.Time `json:"-"`
+}
+
+// LogValue keeps the device code out of logs.
+func (d *DeviceAuthorization) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user_code", d.UserCode), slog.Time("expires_at", d.ExpiresAt), slog.Int("interval", d.Interval))
+}
+
+// Token is an access token for the kit API. AccessToken is a secret.
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Room        *Room  `json:"room"`
+
+	// Expiry is when the token runs out, from the kit's clock.
+	Expiry time.Time `json:"-"`
+}
+
+// LogValue keeps the access token out of logs.
+func (t *Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.Time("expiry", t.Expiry))
+}
+
+// Report is what the kit tells the portal with each heartbeat.
+type Report struct {
+	State         string           `json:"state"`
+	Version       string           `json:"version"`
+	UptimeSeconds int64            `json:"uptime_seconds"`
+	Devices       []drivers.Status `json:"devices"`
+}
+
+// Client talks to the portal for one kit. It is safe for concurrent use.
+type Client struct {
+	PortalURL string       // e.g. "https://portal.example"
+	HTTP      *http.Client // nil: http.DefaultClient
+	Identity  *Identity
+	Now       func() time.Time // nil: time.Now
+
+	mu   sync.Mutex
+	meta *Metadata
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Discover fetches the portal's metadata once and caches it.
+func (c *Client) Discover(ctx context.Context) (*Metadata, error) {
+	c.mu.Lock()
+	m := c.meta
+	c.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	u, err := c.url(MetadataPath)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	status, body, err := c.do(req)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("discover: %w: %s from %s%s", ErrBadAnswer, http.StatusText(status), u, snippet(body))
+	}
+	m, err = parseMetadata(body)
+	if err != nil {
+		return nil, fmt.Errorf("discover %s: %w", u, err)
+	}
+	c.mu.Lock()
+	c.meta = m
+	c.mu.Unlock()
+	return m, nil
+}
+
+func parseMetadata(body []byte) (*Metadata, error) {
+	var m Metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("%w: metadata is not JSON: %v", ErrBadAnswer, err)
+	}
+	for name, ep := range map[string]string{"device_authorization_endpoint": m.DeviceAuthorizationEndpoint, "token_endpoint": m.TokenEndpoint} {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("%w: metadata's %s %q is not an http(s) URL", ErrBadAnswer, name, ep)
+		}
+	}
+	return &m, nil
+}
+
+// StartPairing asks the portal for a user code (RFC 8628 §3.1). label is
+// shown to the admin; it is cut to 64 characters.
+func (c *Client) StartPairing(ctx context.Context, label string) (*DeviceAuthorization, error) {
+	m, err := c.Discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r := []rune(label); len(r) > maxLabel {
+		label = string(r[:maxLabel])
+	}
+	form := url.Values{
+		"client_id":         {ClientID},
+		"device_public_key": {EncodePublicKey(c.Identity.PublicKey())},
+	}
+	if label != "" {
+		form.Set("device_label", label)
+	}
+	status, body, err := c.postForm(ctx, m.DeviceAuthorizationEndpoint, form)
+	if err != nil {
+		return nil, fmt.Errorf("start pairing: %w", err)
+	}
+	da, err := parseDeviceAuthorization(status, body, c.now())
+	if err != nil {
+		return nil, fmt.Errorf("start pairing: %w", err)
+	}
+	return da, nil
+}
+
+func parseDeviceAuthorization(status int, body []byte, now time.Time) (*DeviceAuthorization, error) {
+	if status != http.StatusOK {
+		return nil, refusal(status, body)
+	}
+	var da DeviceAuthorization
+	if err := json.Unmarshal(body, &da); err != nil {
+		return nil, fmt.Errorf("%w: device authorization is not JSON: %v", ErrBadAnswer, err)
+	}
+	switch {
+	case da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "":
+		return nil, fmt.Errorf("%w: device authorization lacks device_code, user_code or verification_uri", ErrBadAnswer)
+	case da.ExpiresIn <= 0:
+		return nil, fmt.Errorf("%w: device authorization expires_in %d", ErrBadAnswer, da.ExpiresIn)
+	case da.Interval > 3600:
+		return nil, fmt.Errorf("%w: device authorization interval %d s", ErrBadAnswer, da.Interval)
+	}
+	if da.Interval <= 0 {
+		da.Interval = 5 // RFC 8628 §3.2's default
+	}
+	da.ExpiresAt = now.Add(time.Duration(da.ExpiresIn) * time.Second)
+	return &da, nil
+}
+
+// PollToken asks once whether the code was entered (RFC 8628 §3.4). While
+// it was not, the error matches ErrAuthorizationPending.
+func (c *Client) PollToken(ctx context.Context, da *DeviceAuthorization) (*Token, error) {
+	tok, err := c.token(ctx, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {da.DeviceCode}})
+	if err != nil {
+		return nil, fmt.Errorf("poll token: %w", err)
+	}
+	if tok.Room == nil {
+		return nil, fmt.Errorf("poll token: %w: approved without a room", ErrBadAnswer)
+	}
+	return tok, nil
+}
+
+// WaitForApproval polls until an admin enters the code, the code runs
+// out, or the portal refuses. It waits da.Interval between polls with sleep
+// and raises da.Interval by 5 s for good on every slow_down (RFC 8628
+// §3.5). A code that runs out gives an error matching ErrExpiredToken. A
+// network failure ends the wait too; the caller may call it again with
+// the same da while the code lasts.
+func (c *Client) WaitForApproval(ctx context.Context, da *DeviceAuthorization, sleep func(ctx context.Context, d time.Duration) error) (*Token, error) {
+	if sleep == nil {
+		sleep = Sleep
+	}
+	for {
+		if !c.now().Before(da.ExpiresAt) {
+			return nil, &OAuthError{Code: ErrExpiredToken.Code, Description: "the pairing code ran out"}
+		}
+		if err := sleep(ctx, time.Duration(da.Interval)*time.Second); err != nil {
+			return nil, err
+		}
+		tok, err := c.PollToken(ctx, da)
+		switch {
+		case err == nil:
+			return tok, nil
+		case errors.Is(err, ErrAuthorizationPending):
+		case errors.Is(err, ErrSlowDown):
+			da.Interval += 5
+		default:
+			return nil, err
+		}
+	}
+}
+
+// Sleep waits for d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RefreshToken gets a fresh access token for a paired kit with the
+// client_credentials grant. An error matching ErrInvalidClient means the
+// portal no longer knows this kit: it was unpaired.
+func (c *Client) RefreshToken(ctx context.Context) (*Token, error) {
+	tok, err := c.token(ctx, url.Values{"grant_type": {GrantClientCredentials}})
+	if err != nil {
+		return nil, fmt.Errorf("refresh token: %w", err)
+	}
+	return tok, nil
+}
+
+// token makes one token endpoint request, authenticated with a fresh
+// client assertion.
+func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
+	m, err := c.Discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, now)
+	if err != nil {
+		return nil, err
+	}
+	form.Set("client_id", ClientID)
+	form.Set("client_assertion_type", AssertionType)
+	form.Set("client_assertion", assertion)
+	status, body, err := c.postForm(ctx, m.TokenEndpoint, form)
+	if err != nil {
+		return nil, err
+	}
+	return parseToken(status, body, now)
+}
+
+func parseToken(status int, body []byte, now time.Time) (*Token, error) {
+	if status != http.StatusOK {
+		return nil, refusal(status, body)
+	}
+	var t Token
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, fmt.Errorf("%w: token answer is not JSON: %v", ErrBadAnswer, err)
+	}
+	switch {
+	case t.AccessToken == "":
+		return nil, fmt.Errorf("%w: token answer without access_token", ErrBadAnswer)
+	case !strings.EqualFold(t.TokenType, "Bearer"):
+		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrBadAnswer, t.TokenType)
+	case t.Room != nil && t.Room.ID == "":
+		return nil, fmt.Errorf("%w: token answer names a room without id", ErrBadAnswer)
+	}
+	if t.ExpiresIn <= 0 {
+		t.ExpiresIn = 900 // the protocol's token lifetime
+	}
+	t.Expiry = now.Add(time.Duration(t.ExpiresIn) * time.Second)
+	return &t, nil
+}
+
+// Heartbeat reports the kit's health and returns the room's current
+// configuration. An error matching ErrInvalidToken asks for RefreshToken.
+func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (Room, error) {
+	if r.Devices == nil {
+		r.Devices = []drivers.Status{}
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return Room{}, fmt.Errorf("heartbeat: %w", err)
+	}
+	room, err := c.kitAPI(ctx, http.MethodPost, HeartbeatPath, accessToken, body)
+	if err != nil {
+		return Room{}, fmt.Errorf("heartbeat: %w", err)
+	}
+	return room, nil
+}
+
+// Config returns the room's current configuration.
+func (c *Client) Config(ctx context.Context, accessToken string) (Room, error) {
+	room, err := c.kitAPI(ctx, http.MethodGet, ConfigPath, accessToken, nil)
+	if err != nil {
+		return Room{}, fmt.Errorf("config: %w", err)
+	}
+	return room, nil
+}
+
+func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, body []byte) (Room, error) {
+	u, err := c.url(path)
+	if err != nil {
+		return Room{}, err
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return Room{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	status, resp, err := c.do(req)
+	if err != nil {
+		return Room{}, err
+	}
+	return parseRoomAnswer(status, resp)
+}
+
+func parseRoomAnswer(status int, body []byte) (Room, error) {
+	if status != http.StatusOK {
+		return Room{}, refusal(status, body)
+	}
+	var a struct {
+		Room *Room `json:"room"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return Room{}, fmt.Errorf("%w: room answer is not JSON: %v", ErrBadAnswer, err)
+	}
+	if a.Room == nil || a.Room.ID == "" {
+		return Room{}, fmt.Errorf("%w: answer without a room", ErrBadAnswer)
+	}
+	return *a.Room, nil
+}
+
+// refusal turns an error answer into an *OAuthError when it is one, and
+// into a plain error otherwise.
+func refusal(status int, body []byte) error {
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" && len(e.Error) <= 64 {
+		if len(e.Description) > 200 {
+			e.Description = e.Description[:200] + "…"
+		}
+		return &OAuthError{Code: e.Error, Description: e.Description, Status: status}
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		// The kit API's 401 means the token is no good, whatever the body.
+		return &OAuthError{Code: ErrInvalidToken.Code, Status: status}
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return fmt.Errorf("%w: %d %s%s", ErrUnreachable, status, http.StatusText(status), snippet(body))
+	}
+	return fmt.Errorf("%w: %d %s%s", ErrBadAnswer, status, http.StatusText(status), snippet(body))
+}
+
+// snippet quotes the start of an unexpected body for an error message.
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return ""
+	}
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return fmt.Sprintf(": %q", s)
+}
+
+func (c *Client) url(path string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(c.PortalURL, "/") + path)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("portal URL %q is not an http(s) URL", c.PortalURL)
+	}
+	return u.String(), nil
+}
+
+func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// do sends req and reads at most maxResponseSize of the answer. Transport
+// failures wrap ErrUnreachable. The error never contains the request body,
+// which holds secrets.
+func (c *Client) do(req *http.Request) (int, []byte, error) {
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return 0, nil, ctxErr
+		}
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error repeats the URL, which we add ourselves
+		}
+		return 0, nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: reading the answer to %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
+	}
+	if len(body) > maxResponseSize {
+		return 0, nil, fmt.Errorf("%w: the answer to %s %s is larger than %d bytes", ErrBadAnswer, req.Method, req.URL.Redacted(), maxResponseSize)
+	}
+	return resp.StatusCode, body, nil
+}
