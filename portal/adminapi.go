@@ -1,0 +1,104 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+type adminHandler func(w http.ResponseWriter, r *http.Request, tok apiToken)
+
+// adminAPI authenticates the admin API token before calling h.
+func (s *Server) adminAPI(h adminHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roomkit admin"`)
+			writeJSON(w, http.StatusUnauthorized, apiErrorBody{"This API needs an admin API token: send \"Authorization: Bearer <token>\"."})
+			return
+		}
+		tok, err := s.apiTokenByBearer(secret)
+		if errors.Is(err, errNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roomkit admin", error="invalid_token"`)
+			writeJSON(w, http.StatusUnauthorized, apiErrorBody{"The admin API token is unknown or was revoked."})
+			return
+		}
+		if err != nil {
+			s.log.Error("admin API auth", "err", err)
+			writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Internal error while checking the token."})
+			return
+		}
+		h(w, r, tok)
+	}
+}
+
+func writeHTTPError(w http.ResponseWriter, herr *httpError) {
+	if herr.retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((herr.retry+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, herr.status, apiErrorBody{herr.msg})
+}
+
+func (s *Server) apiWho(r *http.Request, tok apiToken) codeAttempt {
+	addr := clientAddr(r)
+	return codeAttempt{
+		actor: "token " + strconv.Quote(tok.Name),
+		addr:  addr,
+		keys:  []string{"token:" + strconv.FormatInt(tok.ID, 10), "addr:" + addr},
+	}
+}
+
+func (s *Server) apiListRooms(w http.ResponseWriter, r *http.Request, tok apiToken) {
+	rooms, err := s.listRooms()
+	if err != nil {
+		s.log.Error("list rooms", "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Could not list the rooms."})
+		return
+	}
+	writeJSON(w, http.StatusOK, rooms)
+}
+
+// parsePairRequest decodes the JSON body of POST /api/v1/admin/pairings.
+func parsePairRequest(body []byte) (pairRequest, error) {
+	var req pairRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+func (s *Server) apiPair(w http.ResponseWriter, r *http.Request, tok apiToken) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	req, err := parsePairRequest(body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad pairing request: " + err.Error()})
+		return
+	}
+	room, herr := s.pairRoom(s.apiWho(r, tok), req)
+	if herr != nil {
+		writeHTTPError(w, herr)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]Room{"room": room})
+}
+
+func (s *Server) apiDeny(w http.ResponseWriter, r *http.Request, tok apiToken) {
+	if herr := s.denyCode(s.apiWho(r, tok), r.PathValue("user_code")); herr != nil {
+		writeHTTPError(w, herr)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiUnpair(w http.ResponseWriter, r *http.Request, tok apiToken) {
+	who := s.apiWho(r, tok)
+	if _, herr := s.unpairRoom(who.actor, who.addr, r.PathValue("id")); herr != nil {
+		writeHTTPError(w, herr)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

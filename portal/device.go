@@ -1,0 +1,159 @@
+package portal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"unicode/utf8"
+)
+
+// heartbeat is the body of POST /api/v1/device/heartbeat (protocol.md §5).
+type heartbeat struct {
+	State         string   `json:"state"`
+	Version       string   `json:"version"`
+	UptimeSeconds int64    `json:"uptime_seconds"`
+	Devices       []Device `json:"devices"`
+}
+
+const (
+	maxStateLen   = 32
+	maxVersionLen = 64
+	maxDevices    = 32
+	maxDeviceText = 200
+)
+
+// decodeStrict decodes exactly one JSON value into v, refusing unknown
+// fields and trailing data, with an error a person can act on.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return errors.New("the body is empty; it must be a JSON object")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return errors.New("the body is not valid JSON: it ends too early")
+		case errors.As(err, &se):
+			return fmt.Errorf("the body is not valid JSON (at byte %d): %v", se.Offset, err)
+		case errors.As(err, &te):
+			return fmt.Errorf("field %q must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
+		}
+		return fmt.Errorf("the body does not fit: %v", err)
+	}
+	if dec.More() {
+		return errors.New("the body has data after the JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("the body has data after the JSON object")
+	}
+	return nil
+}
+
+// parseHeartbeat decodes and checks a heartbeat body.
+func parseHeartbeat(body []byte) (heartbeat, error) {
+	var hb heartbeat
+	if err := decodeStrict(body, &hb); err != nil {
+		return hb, err
+	}
+	switch {
+	case hb.State == "" || len(hb.State) > maxStateLen || !utf8.ValidString(hb.State):
+		return hb, fmt.Errorf("state must be 1 to %d characters", maxStateLen)
+	case len(hb.Version) > maxVersionLen || !utf8.ValidString(hb.Version):
+		return hb, fmt.Errorf("version must be at most %d characters", maxVersionLen)
+	case hb.UptimeSeconds < 0:
+		return hb, errors.New("uptime_seconds must not be negative")
+	case len(hb.Devices) > maxDevices:
+		return hb, fmt.Errorf("at most %d devices, this has %d", maxDevices, len(hb.Devices))
+	}
+	for i, d := range hb.Devices {
+		if len(d.Kind) > maxDeviceText || len(d.Name) > maxDeviceText || len(d.Error) > maxDeviceText ||
+			!utf8.ValidString(d.Kind+d.Name+d.Error) {
+			return hb, fmt.Errorf("devices[%d]: kind, name and error must be at most %d bytes of UTF-8", i, maxDeviceText)
+		}
+	}
+	if hb.Devices == nil {
+		hb.Devices = []Device{}
+	}
+	return hb, nil
+}
+
+// readBody reads at most maxBody bytes, answering 413 itself if there are more.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, apiErrorBody{fmt.Sprintf("The body is larger than %d KiB.", maxBody>>10)})
+			return nil, false
+		}
+		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Could not read the body: " + err.Error()})
+		return nil, false
+	}
+	return body, true
+}
+
+type apiErrorBody struct {
+	Error string `json:"error"`
+}
+
+type roomAnswer struct {
+	Room roomConfig `json:"room"`
+}
+
+// deviceRoom authenticates the kit's access token and returns its room.
+func (s *Server) deviceRoom(w http.ResponseWriter, r *http.Request) (roomConfig, bool) {
+	tok, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, apiErrorBody{"invalid_token"})
+		return roomConfig{}, false
+	}
+	roomID, err := s.roomForAccessToken(tok)
+	var cfg roomConfig
+	if err == nil {
+		cfg, err = s.roomConfigFor(roomID)
+	}
+	if errors.Is(err, errNotFound) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, apiErrorBody{"invalid_token"})
+		return roomConfig{}, false
+	}
+	if err != nil {
+		s.log.Error("device auth", "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"internal error"})
+		return roomConfig{}, false
+	}
+	return cfg, true
+}
+
+func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.deviceRoom(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	hb, err := parseHeartbeat(body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
+		return
+	}
+	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, lastSeen: s.now()})
+	s.met.heartbeats.Add(1)
+	writeJSON(w, http.StatusOK, roomAnswer{cfg})
+}
+
+func (s *Server) serveDeviceConfig(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.deviceRoom(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, roomAnswer{cfg})
+}

@@ -1,0 +1,151 @@
+package portal
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHeartbeat(t *testing.T) {
+	e := newEnv(t)
+	k := e.newKit()
+	roomID, tok := e.pairKit(k, "Boardroom")
+	for _, tc := range []struct {
+		name   string
+		auth   string
+		ctype  string
+		body   string
+		code   int
+		errHas string
+	}{
+		{"ok", "Bearer " + tok, "application/json", goodHeartbeat, 200, ""},
+		{"no token", "", "application/json", goodHeartbeat, 401, "invalid_token"},
+		{"unknown token", "Bearer nope", "application/json", goodHeartbeat, 401, "invalid_token"},
+		{"basic auth", "Basic Zm9vOmJhcg==", "application/json", goodHeartbeat, 401, "invalid_token"},
+		{"oversize", "Bearer " + tok, "application/json", `{"state":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "larger than 64 KiB"},
+		{"unknown field", "Bearer " + tok, "application/json", `{"state":"ready","color":"blue"}`, 400, `unknown field "color"`},
+		{"malformed", "Bearer " + tok, "application/json", `{"state":`, 400, "Bad heartbeat"},
+		{"wrong type", "Bearer " + tok, "application/json", `{"state":"ready","uptime_seconds":"long"}`, 400, "uptime_seconds"},
+		{"trailing data", "Bearer " + tok, "application/json", goodHeartbeat + `{}`, 400, "after the JSON object"},
+		{"empty", "Bearer " + tok, "application/json", ``, 400, "empty"},
+		{"no state", "Bearer " + tok, "application/json", `{"version":"1"}`, 400, "state"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tc.auth != "" {
+				hdr["Authorization"] = tc.auth
+			}
+			code, _, b := e.do("POST", "/api/v1/device/heartbeat", tc.ctype, []byte(tc.body), hdr)
+			if code != tc.code {
+				t.Fatalf("status %d (%s), want %d", code, b, tc.code)
+			}
+			if tc.errHas != "" && !contains(errCode(t, b), tc.errHas) {
+				t.Errorf("error %q does not say %q", errCode(t, b), tc.errHas)
+			}
+			if code == 200 {
+				var a roomAnswer
+				if err := json.Unmarshal(b, &a); err != nil || a.Room.ID != roomID || a.Room.Name != "Boardroom" {
+					t.Errorf("answer %s", b)
+				}
+			}
+		})
+	}
+
+	// The room list shows what the heartbeat reported, and online/offline.
+	rooms := listRoomsAPI(t, e)
+	if len(rooms) != 1 || !rooms[0].Online || rooms[0].State != "ready" || rooms[0].Version != "0.1.0" ||
+		len(rooms[0].Devices) != 1 || rooms[0].Devices[0].Name != "Synthetic camera" {
+		t.Fatalf("rooms after heartbeat: %+v", rooms)
+	}
+	e.clock.Advance(46 * time.Second)
+	if rooms := listRoomsAPI(t, e); rooms[0].Online {
+		t.Errorf("room still online 46 s after its last heartbeat")
+	}
+
+	// GET config answers the same room.
+	code, _, b := e.do("GET", "/api/v1/device/config", "", nil, map[string]string{"Authorization": "Bearer " + tok})
+	var a roomAnswer
+	if json.Unmarshal(b, &a); code != 200 || a.Room.ID != roomID || a.Room.TimeZone != "Europe/Zurich" {
+		t.Errorf("config: %d %s", code, b)
+	}
+}
+
+func listRoomsAPI(t *testing.T, e *env) []Room {
+	t.Helper()
+	code, _, b := e.admin("GET", "/api/v1/admin/rooms", nil)
+	if code != 200 {
+		t.Fatalf("list rooms: %d %s", code, b)
+	}
+	var rooms []Room
+	if err := json.Unmarshal(b, &rooms); err != nil {
+		t.Fatal(err)
+	}
+	return rooms
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	k := e.newKit()
+	_, tok := e.pairKit(k, "Boardroom")
+	e.heartbeat(tok, goodHeartbeat)
+	e.heartbeat(tok, goodHeartbeat)
+	e.heartbeat("bad", goodHeartbeat)
+	code, _, b := e.do("GET", "/metrics", "", nil, nil)
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`portal_http_requests_total{route="POST /api/v1/device/heartbeat",code="200"} 2`,
+		`portal_http_requests_total{route="POST /api/v1/device/heartbeat",code="401"} 1`,
+		"portal_heartbeats_total 2\n",
+		`portal_pairing_attempts_total{outcome="paired"} 1`,
+		"portal_rooms_total 1\n",
+		"portal_rooms_online 1\n",
+		"# TYPE portal_rooms_online gauge",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+	if code, _, b := e.do("GET", "/healthz", "", nil, nil); code != 200 || strings.TrimSpace(string(b)) != "ok" {
+		t.Errorf("healthz: %d %q", code, b)
+	}
+}
+
+// BenchmarkHeartbeat measures one heartbeat through the whole handler
+// (auth, parse, record, answer), without the network.
+func BenchmarkHeartbeat(b *testing.B) {
+	dir := b.TempDir()
+	srv, err := New(Config{DataDir: dir, URL: "http://127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	// Pair directly through the store: the benchmark is about heartbeats.
+	tx, _ := srv.db.Begin()
+	tx.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
+		VALUES ('rm_bench', 'Bench', '', 'UTC', 'dev', x'00', '', 'paired', 0)`)
+	tx.Commit()
+	tok, err := srv.issueAccessToken("rm_bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	body := []byte(goodHeartbeat)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", "/api/v1/device/heartbeat", strings.NewReader(string(body)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}

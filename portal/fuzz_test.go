@@ -1,0 +1,70 @@
+package portal
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzTokenRequest(f *testing.F) {
+	f.Add("grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c")
+	f.Add("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=x")
+	f.Add("grant_type=%zz&&&=")
+	f.Fuzz(func(t *testing.T, body string) {
+		form, oe := parseForm(body)
+		if oe != nil {
+			if oe.Code != "invalid_request" {
+				t.Fatalf("form error %q", oe.Code)
+			}
+			return
+		}
+		req, oe := parseTokenRequest(form)
+		if oe != nil {
+			switch oe.Code {
+			case "invalid_request", "unsupported_grant_type", "invalid_client":
+			default:
+				t.Fatalf("unexpected error code %q", oe.Code)
+			}
+			return
+		}
+		if req.assertion == "" || (req.grantType == grantDeviceCode && req.deviceCode == "") {
+			t.Fatalf("accepted an incomplete request: %+v", req)
+		}
+	})
+}
+
+func FuzzHeartbeat(f *testing.F) {
+	f.Add([]byte(goodHeartbeat))
+	f.Add([]byte(`{"state":"ready","devices":null}`))
+	f.Add([]byte(`{"state":"x"} {}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		hb, err := parseHeartbeat(body)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if hb.State == "" || len(hb.State) > maxStateLen || !utf8.ValidString(hb.Version) || hb.Devices == nil || len(hb.Devices) > maxDevices {
+			t.Fatalf("accepted %+v", hb)
+		}
+	})
+}
+
+func FuzzPairRequest(f *testing.F) {
+	f.Add([]byte(`{"user_code":"BCDF-GHJK","name":"Boardroom","location":"3rd floor","time_zone":"Europe/Zurich"}`))
+	f.Add([]byte(`{"user_code":"x","time_zone":"../../etc/passwd","name":"a"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parsePairRequest(body)
+		if err != nil {
+			return
+		}
+		if herr := checkRoomFields(&req); herr == nil {
+			if req.Name == "" || strings.HasPrefix(req.TimeZone, "/") || utf8.RuneCountInString(req.Name) > maxRoomFieldRunes {
+				t.Fatalf("accepted %+v", req)
+			}
+		} else if herr.status != 400 || herr.msg == "" {
+			t.Fatalf("bad error %+v", herr)
+		}
+	})
+}

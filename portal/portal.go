@@ -1,0 +1,203 @@
+// Package portal is the cloud side a room kit pairs with: the RFC 8628
+// device authorization server (docs/protocol.md), the kit API, the admin
+// REST API and the admin center web UI. State lives in SQLite.
+package portal
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Server.
+type Config struct {
+	DataDir string           // holds portal.db
+	URL     string           // public base URL, e.g. "http://127.0.0.1:8080"; the OAuth issuer
+	Logger  *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now; tests inject a clock
+}
+
+// Server is a portal. Its zero value is not usable; call New.
+type Server struct {
+	db     *sql.DB
+	url    string
+	log    *slog.Logger
+	now    func() time.Time
+	mux    *http.ServeMux
+	tokens *tokenCache
+	live   *liveStatus
+	met    *metrics
+
+	// wrongCodes locks out whoever guesses pairing codes (protocol.md §6).
+	wrongCodes *lockout
+	// failedLogins locks out password guessing per address and per email.
+	failedLogins *lockout
+	// deviceAuth limits device authorization requests per client address.
+	deviceAuth *rateLimiter
+
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Lifetimes and limits from docs/protocol.md.
+const (
+	pairingLifetime   = 10 * time.Minute
+	pollInterval      = 5 * time.Second
+	slowDownStep      = 5 * time.Second
+	accessTokenTTL    = 15 * time.Minute
+	onlineWindow      = 45 * time.Second
+	maxBody           = 64 << 10
+	sessionTTL        = 12 * time.Hour
+	flushInterval     = time.Second
+	janitorInterval   = time.Minute
+	maxLabelRunes     = 64
+	maxRoomFieldRunes = 80
+)
+
+// New opens (or creates) the portal's state in cfg.DataDir.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("portal: Config.DataDir is required")
+	}
+	u := strings.TrimRight(cfg.URL, "/")
+	if u == "" {
+		return nil, errors.New("portal: Config.URL is required (the public base URL)")
+	}
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return nil, fmt.Errorf("portal: URL %q must start with http:// or https://", cfg.URL)
+	}
+	db, err := openDB(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		db:           db,
+		url:          u,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		met:          newMetrics(),
+		wrongCodes:   newLockout(5, 10*time.Minute, 15*time.Minute),
+		failedLogins: newLockout(5, 10*time.Minute, 15*time.Minute),
+		deviceAuth:   newRateLimiter(60, time.Minute),
+		stop:         make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.tokens = newTokenCache()
+	s.live = newLiveStatus()
+	s.routes()
+	s.done.Add(1)
+	go s.background()
+	return s, nil
+}
+
+// Handler serves everything: OAuth, kit API, admin API and admin center.
+func (s *Server) Handler() http.Handler {
+	return s.instrument(s.mux)
+}
+
+// Close flushes buffered heartbeat state and closes the database.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.done.Wait()
+		err := s.flushLive()
+		s.closeErr = errors.Join(err, s.db.Close())
+	})
+	return s.closeErr
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	m.HandleFunc("GET /metrics", s.serveMetrics)
+
+	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
+	m.HandleFunc("POST /oauth/device_authorization", s.serveDeviceAuthorization)
+	m.HandleFunc("POST /oauth/token", s.serveToken)
+
+	m.HandleFunc("POST /api/v1/device/heartbeat", s.serveHeartbeat)
+	m.HandleFunc("GET /api/v1/device/config", s.serveDeviceConfig)
+
+	m.HandleFunc("GET /api/v1/admin/rooms", s.adminAPI(s.apiListRooms))
+	m.HandleFunc("POST /api/v1/admin/pairings", s.adminAPI(s.apiPair))
+	m.HandleFunc("DELETE /api/v1/admin/pairings/{user_code}", s.adminAPI(s.apiDeny))
+	m.HandleFunc("DELETE /api/v1/admin/rooms/{id}", s.adminAPI(s.apiUnpair))
+
+	s.webRoutes(m)
+	s.mux = m
+}
+
+// background runs the heartbeat flusher and the janitor until Close.
+func (s *Server) background() {
+	defer s.done.Done()
+	flush := time.NewTicker(flushInterval)
+	defer flush.Stop()
+	janitor := time.NewTicker(janitorInterval)
+	defer janitor.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-flush.C:
+			if err := s.flushLive(); err != nil {
+				s.log.Error("flush heartbeats", "err", err)
+			}
+		case <-janitor.C:
+			if err := s.sweep(); err != nil {
+				s.log.Error("sweep expired state", "err", err)
+			}
+		}
+	}
+}
+
+// sweep deletes state nobody can use any more. Pairings stay an hour past
+// expiry so a late poll still learns expired_token rather than invalid_grant.
+func (s *Server) sweep() error {
+	now := s.now()
+	var errs []error
+	for _, q := range []struct {
+		sql    string
+		before time.Time
+	}{
+		{"DELETE FROM pairings WHERE expires < ?", now.Add(-time.Hour)},
+		{"DELETE FROM jtis WHERE expires < ?", now},
+		{"DELETE FROM access_tokens WHERE expires < ?", now},
+		{"DELETE FROM sessions WHERE expires < ?", now},
+	} {
+		if _, err := s.db.Exec(q.sql, q.before.Unix()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))
+		}
+	}
+	err := errors.Join(errs...)
+	s.tokens.sweep(now)
+	s.wrongCodes.sweep(now)
+	s.failedLogins.sweep(now)
+	s.deviceAuth.sweep(now)
+	return err
+}
+
+// clientAddr is the peer's IP. X-Forwarded-For is not trusted: a portal
+// behind a proxy must be told so explicitly, and this one is not.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,434 @@
+package portal
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"roomkit/provisioning"
+)
+
+// Room is a paired room as the admin API and the admin center show it.
+type Room struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Location string     `json:"location"`
+	TimeZone string     `json:"time_zone"`
+	State    string     `json:"state"`
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen"` // null until the first heartbeat
+	Version  string     `json:"version"`
+	Devices  []Device   `json:"devices"`
+}
+
+// Device is one peripheral a kit reports in its heartbeat.
+type Device struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Present bool   `json:"present"`
+	Error   string `json:"error"`
+}
+
+// roomConfig is what the kit learns about its room (protocol.md §4, §5).
+type roomConfig struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	TimeZone string `json:"time_zone"`
+}
+
+// statePaired is a room's state between pairing and its first heartbeat.
+const statePaired = "paired"
+
+// httpError is an error with the status and the plain-words message a
+// person should see.
+type httpError struct {
+	status int
+	msg    string
+	retry  time.Duration // for 429: Retry-After
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) *httpError {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// pairRequest is the body of POST /api/v1/admin/pairings, and the admin
+// center's pairing form.
+type pairRequest struct {
+	UserCode string `json:"user_code"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	TimeZone string `json:"time_zone"`
+}
+
+// checkRoomFields validates what an admin typed about a room and fills in
+// defaults.
+func checkRoomFields(req *pairRequest) *httpError {
+	req.Name = strings.TrimSpace(req.Name)
+	req.Location = strings.TrimSpace(req.Location)
+	req.TimeZone = strings.TrimSpace(req.TimeZone)
+	switch {
+	case req.Name == "":
+		return errorf(http.StatusBadRequest, "Give the room a name, for example \"Boardroom\".")
+	case !utf8.ValidString(req.Name) || utf8.RuneCountInString(req.Name) > maxRoomFieldRunes:
+		return errorf(http.StatusBadRequest, "A room name can have at most %d characters.", maxRoomFieldRunes)
+	case !utf8.ValidString(req.Location) || utf8.RuneCountInString(req.Location) > maxRoomFieldRunes:
+		return errorf(http.StatusBadRequest, "A location can have at most %d characters.", maxRoomFieldRunes)
+	}
+	if req.TimeZone == "" {
+		req.TimeZone = "UTC"
+	}
+	// LoadLocation also accepts "Local" and odd relative paths; only IANA names are meant.
+	if req.TimeZone == "Local" || strings.Contains(req.TimeZone, "..") || strings.HasPrefix(req.TimeZone, "/") {
+		return errorf(http.StatusBadRequest, "%q is not a time zone. Use a name like Europe/Zurich or UTC.", req.TimeZone)
+	}
+	if _, err := time.LoadLocation(req.TimeZone); err != nil {
+		return errorf(http.StatusBadRequest, "%q is not a time zone. Use a name like Europe/Zurich or UTC.", req.TimeZone)
+	}
+	return nil
+}
+
+// Pairing states.
+const (
+	pairPending  = "pending"
+	pairApproved = "approved" // an admin entered the code; the kit has not collected its token yet
+	pairUsed     = "used"
+	pairDenied   = "denied"
+)
+
+// codeAttempt says who is entering a user code: the lockout keys and the
+// audit actor.
+type codeAttempt struct {
+	actor string
+	addr  string
+	keys  []string // e.g. "token:3", "session:<hash>", "addr:127.0.0.1"
+}
+
+// checkCodeEntry runs before anything else about an entered user code:
+// a locked-out caller learns nothing, not even whether the code is right.
+// It then normalises what was typed.
+func (s *Server) checkCodeEntry(who codeAttempt, typed string) (string, *httpError) {
+	if wait := s.wrongCodes.check(s.now(), who.keys...); wait > 0 {
+		s.met.pairing("locked_out")
+		return "", &httpError{status: http.StatusTooManyRequests, retry: wait,
+			msg: fmt.Sprintf("Too many wrong pairing codes. Wait %s before trying again.", roundWait(wait))}
+	}
+	raw, err := provisioning.NormalizeUserCode(typed)
+	if err != nil {
+		s.met.pairing("invalid")
+		why := strings.TrimPrefix(err.Error(), provisioning.ErrBadUserCode.Error()+": ")
+		return "", errorf(http.StatusBadRequest, "%q is not a pairing code: %s.", typed, why)
+	}
+	return raw, nil
+}
+
+// lookupPending finds the pending pairing for a raw user code. A miss
+// counts as a wrong code; the caller audits it once tx is over.
+func (s *Server) lookupPending(tx *sql.Tx, who codeAttempt, raw string) (label string, pub []byte, herr *httpError) {
+	now := s.now()
+	shown := provisioning.FormatUserCode(raw)
+	var state string
+	var expires int64
+	err := tx.QueryRow("SELECT state, expires, public_key, label FROM pairings WHERE user_code = ?", raw).
+		Scan(&state, &expires, &pub, &label)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && state == pairPending && now.Unix() >= expires):
+		s.wrongCodes.fail(now, who.keys...)
+		s.met.pairing("wrong_code")
+		return "", nil, errorf(http.StatusNotFound, "No room is waiting with the code %s. Check the code on the room's screen.", shown)
+	case err != nil:
+		return "", nil, errorf(http.StatusInternalServerError, "Could not look up the code: %v", err)
+	case state != pairPending:
+		s.met.pairing("already_used")
+		return "", nil, errorf(http.StatusConflict, "The code %s was already used. Ask the room for a fresh code.", shown)
+	}
+	return label, pub, nil
+}
+
+func (s *Server) auditMiss(who codeAttempt, raw string, herr *httpError) {
+	if herr.status == http.StatusNotFound {
+		s.audit(who.actor, "wrong code", provisioning.FormatUserCode(raw), who.addr)
+	}
+}
+
+func roundWait(d time.Duration) string {
+	if d >= time.Minute {
+		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+	}
+	return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+}
+
+// pairRoom approves a pending code: it creates the room and binds the
+// kit's key to it. The kit collects its token with its next poll.
+func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
+	raw, herr := s.checkCodeEntry(who, req.UserCode)
+	if herr != nil {
+		return Room{}, herr
+	}
+	if herr := checkRoomFields(&req); herr != nil {
+		return Room{}, herr
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+	}
+	defer tx.Rollback()
+	label, pub, herr := s.lookupPending(tx, who, raw)
+	if herr != nil {
+		tx.Rollback() // audit needs the connection
+		s.auditMiss(who, raw, herr)
+		return Room{}, herr
+	}
+	deviceID := provisioning.DeviceID(pub)
+	var existing string
+	err = tx.QueryRow("SELECT name FROM rooms WHERE device_id = ?", deviceID).Scan(&existing)
+	if err == nil {
+		return Room{}, errorf(http.StatusConflict, "This kit is already paired as the room %q. Unpair that room first.", existing)
+	}
+	room := Room{ID: "rm_" + strings.ToLower(randomToken(9)), Name: req.Name, Location: req.Location,
+		TimeZone: req.TimeZone, State: statePaired, Devices: []Device{}}
+	now := s.now()
+	if _, err := tx.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		room.ID, room.Name, room.Location, room.TimeZone, deviceID, pub, label, room.State, now.Unix()); err != nil {
+		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+	}
+	if _, err := tx.Exec("UPDATE pairings SET state = ?, room_id = ? WHERE user_code = ?", pairApproved, room.ID, raw); err != nil {
+		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+	}
+	s.met.pairing("paired")
+	s.audit(who.actor, "pair", fmt.Sprintf("%s as %q (%s)", provisioning.FormatUserCode(raw), room.Name, room.ID), who.addr)
+	return room, nil
+}
+
+// denyCode refuses a pending code; the kit's next poll gets access_denied.
+func (s *Server) denyCode(who codeAttempt, typed string) *httpError {
+	raw, herr := s.checkCodeEntry(who, typed)
+	if herr != nil {
+		return herr
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+	}
+	defer tx.Rollback()
+	if _, _, herr := s.lookupPending(tx, who, raw); herr != nil {
+		tx.Rollback() // audit needs the connection
+		s.auditMiss(who, raw, herr)
+		return herr
+	}
+	if _, err := tx.Exec("UPDATE pairings SET state = ? WHERE user_code = ?", pairDenied, raw); err != nil {
+		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+	}
+	s.met.pairing("denied")
+	s.audit(who.actor, "deny", provisioning.FormatUserCode(raw), who.addr)
+	return nil
+}
+
+// unpairRoom deletes a room with its key binding and its access tokens.
+// The kit's next request fails and it returns to pairing.
+func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
+	var name string
+	tx, err := s.db.Begin()
+	if err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRow("DELETE FROM rooms WHERE id = ? RETURNING name", id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errorf(http.StatusNotFound, "There is no room with the ID %q.", id)
+	}
+	if err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
+	if _, err := tx.Exec("DELETE FROM access_tokens WHERE room_id = ?", id); err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
+	s.tokens.forgetRoom(id)
+	s.live.forget(id)
+	s.audit(actor, "unpair", fmt.Sprintf("%q (%s)", name, id), addr)
+	return name, nil
+}
+
+// listRooms returns every room with its freshest status.
+func (s *Server) listRooms() ([]Room, error) {
+	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen
+		FROM rooms ORDER BY name COLLATE NOCASE, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list rooms: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	rooms := []Room{}
+	for rows.Next() {
+		var r Room
+		var devices string
+		var lastSeen int64
+		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen); err != nil {
+			return nil, fmt.Errorf("list rooms: %w", err)
+		}
+		if err := json.Unmarshal([]byte(devices), &r.Devices); err != nil || r.Devices == nil {
+			r.Devices = []Device{}
+		}
+		if lastSeen > 0 {
+			t := time.UnixMilli(lastSeen).UTC()
+			r.LastSeen = &t
+		}
+		s.live.overlay(&r)
+		r.Online = r.LastSeen != nil && now.Sub(*r.LastSeen) < onlineWindow
+		rooms = append(rooms, r)
+	}
+	return rooms, rows.Err()
+}
+
+// roomConfigFor answers the room's configuration for the kit API, from
+// memory when possible.
+func (s *Server) roomConfigFor(id string) (roomConfig, error) {
+	if c, ok := s.live.config(id); ok {
+		return c, nil
+	}
+	c := roomConfig{ID: id}
+	err := s.db.QueryRow("SELECT name, location, time_zone FROM rooms WHERE id = ?", id).Scan(&c.Name, &c.Location, &c.TimeZone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, errNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("load room %s: %w", id, err)
+	}
+	s.live.setConfig(c)
+	return c, nil
+}
+
+// liveStatus holds what heartbeats report, written to SQLite in batches
+// (flushLive) so a heartbeat costs no disk write.
+type liveStatus struct {
+	mu    sync.Mutex
+	cfg   map[string]roomConfig
+	rooms map[string]*heartbeatStatus
+	dirty map[string]bool
+}
+
+type heartbeatStatus struct {
+	state    string
+	version  string
+	devices  []Device
+	lastSeen time.Time
+}
+
+func newLiveStatus() *liveStatus {
+	return &liveStatus{cfg: map[string]roomConfig{}, rooms: map[string]*heartbeatStatus{}, dirty: map[string]bool{}}
+}
+
+func (l *liveStatus) config(id string) (roomConfig, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.cfg[id]
+	return c, ok
+}
+
+func (l *liveStatus) setConfig(c roomConfig) {
+	l.mu.Lock()
+	l.cfg[c.ID] = c
+	l.mu.Unlock()
+}
+
+func (l *liveStatus) record(id string, st heartbeatStatus) {
+	l.mu.Lock()
+	l.rooms[id] = &st
+	l.dirty[id] = true
+	l.mu.Unlock()
+}
+
+func (l *liveStatus) forget(id string) {
+	l.mu.Lock()
+	delete(l.cfg, id)
+	delete(l.rooms, id)
+	delete(l.dirty, id)
+	l.mu.Unlock()
+}
+
+func (l *liveStatus) overlay(r *Room) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.rooms[r.ID]
+	if !ok {
+		return
+	}
+	r.State, r.Version, r.Devices = st.state, st.version, append([]Device{}, st.devices...)
+	t := st.lastSeen.UTC()
+	r.LastSeen = &t
+}
+
+// flushLive writes the heartbeats received since the last flush in one
+// transaction.
+func (s *Server) flushLive() error {
+	s.live.mu.Lock()
+	if len(s.live.dirty) == 0 {
+		s.live.mu.Unlock()
+		return nil
+	}
+	batch := make([]heartbeatRow, 0, len(s.live.dirty))
+	for id := range s.live.dirty {
+		batch = append(batch, heartbeatRow{id, *s.live.rooms[id]})
+	}
+	clear(s.live.dirty)
+	s.live.mu.Unlock()
+
+	if err := s.writeHeartbeats(batch); err != nil {
+		// Keep them dirty for the next flush rather than losing them.
+		s.live.mu.Lock()
+		for _, r := range batch {
+			if _, ok := s.live.rooms[r.id]; ok {
+				s.live.dirty[r.id] = true
+			}
+		}
+		s.live.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+type heartbeatRow struct {
+	id string
+	st heartbeatStatus
+}
+
+func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("flush heartbeats: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ? WHERE id = ?")
+	if err != nil {
+		return fmt.Errorf("flush heartbeats: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range batch {
+		devices, _ := json.Marshal(r.st.devices)
+		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), r.id); err != nil {
+			return fmt.Errorf("flush heartbeat of %s: %w", r.id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("flush heartbeats: %w", err)
+	}
+	return nil
+}

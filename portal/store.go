@@ -1,0 +1,144 @@
+package portal
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver: pure Go, no cgo on the server either
+)
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+// Append only: a shipped migration never changes.
+var migrations = []string{
+	`
+CREATE TABLE admins (
+	id         INTEGER PRIMARY KEY,
+	email      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	pw_hash    TEXT NOT NULL,
+	created    INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+	hash       BLOB PRIMARY KEY,
+	admin_id   INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+	csrf       TEXT NOT NULL,
+	expires    INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	hash       BLOB NOT NULL UNIQUE,
+	created    INTEGER NOT NULL
+);
+-- A device authorization request. The device code is only kept as a hash.
+CREATE TABLE pairings (
+	user_code  TEXT PRIMARY KEY,
+	dc_hash    BLOB NOT NULL UNIQUE,
+	public_key BLOB NOT NULL,
+	label      TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	interval   INTEGER NOT NULL,
+	last_poll  INTEGER NOT NULL DEFAULT 0,
+	state      TEXT NOT NULL,
+	room_id    TEXT NOT NULL DEFAULT ''
+);
+-- A paired room; device_id/public_key are the kit's key binding.
+CREATE TABLE rooms (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	location   TEXT NOT NULL,
+	time_zone  TEXT NOT NULL,
+	device_id  TEXT NOT NULL UNIQUE,
+	public_key BLOB NOT NULL,
+	label      TEXT NOT NULL,
+	state      TEXT NOT NULL,
+	version    TEXT NOT NULL DEFAULT '',
+	devices    TEXT NOT NULL DEFAULT '[]',
+	last_seen  INTEGER NOT NULL DEFAULT 0,
+	created    INTEGER NOT NULL
+);
+CREATE TABLE access_tokens (
+	hash       BLOB PRIMARY KEY,
+	room_id    TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	expires    INTEGER NOT NULL
+);
+CREATE INDEX access_tokens_room ON access_tokens(room_id);
+-- Client assertion IDs seen, refused again until they expire.
+CREATE TABLE jtis (
+	jti        TEXT PRIMARY KEY,
+	expires    INTEGER NOT NULL
+);
+CREATE TABLE audit (
+	id         INTEGER PRIMARY KEY,
+	at         INTEGER NOT NULL,
+	actor      TEXT NOT NULL,
+	action     TEXT NOT NULL,
+	detail     TEXT NOT NULL,
+	addr       TEXT NOT NULL
+);
+`,
+}
+
+// openDB opens (creating if needed) dir/portal.db and brings its schema up
+// to date.
+func openDB(dir string) (*sql.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, "portal.db")
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and the hot paths
+	// (heartbeats, token checks) are served from memory. This also makes
+	// SQLITE_BUSY between our own connections impossible.
+	db.SetMaxOpenConns(1)
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func migrate(db *sql.DB) error {
+	ctx := context.Background()
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this portal (%d); refusing to touch it", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package portal
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// randomToken returns n random bytes as unpadded base64url.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSecret is how every bearer secret is stored: a SHA-256 digest. The
+// secrets are 256-bit random values, so no salt or slow hash is needed.
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// apiTokenPrefix makes admin tokens recognisable in a leaked-secret scan.
+const apiTokenPrefix = "rka_"
+
+// CreateAPIToken makes an admin API token called name and returns it; only
+// its hash is kept, so this is the one time it can be shown.
+func (s *Server) CreateAPIToken(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > maxRoomFieldRunes {
+		return "", fmt.Errorf("a token needs a name of 1 to %d characters", maxRoomFieldRunes)
+	}
+	tok := apiTokenPrefix + randomToken(32)
+	if _, err := s.db.Exec("INSERT INTO api_tokens (name, hash, created) VALUES (?, ?, ?)",
+		name, hashSecret(tok), s.now().Unix()); err != nil {
+		return "", fmt.Errorf("store API token: %w", err)
+	}
+	return tok, nil
+}
+
+type apiToken struct {
+	ID      int64
+	Name    string
+	Created time.Time
+}
+
+func (s *Server) listAPITokens() ([]apiToken, error) {
+	rows, err := s.db.Query("SELECT id, name, created FROM api_tokens ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []apiToken
+	for rows.Next() {
+		var t apiToken
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("list API tokens: %w", err)
+		}
+		t.Created = time.Unix(created, 0)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// revokeAPIToken deletes a token and returns its name.
+func (s *Server) revokeAPIToken(id int64) (string, error) {
+	var name string
+	err := s.db.QueryRow("DELETE FROM api_tokens WHERE id = ? RETURNING name", id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("revoke API token: %w", err)
+	}
+	return name, nil
+}
+
+// apiTokenByBearer finds the admin API token presented as a bearer secret.
+func (s *Server) apiTokenByBearer(secret string) (apiToken, error) {
+	var t apiToken
+	var created int64
+	err := s.db.QueryRow("SELECT id, name, created FROM api_tokens WHERE hash = ?", hashSecret(secret)).
+		Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, errNotFound
+	}
+	t.Created = time.Unix(created, 0)
+	return t, err
+}
+
+var errNotFound = errors.New("not found")
+
+// issueAccessToken stores a fresh access token for a room.
+func (s *Server) issueAccessToken(roomID string) (string, error) {
+	tok := randomToken(32)
+	exp := s.now().Add(accessTokenTTL)
+	if _, err := s.db.Exec("INSERT INTO access_tokens (hash, room_id, expires) VALUES (?, ?, ?)",
+		hashSecret(tok), roomID, exp.Unix()); err != nil {
+		return "", fmt.Errorf("store access token: %w", err)
+	}
+	return tok, nil
+}
+
+// tokenCache keeps validated access tokens (by hash) in memory so that a
+// heartbeat does not touch SQLite. Revocation must go through forgetRoom.
+type tokenCache struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]cachedToken
+	// gen counts revocations, so a lookup that raced with one does not
+	// put a revoked token back into the cache.
+	gen uint64
+}
+
+type cachedToken struct {
+	roomID  string
+	expires time.Time
+}
+
+func newTokenCache() *tokenCache {
+	return &tokenCache{m: make(map[[sha256.Size]byte]cachedToken)}
+}
+
+func (c *tokenCache) get(h [sha256.Size]byte) (cachedToken, bool) {
+	c.mu.RLock()
+	t, ok := c.m[h]
+	c.mu.RUnlock()
+	return t, ok
+}
+
+func (c *tokenCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches t unless a revocation happened since generation() returned gen.
+func (c *tokenCache) put(h [sha256.Size]byte, t cachedToken, gen uint64) {
+	c.mu.Lock()
+	if c.gen == gen {
+		c.m[h] = t
+	}
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) forgetRoom(roomID string) {
+	c.mu.Lock()
+	c.gen++
+	for h, t := range c.m {
+		if t.roomID == roomID {
+			delete(c.m, h)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) sweep(now time.Time) {
+	c.mu.Lock()
+	for h, t := range c.m {
+		if !now.Before(t.expires) {
+			delete(c.m, h)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// roomForAccessToken answers which room a bearer access token belongs to,
+// or errNotFound if it is unknown, expired or revoked.
+func (s *Server) roomForAccessToken(secret string) (string, error) {
+	h := sha256.Sum256([]byte(secret))
+	now := s.now()
+	if t, ok := s.tokens.get(h); ok {
+		if now.Before(t.expires) {
+			return t.roomID, nil
+		}
+		return "", errNotFound
+	}
+	gen := s.tokens.generation()
+	var roomID string
+	var exp int64
+	err := s.db.QueryRow("SELECT room_id, expires FROM access_tokens WHERE hash = ?", h[:]).Scan(&roomID, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up access token: %w", err)
+	}
+	t := cachedToken{roomID: roomID, expires: time.Unix(exp, 0)}
+	if !now.Before(t.expires) {
+		return "", errNotFound
+	}
+	s.tokens.put(h, t, gen)
+	return roomID, nil
+}
+
+// bearer extracts the token from "Authorization: Bearer <token>".
+func bearer(authz string) (string, bool) {
+	const p = "bearer "
+	if len(authz) <= len(p) || !strings.EqualFold(authz[:len(p)], p) {
+		return "", false
+	}
+	return strings.TrimSpace(authz[len(p):]), true
+}

@@ -1,0 +1,528 @@
+package portal
+
+import (
+	"crypto/subtle"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"roomkit/provisioning"
+)
+
+//go:embed templates/*.html static/*
+var webFS embed.FS
+
+const (
+	sessionCookie = "roomkit_session"
+	loginCookie   = "roomkit_login" // double-submit CSRF token for the login form
+)
+
+// pages holds one template set per page, each with the shared layout.
+var pages = func() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"usercode": provisioning.FormatUserCode,
+		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	}
+	m := map[string]*template.Template{}
+	names, err := fs.Glob(webFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		m[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] =
+			template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "templates/layout.html", n))
+	}
+	return m
+}()
+
+// session is a signed-in administrator.
+type session struct {
+	hash    []byte
+	adminID int64
+	email   string
+	csrf    string
+}
+
+// page is everything any admin center template may show.
+type page struct {
+	Title   string
+	Nav     string
+	Email   string // signed-in admin; empty on the login page
+	CSRF    string
+	Error   string
+	Notice  string
+	Refresh bool
+
+	Next       string
+	LoginEmail string
+	Rooms      []roomView
+	Room       Room
+	Form       pairRequest
+	TimeZones  []string
+	Tokens     []apiToken
+	NewToken   string
+	TokenName  string
+	Audit      []auditEntry
+}
+
+type roomView struct {
+	Room
+	Seen string // "12 seconds ago", "never"
+}
+
+// commonTimeZones feed the form's suggestions; any IANA name is accepted.
+var commonTimeZones = []string{
+	"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Zurich",
+	"Europe/Vienna", "Europe/Rome", "Europe/Madrid", "Europe/Amsterdam", "Europe/Stockholm", "Europe/Warsaw",
+	"Europe/Athens", "Europe/Helsinki", "Europe/Istanbul", "Africa/Johannesburg", "Asia/Dubai", "Asia/Kolkata",
+	"Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland",
+	"America/Sao_Paulo", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+	"America/Toronto", "America/Mexico_City",
+}
+
+func (s *Server) webRoutes(m *http.ServeMux) {
+	static, _ := fs.Sub(webFS, "static")
+	m.Handle("GET /admin/static/", http.StripPrefix("/admin/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/rooms", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/rooms", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET /admin/login", s.serveLogin)
+	m.HandleFunc("POST /admin/login", s.serveLoginPost)
+	m.HandleFunc("POST /admin/logout", s.action(s.serveLogout))
+	m.HandleFunc("GET /admin/rooms", s.view(s.serveRooms))
+	m.HandleFunc("GET /admin/pair", s.view(s.servePair))
+	m.HandleFunc("POST /admin/pair", s.action(s.servePairPost))
+	m.HandleFunc("POST /admin/deny", s.action(s.serveDenyPost))
+	m.HandleFunc("GET /admin/rooms/{id}/unpair", s.view(s.serveUnpair))
+	m.HandleFunc("POST /admin/rooms/{id}/unpair", s.action(s.serveUnpairPost))
+	m.HandleFunc("GET /admin/tokens", s.view(s.serveTokens))
+	m.HandleFunc("POST /admin/tokens", s.action(s.serveTokensPost))
+	m.HandleFunc("POST /admin/tokens/{id}/revoke", s.action(s.serveRevokePost))
+	m.HandleFunc("GET /admin/audit", s.view(s.serveAudit))
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+	t := pages[name]
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	if err := t.Execute(w, p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	// Secure is fine for plain-HTTP loopback too: browsers (and Go's
+	// cookiejar) treat localhost and 127.0.0.1 as secure origins.
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// currentSession returns the session named by the request's cookie, or nil.
+func (s *Server) currentSession(r *http.Request) (*session, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	sess := &session{hash: hashSecret(c.Value)}
+	var expires int64
+	err = s.db.QueryRow(`SELECT s.admin_id, s.csrf, s.expires, a.email FROM sessions s JOIN admins a ON a.id = s.admin_id
+		WHERE s.hash = ?`, sess.hash).Scan(&sess.adminID, &sess.csrf, &expires, &sess.email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	if s.now().Unix() >= expires {
+		return nil, nil
+	}
+	return sess, nil
+}
+
+type webHandler func(w http.ResponseWriter, r *http.Request, sess *session)
+
+// view wraps a GET page that needs a signed-in admin.
+func (s *Server) view(h webHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.currentSession(r)
+		if err != nil {
+			s.log.Error("admin center", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		if sess == nil {
+			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+// action wraps a POST: it needs a signed-in admin, a same-origin request
+// and the session's CSRF token.
+func (s *Server) action(h webHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if !s.sameOrigin(r) {
+			s.render(w, http.StatusForbidden, "error", page{Title: "Refused", Error: "This form was sent from another site, so it was refused."})
+			return
+		}
+		sess, err := s.currentSession(r)
+		if err != nil {
+			s.log.Error("admin center", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		if sess == nil {
+			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			s.render(w, http.StatusBadRequest, "error", page{Title: "Bad request", Email: sess.email, CSRF: sess.csrf, Error: "The form could not be read: " + err.Error()})
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
+			s.render(w, http.StatusForbidden, "error", page{Title: "Refused", Email: sess.email, CSRF: sess.csrf,
+				Error: "This form is out of date or was not sent from the admin center. Go back, reload the page and try again."})
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+// sameOrigin checks Origin when the browser sends it (and Sec-Fetch-Site),
+// a second line of defence behind the CSRF token.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if u.Host == r.Host {
+		return true
+	}
+	own, err := url.Parse(s.url)
+	return err == nil && u.Scheme == own.Scheme && u.Host == own.Host
+}
+
+// safeNext keeps a post-login redirect inside the admin center.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
+		strings.HasPrefix(next, "/admin/login") {
+		return "/admin/rooms"
+	}
+	return next
+}
+
+func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if sess, _ := s.currentSession(r); sess != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	tok := randomToken(32)
+	s.setCookie(w, loginCookie, tok, 3600)
+	s.render(w, http.StatusOK, "login", page{Title: "Sign in", CSRF: tok, Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) serveLoginPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	addr := clientAddr(r)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "error", page{Title: "Bad request", Error: "The form could not be read: " + err.Error()})
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	c, err := r.Cookie(loginCookie)
+	if !s.sameOrigin(r) || err != nil || c.Value == "" ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		s.render(w, http.StatusForbidden, "error", page{Title: "Refused",
+			Error: "This sign-in form is out of date or was not sent from the admin center. Open the sign-in page again."})
+		return
+	}
+	again := func(status int, msg string) {
+		s.render(w, status, "login", page{Title: "Sign in", CSRF: c.Value, Next: next, Error: msg, LoginEmail: email})
+	}
+	keys := []string{"login-addr:" + addr, "login-email:" + strings.ToLower(email)}
+	now := s.now()
+	if wait := s.failedLogins.check(now, keys...); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Wait %s before trying again.", roundWait(wait)))
+		return
+	}
+	var adminID int64
+	var hash string
+	err = s.db.QueryRow("SELECT id, pw_hash FROM admins WHERE email = ?", email).Scan(&adminID, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.log.Error("login", "err", err)
+		again(http.StatusInternalServerError, "Sign-in failed because of an internal error.")
+		return
+	}
+	if err != nil {
+		verifyPassword(dummyHash(), r.PostForm.Get("password")) // same time as a real check
+	}
+	if err != nil || !verifyPassword(hash, r.PostForm.Get("password")) {
+		s.failedLogins.fail(now, keys...)
+		s.audit(email, "failed login", "", addr)
+		again(http.StatusUnauthorized, "Wrong email or password.")
+		return
+	}
+	id := randomToken(32)
+	csrf := randomToken(32)
+	if _, err := s.db.Exec("INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (?, ?, ?, ?)",
+		hashSecret(id), adminID, csrf, now.Add(sessionTTL).Unix()); err != nil {
+		s.log.Error("login", "err", err)
+		again(http.StatusInternalServerError, "Sign-in failed because of an internal error.")
+		return
+	}
+	s.setCookie(w, loginCookie, "", -1)
+	s.setCookie(w, sessionCookie, id, int(sessionTTL/time.Second))
+	s.audit(email, "login", "", addr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, err := s.db.Exec("DELETE FROM sessions WHERE hash = ?", sess.hash); err != nil {
+		s.log.Error("logout", "err", err)
+	}
+	s.setCookie(w, sessionCookie, "", -1)
+	s.audit(sess.email, "logout", "", clientAddr(r))
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+func (s *Server) base(sess *session, nav, title string) page {
+	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf}
+}
+
+// relTime says how long ago t was, the way a person would.
+func relTime(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 2*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d/time.Second))
+	case d < 2*time.Minute:
+		return "1 minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d/time.Minute))
+	case d < 2*time.Hour:
+		return "1 hour ago"
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
+func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *session) {
+	rooms, err := s.listRooms()
+	p := s.base(sess, "rooms", "Rooms")
+	p.Refresh = true
+	if err != nil {
+		s.log.Error("list rooms", "err", err)
+		p.Error = "Could not list the rooms."
+	}
+	now := s.now()
+	for _, rm := range rooms {
+		v := roomView{Room: rm, Seen: "never"}
+		if rm.LastSeen != nil {
+			v.Seen = relTime(now, *rm.LastSeen)
+		}
+		p.Rooms = append(p.Rooms, v)
+	}
+	q := r.URL.Query()
+	switch q.Get("notice") {
+	case "paired":
+		for _, rm := range rooms {
+			if rm.ID == q.Get("room") {
+				p.Notice = fmt.Sprintf("Paired %q. The room shows its home screen within a few seconds and appears online with its first heartbeat.", rm.Name)
+			}
+		}
+	case "unpaired":
+		p.Notice = "The room was unpaired. Its kit returns to the pairing screen."
+	case "denied":
+		if raw, err := provisioning.NormalizeUserCode(q.Get("code")); err == nil {
+			p.Notice = fmt.Sprintf("The code %s was denied. The room asks for a fresh code.", provisioning.FormatUserCode(raw))
+		}
+	}
+	s.render(w, http.StatusOK, "rooms", p)
+}
+
+func (s *Server) webWho(r *http.Request, sess *session) codeAttempt {
+	addr := clientAddr(r)
+	return codeAttempt{actor: sess.email, addr: addr,
+		keys: []string{"session:" + hex.EncodeToString(sess.hash), "addr:" + addr}}
+}
+
+func (s *Server) pairPage(sess *session, form pairRequest) page {
+	p := s.base(sess, "pair", "Pair a room")
+	p.Form = form
+	p.TimeZones = commonTimeZones
+	return p
+}
+
+func (s *Server) servePair(w http.ResponseWriter, r *http.Request, sess *session) {
+	form := pairRequest{TimeZone: "UTC"}
+	if code := r.URL.Query().Get("code"); code != "" {
+		if raw, err := provisioning.NormalizeUserCode(code); err == nil {
+			form.UserCode = provisioning.FormatUserCode(raw)
+		}
+	}
+	s.render(w, http.StatusOK, "pair", s.pairPage(sess, form))
+}
+
+func (s *Server) servePairPost(w http.ResponseWriter, r *http.Request, sess *session) {
+	f := r.PostForm
+	req := pairRequest{UserCode: f.Get("user_code"), Name: f.Get("name"), Location: f.Get("location"), TimeZone: f.Get("time_zone")}
+	room, herr := s.pairRoom(s.webWho(r, sess), req)
+	if herr != nil {
+		p := s.pairPage(sess, req)
+		p.Error = herr.msg
+		if herr.retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)+1))
+		}
+		s.render(w, herr.status, "pair", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/rooms?notice=paired&room="+url.QueryEscape(room.ID), http.StatusSeeOther)
+}
+
+func (s *Server) serveDenyPost(w http.ResponseWriter, r *http.Request, sess *session) {
+	code := r.PostForm.Get("user_code")
+	if herr := s.denyCode(s.webWho(r, sess), code); herr != nil {
+		p := s.pairPage(sess, pairRequest{TimeZone: "UTC"})
+		p.Error = herr.msg
+		if herr.retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)+1))
+		}
+		s.render(w, herr.status, "pair", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/rooms?notice=denied&code="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+func (s *Server) findRoom(id string) (Room, bool, error) {
+	rooms, err := s.listRooms()
+	if err != nil {
+		return Room{}, false, err
+	}
+	for _, rm := range rooms {
+		if rm.ID == id {
+			return rm, true, nil
+		}
+	}
+	return Room{}, false, nil
+}
+
+func (s *Server) serveUnpair(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "rooms", "Unpair a room")
+	room, ok, err := s.findRoom(r.PathValue("id"))
+	switch {
+	case err != nil:
+		s.log.Error("unpair", "err", err)
+		p.Error = "Could not look up the room."
+		s.render(w, http.StatusInternalServerError, "error", p)
+	case !ok:
+		p.Error = "There is no such room. It may have been unpaired already."
+		s.render(w, http.StatusNotFound, "error", p)
+	default:
+		p.Room = room
+		s.render(w, http.StatusOK, "unpair", p)
+	}
+}
+
+func (s *Server) serveUnpairPost(w http.ResponseWriter, r *http.Request, sess *session) {
+	if _, herr := s.unpairRoom(sess.email, clientAddr(r), r.PathValue("id")); herr != nil {
+		p := s.base(sess, "rooms", "Unpair a room")
+		p.Error = herr.msg
+		s.render(w, herr.status, "error", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/rooms?notice=unpaired", http.StatusSeeOther)
+}
+
+func (s *Server) tokensPage(w http.ResponseWriter, status int, sess *session, p page) {
+	toks, err := s.listAPITokens()
+	if err != nil {
+		s.log.Error("list tokens", "err", err)
+		p.Error = "Could not list the tokens."
+	}
+	p.Tokens = toks
+	s.render(w, status, "tokens", p)
+}
+
+func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "tokens", "API tokens")
+	if r.URL.Query().Get("notice") == "revoked" {
+		p.Notice = "The token was revoked. Programs using it are refused from now on."
+	}
+	s.tokensPage(w, http.StatusOK, sess, p)
+}
+
+func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "tokens", "API tokens")
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	tok, err := s.CreateAPIToken(name)
+	if err != nil {
+		p.Error = "Could not create the token: " + err.Error() + "."
+		p.TokenName = name
+		s.tokensPage(w, http.StatusBadRequest, sess, p)
+		return
+	}
+	s.audit(sess.email, "create token", strconv.Quote(name), clientAddr(r))
+	// Shown in this answer only: it is not stored, and not put in a URL.
+	p.NewToken = tok
+	p.TokenName = name
+	s.tokensPage(w, http.StatusOK, sess, p)
+}
+
+func (s *Server) serveRevokePost(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "tokens", "API tokens")
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var name string
+	if err == nil {
+		name, err = s.revokeAPIToken(id)
+	}
+	if err != nil {
+		p.Error = "There is no such token. It may have been revoked already."
+		s.tokensPage(w, http.StatusNotFound, sess, p)
+		return
+	}
+	s.audit(sess.email, "revoke token", strconv.Quote(name), clientAddr(r))
+	http.Redirect(w, r, "/admin/tokens?notice=revoked", http.StatusSeeOther)
+}
+
+func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "audit", "Audit log")
+	entries, err := s.auditLog(500)
+	if err != nil {
+		s.log.Error("audit log", "err", err)
+		p.Error = "Could not read the audit log."
+	}
+	p.Audit = entries
+	s.render(w, http.StatusOK, "audit", p)
+}
