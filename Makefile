@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 CMDS    := portal roomd roomctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X roomkit/appliance.Version=$(VERSION)
+LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
 .PHONY: all setup build demo test vet fuzz bench clean

@@ -44,8 +44,8 @@ func TestDeviceAuthorization(t *testing.T) {
 	if da.VerificationURI != e.ts.URL+"/admin/pair" || da.VerificationURIComplete != e.ts.URL+"/admin/pair?code="+raw {
 		t.Errorf("verification URIs: %q %q", da.VerificationURI, da.VerificationURIComplete)
 	}
-	if da.ExpiresIn != 600 || da.Interval != 5 {
-		t.Errorf("expires_in %d interval %d, want 600 and 5", da.ExpiresIn, da.Interval)
+	if da.ExpiresIn != 600 || da.Interval != 1 {
+		t.Errorf("expires_in %d interval %d, want 600 and 1", da.ExpiresIn, da.Interval)
 	}
 
 	pub := provisioning.EncodePublicKey(k.key.Public().(ed25519.PublicKey))
@@ -103,19 +103,19 @@ func TestDeviceCodeErrors(t *testing.T) {
 		}, 400, "authorization_pending"},
 		{"slow_down", func(e *env, k *kit, da deviceAuthResponse) (int, map[string]any) {
 			k.poll(da.DeviceCode)
-			e.clock.Advance(2 * time.Second)
+			e.clock.Advance(500 * time.Millisecond)
 			return k.poll(da.DeviceCode)
 		}, 400, "slow_down"},
 		{"slow_down grows the interval", func(e *env, k *kit, da deviceAuthResponse) (int, map[string]any) {
 			k.poll(da.DeviceCode)
+			e.clock.Advance(500 * time.Millisecond)
+			k.poll(da.DeviceCode) // slow_down: interval is now 6 s
 			e.clock.Advance(2 * time.Second)
-			k.poll(da.DeviceCode) // slow_down: interval is now 10 s
-			e.clock.Advance(6 * time.Second)
-			return k.poll(da.DeviceCode) // 6 s is enough for 5 s, not for 10 s
+			return k.poll(da.DeviceCode) // 2 s is enough for 1 s, not for 6 s
 		}, 400, "slow_down"},
 		{"polling at the interval is fine", func(e *env, k *kit, da deviceAuthResponse) (int, map[string]any) {
 			k.poll(da.DeviceCode)
-			e.clock.Advance(5 * time.Second)
+			e.clock.Advance(time.Second)
 			return k.poll(da.DeviceCode)
 		}, 400, "authorization_pending"},
 		{"denied", func(e *env, k *kit, da deviceAuthResponse) (int, map[string]any) {

@@ -25,7 +25,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.Advance(2 * time.Second)
+	c.Advance(500 * time.Millisecond) // less than the poll interval
 	e2 := newEnvIn(t, dir, c)
 	e2.token = e.token // the old admin API token still works
 	rooms := listRoomsAPI(t, e2)

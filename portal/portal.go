@@ -50,7 +50,7 @@ type Server struct {
 // Lifetimes and limits from docs/protocol.md.
 const (
 	pairingLifetime   = 10 * time.Minute
-	pollInterval      = 5 * time.Second
+	pollInterval      = time.Second // a kit shows its home screen within a second of approval
 	slowDownStep      = 5 * time.Second
 	accessTokenTTL    = 15 * time.Minute
 	onlineWindow      = 45 * time.Second

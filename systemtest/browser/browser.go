@@ -1,0 +1,117 @@
+// Package browser drives Debian's headless Chromium for the tests that
+// must see what a person sees: the admin center, the kit's screen
+// simulator, the join page. Failures say what the browser showed, and
+// screenshots land in $ROOMKIT_ARTIFACTS (a temporary folder by default).
+package browser
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Path is where Debian's chromium package installs the browser
+// (scripts/setup.sh installs it).
+const Path = "/usr/bin/chromium"
+
+// Browser is one headless Chromium with a fresh profile.
+type Browser struct {
+	t         testing.TB
+	ctx       context.Context
+	Artifacts string
+}
+
+// New starts Chromium, or skips the test with the reason when it is not
+// installed. The browser ends with the test.
+func New(t testing.TB) *Browser {
+	t.Helper()
+	if _, err := os.Stat(Path); err != nil {
+		t.Skipf("no Chromium at %s (scripts/setup.sh installs Debian's chromium): %v", Path, err)
+	}
+	artifacts := os.Getenv("ROOMKIT_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = t.TempDir()
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The flags keep Chromium from reaching out to the internet, which
+	// this machine's network refuses anyway (slowly).
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(Path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute) // a hang guard, not a performance assertion
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return &Browser{t: t, ctx: ctx, Artifacts: artifacts}
+}
+
+// Do runs steps; on failure it fails the test with the page's URL and the
+// HTML of its <body>, so the failure explains itself.
+func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 10*time.Second)
+		defer cancel()
+		html, _ := chromedp.Run(sctx, chromedp.OuterHTML(chromedp.CSS("body")))
+		url, _ := chromedp.Run(sctx, chromedp.Location())
+		b.t.Fatalf("%s: %v\nbrowser at %s shows:\n%s", what, err, url, html)
+	}
+}
+
+// Text returns the visible text of the first element matching sel.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Value returns the value of the form field matching sel.
+func (b *Browser) Value(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return s
+}
+
+// Screenshot saves the whole page as name (a .png) in Artifacts.
+func (b *Browser) Screenshot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Artifacts, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// Eval evaluates a JavaScript expression and returns its result.
+func Eval[T any](b *Browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
