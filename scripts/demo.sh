@@ -37,5 +37,4 @@ cat <<MSG
   Press Ctrl-C to stop.
 
 MSG
-[ -f data/portal/demo-admin.txt ] && sed 's/^/    /' data/portal/demo-admin.txt
 wait -n "${pids[@]}"
