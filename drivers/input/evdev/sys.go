@@ -1,0 +1,117 @@
+package evdev
+
+import (
+	"encoding/binary"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// handle is an open event device: its capabilities and its stream of
+// struct input_event records. Tests replay fixtures through it.
+type handle interface {
+	info() (deviceInfo, error)
+	// read fills p with whole records of recordSize bytes.
+	read(p []byte) (int, error)
+	recordSize() int
+	order() binary.ByteOrder
+	close() error
+}
+
+// openKernel opens a real /dev/input/event* node.
+func openKernel(path string) (handle, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &kernelHandle{f: f}, nil
+}
+
+type kernelHandle struct{ f *os.File }
+
+// nativeRecord is sizeof(struct input_event): a timeval of two longs, then
+// type, code and value.
+const nativeRecord = 2*int(unsafe.Sizeof(uintptr(0))) + 8
+
+func (h *kernelHandle) read(p []byte) (int, error) { return h.f.Read(p) }
+func (h *kernelHandle) recordSize() int            { return nativeRecord }
+func (h *kernelHandle) order() binary.ByteOrder    { return binary.NativeEndian }
+func (h *kernelHandle) close() error               { return h.f.Close() }
+
+// The _IOC encoding shared by x86, arm and arm64.
+func ioc(dir, nr, size uintptr) uintptr { return dir<<30 | size<<16 | 'E'<<8 | nr }
+
+const iocRead = 2
+
+func (h *kernelHandle) ioctl(req uintptr, p unsafe.Pointer) error {
+	rc, err := h.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var errno unix.Errno
+	if err := rc.Control(func(fd uintptr) {
+		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(p))
+	}); err != nil {
+		return err
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// bits reads one EVIOCGBIT bitmap.
+func (h *kernelHandle) bits(ev uintptr, n int) ([]uint16, error) {
+	buf := make([]byte, (n+7)/8)
+	if err := h.ioctl(ioc(iocRead, 0x20+ev, uintptr(len(buf))), unsafe.Pointer(&buf[0])); err != nil {
+		return nil, err
+	}
+	var set []uint16
+	for i := 0; i < n; i++ {
+		if buf[i/8]&(1<<(i%8)) != 0 {
+			set = append(set, uint16(i))
+		}
+	}
+	return set, nil
+}
+
+func (h *kernelHandle) info() (deviceInfo, error) {
+	var info deviceInfo
+	name := make([]byte, 256)
+	if err := h.ioctl(ioc(iocRead, 0x06, uintptr(len(name))), unsafe.Pointer(&name[0])); err != nil { // EVIOCGNAME
+		return info, err
+	}
+	if i := indexNUL(name); i >= 0 {
+		name = name[:i]
+	}
+	info.Name = string(name)
+	var err error
+	if info.Keys, err = h.bits(evKey, 0x300); err != nil { // KEY_MAX+1
+		return info, err
+	}
+	if info.Rel, err = h.bits(evRel, 0x10); err != nil { // REL_MAX+1
+		return info, err
+	}
+	abs, err := h.bits(evAbs, 0x40) // ABS_MAX+1
+	if err != nil {
+		return info, err
+	}
+	for _, code := range abs {
+		var ai struct{ Value, Min, Max, Fuzz, Flat, Resolution int32 }                                            // struct input_absinfo
+		if err := h.ioctl(ioc(iocRead, 0x40+uintptr(code), unsafe.Sizeof(ai)), unsafe.Pointer(&ai)); err != nil { // EVIOCGABS
+			return info, err
+		}
+		info.Abs = append(info.Abs, axis{Code: code, Value: ai.Value, Min: ai.Min, Max: ai.Max})
+	}
+	return info, nil
+}
+
+func indexNUL(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}
