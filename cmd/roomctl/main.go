@@ -27,6 +27,8 @@ const usage = `usage: roomctl [-control ADDR] [-state DIR] <command>
 commands:
   status [-json]   the kit's state, room, portal, devices (and the code while pairing)
   factory-reset    erase the kit's identity and pairing; it shows a new code
+  record-camera    record a camera's answers and frames as a test fixture (-help for flags)
+  record-input     record a touch screen's or mouse's events as a test fixture (-help for flags)
 
 flags:
 `
@@ -106,8 +108,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "factory reset done; new device ID %s, the kit is %s\n", st.DeviceID, st.State)
 		return nil
+	case "record-camera":
+		return recordCamera(rest)
+	case "record-input":
+		return recordInput(rest)
 	default:
-		return fmt.Errorf("%w: unknown command %q (want status or factory-reset)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, record-camera or record-input)", errUsage, cmd)
 	}
 }
 

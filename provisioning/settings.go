@@ -1,0 +1,145 @@
+package provisioning
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// SettingsFile holds what an installer pre-seeds (roomkit-flash writes it
+// into /perm) and what a kit's hardware needs to know. Unlike state.json,
+// the kit never writes it.
+const SettingsFile = "settings.json"
+
+// Settings are the installer's choices for one kit. Every field is
+// optional; the zero value is a kit with defaults.
+type Settings struct {
+	// PortalURL is where the kit pairs; the -portal flag overrides it.
+	PortalURL string `json:"portal_url,omitempty"`
+	// Label names the kit to IT before it is paired (its hostname too).
+	Label string `json:"label,omitempty"`
+	// TimeZone is the clock's zone until the portal sends the room's.
+	TimeZone string `json:"time_zone,omitempty"`
+	// HTTPProxy is used for every request to the portal.
+	HTTPProxy string `json:"http_proxy,omitempty"`
+
+	Display DisplaySettings `json:"display,omitzero"`
+	GPIO    GPIOSettings    `json:"gpio,omitzero"`
+	Camera  CameraSettings  `json:"camera,omitzero"`
+}
+
+// DisplaySettings describe the touch panel's mounting.
+type DisplaySettings struct {
+	Rotate  int  `json:"rotate,omitempty"` // touch rotation: 0, 90, 180 or 270
+	SwapXY  bool `json:"swap_xy,omitempty"`
+	InvertX bool `json:"invert_x,omitempty"`
+	InvertY bool `json:"invert_y,omitempty"`
+}
+
+// GPIOSettings name the pins of an optional mute button, mute LED and
+// presence sensor ("GPIO17"); empty means not fitted.
+type GPIOSettings struct {
+	MuteButton string `json:"mute_button,omitempty"`
+	MuteLED    string `json:"mute_led,omitempty"`
+	Presence   string `json:"presence,omitempty"`
+	ActiveLow  bool   `json:"active_low,omitempty"`
+}
+
+// CameraSettings choose among what the camera offers.
+type CameraSettings struct {
+	Prefer1080p bool `json:"prefer_1080p,omitempty"`
+}
+
+// LoadSettings reads dir's settings file. A missing file gives defaults
+// and no error; a file with errors gives defaults and an error that names
+// the file and the line, so the kit can show it and carry on.
+func LoadSettings(dir string) (Settings, error) {
+	path := filepath.Join(dir, SettingsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settings{}, nil
+	}
+	if err != nil {
+		return Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	s, err := ParseSettings(b)
+	if err != nil {
+		return Settings{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ParseSettings parses and checks a settings file's contents.
+func ParseSettings(b []byte) (Settings, error) {
+	var s Settings
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Settings{}, pointAt(b, dec, err)
+	}
+	if dec.More() {
+		return Settings{}, fmt.Errorf("line %d: more than one JSON object", lineOf(b, dec.InputOffset()))
+	}
+	return s, s.Check()
+}
+
+// Check says what is wrong with settings that parse.
+func (s Settings) Check() error {
+	var errs []error
+	for _, u := range []struct{ name, v string }{{"portal_url", s.PortalURL}, {"http_proxy", s.HTTPProxy}} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q: want an http:// or https:// URL", u.name, u.v))
+		}
+	}
+	if s.TimeZone != "" {
+		if _, err := time.LoadLocation(s.TimeZone); err != nil {
+			errs = append(errs, fmt.Errorf("time_zone %q: not a time zone (like Europe/Zurich)", s.TimeZone))
+		}
+	}
+	if len([]rune(s.Label)) > 64 {
+		errs = append(errs, errors.New("label: at most 64 characters"))
+	}
+	switch s.Display.Rotate {
+	case 0, 90, 180, 270:
+	default:
+		errs = append(errs, fmt.Errorf("display.rotate %d: want 0, 90, 180 or 270", s.Display.Rotate))
+	}
+	return errors.Join(errs...)
+}
+
+// pointAt turns a JSON decoding error into one that names the line.
+func pointAt(b []byte, dec *json.Decoder, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("line %d: %v", lineOf(b, syn.Offset), syn)
+	case errors.As(err, &typ):
+		return fmt.Errorf("line %d: %s must be a %v, not a JSON %s", lineOf(b, typ.Offset), typ.Field, typ.Type, typ.Value)
+	case errors.Is(err, io.EOF):
+		return errors.New("the file is empty; write {} for defaults")
+	}
+	// An unknown field: the decoder has read past it, so find its name.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if i := bytes.Index(b, []byte(name)); i >= 0 {
+			return fmt.Errorf("line %d: %v", lineOf(b, int64(i)), err)
+		}
+	}
+	return fmt.Errorf("line %d: %v", lineOf(b, dec.InputOffset()), err)
+}
+
+func lineOf(b []byte, offset int64) int {
+	offset = min(max(offset, 0), int64(len(b)))
+	return bytes.Count(b[:offset], []byte("\n")) + 1
+}

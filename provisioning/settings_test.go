@@ -1,0 +1,65 @@
+package provisioning
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		wantErr    string // "" for none
+	}{
+		{"empty object", `{}`, ""},
+		{"everything", `{"portal_url": "https://portal.example", "label": "Boardroom kit", "time_zone": "Europe/Zurich",
+			"http_proxy": "http://proxy:3128", "display": {"rotate": 90}, "gpio": {"mute_button": "GPIO17", "mute_led": "GPIO27"},
+			"camera": {"prefer_1080p": true}}`, ""},
+		{"syntax error on line 3", "{\n  \"label\": \"x\",\n  \"time_zone\": \"UTC\",,\n}", "line 3"},
+		{"unknown field on line 2", "{\n  \"portal\": \"https://x\"\n}", `line 2: json: unknown field "portal"`},
+		{"wrong type", "{\n\n \"display\": {\"rotate\": \"ninety\"}}", "line 3: display.rotate must be a int"},
+		{"bad URL", `{"portal_url": "portal.example"}`, "portal_url"},
+		{"bad proxy", `{"http_proxy": "socks5://x"}`, "http_proxy"},
+		{"bad zone", `{"time_zone": "Mars/Olympus"}`, "not a time zone"},
+		{"bad rotation", `{"display": {"rotate": 45}}`, "display.rotate 45"},
+		{"empty file", ``, "empty"},
+		{"two objects", `{} {}`, "more than one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSettings([]byte(tc.file))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ParseSettings: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("ParseSettings error = %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	dir := t.TempDir()
+	if s, err := LoadSettings(dir); err != nil || s != (Settings{}) {
+		t.Errorf("no settings file: %+v, %v; want defaults and no error", s, err)
+	}
+	path := filepath.Join(dir, SettingsFile)
+	os.WriteFile(path, []byte("{\n \"label\": 7\n}"), 0o644)
+	if s, err := LoadSettings(dir); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 2") || s != (Settings{}) {
+		t.Errorf("broken settings: %+v, %v; want defaults and an error naming %s line 2", s, err, path)
+	}
+}
+
+func FuzzParseSettings(f *testing.F) {
+	f.Add([]byte(`{"portal_url": "https://p", "display": {"rotate": 90}}`))
+	f.Add([]byte("{\n,"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseSettings(b)
+		if err == nil && s.Check() != nil {
+			t.Fatalf("accepted settings that fail Check: %+v", s)
+		}
+	})
+}
