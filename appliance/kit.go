@@ -132,6 +132,7 @@ type Kit struct {
 	notice      string
 	noticeUntil time.Time
 	confirming  bool // the "Factory reset?" screen is up
+	settings    bool // the settings screen is up (home's Settings: where Reset is)
 	metrics     Metrics
 	cancelState context.CancelFunc
 	resetReq    bool
@@ -596,7 +597,7 @@ func (k *Kit) reset() {
 	k.token, k.code = nil, nil
 	k.saved = provisioning.State{Version: provisioning.StateVersion}
 	k.loc = time.UTC
-	k.confirming = false
+	k.confirming, k.settings = false, false
 	if err != nil {
 		k.log.Error("factory reset failed", "err", err)
 		k.state = Booting // boot retries and says why on screen
@@ -617,17 +618,7 @@ func (k *Kit) reset() {
 
 // Status returns a snapshot of the kit's state.
 func (k *Kit) Status() Status {
-	var devs []drivers.Status
-	if k.cfg.Camera != nil {
-		devs = append(devs, k.cfg.Camera.Status())
-	}
-	if k.cfg.Speakerphone != nil {
-		devs = append(devs, k.cfg.Speakerphone.Status())
-	}
-	devs = append(devs, k.cfg.Display.Status())
-	if k.cfg.Input != nil {
-		devs = append(devs, k.cfg.Input.Status())
-	}
+	devs := k.devices()
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -652,6 +643,23 @@ func (k *Kit) Status() Status {
 		s.UserCode, s.VerificationURI, s.CodeExpiresAt = c.UserCode, c.VerificationURI, c.ExpiresAt
 	}
 	return s
+}
+
+// devices asks every device for its status. It takes none of the kit's
+// locks, so view calls it with k.mu held; drivers lock their own state.
+func (k *Kit) devices() []drivers.Status {
+	var devs []drivers.Status
+	if k.cfg.Camera != nil {
+		devs = append(devs, k.cfg.Camera.Status())
+	}
+	if k.cfg.Speakerphone != nil {
+		devs = append(devs, k.cfg.Speakerphone.Status())
+	}
+	devs = append(devs, k.cfg.Display.Status())
+	if k.cfg.Input != nil {
+		devs = append(devs, k.cfg.Input.Status())
+	}
+	return devs
 }
 
 // Metrics returns the kit's counters.
@@ -766,13 +774,13 @@ func (k *Kit) screen(ctx context.Context) {
 
 // act does what a tap asked for.
 func (k *Kit) act(a ui.Action) {
-	if a == ui.None {
+	if a.Kind == ui.None {
 		return
 	}
 	k.log.Info("tap", "action", a.String())
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	switch a {
+	switch a.Kind {
 	case ui.MeetNow, ui.Join:
 		k.notice, k.noticeUntil = noticeSoon, k.now().Add(noticeFor)
 	case ui.OpenReset:
@@ -782,6 +790,10 @@ func (k *Kit) act(a ui.Action) {
 	case ui.ConfirmedReset:
 		k.confirming = false
 		k.requestResetLocked(nil)
+	case ui.OpenSettings:
+		k.settings = true
+	case ui.CloseSettings:
+		k.settings = false
 	}
 }
 
@@ -815,6 +827,10 @@ func (k *Kit) view() ui.View {
 		v.Screen = ui.Home
 		if r := k.saved.Room; r != nil {
 			v.RoomName, v.Location = r.Name, r.Location
+		}
+		if k.settings {
+			v.Screen = ui.Settings
+			v.Settings = &ui.SettingsView{Devices: k.devices()}
 		}
 	}
 	if k.confirming && k.state != Booting {

@@ -129,13 +129,13 @@ func (h *harness) pairAs(room provisioning.Room) Status {
 
 // tap taps the control for a on the screen the kit shows now. It finds
 // the control with the UI's own hit test, so the test follows the layout.
-func (h *harness) tap(a ui.Action) {
+func (h *harness) tap(a ui.ActionKind) {
 	h.t.Helper()
 	v := h.kit.view()
 	r := ui.NewRenderer(testSize)
 	for y := 0; y < testSize.Y; y += 6 {
 		for x := 0; x < testSize.X; x += 6 {
-			if r.Hit(v, image.Pt(x, y)) == a {
+			if r.Hit(v, image.Pt(x, y)).Kind == a {
 				h.touch.Tap(x, y)
 				return
 			}
@@ -292,19 +292,26 @@ func TestTaps(t *testing.T) {
 	h := start(t, p, dir)
 	before := h.pairAs(boardroom)
 
-	for _, a := range []ui.Action{ui.MeetNow, ui.Join} {
+	for _, a := range []ui.ActionKind{ui.MeetNow, ui.Join} {
 		h.tap(a)
 		h.until("the coming-soon notice after "+a.String(), func(s Status, v ui.View) bool { return v.Notice == "Meetings are coming soon" })
 	}
 
+	// Reset lives in Settings.
+	h.tap(ui.OpenSettings)
+	h.until("settings", func(s Status, v ui.View) bool { return v.Screen == ui.Settings && v.Settings != nil })
 	h.tap(ui.OpenReset)
 	h.until("the reset confirmation", func(s Status, v ui.View) bool { return v.Screen == ui.ConfirmReset })
 	h.tap(ui.CancelReset)
+	h.until("settings again", func(s Status, v ui.View) bool { return v.Screen == ui.Settings })
+	h.tap(ui.CloseSettings)
 	_, v := h.until("home again", func(s Status, v ui.View) bool { return v.Screen == ui.Home })
 	if v.RoomName != "Boardroom" {
 		t.Errorf("cancel changed the room: %+v", v)
 	}
 
+	h.tap(ui.OpenSettings)
+	h.until("settings", func(s Status, v ui.View) bool { return v.Screen == ui.Settings })
 	h.tap(ui.OpenReset)
 	h.until("the reset confirmation", func(s Status, v ui.View) bool { return v.Screen == ui.ConfirmReset })
 	h.tap(ui.ConfirmedReset)

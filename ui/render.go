@@ -5,7 +5,6 @@ import (
 	"image/draw"
 	"math"
 	"strings"
-	"time"
 	"unicode"
 )
 
@@ -23,14 +22,17 @@ type Renderer struct {
 	back   *image.RGBA // what Render returns
 	static *image.RGBA // background and every non-dynamic item
 
-	staticKey   View // the View static was drawn for, dynamic fields zeroed
+	staticItems []item // the non-dynamic items static was drawn from
 	staticValid bool
 	dirty       []image.Rectangle // dynamic rectangles drawn into back last frame
 
 	items []item // layout scratch space, reused
+	order []int  // tile order scratch space, reused
 	faces map[faceKey]*face
 	masks map[roundKey]*image.Alpha
+	icons map[iconKey]*image.Alpha
 	qr    qrCache
+	sc    scaler // video frame scaling tables, reused
 }
 
 // NewRenderer returns a renderer for a screen of the given size in pixels.
@@ -45,6 +47,7 @@ func NewRenderer(size image.Point) *Renderer {
 		static: image.NewRGBA(image.Rectangle{Max: size}),
 		faces:  make(map[faceKey]*face),
 		masks:  make(map[roundKey]*image.Alpha),
+		icons:  make(map[iconKey]*image.Alpha),
 	}
 }
 
@@ -53,15 +56,16 @@ func NewRenderer(size image.Point) *Renderer {
 // modified. Display.Show copies it, which is all callers need.
 func (r *Renderer) Render(v View) *image.RGBA {
 	items := r.layout(v)
-	key := staticPart(v)
-	if !r.staticValid || key != r.staticKey {
+	if !r.staticValid || !sameStatic(items, r.staticItems) {
 		draw.Draw(r.static, r.static.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
+		r.staticItems = r.staticItems[:0]
 		for i := range items {
 			if !items[i].dynamic {
 				r.drawItem(r.static, &items[i])
+				r.staticItems = append(r.staticItems, items[i])
 			}
 		}
-		r.staticKey, r.staticValid = key, true
+		r.staticValid = true
 		copy(r.back.Pix, r.static.Pix)
 	} else {
 		// Same screen as last frame: only undo what the dynamic items drew.
@@ -85,25 +89,63 @@ func (r *Renderer) Hit(v View, p image.Point) Action {
 	items := r.layout(v)
 	// Later items are drawn on top: test them first.
 	for i := len(items) - 1; i >= 0; i-- {
-		if items[i].action != None && p.In(items[i].r) {
+		if items[i].action.Kind != None && p.In(items[i].r) {
 			return items[i].action
 		}
 	}
-	return None
+	return act(None)
 }
 
-// staticPart is v without what changes every frame: the clock and the
-// countdown. Layout positions never depend on those, which is what makes
-// redrawing only the dynamic rectangles correct.
-func staticPart(v View) View {
-	v.Now = time.Time{}
-	v.CodeExpiresIn = 0
-	return v
+// markDynamic makes every item with a picture dynamic, and every item
+// drawn over a dynamic one: a name label on a video tile is redrawn each
+// frame because the frame under it is.
+func markDynamic(items []item) {
+	for i := range items {
+		if items[i].img != nil {
+			items[i].dynamic = true
+		}
+		if !items[i].dynamic {
+			continue
+		}
+		for j := i + 1; j < len(items); j++ {
+			if !items[j].dynamic && items[j].r.Overlaps(items[i].r) {
+				items[j].dynamic = true
+			}
+		}
+	}
+}
+
+// sameStatic reports whether the non-dynamic items of items are exactly
+// those the static layer was drawn from. The layout is the one source of
+// truth, so equal items draw equal pixels: the clock ticking or a video
+// frame changing never redraws the static layer.
+func sameStatic(items, static []item) bool {
+	n := 0
+	for i := range items {
+		if items[i].dynamic {
+			continue
+		}
+		if n >= len(static) || items[i] != static[n] {
+			return false
+		}
+		n++
+	}
+	return n == len(static)
 }
 
 // drawItem draws one item into dst, clipped to the item's rectangle.
 func (r *Renderer) drawItem(dst *image.RGBA, it *item) {
-	if it.border.A != 0 {
+	if it.ring {
+		drawRing(dst, it.r, it.stroke, it.border)
+		return
+	}
+	if it.img != nil && it.radius == 0 && it.fill.A == 0xff {
+		// A video frame: fill only the letterbox bars, the frame covers
+		// the rest.
+		fit := fitRect(it.r, it.img.Bounds().Size())
+		fillAround(dst, it.r, fit, it.fill)
+		r.drawImage(dst, fit, it.img)
+	} else if it.border.A != 0 {
 		r.fillRound(dst, it.r, it.radius, it.border)
 		inner := it.r.Inset(it.stroke)
 		bg := it.fill
@@ -113,6 +155,12 @@ func (r *Renderer) drawItem(dst *image.RGBA, it *item) {
 		r.fillRound(dst, inner, it.radius-it.stroke, bg)
 	} else if it.fill.A != 0 {
 		r.fillRound(dst, it.r, it.radius, it.fill)
+	}
+	if it.img != nil && !(it.radius == 0 && it.fill.A == 0xff) {
+		r.drawImage(dst, fitRect(it.r, it.img.Bounds().Size()), it.img)
+	}
+	if it.icon != noIcon {
+		r.drawIcon(dst, it.r, it.icon, it.color)
 	}
 	if it.qr != "" {
 		r.drawQR(dst, it.r, it.qr)

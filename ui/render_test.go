@@ -86,7 +86,7 @@ var screens = []struct {
 func TestGolden(t *testing.T) {
 	for _, sz := range sizes {
 		r := NewRenderer(sz.size)
-		for _, sc := range screens {
+		for _, sc := range append(screens[:len(screens):len(screens)], newScreens...) {
 			name := sc.name + "-" + sz.name
 			t.Run(name, func(t *testing.T) {
 				img := r.Render(sc.view())
@@ -139,7 +139,7 @@ func TestHit(t *testing.T) {
 	// Points are fractions of the screen, so one table serves every size.
 	type tap struct {
 		x, y float64
-		want Action
+		want ActionKind
 	}
 	tests := []struct {
 		name string
@@ -149,7 +149,7 @@ func TestHit(t *testing.T) {
 		{"home", homeView(), []tap{
 			{0.25, 0.72, MeetNow},
 			{0.75, 0.72, Join},
-			{0.88, 0.92, OpenReset},
+			{0.88, 0.92, OpenSettings},
 			{0.50, 0.30, None}, // room name
 			{0.10, 0.10, None}, // clock
 			{0.50, 0.72, None}, // between the buttons
@@ -179,7 +179,7 @@ func TestHit(t *testing.T) {
 			for _, tp := range tt.taps {
 				p := image.Pt(int(tp.x*float64(sz.size.X)), int(tp.y*float64(sz.size.Y)))
 				t.Run(fmt.Sprintf("%s/%s/%v", sz.name, tt.name, p), func(t *testing.T) {
-					if got := r.Hit(tt.view, p); got != tp.want {
+					if got := r.Hit(tt.view, p); got.Kind != tp.want || got.Index != 0 {
 						t.Errorf("tap at %v = %v, want %v", p, got, tp.want)
 					}
 				})
@@ -193,7 +193,7 @@ func TestHit(t *testing.T) {
 // outline colour is on screen just inside its edge), and that it is a big
 // enough touch target.
 func TestControlsAreDrawnWhereTheyAreHit(t *testing.T) {
-	views := []View{homeView(), pairingView(), {Screen: ConfirmReset}}
+	views := append([]View{homeView(), pairingView(), {Screen: ConfirmReset}}, controlViews()...)
 	for _, sz := range sizes {
 		r := NewRenderer(sz.size)
 		for _, v := range views {
@@ -201,11 +201,11 @@ func TestControlsAreDrawnWhereTheyAreHit(t *testing.T) {
 			items := append([]item(nil), r.layout(v)...)
 			n := 0
 			for _, it := range items {
-				if it.action == None {
+				if it.action.Kind == None {
 					continue
 				}
 				n++
-				t.Run(fmt.Sprintf("%s/%v", sz.name, it.action), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%v/%v", sz.name, v.Screen, it.action), func(t *testing.T) {
 					c := image.Pt((it.r.Min.X+it.r.Max.X)/2, (it.r.Min.Y+it.r.Max.Y)/2)
 					if got := r.Hit(v, c); got != it.action {
 						t.Errorf("tap at centre %v = %v, want %v", c, got, it.action)
@@ -433,5 +433,36 @@ func BenchmarkHit(b *testing.B) {
 	v := homeView()
 	for b.Loop() {
 		r.Hit(v, image.Pt(480, 780))
+	}
+}
+
+// BenchmarkRenderMeeting6Tiles1080p is a meeting frame with six 640×480
+// videos (three RGBA, three YCbCr as a decoder makes them): the cost of a
+// frame at 30 fps.
+func BenchmarkRenderMeeting6Tiles1080p(b *testing.B) {
+	r := NewRenderer(Size1080p)
+	v := meetingView(6)
+	for i := range v.Meeting.Tiles {
+		if i%2 == 1 {
+			v.Meeting.Tiles[i].Frame = ycbcrFrame(640, 480)
+		} else {
+			v.Meeting.Tiles[i].Frame = colourBars(640, 480, uint8(i))
+		}
+	}
+	v.Meeting.Tiles[2].Speaking = true
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = r.Render(v).RGBAAt(0, 0)
+	}
+}
+
+// BenchmarkRenderMeeting1Tile1080p is one video upscaled to most of the screen.
+func BenchmarkRenderMeeting1Tile1080p(b *testing.B) {
+	r := NewRenderer(Size1080p)
+	v := meetingView(1)
+	v.Meeting.Tiles[0].Frame = ycbcrFrame(1280, 720)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = r.Render(v).RGBAAt(0, 0)
 	}
 }

@@ -51,9 +51,49 @@ func (r *Renderer) fillRound(dst *image.RGBA, rect image.Rectangle, rad int, c c
 		return
 	}
 	if rad <= 0 {
-		draw.Draw(dst, rect, image.NewUniform(c), image.Point{}, draw.Src)
+		op := draw.Src
+		if c.A != 0xff {
+			op = draw.Over // translucent: a label's backdrop over video
+		}
+		draw.Draw(dst, rect, image.NewUniform(c), image.Point{}, op)
 		return
 	}
 	m := r.roundMask(rect.Dx(), rect.Dy(), rad)
 	draw.DrawMask(dst, rect, image.NewUniform(c), image.Point{}, m, image.Point{}, draw.Over)
+}
+
+// drawRing draws a square outline of width w just inside rect.
+func drawRing(dst *image.RGBA, rect image.Rectangle, w int, c color.RGBA) {
+	if w <= 0 || rect.Empty() {
+		return
+	}
+	u := image.NewUniform(c)
+	for _, e := range [...]image.Rectangle{
+		{rect.Min, image.Pt(rect.Max.X, rect.Min.Y+w)},
+		{image.Pt(rect.Min.X, rect.Max.Y-w), rect.Max},
+		{image.Pt(rect.Min.X, rect.Min.Y+w), image.Pt(rect.Min.X+w, rect.Max.Y-w)},
+		{image.Pt(rect.Max.X-w, rect.Min.Y+w), image.Pt(rect.Max.X, rect.Max.Y-w)},
+	} {
+		draw.Draw(dst, e.Intersect(rect), u, image.Point{}, draw.Src)
+	}
+}
+
+// fillAround fills outer except inner (the letterbox bars around a picture).
+func fillAround(dst *image.RGBA, outer, inner image.Rectangle, c color.RGBA) {
+	inner = inner.Intersect(outer)
+	if inner.Empty() {
+		draw.Draw(dst, outer, image.NewUniform(c), image.Point{}, draw.Src)
+		return
+	}
+	u := image.NewUniform(c)
+	for _, e := range [...]image.Rectangle{
+		{outer.Min, image.Pt(outer.Max.X, inner.Min.Y)},
+		{image.Pt(outer.Min.X, inner.Max.Y), outer.Max},
+		{image.Pt(outer.Min.X, inner.Min.Y), image.Pt(inner.Min.X, inner.Max.Y)},
+		{image.Pt(inner.Max.X, inner.Min.Y), image.Pt(outer.Max.X, inner.Max.Y)},
+	} {
+		if !e.Empty() {
+			draw.Draw(dst, e, u, image.Point{}, draw.Src)
+		}
+	}
 }
