@@ -1,0 +1,183 @@
+package alsa
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+)
+
+// backend is what the driver needs from miniaudio. The real one speaks
+// ALSA; tests use the same code on miniaudio's null backend, or a fake.
+type backend interface {
+	devices() ([]Device, error)
+	open(speaker, mic Device, cfg streamConfig, cb callbacks) (stream, error)
+	close() error
+}
+
+// stream is one started or stopped duplex device.
+type stream interface {
+	start() error
+	stop() error
+	close()
+}
+
+type streamConfig struct {
+	periodFrames uint32
+	periods      uint32
+}
+
+// callbacks run on miniaudio's real-time thread.
+type callbacks struct {
+	data    func(out, in []byte, frames uint32)
+	stopped func() // the device stopped, whether we asked or not
+}
+
+// backendNull is miniaudio's null backend: malgo v0.11.24's BackendNull
+// names the custom backend, one before it.
+const backendNull = malgo.BackendNull + 1
+
+// malgoBackend is a miniaudio context on one backend.
+type malgoBackend struct {
+	ctx      *malgo.AllocatedContext
+	alsa     bool
+	readFile func(string) ([]byte, error)
+}
+
+func newMalgoBackend(kind malgo.Backend) (*malgoBackend, error) {
+	ctx, err := malgo.InitContext([]malgo.Backend{kind}, malgo.ContextConfig{ThreadPriority: malgo.ThreadPriorityRealtime}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("start miniaudio (%s): %w", backendName(kind), err)
+	}
+	return &malgoBackend{ctx: ctx, alsa: kind == malgo.BackendAlsa, readFile: os.ReadFile}, nil
+}
+
+func backendName(kind malgo.Backend) string {
+	switch kind {
+	case malgo.BackendAlsa:
+		return "ALSA"
+	case backendNull:
+		return "null backend"
+	}
+	return fmt.Sprintf("backend %d", kind)
+}
+
+func (b *malgoBackend) devices() ([]Device, error) {
+	play, err := b.ctx.Devices(malgo.Playback)
+	if err != nil {
+		return nil, fmt.Errorf("list speakers: %w", err)
+	}
+	capt, err := b.ctx.Devices(malgo.Capture)
+	if err != nil {
+		return nil, fmt.Errorf("list microphones: %w", err)
+	}
+	cards := map[int]Card{}
+	if b.alsa {
+		// Without the card list USB devices are still found by name; a
+		// kernel without /proc/asound has no sound cards anyway.
+		if raw, err := b.readFile(CardsFile); err == nil {
+			if c, err := ParseCards(raw); err == nil {
+				cards = c
+			}
+		}
+	}
+	return merge(b.convert(play), b.convert(capt), cards), nil
+}
+
+func (b *malgoBackend) convert(infos []malgo.DeviceInfo) []Device {
+	out := make([]Device, 0, len(infos))
+	for _, info := range infos {
+		d := Device{Name: info.Name(), raw: info.ID}
+		if b.alsa {
+			d.ID = cString(info.ID[:])
+		} else {
+			d.ID = info.ID.String()
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func (b *malgoBackend) close() error {
+	err := b.ctx.Uninit()
+	b.ctx.Free()
+	return err
+}
+
+func (b *malgoBackend) open(speaker, mic Device, cfg streamConfig, cb callbacks) (stream, error) {
+	s := &malgoStream{ids: new([2]malgo.DeviceID)}
+	s.ids[0], s.ids[1] = speaker.raw, mic.raw
+	// miniaudio keeps the device IDs' addresses; they stay pinned for the
+	// device's life so Go memory may sit in its C config.
+	s.pin.Pin(s.ids)
+	dc := malgo.DefaultDeviceConfig(malgo.Duplex)
+	dc.SampleRate = 48000
+	dc.PeriodSizeInFrames = cfg.periodFrames
+	dc.Periods = cfg.periods
+	dc.PerformanceProfile = malgo.LowLatency
+	dc.Playback.Format, dc.Playback.Channels = malgo.FormatS16, 1
+	dc.Capture.Format, dc.Capture.Channels = malgo.FormatS16, 1
+	dc.Playback.DeviceID = pointer(&s.ids[0])
+	dc.Capture.DeviceID = pointer(&s.ids[1])
+	dev, err := malgo.InitDevice(b.ctx.Context, dc, malgo.DeviceCallbacks{Data: cb.data, Stop: cb.stopped})
+	if err != nil {
+		s.pin.Unpin()
+		return nil, err
+	}
+	s.dev = dev
+	return s, nil
+}
+
+func pointer(id *malgo.DeviceID) unsafe.Pointer { return unsafe.Pointer(id) }
+
+type malgoStream struct {
+	dev  *malgo.Device
+	ids  *[2]malgo.DeviceID
+	pin  runtime.Pinner
+	once sync.Once
+}
+
+func (s *malgoStream) start() error { return s.dev.Start() }
+func (s *malgoStream) stop() error  { return s.dev.Stop() }
+
+func (s *malgoStream) close() {
+	s.once.Do(func() {
+		s.dev.Uninit()
+		s.pin.Unpin()
+	})
+}
+
+// openError turns miniaudio's result into words for the room's staff.
+func openError(speaker, mic Device, err error) error {
+	var r malgo.Result
+	if !errors.As(err, &r) {
+		return fmt.Errorf("open speakerphone %s: %w", speaker.Name, err)
+	}
+	switch r {
+	case malgo.ErrBusy, malgo.ErrAlreadyInUse:
+		return fmt.Errorf("the speakerphone %q is in use by another program (ALSA device %s busy): %w", speaker.Name, speaker.ID, err)
+	case malgo.ErrDoesNotExist, malgo.ErrNoDevice:
+		return fmt.Errorf("%w: %q disappeared while opening it: %v", ErrNoSpeakerphone, speaker.Name, err)
+	case malgo.ErrAccessDenied:
+		return fmt.Errorf("no permission to open the speakerphone %q (ALSA device %s): %w", speaker.Name, speaker.ID, err)
+	case malgo.ErrFormatNotSupported, malgo.ErrInvalidDeviceConfig:
+		return fmt.Errorf("the speakerphone %q cannot do 48 kHz 16-bit mono in and out: %w", speaker.Name, err)
+	}
+	if mic.ID != speaker.ID {
+		return fmt.Errorf("open speaker %q and microphone %q: %w", speaker.Name, mic.Name, err)
+	}
+	return fmt.Errorf("open speakerphone %q (ALSA device %s): %w", speaker.Name, speaker.ID, err)
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds fully static kit binaries for gokrazy, which has no libc:
+#   scripts/build-static.sh GOARCH OUT
+# GOARCH is amd64 or arm64; OUT is a directory that receives roomd, roomctl
+# and alsa.test (the ALSA driver's test binary: until roomd imports the
+# driver, it is what proves miniaudio and libasound link statically).
+#
+# Needs scripts/setup-cross.sh first: the cross compiler and the static
+# libasound.a in .tools/alsa/<arch>/.
+set -euo pipefail
+
+usage() { echo "usage: $0 amd64|arm64 OUT" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+arch=$1
+out=$2
+case "$arch" in
+  amd64) cc=x86_64-linux-gnu-gcc ;;
+  arm64) cc=aarch64-linux-gnu-gcc ;;
+  *) usage ;;
+esac
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$(dirname "$0")/.."
+alsa="$(pwd)/.tools/alsa/$arch/usr"
+
+[ -f "$alsa/lib/libasound.a" ] || { echo "build-static: no $alsa/lib/libasound.a; run scripts/setup-cross.sh" >&2; exit 1; }
+command -v "$cc" >/dev/null || { echo "build-static: $cc is missing; run scripts/setup-cross.sh" >&2; exit 1; }
+
+version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+
+export GOOS=linux GOARCH="$arch" CGO_ENABLED=1 CC="$cc"
+# miniaudio: link ALSA at build time instead of dlopen (which crashes a
+# static binary), and compile only the ALSA and null backends.
+export CGO_CFLAGS="-O2 -I$alsa/include -DMA_NO_RUNTIME_LINKING -DMA_ENABLE_ONLY_SPECIFIC_BACKENDS -DMA_ENABLE_ALSA -DMA_ENABLE_NULL"
+# libasound before the C libraries it needs: static linking resolves left
+# to right.
+export CGO_LDFLAGS="-L$alsa/lib -lasound -lm -lpthread -lrt -ldl"
+tags=netgo,osusergo
+ldflags="-extldflags=-static -X main.version=$version"
+
+go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out/" ./cmd/roomd ./cmd/roomctl
+go test -c -trimpath -tags "$tags" -ldflags "-extldflags=-static" -o "$out/alsa.test" ./drivers/audio/alsa
+echo "build-static: $arch binaries in $out: roomd roomctl alsa.test"
