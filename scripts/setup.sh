@@ -29,7 +29,8 @@ apt_install() {
 }
 
 need_go
-apt_install chromium curl
+# build-essential and linux-libc-dev: cgo for the V4L2 and ALSA drivers.
+apt_install chromium curl build-essential linux-libc-dev
 say "downloading Go modules"
 go mod download
 say "ready"
