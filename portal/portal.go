@@ -21,6 +21,13 @@ type Config struct {
 	URL     string           // public base URL, e.g. "http://127.0.0.1:8080"; the OAuth issuer
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now; tests inject a clock
+
+	// LiveKit is where meetings run (protocol.md §7); its zero value
+	// leaves meetings off.
+	LiveKit LiveKit
+	// AssetsDir holds livekit-client's browser build for the join page
+	// (scripts/setup-npm.sh puts it in portal/joinpage/build).
+	AssetsDir string
 }
 
 // Server is a portal. Its zero value is not usable; call New.
@@ -40,6 +47,12 @@ type Server struct {
 	failedLogins *lockout
 	// deviceAuth limits device authorization requests per client address.
 	deviceAuth *rateLimiter
+	// wrongMeetings locks out whoever tries meeting IDs one after another.
+	wrongMeetings *lockout
+
+	lk        LiveKit
+	conf      conference // nil when meetings are off
+	assetsDir string
 
 	stop      chan struct{}
 	done      sync.WaitGroup
@@ -88,6 +101,14 @@ func New(cfg Config) (*Server, error) {
 		failedLogins: newLockout(5, 10*time.Minute, 15*time.Minute),
 		deviceAuth:   newRateLimiter(60, time.Minute),
 		stop:         make(chan struct{}),
+
+		wrongMeetings: newLockout(20, 10*time.Minute, 15*time.Minute),
+		lk:            cfg.LiveKit,
+		assetsDir:     cfg.AssetsDir,
+	}
+	if err := s.checkLiveKit(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -140,6 +161,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/admin/rooms/{id}", s.adminAPI(s.apiUnpair))
 
 	s.webRoutes(m)
+	s.meetingRoutes(m)
 	s.mux = m
 }
 
@@ -184,8 +206,10 @@ func (s *Server) sweep() error {
 			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))
 		}
 	}
+	errs = append(errs, s.sweepMeetings())
 	err := errors.Join(errs...)
 	s.tokens.sweep(now)
+	s.wrongMeetings.sweep(now)
 	s.wrongCodes.sweep(now)
 	s.failedLogins.sweep(now)
 	s.deviceAuth.sweep(now)

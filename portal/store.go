@@ -81,6 +81,22 @@ CREATE TABLE audit (
 	addr       TEXT NOT NULL
 );
 `,
+	// 2: meetings (protocol.md §7). start_local is the room's wall-clock
+	// time, so recurring meetings keep their hour across DST changes.
+	`
+CREATE TABLE meetings (
+	id          TEXT PRIMARY KEY,
+	room_id     TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	title       TEXT NOT NULL,
+	instant     INTEGER NOT NULL,
+	start_local TEXT NOT NULL,
+	minutes     INTEGER NOT NULL,
+	recurrence  TEXT NOT NULL DEFAULT '',
+	locked      INTEGER NOT NULL DEFAULT 0,
+	created     INTEGER NOT NULL
+);
+CREATE INDEX meetings_room ON meetings(room_id);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

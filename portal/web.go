@@ -116,7 +116,7 @@ func (s *Server) webRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/audit", s.view(s.serveAudit))
 }
 
-func (s *Server) render(w http.ResponseWriter, status int, name string, p page) {
+func (s *Server) render(w http.ResponseWriter, status int, name string, p any) {
 	t := pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -33,4 +33,9 @@ need_go
 apt_install chromium curl build-essential linux-libc-dev
 say "downloading Go modules"
 go mod download
+# Node.js and npm build the guest join page's script bundle; a machine that
+# has them (from any source) keeps its own.
+command -v npm >/dev/null || apt_install nodejs npm
+scripts/setup-livekit.sh
+scripts/setup-npm.sh
 say "ready"

@@ -1,7 +1,8 @@
 // Command portal runs the RoomKit portal: the server room kits pair with
 // and the admin center. See docs/protocol.md.
 //
-//	portal -listen ADDR -data DIR [-url URL] [-bootstrap-admin FILE]
+//	portal -listen ADDR -data DIR [-url URL] [-bootstrap-admin FILE] [-assets DIR]
+//	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
 //	portal admin create -data DIR -email E -password P
 //	portal token create -data DIR -name NAME
 package main
@@ -16,12 +17,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	_ "time/tzdata" // room time zones are validated even where the host has no zoneinfo
 
 	"roomkit/portal"
+	"roomkit/portal/sfu"
 )
 
 func main() {
@@ -91,11 +95,26 @@ func serve(args []string) error {
 	data := fs.String("data", "", "state directory (holds portal.db)")
 	publicURL := fs.String("url", "", "public base URL (default http:// + the listen address)")
 	bootstrap := fs.String("bootstrap-admin", "", "if there is no administrator, create one and write its credentials to this file (mode 0600)")
+	assets := fs.String("assets", "portal/joinpage/build", "folder with livekit-client's browser build for the join page (scripts/setup-npm.sh fills it)")
+	lkMode := fs.String("livekit", "dev", "dev: run a local livekit-server on loopback for meetings; off: no meetings. Ignored with -livekit-url")
+	lkURL := fs.String("livekit-url", "", "URL of a LiveKit server or cluster as clients reach it, e.g. wss://livekit.example.com")
+	lkKey := fs.String("livekit-key", "", "LiveKit API key (with -livekit-url)")
+	lkSecretFile := fs.String("livekit-secret-file", "", "file holding the LiveKit API secret (with -livekit-url); keep it mode 0600")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("-data is required")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	lk, lkServer, err := liveKit(ctx, log, *data, *lkMode, *lkURL, *lkKey, *lkSecretFile)
+	if err != nil {
+		return err
+	}
+	if lkServer != nil {
+		defer lkServer.Stop()
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -105,7 +124,7 @@ func serve(args []string) error {
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log})
+	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets})
 	if err != nil {
 		ln.Close()
 		return err
@@ -113,6 +132,17 @@ func serve(args []string) error {
 	defer srv.Close()
 
 	fmt.Printf("portal listening on %s\nadmin center: %s/admin\n", base, base)
+	switch {
+	case lkServer != nil:
+		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
+	case lk.URL != "":
+		fmt.Printf("meetings: LiveKit at %s\n", lk.URL)
+	default:
+		fmt.Println("meetings: off (-livekit off)")
+	}
+	if _, err := os.Stat(filepath.Join(*assets, "livekit-client.umd.js")); err != nil && lk.URL != "" {
+		fmt.Printf("warning: the join page lacks %s: run scripts/setup-npm.sh or pass -assets\n", filepath.Join(*assets, "livekit-client.umd.js"))
+	}
 	if *bootstrap != "" {
 		pw, err := srv.BootstrapAdmin()
 		if err != nil {
@@ -134,8 +164,6 @@ func serve(args []string) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -150,4 +178,35 @@ func serve(args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return srv.Close()
+}
+
+// liveKit decides where meetings run: an external LiveKit (-livekit-url),
+// a livekit-server this process supervises on loopback (-livekit dev), or
+// none. The supervised server stops with ctx or the returned Server.
+func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secretFile string) (portal.LiveKit, *sfu.Server, error) {
+	if url != "" {
+		if key == "" || secretFile == "" {
+			return portal.LiveKit{}, nil, errors.New("-livekit-url needs -livekit-key and -livekit-secret-file")
+		}
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			return portal.LiveKit{}, nil, fmt.Errorf("read LiveKit secret: %w", err)
+		}
+		if st, err := os.Stat(secretFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+			log.Warn("the LiveKit secret file is readable by others; chmod 600 it", "file", secretFile)
+		}
+		return portal.LiveKit{URL: url, APIKey: key, APISecret: strings.TrimSpace(string(b))}, nil, nil
+	}
+	switch mode {
+	case "off":
+		return portal.LiveKit{}, nil, nil
+	case "dev":
+	default:
+		return portal.LiveKit{}, nil, fmt.Errorf("-livekit %q: want dev or off (or give -livekit-url)", mode)
+	}
+	srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(data, "livekit"), Logger: log.With("component", "livekit")})
+	if err != nil {
+		return portal.LiveKit{}, nil, fmt.Errorf("%w (or start the portal with -livekit off, or -livekit-url for a LiveKit cluster)", err)
+	}
+	return portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}, srv, nil
 }

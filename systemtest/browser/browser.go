@@ -25,9 +25,32 @@ type Browser struct {
 	Artifacts string
 }
 
+// Option adjusts how Chromium is started.
+type Option func(*[]chromedp.ExecAllocatorOption)
+
+// Flag adds a Chromium command-line flag, e.g.
+// Flag("use-fake-device-for-media-stream", true) for a test that needs a
+// camera and microphone.
+func Flag(name string, value any) Option {
+	return func(opts *[]chromedp.ExecAllocatorOption) {
+		*opts = append(*opts, chromedp.Flag(name, value))
+	}
+}
+
+// FakeMedia gives pages a synthetic camera and microphone (and screen)
+// and grants them without asking, for tests of meetings in the browser.
+func FakeMedia() Option {
+	return func(opts *[]chromedp.ExecAllocatorOption) {
+		*opts = append(*opts,
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	}
+}
+
 // New starts Chromium, or skips the test with the reason when it is not
 // installed. The browser ends with the test.
-func New(t testing.TB) *Browser {
+func New(t testing.TB, options ...Option) *Browser {
 	t.Helper()
 	if _, err := os.Stat(Path); err != nil {
 		t.Skipf("no Chromium at %s (scripts/setup.sh installs Debian's chromium): %v", Path, err)
@@ -53,6 +76,9 @@ func New(t testing.TB) *Browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
