@@ -12,7 +12,9 @@
 // In-meeting and updating join later, as states entered from ready. One
 // goroutine runs the state functions (boot, pair, ready); another owns the
 // screen: it renders on every change and once a second, and turns taps
-// into actions. Both share the fields under Kit.mu.
+// and keys into actions. Both share the fields under Kit.mu. The devices
+// have goroutines of their own (devices.go, panel.go): the camera watch,
+// the Settings screen's device tests and the GPIO panel.
 package appliance
 
 import (
@@ -31,6 +33,7 @@ import (
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
 	"roomkit/drivers/display"
+	"roomkit/drivers/gpio"
 	"roomkit/drivers/input"
 	"roomkit/provisioning"
 	"roomkit/ui"
@@ -71,11 +74,21 @@ type Config struct {
 	Input        input.Source    // optional: a kit without touch still works
 	Camera       camera.Camera   // optional until meetings
 	Speakerphone audio.Speakerphone
+	GPIO         gpio.Controls // optional: mute button and LED, presence sensor
+
+	// Settings are the installer's settings.json (provisioning.LoadSettings).
+	// SettingsErr is why that file could not be used: Settings are then
+	// the defaults, and the screen says so until the file is fixed.
+	Settings    provisioning.Settings
+	SettingsErr error
 
 	Logger            *slog.Logger
 	HeartbeatInterval time.Duration    // default 15 s (docs/protocol.md §5)
 	Now               func() time.Time // default time.Now
-	HTTPClient        *http.Client     // default: 30 s timeout
+	// HTTPClient reaches the portal. The default has a 30 s timeout and
+	// goes through Settings.HTTPProxy when there is one; a client given
+	// here is used as it is.
+	HTTPClient *http.Client
 }
 
 // Status is the kit's state as roomctl and the control API show it.
@@ -90,11 +103,13 @@ type Status struct {
 	Version         string           `json:"version"`
 	DeviceID        string           `json:"device_id,omitempty"`
 	Devices         []drivers.Status `json:"devices"`
+	Muted           bool             `json:"muted"` // the room's microphone, from the mute button
 	UserCode        string           `json:"user_code,omitempty"`
 	VerificationURI string           `json:"verification_uri,omitempty"`
 	CodeExpiresAt   time.Time        `json:"code_expires_at,omitzero"`
 	Message         string           `json:"message,omitempty"`
 	Error           string           `json:"error,omitempty"`
+	SettingsError   string           `json:"settings_error,omitempty"` // settings.json is unusable: defaults apply
 	UptimeSeconds   int64            `json:"uptime_seconds"`
 }
 
@@ -107,13 +122,19 @@ type Metrics struct {
 
 // Kit is one room kit.
 type Kit struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	sleep    func(ctx context.Context, d time.Duration) error // tests shorten waits
-	started  time.Time
-	renderer *ui.Renderer // owned by the screen goroutine
-	changed  chan struct{}
+	cfg          Config
+	log          *slog.Logger
+	now          func() time.Time
+	sleep        func(ctx context.Context, d time.Duration) error // tests shorten waits
+	started      time.Time
+	renderer     *ui.Renderer // owned by the screen goroutine
+	changed      chan struct{}
+	baseLoc      *time.Location // the clock's zone until the portal sends the room's
+	settingsLine string         // why settings.json is unused, for the screen
+	cam          camGate        // who reads the camera (devices.go)
+	camWake      chan struct{}  // the Settings screen opened or closed
+	devWG        sync.WaitGroup // the device tests' goroutines
+	tests        *deviceTests   // owned by the screen goroutine: nil unless Settings is up
 
 	mu          sync.Mutex
 	running     bool
@@ -133,6 +154,11 @@ type Kit struct {
 	noticeUntil time.Time
 	confirming  bool // the "Factory reset?" screen is up
 	settings    bool // the settings screen is up (home's Settings: where Reset is)
+	muted       bool // the room's microphone, toggled by the mute button
+	testGen     int  // bumped when the device tests start or stop: late results are dropped
+	micLevel    float64
+	tonePlaying bool
+	preview     image.Image // the camera's picture while Settings is up
 	metrics     Metrics
 	cancelState context.CancelFunc
 	resetReq    bool
@@ -160,18 +186,25 @@ func New(cfg Config) (*Kit, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = portalClient(cfg.Settings)
 	}
+	if cfg.SettingsErr != nil {
+		cfg.Logger.Warn("settings file unusable: using defaults", "err", cfg.SettingsErr)
+	}
+	loc := settingsLocation(cfg.Settings, cfg.Logger)
 	return &Kit{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		sleep:    provisioning.Sleep,
-		started:  cfg.Now(),
-		renderer: ui.NewRenderer(cfg.Display.Bounds().Size()),
-		changed:  make(chan struct{}, 1),
-		state:    Booting,
-		loc:      time.UTC,
+		cfg:          cfg,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		sleep:        provisioning.Sleep,
+		started:      cfg.Now(),
+		renderer:     ui.NewRenderer(cfg.Display.Bounds().Size()),
+		changed:      make(chan struct{}, 1),
+		camWake:      make(chan struct{}, 1),
+		baseLoc:      loc,
+		settingsLine: settingsWarning(cfg.SettingsErr),
+		state:        Booting,
+		loc:          loc,
 	}, nil
 }
 
@@ -188,6 +221,8 @@ func (k *Kit) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { k.screen(ctx) })
+	wg.Go(func() { k.watchCamera(ctx) })
+	wg.Go(func() { k.watchPanel(ctx) })
 
 	for ctx.Err() == nil {
 		sctx, scancel := context.WithCancel(ctx)
@@ -212,6 +247,7 @@ func (k *Kit) Run(ctx context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	k.devWG.Wait()
 	k.mu.Lock()
 	k.running = false
 	for _, done := range k.resetDone {
@@ -301,7 +337,10 @@ func (k *Kit) newClient(id *provisioning.Identity) *provisioning.Client {
 // usable code.
 func (k *Kit) pair(ctx context.Context) {
 	bo := newBackoff()
-	label, _ := os.Hostname()
+	label := k.cfg.Settings.Label
+	if label == "" {
+		label, _ = os.Hostname()
+	}
 	for ctx.Err() == nil {
 		k.mu.Lock()
 		client := k.client
@@ -513,17 +552,18 @@ func (k *Kit) applyRoom(r provisioning.Room) {
 	k.signal()
 }
 
-// setRoomLocked applies r's time zone to the clock.
+// setRoomLocked applies r's time zone to the clock; a room without one
+// keeps the installer's (settings.json), else UTC.
 func (k *Kit) setRoomLocked(r provisioning.Room) {
 	if k.saved.Room == nil || *k.saved.Room != r {
 		rc := r
 		k.saved.Room = &rc
 	}
-	k.loc = time.UTC
+	k.loc = k.baseLoc
 	if r.TimeZone != "" {
 		loc, err := time.LoadLocation(r.TimeZone)
 		if err != nil {
-			k.log.Warn("unknown time zone: the clock shows UTC", "time_zone", r.TimeZone, "err", err)
+			k.log.Warn("unknown time zone: the clock keeps its zone", "time_zone", r.TimeZone, "clock", k.baseLoc, "err", err)
 		} else {
 			k.loc = loc
 		}
@@ -543,7 +583,7 @@ func (k *Kit) unpair() {
 	}
 	k.saved = st
 	k.token = nil
-	k.loc = time.UTC
+	k.loc = k.baseLoc
 	k.state = Pairing
 	k.message = msgUnpaired
 	k.signal()
@@ -596,7 +636,7 @@ func (k *Kit) reset() {
 	defer k.mu.Unlock()
 	k.token, k.code = nil, nil
 	k.saved = provisioning.State{Version: provisioning.StateVersion}
-	k.loc = time.UTC
+	k.loc = k.baseLoc
 	k.confirming, k.settings = false, false
 	if err != nil {
 		k.log.Error("factory reset failed", "err", err)
@@ -629,8 +669,10 @@ func (k *Kit) Status() Status {
 		LastHeartbeat:   k.lastBeat,
 		Version:         k.cfg.Version,
 		Devices:         devs,
+		Muted:           k.muted,
 		Message:         k.message,
 		Error:           k.errorLineLocked(now),
+		SettingsError:   k.settingsLine,
 		UptimeSeconds:   int64(now.Sub(k.started) / time.Second),
 	}
 	if k.id != nil {
@@ -658,6 +700,9 @@ func (k *Kit) devices() []drivers.Status {
 	devs = append(devs, k.cfg.Display.Status())
 	if k.cfg.Input != nil {
 		devs = append(devs, k.cfg.Input.Status())
+	}
+	if k.cfg.GPIO != nil {
+		devs = append(devs, k.cfg.GPIO.Status())
 	}
 	return devs
 }
@@ -731,10 +776,15 @@ func (k *Kit) signal() {
 }
 
 // screen owns the renderer: it draws on every change and once a second
-// (the clock and the countdown), and maps taps to actions.
+// (the clock, the countdown, a device unplugged or back), and maps taps
+// and keys to actions. While Settings is up it draws five times a second
+// for the microphone meter and the camera preview, and runs the device
+// tests (syncTests).
 func (k *Kit) screen(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	defer k.stopTests()
+	fast := false
 	var events <-chan input.Event
 	if k.cfg.Input != nil {
 		events = k.cfg.Input.Events()
@@ -763,21 +813,37 @@ func (k *Kit) screen(ctx context.Context) {
 				events = nil
 				continue
 			}
-			if ev.Kind != input.Up {
+			switch ev.Kind {
+			case input.Up:
+				k.act(k.renderer.Hit(k.view(), image.Pt(ev.X, ev.Y)))
+			case input.Key:
+				k.act(ui.KeyAction(k.view(), ev.Key))
+			default:
 				continue
 			}
-			k.act(k.renderer.Hit(k.view(), image.Pt(ev.X, ev.Y)))
+		}
+		if up := k.syncTests(ctx); up != fast {
+			fast = up
+			every := time.Second
+			if up {
+				every = settingsFrameInterval
+			}
+			tick.Reset(every)
 		}
 		draw()
 	}
 }
 
-// act does what a tap asked for.
+// act does what a tap or key asked for. It runs on the screen goroutine.
 func (k *Kit) act(a ui.Action) {
 	if a.Kind == ui.None {
 		return
 	}
 	k.log.Info("tap", "action", a.String())
+	if a.Kind == ui.PlayTone {
+		k.playTone()
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch a.Kind {
@@ -812,6 +878,15 @@ func (k *Kit) view() ui.View {
 	if now.Before(k.noticeUntil) {
 		v.Notice = k.notice
 	}
+	if k.settingsLine != "" {
+		// Home has no information line: there the warning takes the
+		// error line while the portal gives no error.
+		if v.Error == "" {
+			v.Error = k.settingsLine
+		} else if v.Message == "" {
+			v.Message = k.settingsLine
+		}
+	}
 	switch k.state {
 	case Booting:
 		v.Screen = ui.Splash
@@ -828,9 +903,11 @@ func (k *Kit) view() ui.View {
 		if r := k.saved.Room; r != nil {
 			v.RoomName, v.Location = r.Name, r.Location
 		}
+		devs := k.devices()
+		v.Banner = ui.MissingBanner(devs)
 		if k.settings {
 			v.Screen = ui.Settings
-			v.Settings = &ui.SettingsView{Devices: k.devices()}
+			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: k.micLevel, TonePlaying: k.tonePlaying, Preview: k.preview}
 		}
 	}
 	if k.confirming && k.state != Booting {

@@ -55,14 +55,25 @@ func (s *syncBuffer) String() string {
 // what these tests check.
 func start(t *testing.T, p *fakePortal, dir string) *harness {
 	t.Helper()
+	return startWith(t, p, dir, nil)
+}
+
+// startWith is start with devices and settings added to the kit's
+// Config by with.
+func startWith(t *testing.T, p *fakePortal, dir string, with func(*Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, portal: p, dir: dir, logs: &syncBuffer{},
 		screen: displaytest.New(testSize.X, testSize.Y), touch: inputtest.New(16), done: make(chan error, 1)}
-	k, err := New(Config{
+	cfg := Config{
 		StateDir: dir, PortalURL: p.srv.URL, Version: "0.1.0-test",
 		Display: h.screen, Input: h.touch,
 		Logger:     slog.New(slog.NewTextHandler(h.logs, nil)),
 		HTTPClient: p.client(),
-	})
+	}
+	if with != nil {
+		with(&cfg)
+	}
+	k, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,14 +23,8 @@ import (
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
-	"roomkit/drivers/audio/audiotest"
-	"roomkit/drivers/camera/cameratest"
-	"roomkit/drivers/display"
-	"roomkit/drivers/display/displaytest"
-	"roomkit/drivers/input"
 	"roomkit/provisioning"
 	"roomkit/ui"
-	"roomkit/ui/simulator"
 )
 
 // version is set at build time: -ldflags "-X main.version=…".
@@ -48,12 +42,12 @@ func main() {
 
 func run(log *slog.Logger) error {
 	var (
-		portal      = flag.String("portal", "", "the portal's URL (default: the one the kit was paired with, else "+defaultPortal+")")
+		portal      = flag.String("portal", "", "the portal's URL (default: settings.json's portal_url, else the one the kit was paired with, else "+defaultPortal+")")
 		stateDir    = flag.String("state", "/perm/roomkit", "the kit's state directory (identity, pairing, control credential)")
-		devices     = flag.String("devices", "real", "device drivers: real or sim (synthetic camera and speakerphone)")
+		devicesFlag = flag.String("devices", "real", "device drivers: real or sim (synthetic camera and speakerphone)")
 		controlAddr = flag.String("control", control.DefaultAddr, "the local control API: loopback host:port or unix:/path")
 		screenAddr  = flag.String("screen", "", "with -devices sim: serve the screen simulator on this loopback host:port")
-		sizeFlag    = flag.String("size", "1920x1080", "screen size: 1920x1080 or 1280x800")
+		sizeFlag    = flag.String("size", "1920x1080", "with -devices sim: screen size, 1920x1080 or 1280x800 (a kit uses its display's)")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -68,42 +62,42 @@ func run(log *slog.Logger) error {
 	default:
 		return fmt.Errorf("-size %q: want 1920x1080 or 1280x800", *sizeFlag)
 	}
-	if *portal == "" {
-		*portal = defaultPortal
-		// A kit that was paired keeps talking to its portal across
-		// reboots without flags. A damaged state file is dealt with (and
-		// shown) by the kit itself.
-		if st, err := provisioning.LoadState(*stateDir); err == nil && st.PortalURL != "" {
-			*portal = st.PortalURL
+	// A settings file with errors is shown on screen by the kit, which
+	// carries on with defaults: a typo must not leave a room dark.
+	settings, settingsErr := provisioning.LoadSettings(*stateDir)
+	*portal = portalURL(*portal, settings, *stateDir)
+
+	var devs *devices
+	switch *devicesFlag {
+	case "real":
+		if *screenAddr != "" {
+			return errors.New("-screen needs -devices sim")
 		}
+		var err error
+		if devs, err = openReal(settings, log); err != nil {
+			return err
+		}
+	case "sim":
+		devs = openSim(size, *screenAddr != "")
+	default:
+		return fmt.Errorf("-devices %q: want real or sim", *devicesFlag)
 	}
+	defer devs.close()
 
 	cfg := appliance.Config{
-		StateDir:  *stateDir,
-		PortalURL: *portal,
-		Version:   version,
-		Logger:    log,
+		StateDir:     *stateDir,
+		PortalURL:    *portal,
+		Version:      version,
+		Logger:       log,
+		Display:      devs.display,
+		Input:        devs.input,
+		Camera:       devs.camera,
+		Speakerphone: devs.speakerphone,
+		GPIO:         devs.gpio,
+		Settings:     settings,
+		SettingsErr:  settingsErr,
 	}
-	var screen http.Handler
-	switch *devices {
-	case "real":
-		return errors.New("real device drivers are not built into this roomd yet; use -devices sim")
-	case "sim":
-		cfg.Camera = cameratest.NewSynthetic(1280, 720, 30)
-		cfg.Speakerphone = audiotest.NewSynthetic(440)
-		if *screenAddr != "" {
-			sim := simulator.New(size)
-			cfg.Display, cfg.Input, screen = sim, sim.Input(), sim.Handler()
-		} else {
-			cfg.Display = displaytest.New(size.X, size.Y)
-		}
-	default:
-		return fmt.Errorf("-devices %q: want real or sim", *devices)
-	}
-	if *screenAddr != "" && screen == nil {
-		return errors.New("-screen needs -devices sim")
-	}
-	defer closeDevices(cfg.Display, cfg.Input)
+	screen := devs.screen
 
 	kit, err := appliance.New(cfg)
 	if err != nil {
@@ -137,7 +131,7 @@ func run(log *slog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devices)
+	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
 	err = kit.Run(ctx)
 
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -157,11 +151,20 @@ func serve(log *slog.Logger, srv *http.Server, l net.Listener, what string) {
 	}
 }
 
-func closeDevices(d display.Display, in input.Source) {
-	if in != nil {
-		in.Close()
+// portalURL picks the portal: the -portal flag, else settings.json's
+// portal_url (what the installer chose), else the portal the kit was
+// paired with (so a paired kit keeps its portal across reboots), else
+// defaultPortal. A damaged state file is dealt with (and shown) by the
+// kit itself.
+func portalURL(flagValue string, s provisioning.Settings, stateDir string) string {
+	switch {
+	case flagValue != "":
+		return flagValue
+	case s.PortalURL != "":
+		return s.PortalURL
 	}
-	if d != nil {
-		d.Close()
+	if st, err := provisioning.LoadState(stateDir); err == nil && st.PortalURL != "" {
+		return st.PortalURL
 	}
+	return defaultPortal
 }

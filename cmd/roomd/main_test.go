@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"testing"
+
+	"roomkit/drivers/audio"
+	"roomkit/provisioning"
+)
+
+func TestPortalURL(t *testing.T) {
+	paired := t.TempDir()
+	if err := provisioning.SaveState(paired, provisioning.State{Version: provisioning.StateVersion, PortalURL: "https://paired.example"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, flag, settings, dir, want string
+	}{
+		{"the flag wins", "https://flag.example", "https://settings.example", paired, "https://flag.example"},
+		{"then settings.json", "", "https://settings.example", paired, "https://settings.example"},
+		{"then the paired portal", "", "", paired, "https://paired.example"},
+		{"else the default", "", "", t.TempDir(), defaultPortal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := portalURL(tc.flag, provisioning.Settings{PortalURL: tc.settings}, tc.dir); got != tc.want {
+				t.Errorf("portal %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A panel or audio system that failed to open is listed with the reason,
+// and reads as unplugged to whatever uses it.
+func TestBrokenDevices(t *testing.T) {
+	cause := errors.New(`GPIO pin "GPIO99" (mute button) does not exist on this board`)
+	for _, tc := range []struct {
+		name, kind string
+		status     func() (string, bool, string)
+	}{
+		{"gpio", "gpio", func() (string, bool, string) {
+			s := brokenPanel{cause}.Status()
+			return s.Kind, s.Present, s.Error
+		}},
+		{"speakerphone", "speakerphone", func() (string, bool, string) {
+			s := brokenSpeakerphone{cause}.Status()
+			return s.Kind, s.Present, s.Error
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kind, present, msg := tc.status()
+			if kind != tc.kind || present || msg == "" {
+				t.Errorf("status kind %q present %v error %q", kind, present, msg)
+			}
+		})
+	}
+	if err := (brokenSpeakerphone{cause}).Read(t.Context(), make([]int16, 10)); !errors.Is(err, audio.ErrUnplugged) {
+		t.Errorf("Read: %v, want ErrUnplugged", err)
+	}
+}
