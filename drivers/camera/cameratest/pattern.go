@@ -40,14 +40,14 @@ func Draw(buf []byte, w, h, n int, at time.Time) {
 	}
 
 	// The sweeping box in the lower third.
-	box := h / 8
+	box := min(h/8, w-1)
 	x0 := (n * (w - box) / 60) % (w - box)
 	fillY(yp, w, x0, h*2/3, box, box, 235)
 
 	// The clock, on a black band at the top.
-	seg := h / 40
+	seg := max(h/40, 1) // tiny test frames still get a (tiny) clock
 	fillY(yp, w, 0, 0, w, seg*12, 16)
-	for i := range up[:(w/2)*(seg*6)] {
+	for i := range up[:min((w/2)*(seg*6), len(up))] {
 		up[i], vp[i] = 128, 128
 	}
 	drawDigits(yp, w, seg, seg*2, seg*2, at.Format("15:04:05.")+string(rune('0'+at.Nanosecond()/1e8)))

@@ -103,6 +103,14 @@ func TestUnplugAndCancel(t *testing.T) {
 	}
 }
 
+func TestDrawTinyFrames(t *testing.T) {
+	for _, size := range [][2]int{{16, 16}, {32, 24}, {2, 2}} {
+		w, h := size[0], size[1]
+		buf := make([]byte, w*h*3/2)
+		Draw(buf, w, h, 7, time.Now()) // must not panic
+	}
+}
+
 func BenchmarkDraw720p(b *testing.B) {
 	buf := make([]byte, 1280*720*3/2)
 	at := time.Now()
