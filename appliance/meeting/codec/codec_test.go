@@ -1,0 +1,208 @@
+package codec
+
+import (
+	"errors"
+	"image"
+	"math"
+	"testing"
+	"time"
+
+	"roomkit/drivers/camera/cameratest"
+)
+
+// TestH264RoundTrip encodes the synthetic camera's pattern and checks a
+// viewer would see the same colour bars and a clock that changes.
+func TestH264RoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		w, h int
+	}{
+		{"720p", 1280, 720},
+		{"VGA", 640, 480},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc, err := NewH264Encoder(H264Options{Width: tc.w, Height: tc.h, FPS: 30, Bitrate: 1_500_000, KeyframeInterval: 60})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer enc.Close()
+			dec, err := NewH264Decoder()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+
+			buf := make([]byte, tc.w*tc.h*3/2)
+			at := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+			var pics []*image.YCbCr
+			for n := 0; n < 15; n++ {
+				cameratest.Draw(buf, tc.w, tc.h, n, at.Add(time.Duration(n)*100*time.Millisecond))
+				au, err := enc.Encode(buf)
+				if err != nil {
+					t.Fatalf("frame %d: %v", n, err)
+				}
+				pic, err := dec.Decode(au, nil)
+				if errors.Is(err, ErrNoPicture) {
+					continue
+				}
+				if err != nil {
+					t.Fatalf("decode frame %d: %v", n, err)
+				}
+				pics = append(pics, pic)
+			}
+			if len(pics) < 10 {
+				t.Fatalf("decoded %d of 15 frames", len(pics))
+			}
+			last := pics[len(pics)-1]
+			if got := last.Rect.Size(); got != image.Pt(tc.w, tc.h) {
+				t.Fatalf("decoded size %v, want %dx%d", got, tc.w, tc.h)
+			}
+			row := tc.h / 2
+			for bar := 0; bar < 8; bar++ {
+				x := (2*bar + 1) * tc.w / 16
+				want := cameratest.BarColour(x, tc.w)
+				got := last.YCbCrAt(x, row)
+				if absDiff(got.Y, want[0]) > 12 || absDiff(got.Cb, want[1]) > 12 || absDiff(got.Cr, want[2]) > 12 {
+					t.Errorf("bar %d at x=%d: YUV %d,%d,%d, want about %v", bar, x, got.Y, got.Cb, got.Cr, want)
+				}
+			}
+			band := (tc.h / 40) * 12
+			if sameBand(pics[0], last, band) {
+				t.Error("the clock band looks the same in the first and last decoded frame")
+			}
+		})
+	}
+}
+
+func TestH264DecoderRejectsGarbage(t *testing.T) {
+	dec, err := NewH264Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	for _, tc := range []struct {
+		name string
+		au   []byte
+	}{
+		{"empty", nil},
+		{"no start code", []byte{1, 2, 3, 4, 5}},
+		{"slice without parameter sets", []byte{0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00, 0x33, 0xff}},
+	} {
+		if pic, err := dec.Decode(tc.au, nil); err == nil {
+			t.Errorf("%s: decoded a %v picture from garbage", tc.name, pic.Rect)
+		}
+	}
+}
+
+func TestH264EncoderRejectsShortFrame(t *testing.T) {
+	enc, err := NewH264Encoder(H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	if _, err := enc.Encode(make([]byte, 100)); err == nil {
+		t.Error("a 100-byte frame was accepted as 320x240 I420")
+	}
+}
+
+func TestKeyframeOnRequest(t *testing.T) {
+	enc, err := NewH264Encoder(H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000, KeyframeInterval: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	buf := make([]byte, 320*240*3/2)
+	for n := 0; n < 5; n++ {
+		cameratest.Draw(buf, 320, 240, n, time.Now())
+		au, err := enc.Encode(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && IsKeyframe(au) {
+			t.Fatalf("frame %d is a keyframe without being asked", n)
+		}
+	}
+	enc.RequestKeyframe()
+	au, err := enc.Encode(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsKeyframe(au) {
+		t.Error("no IDR frame after RequestKeyframe: a new viewer would wait for the next periodic keyframe")
+	}
+}
+
+func TestOpusTone(t *testing.T) {
+	enc, err := NewOpusEncoder(32000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	dec, err := NewOpusDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var out []int16
+	frame := make([]int16, OpusFrameSamples)
+	pcm := make([]int16, 5760)
+	phase := 0.0
+	for n := 0; n < 50; n++ {
+		for i := range frame {
+			frame[i] = int16(math.Sin(phase) * 8192)
+			phase += 2 * math.Pi * 440 / OpusSampleRate
+		}
+		pkt, err := enc.Encode(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := dec.Decode(pkt, pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k != OpusFrameSamples {
+			t.Fatalf("decoded %d samples, want %d", k, OpusFrameSamples)
+		}
+		out = append(out, pcm[:k]...)
+	}
+	if hz := zeroCrossingHz(out[OpusSampleRate/2:], OpusSampleRate); math.Abs(hz-440) > 10 {
+		t.Errorf("decoded tone is %.1f Hz, want 440", hz)
+	}
+	if _, err := dec.Decode([]byte{0xff, 0xff, 0xff}, pcm); err == nil {
+		t.Error("a corrupt packet decoded without error")
+	}
+	if k, err := dec.Decode(nil, pcm[:OpusFrameSamples]); err != nil || k != OpusFrameSamples {
+		t.Errorf("concealing a lost frame: %d samples, %v", k, err)
+	}
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+func sameBand(a, b *image.YCbCr, rows int) bool {
+	diff := 0
+	for y := 0; y < rows; y++ {
+		for x := 0; x < a.Rect.Dx(); x++ {
+			if absDiff(a.Y[y*a.YStride+x], b.Y[y*b.YStride+x]) > 60 {
+				diff++
+			}
+		}
+	}
+	return diff < 50
+}
+
+// zeroCrossingHz estimates the frequency of a tone from its rising zero
+// crossings.
+func zeroCrossingHz(s []int16, rate int) float64 {
+	n := 0
+	for i := 1; i < len(s); i++ {
+		if s[i-1] < 0 && s[i] >= 0 {
+			n++
+		}
+	}
+	return float64(n) * float64(rate) / float64(len(s))
+}

@@ -1,0 +1,209 @@
+package meeting
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+)
+
+// Reconnecting happens on two levels. server-sdk-go resumes (ICE restart)
+// or fully reconnects the same Room after a network drop by itself; the
+// callbacks below only report it. When the SFU itself goes away (a restart
+// sends every participant a "leave"), the SDK's Room is over, so the
+// session joins again with a new Room and new tracks until it gets back in
+// or Leave is called.
+
+// joinTimeout bounds one attempt to join.
+const joinTimeout = 20 * time.Second
+
+// connect joins the meeting with a new Room and publishes new tracks.
+func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
+	var room *lksdk.Room
+	// current drops events of a Room that was replaced by a rejoin or has
+	// not finished joining (a failed attempt is the rejoin loop's business).
+	var established atomic.Bool
+	current := func() bool { return established.Load() && s.room.Load() == room }
+	cb := lksdk.NewRoomCallback()
+	cb.OnTrackSubscribed = s.onTrackSubscribed
+	cb.OnTrackUnsubscribed = s.onTrackUnsubscribed
+	cb.OnTrackMuted = func(pub lksdk.TrackPublication, p lksdk.Participant) {
+		// The meeting's organiser can mute the room (the SFU then mutes
+		// our publication): follow it, so the room sees "muted" on its
+		// screen and stops sending. Unmuting stays the room's own choice.
+		if lp, ok := pub.(*lksdk.LocalTrackPublication); ok {
+			switch t := lp.TrackLocal(); {
+			case t != nil && t == s.audio.Load():
+				s.muted.Store(true)
+			case t != nil && t == s.video.Load():
+				s.cameraOff.Store(true)
+			}
+		}
+		s.changed()
+	}
+	cb.OnTrackUnmuted = func(lksdk.TrackPublication, lksdk.Participant) { s.changed() }
+	cb.OnTrackPublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { s.changed() }
+	cb.OnTrackUnpublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { s.changed() }
+	cb.OnParticipantConnected = func(*lksdk.RemoteParticipant) { s.changed() }
+	cb.OnParticipantDisconnected = func(*lksdk.RemoteParticipant) { s.changed() }
+	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
+		var ids []string
+		for _, p := range ps {
+			if _, local := p.(*lksdk.LocalParticipant); !local {
+				ids = append(ids, p.Identity())
+			}
+		}
+		s.noteSpeakers(ids)
+		s.changed()
+	}
+	cb.OnIsSpeakingChanged = func(lksdk.Participant) { s.changed() }
+	cb.OnReconnecting = func() {
+		if current() {
+			s.log.Warn("meeting connection lost, reconnecting")
+			s.setConn(Reconnecting)
+		}
+	}
+	cb.OnReconnected = func() {
+		if !current() {
+			return
+		}
+		s.log.Info("meeting connection restored")
+		s.stats.reconnects.Add(1)
+		// A full reconnect republishes our tracks as new publications,
+		// which start unmuted: tell the SFU our state again.
+		s.applyMute()
+		s.requestKeyframe()
+		s.setConn(Connected)
+	}
+	cb.OnDisconnected = func() {
+		if current() {
+			s.disconnected(room)
+		}
+	}
+
+	room = lksdk.NewRoom(cb)
+	s.room.Store(room)
+	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	if err := room.JoinWithContextAndToken(jctx, s.cfg.URL, s.cfg.Token,
+		lksdk.WithAutoSubscribe(true),
+		lksdk.WithLogger(sdkLogger(s.cfg.Logger)),
+	); err != nil {
+		return nil, fmt.Errorf("join meeting at %s: %w", s.cfg.URL, err)
+	}
+	if s.cfg.Camera != nil {
+		track, err := s.newVideoTrack()
+		if err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("video track: %w", err)
+		}
+		info := s.cfg.Camera.Info()
+		if _, err := room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+			Name: "camera", Source: livekit.TrackSource_CAMERA, VideoWidth: info.Width, VideoHeight: info.Height,
+		}); err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("publish camera: %w", err)
+		}
+		s.video.Store(track)
+	}
+	if s.cfg.Speakerphone != nil {
+		track, err := lksdk.NewLocalTrack(opusCapability)
+		if err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("audio track: %w", err)
+		}
+		if _, err := room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+			Name: "microphone", Source: livekit.TrackSource_MICROPHONE,
+		}); err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("publish microphone: %w", err)
+		}
+		s.audio.Store(track)
+	}
+	established.Store(true)
+	s.applyMute()
+	s.requestKeyframe()
+	s.setConn(Connected)
+	return room, nil
+}
+
+// disconnected handles the end of a Room: after Leave, or when the meeting
+// is over for us, the session is disconnected; otherwise it joins again.
+func (s *Session) disconnected(room *lksdk.Room) {
+	s.mu.Lock()
+	left := s.left
+	s.mu.Unlock()
+	if left {
+		s.setConn(Disconnected)
+		return
+	}
+	reason := room.DisconnectReason()
+	if final(reason) {
+		s.log.Warn("meeting ended", "reason", reason.String())
+		s.setConn(Disconnected)
+		return
+	}
+	s.log.Warn("meeting connection closed, joining again", "reason", reason.String())
+	s.setConn(Reconnecting)
+	if s.rejoining.CompareAndSwap(false, true) {
+		s.goTrack(func() {
+			defer s.rejoining.Store(false)
+			s.rejoin()
+		})
+	}
+}
+
+// final reports whether a disconnect means the meeting is over for the kit
+// (rather than a server or network problem worth rejoining after).
+func final(r livekit.DisconnectReason) bool {
+	switch r {
+	case livekit.DisconnectReason_CLIENT_INITIATED, // we left
+		livekit.DisconnectReason_PARTICIPANT_REMOVED, // the organiser removed the room
+		livekit.DisconnectReason_DUPLICATE_IDENTITY,  // the room joined again elsewhere
+		livekit.DisconnectReason_ROOM_DELETED,
+		livekit.DisconnectReason_ROOM_CLOSED,
+		livekit.DisconnectReason_USER_REJECTED:
+		return true
+	}
+	return false
+}
+
+// rejoin joins again with growing pauses until it succeeds or Leave.
+func (s *Session) rejoin() {
+	s.dropRemote()
+	wait := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if !sleepCtx(s.ctx, wait) {
+			return
+		}
+		wait = min(wait*2, 10*time.Second)
+		if _, err := s.connect(s.ctx); err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("joining the meeting again failed", "attempt", attempt, "err", err)
+			s.setConn(Reconnecting)
+			continue
+		}
+		s.stats.reconnects.Add(1)
+		s.log.Info("joined the meeting again", "attempt", attempt)
+		return
+	}
+}
+
+// dropRemote forgets the remote tracks of a connection that is gone.
+func (s *Session) dropRemote() {
+	s.mu.Lock()
+	for sid, v := range s.tracks {
+		v.close()
+		delete(s.tracks, sid)
+		if s.mixer != nil {
+			s.mixer.remove(sid)
+		}
+	}
+	s.mu.Unlock()
+	s.changed()
+}

@@ -1,0 +1,171 @@
+package meeting
+
+import (
+	"fmt"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"roomkit/appliance/meeting/codec"
+	"roomkit/drivers/camera"
+)
+
+// h264Capability is what the kit publishes: constrained baseline, packetization
+// mode 1, the profile every browser and openh264 agree on.
+var h264Capability = webrtc.RTPCodecCapability{
+	MimeType:    webrtc.MimeTypeH264,
+	ClockRate:   90000,
+	SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	RTCPFeedback: []webrtc.RTCPFeedback{
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
+	},
+}
+
+// keyframeInterval bounds how long a viewer that lost a packet (and whose
+// PLI got lost too) waits for a picture: two seconds at 30 fps.
+const keyframeInterval = 60
+
+// prepareVideo makes the encoder and returns the function that starts the
+// capture loop once the track is published.
+func (s *Session) prepareVideo() (func(), error) {
+	info := s.cfg.Camera.Info()
+	var enc *codec.H264Encoder
+	if info.Format != camera.H264 {
+		var err error
+		enc, err = codec.NewH264Encoder(codec.H264Options{
+			Width: info.Width, Height: info.Height, FPS: info.FPS,
+			Bitrate: s.cfg.VideoBitrate, KeyframeInterval: keyframeInterval,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: %w", info.Name, err)
+		}
+		s.keyframe = enc.RequestKeyframe
+	} else {
+		// An H.264 camera makes its own IDR frames on request.
+		s.keyframe = s.cfg.Camera.RequestKeyframe
+	}
+	return func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if enc != nil {
+				defer enc.Close()
+			}
+			s.videoLoop(enc)
+		}()
+	}, nil
+}
+
+// videoLoop reads the camera until Leave: converts, encodes and writes each
+// frame, unless the camera is off.
+func (s *Session) videoLoop(enc *codec.H264Encoder) {
+	cam := s.cfg.Camera
+	info := cam.Info()
+	frameTime := time.Second / 30
+	if info.FPS > 0 {
+		frameTime = time.Duration(float64(time.Second) / info.FPS)
+	}
+	var i420 []byte // conversion buffer for YUYV and MJPEG cameras
+	if info.Format == camera.YUYV || info.Format == camera.MJPEG {
+		i420 = make([]byte, info.Width*info.Height*3/2)
+	}
+	var start time.Time
+	wasOff, failing := false, false
+	for {
+		f, err := cam.Next(s.ctx)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			// An unplugged camera is shown by its driver status; keep
+			// trying so a replugged camera comes back by itself.
+			if !failing {
+				s.log.Warn("camera read failed", "camera", info.Name, "err", err)
+				failing = true
+			}
+			if !sleepCtx(s.ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		if failing {
+			s.log.Info("camera is back", "camera", info.Name)
+			failing = false
+			s.requestKeyframe()
+		}
+		s.stats.videoCaptured.Add(1)
+		if start.IsZero() {
+			start = time.Now().Add(-f.Timestamp)
+		}
+		if s.cameraOff.Load() {
+			s.stats.videoDropped.Add(1)
+			wasOff = true
+			continue
+		}
+		if wasOff {
+			// Viewers need a picture to start from after the pause.
+			s.requestKeyframe()
+			wasOff = false
+		}
+		au, err := s.encodeFrame(enc, info, f, i420)
+		if err != nil {
+			s.stats.videoDropped.Add(1)
+			s.log.Warn("camera frame dropped", "camera", info.Name, "err", err)
+			continue
+		}
+		if len(au) == 0 {
+			continue
+		}
+		track := s.video.Load()
+		if track == nil {
+			continue
+		}
+		if err := track.WriteSample(media.Sample{
+			Data: au, Duration: frameTime, Timestamp: start.Add(f.Timestamp),
+		}, nil); err != nil {
+			// Between a connection loss and the republish the track has
+			// nowhere to send; those frames are simply lost.
+			s.log.Debug("write video sample", "err", err)
+			continue
+		}
+		s.stats.videoSent.Add(1)
+		s.stats.videoBytes.Add(int64(len(au)))
+	}
+}
+
+// encodeFrame turns one camera frame into an H.264 access unit.
+func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera.Frame, i420 []byte) ([]byte, error) {
+	switch info.Format {
+	case camera.H264:
+		return f.Data, nil
+	case camera.I420:
+		return enc.Encode(f.Data)
+	case camera.YUYV:
+		if err := YUYVToI420(i420, f.Data, info.Width, info.Height); err != nil {
+			return nil, err
+		}
+		return enc.Encode(i420)
+	case camera.MJPEG:
+		if err := MJPEGToI420(i420, f.Data, info.Width, info.Height); err != nil {
+			return nil, err
+		}
+		return enc.Encode(i420)
+	}
+	return nil, fmt.Errorf("camera format %q is not supported", info.Format)
+}
+
+// newVideoTrack makes a video track: an lksdk.LocalTrack, which is pion's
+// TrackLocalStaticSample plus an RTCP callback, which the kit needs to
+// answer the SFU's keyframe requests (PLI, FIR).
+func (s *Session) newVideoTrack() (*lksdk.LocalTrack, error) {
+	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
+		switch p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			s.stats.keyframeReqs.Add(1)
+			s.requestKeyframe()
+		}
+	}))
+}
