@@ -23,7 +23,6 @@ import (
 
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
-	"roomkit/drivers/camera/v4l2"
 )
 
 const (
@@ -207,7 +206,7 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		return
 	}
 	var (
-		conv    v4l2.Converter
+		conv    camera.Converter
 		lastErr string
 		logged  bool // the H.264 placeholder was logged
 	)
@@ -281,7 +280,7 @@ var errNeedsDecoder = errors.New("H.264 frames need a decoder")
 // screen may still be drawing, so the picture is a copy: made at most
 // previewMaxWidth wide, it costs less than the frame and makes drawing
 // it cheaper too.
-func previewImage(conv *v4l2.Converter, info camera.Info, f camera.Frame) (image.Image, error) {
+func previewImage(conv *camera.Converter, info camera.Info, f camera.Frame) (image.Image, error) {
 	if info.Format == camera.H264 {
 		return nil, errNeedsDecoder
 	}

@@ -19,7 +19,6 @@ import (
 	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/camera"
 	"roomkit/drivers/camera/cameratest"
-	"roomkit/drivers/camera/v4l2"
 	"roomkit/drivers/gpio/gpiotest"
 	"roomkit/drivers/input"
 	"roomkit/provisioning"
@@ -627,7 +626,7 @@ func BenchmarkPreviewFrame(b *testing.B) {
 		{camera.MJPEG, cameratest.JPEG(1280, 720, 0, at, 80)},
 	} {
 		b.Run(string(bc.format), func(b *testing.B) {
-			var conv v4l2.Converter
+			var conv camera.Converter
 			info := camera.Info{Format: bc.format, Width: 1280, Height: 720}
 			for b.Loop() {
 				if _, err := previewImage(&conv, info, camera.Frame{Data: bc.data}); err != nil {

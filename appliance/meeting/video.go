@@ -68,10 +68,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	if info.FPS > 0 {
 		frameTime = time.Duration(float64(time.Second) / info.FPS)
 	}
-	var i420 []byte // conversion buffer for YUYV and MJPEG cameras
-	if info.Format == camera.YUYV || info.Format == camera.MJPEG {
-		i420 = make([]byte, info.Width*info.Height*3/2)
-	}
+	var conv camera.Converter // YUYV and MJPEG cameras: to I420, reusing one buffer
 	var start time.Time
 	wasOff, failing := false, false
 	for {
@@ -110,7 +107,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.requestKeyframe()
 			wasOff = false
 		}
-		au, err := s.encodeFrame(enc, info, f, i420)
+		au, err := s.encodeFrame(enc, info, f, &conv)
 		if err != nil {
 			s.stats.videoDropped.Add(1)
 			s.log.Warn("camera frame dropped", "camera", info.Name, "err", err)
@@ -136,25 +133,18 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	}
 }
 
-// encodeFrame turns one camera frame into an H.264 access unit.
-func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera.Frame, i420 []byte) ([]byte, error) {
-	switch info.Format {
-	case camera.H264:
+// encodeFrame turns one camera frame into an H.264 access unit: H.264
+// cameras pass straight through, raw and JPEG frames are converted to I420
+// and encoded.
+func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera.Frame, conv *camera.Converter) ([]byte, error) {
+	if info.Format == camera.H264 {
 		return f.Data, nil
-	case camera.I420:
-		return enc.Encode(f.Data)
-	case camera.YUYV:
-		if err := YUYVToI420(i420, f.Data, info.Width, info.Height); err != nil {
-			return nil, err
-		}
-		return enc.Encode(i420)
-	case camera.MJPEG:
-		if err := MJPEGToI420(i420, f.Data, info.Width, info.Height); err != nil {
-			return nil, err
-		}
-		return enc.Encode(i420)
 	}
-	return nil, fmt.Errorf("camera format %q is not supported", info.Format)
+	i420, err := conv.I420(f, info)
+	if err != nil {
+		return nil, err
+	}
+	return enc.Encode(i420)
 }
 
 // newVideoTrack makes a video track: an lksdk.LocalTrack, which is pion's

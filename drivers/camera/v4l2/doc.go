@@ -13,7 +13,7 @@
 // Frames are handed out in the driver's own mmap buffer, without a copy
 // (except YUYV from a driver that pads its rows). H.264 passes through to
 // the meeting; MJPEG and YUYV go to the H.264 encoder as I420 via
-// Converter. A YUYV buffer shorter than a whole frame (a USB hiccup),
+// camera.Converter. A YUYV buffer shorter than a whole frame (a USB hiccup),
 // a buffer the driver flags as corrupt, and an MJPEG buffer that is not a
 // JPEG are dropped and counted (Stats), never passed on.
 //

@@ -1,4 +1,4 @@
-package v4l2
+package camera
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-
-	"roomkit/drivers/camera"
 )
 
 // Converter turns MJPEG and YUYV frames into the I420 the H.264 encoder
@@ -22,7 +20,7 @@ type Converter struct {
 // I420 converts f, described by info, and returns the I420 frame (Y, then
 // U, then V, each plane tightly packed). The result is valid until the
 // next call.
-func (c *Converter) I420(f camera.Frame, info camera.Info) ([]byte, error) {
+func (c *Converter) I420(f Frame, info Info) ([]byte, error) {
 	w, h := info.Width, info.Height
 	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
 		return nil, fmt.Errorf("convert %s frame to I420: size %dx%d is not positive and even", info.Format, w, h)
@@ -33,17 +31,17 @@ func (c *Converter) I420(f camera.Frame, info camera.Info) ([]byte, error) {
 	}
 	c.out = c.out[:size]
 	switch info.Format {
-	case camera.I420:
+	case I420:
 		if len(f.Data) < size {
 			return nil, fmt.Errorf("convert I420 frame: %d bytes, want %d", len(f.Data), size)
 		}
 		return f.Data[:size], nil
-	case camera.YUYV:
+	case YUYV:
 		if err := YUYVToI420(c.out, f.Data, w, h); err != nil {
 			return nil, err
 		}
 		return c.out, nil
-	case camera.MJPEG:
+	case MJPEG:
 		if err := c.mjpeg(f.Data, w, h); err != nil {
 			return nil, err
 		}
