@@ -1,12 +1,12 @@
 # RoomKit: the two commands are `make demo` and `make test`.
 GO      ?= go
 BIN     := bin
-CMDS    := portal roomd roomctl
+CMDS    := portal roomd roomctl roomkit-flash roomkit-image
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup build demo test vet cross fuzz bench clean
+.PHONY: all setup build demo test vet cross image fuzz bench clean
 
 all: build
 
@@ -39,6 +39,12 @@ cross:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+
+# The kit image for an installer: make image TARGET=rpi4|amd64 [SETTINGS=settings.json] [OUT=file]
+image:
+	@test -n "$(TARGET)" || { echo "usage: make image TARGET=rpi4|amd64 [SETTINGS=file] [OUT=file]"; exit 2; }
+	@scripts/setup.sh
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/roomkit-image -target $(TARGET) -out $(or $(OUT),roomkit-$(TARGET).img) $(if $(SETTINGS),-settings $(SETTINGS))
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz.sh

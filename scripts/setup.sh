@@ -2,6 +2,7 @@
 # Installs what a fresh machine lacks to build, demo and test RoomKit.
 # Idempotent: a second run installs nothing and takes a second or two.
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -10,23 +11,6 @@ need_go() {
   command -v go >/dev/null || { echo "setup: Go is missing; install Go 1.26 or newer first" >&2; exit 1; }
 }
 
-# Debian packages: Chromium drives the admin center and join page in the
-# browser tests.
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  say "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-    $sudo apt-get update >/dev/null
-    $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-  }
-}
 
 need_go
 # build-essential and linux-libc-dev: cgo for the V4L2 and ALSA drivers.
@@ -38,4 +22,7 @@ go mod download
 command -v npm >/dev/null || apt_install nodejs npm
 scripts/setup-livekit.sh
 scripts/setup-npm.sh
+# Static kit binaries and the image tools (QEMU and OVMF for the boot test).
+scripts/setup-cross.sh
+scripts/setup-image.sh
 say "ready"

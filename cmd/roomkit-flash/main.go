@@ -1,0 +1,116 @@
+// roomkit-flash writes a kit image to a disk (an SD card, a USB stick, an
+// SSD) or to a file, pre-seeding the kit's installer settings:
+//
+//	roomkit-flash -image roomkit-rpi4.img -device /dev/sdX -settings settings.json
+//	roomkit-flash -image roomkit-amd64.img -out disk.img -portal https://portal.example -label "Room 4.01"
+//
+// It refuses mounted disks and the disk the system runs from, and reads
+// everything back to verify it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"roomkit/images"
+	"roomkit/provisioning"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "roomkit-flash:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		image    = flag.String("image", "", "the kit image (from make image)")
+		device   = flag.String("device", "", "the whole disk to write, e.g. /dev/sdX (everything on it is lost)")
+		out      = flag.String("out", "", "write to this file instead of a disk")
+		size     = flag.String("size", "", "with -out: the disk size, e.g. 8G or 2048M (default: the image's)")
+		settings = flag.String("settings", "", "an installer settings file (JSON) to pre-seed into /perm/roomkit")
+		portal   = flag.String("portal", "", "pre-seed: the portal's URL")
+		label    = flag.String("label", "", "pre-seed: the room's label")
+		tz       = flag.String("timezone", "", "pre-seed: the time zone, e.g. Europe/Zurich")
+		proxy    = flag.String("proxy", "", "pre-seed: an HTTP proxy URL for the portal")
+	)
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (see -help)", flag.Args())
+	}
+	if *image == "" {
+		return fmt.Errorf("-image is required (build one with make image TARGET=rpi4|amd64)")
+	}
+	cfg := images.FlashConfig{Image: *image, Device: *device, Out: *out, Progress: os.Stderr}
+	if *size != "" {
+		n, err := parseSize(*size)
+		if err != nil {
+			return fmt.Errorf("-size: %w", err)
+		}
+		cfg.OutSize = n
+	}
+
+	var s provisioning.Settings
+	seed := false
+	if *settings != "" {
+		b, err := os.ReadFile(*settings)
+		if err != nil {
+			return fmt.Errorf("settings: %w", err)
+		}
+		if s, err = provisioning.ParseSettings(b); err != nil {
+			return fmt.Errorf("%s: %w", *settings, err)
+		}
+		seed = true
+	}
+	for _, f := range []struct {
+		v   string
+		dst *string
+	}{{*portal, &s.PortalURL}, {*label, &s.Label}, {*tz, &s.TimeZone}, {*proxy, &s.HTTPProxy}} {
+		if f.v != "" {
+			*f.dst, seed = f.v, true
+		}
+	}
+	if seed {
+		if err := s.Check(); err != nil {
+			return fmt.Errorf("settings: %w", err)
+		}
+		b, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return err
+		}
+		cfg.Settings = append(b, '\n')
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := images.Flash(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "done: %s is written and verified\n", *device+*out)
+	return nil
+}
+
+// parseSize reads 8G, 2048M, 512K or a byte count.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: want a size like 8G, 2048M or a byte count", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,98 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// gokrazyModule builds from images/gokrazy, the module that pins gokrazy's
+// runtime, kernels and firmware.
+type gokrazyModule struct {
+	dir    string
+	goarch string
+}
+
+// systemServices are gokrazy's own services, as gok includes them.
+var systemServices = []string{"dhcp", "ntp", "randomd", "heartbeat"}
+
+func (g *gokrazyModule) goCmd(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+g.goarch, "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out, nil
+}
+
+// moduleDir returns where the Go module cache holds mod (downloading it
+// on the first build).
+func (g *gokrazyModule) moduleDir(ctx context.Context, mod string) (string, error) {
+	out, err := g.goCmd(ctx, g.dir, "list", "-m", "-f", "{{.Dir}}", mod)
+	if err == nil && len(bytes.TrimSpace(out)) == 0 {
+		if _, err = g.goCmd(ctx, g.dir, "mod", "download", mod); err == nil {
+			out, err = g.goCmd(ctx, g.dir, "list", "-m", "-f", "{{.Dir}}", mod)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("find module %s: %w", mod, err)
+	}
+	return string(bytes.TrimSpace(out)), nil
+}
+
+// buildSystem builds gokrazy's services and the generated init into bin and
+// returns the services init supervises.
+func (g *gokrazyModule) buildSystem(ctx context.Context, bin, initMod string, cfg Config) ([]Service, error) {
+	flags := []string{"build", "-trimpath", "-tags", "gokrazy,netgo,osusergo", "-ldflags", "-buildid="}
+	var pkgs []string
+	for _, s := range systemServices {
+		pkgs = append(pkgs, "github.com/gokrazy/gokrazy/cmd/"+s)
+	}
+	if _, err := g.goCmd(ctx, g.dir, append(append(flags, "-o", bin+"/"), pkgs...)...); err != nil {
+		return nil, fmt.Errorf("build gokrazy services: %w", err)
+	}
+
+	var services []Service
+	for _, s := range systemServices {
+		services = append(services, Service{Path: "/gokrazy/" + s})
+	}
+	services = append(services, Service{Path: "/user/roomd", Args: cfg.RoomdArgs})
+	for _, p := range cfg.Extra {
+		services = append(services, Service{Path: "/user/" + p.Name, Args: p.Args})
+	}
+	src, err := generateInit(cfg.Version, services)
+	if err != nil {
+		return nil, err
+	}
+	// The init is its own module with images/gokrazy's requirements, so
+	// that -trimpath leaves no temporary path in it.
+	if err := os.MkdirAll(initMod, 0o755); err != nil {
+		return nil, err
+	}
+	gomod, err := os.ReadFile(filepath.Join(g.dir, "go.mod"))
+	if err != nil {
+		return nil, fmt.Errorf("read images/gokrazy/go.mod: %w", err)
+	}
+	gosum, err := os.ReadFile(filepath.Join(g.dir, "go.sum"))
+	if err != nil {
+		return nil, fmt.Errorf("read images/gokrazy/go.sum: %w", err)
+	}
+	gomod = bytes.Replace(gomod, []byte("module roomkit/images/gokrazy"), []byte("module kitinit"), 1)
+	for name, b := range map[string][]byte{"go.mod": gomod, "go.sum": gosum, "init.go": src} {
+		if err := os.WriteFile(filepath.Join(initMod, name), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := g.goCmd(ctx, initMod, append(flags, "-o", filepath.Join(bin, "init"), ".")...); err != nil {
+		return nil, fmt.Errorf("build init: %w", err)
+	}
+	return services, nil
+}
