@@ -281,6 +281,12 @@ var errNeedsDecoder = errors.New("H.264 frames need a decoder")
 // previewMaxWidth wide, it costs less than the frame and makes drawing
 // it cheaper too.
 func previewImage(conv *camera.Converter, info camera.Info, f camera.Frame) (image.Image, error) {
+	return previewImageMax(conv, info, f, previewMaxWidth)
+}
+
+// previewImageMax is previewImage at most maxW wide (the meeting's
+// self-view is smaller than the preview).
+func previewImageMax(conv *camera.Converter, info camera.Info, f camera.Frame, maxW int) (image.Image, error) {
 	if info.Format == camera.H264 {
 		return nil, errNeedsDecoder
 	}
@@ -288,7 +294,7 @@ func previewImage(conv *camera.Converter, info camera.Info, f camera.Frame) (ima
 	if err != nil {
 		return nil, err
 	}
-	return downscaleI420(i420, info.Width, info.Height, previewMaxWidth)
+	return downscaleI420(i420, info.Width, info.Height, maxW)
 }
 
 // downscaleI420 copies a w×h I420 frame into a new image.YCbCr at most

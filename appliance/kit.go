@@ -3,13 +3,14 @@
 //
 // The states:
 //
-//	booting ──► pairing ──(code approved)──► ready
-//	   ▲           ▲                           │
-//	   │           └──(unpaired in the admin ──┘
+//	booting ──► pairing ──(code approved)──► ready ◄──► in-meeting
+//	   ▲           ▲                           │             │
+//	   │           └──(unpaired in the admin ──┴─────────────┘
 //	   │               center, or reset)
 //	   └── (factory reset could not make a new identity: retry)
 //
-// In-meeting and updating join later, as states entered from ready. One
+// In a meeting (inmeeting.go) the kit keeps its heartbeat: ready's state
+// function runs in both. Updating joins later, entered from ready. One
 // goroutine runs the state functions (boot, pair, ready); another owns the
 // screen: it renders on every change and once a second, and turns taps
 // and keys into actions. Both share the fields under Kit.mu. The devices
@@ -27,8 +28,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"roomkit/appliance/meeting"
 	"roomkit/drivers"
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
@@ -43,13 +46,14 @@ import (
 type State string
 
 const (
-	Booting State = "booting" // loading identity and state
-	Pairing State = "pairing" // showing a code, waiting for the admin center
-	Ready   State = "ready"   // paired: the home screen
+	Booting   State = "booting"    // loading identity and state
+	Pairing   State = "pairing"    // showing a code, waiting for the admin center
+	Ready     State = "ready"      // paired: the home screen
+	InMeeting State = "in-meeting" // in a meeting
 )
 
 // States lists every state, for metrics.
-var States = []State{Booting, Pairing, Ready}
+var States = []State{Booting, Pairing, Ready, InMeeting}
 
 // Messages the room's staff and IT read on the pairing screen.
 const (
@@ -58,7 +62,6 @@ const (
 	msgUnpaired    = "This room was unpaired in the admin center; pair it again."
 	msgDenied      = "The code was denied in the admin center; here is a new one."
 	msgReset       = "The kit was reset to factory settings; pair the room again."
-	noticeSoon     = "Meetings are coming soon"
 )
 
 // noticeFor is how long a transient notice stays on screen.
@@ -103,7 +106,10 @@ type Status struct {
 	Version         string           `json:"version"`
 	DeviceID        string           `json:"device_id,omitempty"`
 	Devices         []drivers.Status `json:"devices"`
-	Muted           bool             `json:"muted"` // the room's microphone, from the mute button
+	Muted           bool             `json:"muted"` // the room's microphone: the mute button, the screen, roomctl
+	Volume          int              `json:"volume"`
+	Meeting         *MeetingStatus   `json:"meeting,omitempty"`
+	Upcoming        []UpcomingStatus `json:"upcoming,omitempty"` // the room's meetings today
 	UserCode        string           `json:"user_code,omitempty"`
 	VerificationURI string           `json:"verification_uri,omitempty"`
 	CodeExpiresAt   time.Time        `json:"code_expires_at,omitzero"`
@@ -135,6 +141,11 @@ type Kit struct {
 	camWake      chan struct{}  // the Settings screen opened or closed
 	devWG        sync.WaitGroup // the device tests' goroutines
 	tests        *deviceTests   // owned by the screen goroutine: nil unless Settings is up
+	runCtx       context.Context
+	meetingsWake chan struct{}
+	joinSession  func(context.Context, meeting.Config) (session, error)
+	muteMu       sync.Mutex  // serialises mute changes: flag, LED and session agree
+	micGate      atomic.Bool // the room is muted: the meeting's microphone is silenced
 
 	mu          sync.Mutex
 	running     bool
@@ -155,7 +166,13 @@ type Kit struct {
 	confirming  bool // the "Factory reset?" screen is up
 	settings    bool // the settings screen is up (home's Settings: where Reset is)
 	muted       bool // the room's microphone, toggled by the mute button
-	testGen     int  // bumped when the device tests start or stop: late results are dropped
+	volume      int  // the speaker's volume, 0..100
+	joining     bool // asking the portal or connecting to a meeting
+	joinCancel  context.CancelFunc
+	meet        *inMeeting     // the meeting the kit is in (state InMeeting)
+	keypad      *ui.KeypadView // the join keypad is up (state Ready)
+	upcoming    []provisioning.Meeting
+	testGen     int // bumped when the device tests start or stop: late results are dropped
 	micLevel    float64
 	tonePlaying bool
 	preview     image.Image // the camera's picture while Settings is up
@@ -205,6 +222,9 @@ func New(cfg Config) (*Kit, error) {
 		settingsLine: settingsWarning(cfg.SettingsErr),
 		state:        Booting,
 		loc:          loc,
+		volume:       defaultVolume,
+		meetingsWake: make(chan struct{}, 1),
+		joinSession:  joinMeetingSession,
 	}, nil
 }
 
@@ -219,6 +239,7 @@ func (k *Kit) Run(ctx context.Context) error {
 	k.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
+	k.runCtx = ctx
 	var wg sync.WaitGroup
 	wg.Go(func() { k.screen(ctx) })
 	wg.Go(func() { k.watchCamera(ctx) })
@@ -236,7 +257,7 @@ func (k *Kit) Run(ctx context.Context) error {
 				k.boot(sctx)
 			case Pairing:
 				k.pair(sctx)
-			case Ready:
+			case Ready, InMeeting:
 				k.ready(sctx)
 			}
 		}
@@ -247,6 +268,12 @@ func (k *Kit) Run(ctx context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	k.mu.Lock()
+	k.endMeetingLocked()
+	if k.state == InMeeting {
+		k.state = Ready
+	}
+	k.mu.Unlock()
 	k.devWG.Wait()
 	k.mu.Lock()
 	k.running = false
@@ -450,6 +477,11 @@ func (k *Kit) paired(tok *provisioning.Token) error {
 // HeartbeatInterval. A portal that is down leaves the kit usable, only
 // marked offline, while it retries with backoff.
 func (k *Kit) ready(ctx context.Context) {
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { k.refreshMeetings(lctx) })
 	bo := newBackoff()
 	for {
 		err := k.heartbeat(ctx)
@@ -501,6 +533,21 @@ func (k *Kit) heartbeat(ctx context.Context) error {
 }
 
 func (k *Kit) heartbeatOnce(ctx context.Context) error {
+	client, tok, err := k.accessToken(ctx)
+	if err != nil {
+		return err
+	}
+	room, err := client.Heartbeat(ctx, tok.AccessToken, k.report())
+	if err != nil {
+		return err
+	}
+	k.applyRoom(room)
+	return nil
+}
+
+// accessToken returns the portal client and a current access token,
+// asking for a new one when the kit has none or it is about to run out.
+func (k *Kit) accessToken(ctx context.Context) (*provisioning.Client, *provisioning.Token, error) {
 	k.mu.Lock()
 	client, tok := k.client, k.token
 	k.mu.Unlock()
@@ -508,7 +555,7 @@ func (k *Kit) heartbeatOnce(ctx context.Context) error {
 	if tok == nil || !k.now().Before(tok.Expiry.Add(-30*time.Second)) {
 		t, err := client.RefreshToken(ctx)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		tok = t
 		k.mu.Lock()
@@ -518,12 +565,7 @@ func (k *Kit) heartbeatOnce(ctx context.Context) error {
 			k.applyRoom(*t.Room)
 		}
 	}
-	room, err := client.Heartbeat(ctx, tok.AccessToken, k.report())
-	if err != nil {
-		return err
-	}
-	k.applyRoom(room)
-	return nil
+	return client, tok, nil
 }
 
 func (k *Kit) report() provisioning.Report {
@@ -584,6 +626,8 @@ func (k *Kit) unpair() {
 	k.saved = st
 	k.token = nil
 	k.loc = k.baseLoc
+	k.endMeetingLocked()
+	k.keypad, k.upcoming = nil, nil
 	k.state = Pairing
 	k.message = msgUnpaired
 	k.signal()
@@ -638,6 +682,8 @@ func (k *Kit) reset() {
 	k.saved = provisioning.State{Version: provisioning.StateVersion}
 	k.loc = k.baseLoc
 	k.confirming, k.settings = false, false
+	k.endMeetingLocked()
+	k.keypad, k.upcoming = nil, nil
 	if err != nil {
 		k.log.Error("factory reset failed", "err", err)
 		k.state = Booting // boot retries and says why on screen
@@ -659,6 +705,7 @@ func (k *Kit) reset() {
 // Status returns a snapshot of the kit's state.
 func (k *Kit) Status() Status {
 	devs := k.devices()
+	m, tiles, ps, conn := k.meetingSnapshot()
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -670,6 +717,7 @@ func (k *Kit) Status() Status {
 		Version:         k.cfg.Version,
 		Devices:         devs,
 		Muted:           k.muted,
+		Volume:          k.volume,
 		Message:         k.message,
 		Error:           k.errorLineLocked(now),
 		SettingsError:   k.settingsLine,
@@ -678,8 +726,16 @@ func (k *Kit) Status() Status {
 	if k.id != nil {
 		s.DeviceID = k.id.DeviceID
 	}
-	if r := k.saved.Room; r != nil && k.state == Ready {
+	if r := k.saved.Room; r != nil && (k.state == Ready || k.state == InMeeting) {
 		s.RoomName, s.Location, s.TimeZone = r.Name, r.Location, r.TimeZone
+	}
+	if m != nil && k.meet == m {
+		s.Meeting = k.meetingStatusLocked(m, tiles, ps, conn)
+	}
+	if k.state == Ready {
+		for _, u := range k.upcomingLocked(now) {
+			s.Upcoming = append(s.Upcoming, UpcomingStatus{ID: u.ID, Title: u.Title, Start: u.Start, End: u.End})
+		}
 	}
 	if c := k.code; c != nil && k.state == Pairing {
 		s.UserCode, s.VerificationURI, s.CodeExpiresAt = c.UserCode, c.VerificationURI, c.ExpiresAt
@@ -779,19 +835,36 @@ func (k *Kit) signal() {
 // (the clock, the countdown, a device unplugged or back), and maps taps
 // and keys to actions. While Settings is up it draws five times a second
 // for the microphone meter and the camera preview, and runs the device
-// tests (syncTests).
+// tests (syncTests). In a meeting it looks 15 times a second for new
+// video pictures and draws only when one arrived, so a meeting where
+// nobody moves costs no more than the home screen.
 func (k *Kit) screen(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	defer k.stopTests()
-	fast := false
+	every := time.Second
 	var events <-chan input.Event
 	if k.cfg.Input != nil {
 		events = k.cfg.Input.Events()
 	}
-	var lastErr string
-	draw := func() {
-		img := k.renderer.Render(k.view())
+	var (
+		lastErr  string
+		lastSig  []image.Image
+		lastDraw time.Time
+	)
+	draw := func(onlyIfMoved bool) {
+		v := k.view()
+		if v.Meeting != nil {
+			sig := frameSignature(v.Meeting, nil)
+			if onlyIfMoved && sameFrames(sig, lastSig) && time.Since(lastDraw) < time.Second {
+				return
+			}
+			lastSig = sig
+		} else {
+			lastSig = nil
+		}
+		lastDraw = time.Now()
+		img := k.renderer.Render(v)
 		err := k.cfg.Display.Show(img)
 		if msg := fmt.Sprint(err); err != nil && msg != lastErr {
 			k.log.Error("cannot show a frame", "err", err)
@@ -800,12 +873,14 @@ func (k *Kit) screen(ctx context.Context) {
 			lastErr = ""
 		}
 	}
-	draw()
+	draw(false)
 	for {
+		ticked := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			ticked = true
 		case <-k.changed:
 		case ev, ok := <-events:
 			if !ok {
@@ -822,16 +897,25 @@ func (k *Kit) screen(ctx context.Context) {
 				continue
 			}
 		}
-		if up := k.syncTests(ctx); up != fast {
-			fast = up
-			every := time.Second
-			if up {
-				every = settingsFrameInterval
-			}
+		want := time.Second
+		switch {
+		case k.syncTests(ctx):
+			want = settingsFrameInterval
+		case k.inMeeting():
+			want = meetingFrameInterval
+		}
+		if want != every {
+			every = want
 			tick.Reset(every)
 		}
-		draw()
+		draw(ticked && every == meetingFrameInterval)
 	}
+}
+
+func (k *Kit) inMeeting() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.state == InMeeting
 }
 
 // act does what a tap or key asked for. It runs on the screen goroutine.
@@ -846,9 +930,8 @@ func (k *Kit) act(a ui.Action) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.actMeetingLocked(a)
 	switch a.Kind {
-	case ui.MeetNow, ui.Join:
-		k.notice, k.noticeUntil = noticeSoon, k.now().Add(noticeFor)
 	case ui.OpenReset:
 		k.confirming = true
 	case ui.CancelReset:
@@ -865,6 +948,7 @@ func (k *Kit) act(a ui.Action) {
 
 // view is what the screen shows now.
 func (k *Kit) view() ui.View {
+	m, tiles, ps, conn := k.meetingSnapshot()
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -905,9 +989,33 @@ func (k *Kit) view() ui.View {
 		}
 		devs := k.devices()
 		v.Banner = ui.MissingBanner(devs)
-		if k.settings {
+		for _, u := range k.upcomingLocked(now) {
+			v.Upcoming = append(v.Upcoming, ui.UpcomingMeeting{ID: u.ID, Title: u.Title, Start: u.Start.In(k.loc), End: u.End.In(k.loc),
+				InProgress: !now.Before(u.Start) && now.Before(u.End)})
+		}
+		switch {
+		case k.settings:
 			v.Screen = ui.Settings
 			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: k.micLevel, TonePlaying: k.tonePlaying, Preview: k.preview}
+		case k.keypad != nil:
+			v.Screen = ui.Keypad
+			kp := *k.keypad
+			v.Keypad = &kp
+		}
+	case InMeeting:
+		v.Screen = ui.InMeeting
+		if r := k.saved.Room; r != nil {
+			v.RoomName, v.Location = r.Name, r.Location
+		}
+		// A missing device does not stop the meeting; the banner says
+		// which, and a notice (a failed lock, say) takes its place for a
+		// moment.
+		v.Banner = ui.MissingBanner(k.devices())
+		if v.Notice != "" {
+			v.Banner = v.Notice
+		}
+		if m != nil && k.meet == m {
+			k.meetingViewLocked(&v, m, tiles, ps, conn)
 		}
 	}
 	if k.confirming && k.state != Booting {

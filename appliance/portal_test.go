@@ -33,6 +33,7 @@ type fakePortal struct {
 	grants    map[string]int                // grant type -> count
 	beats     []provisioning.Report
 	nextToken int
+	meetings  fakeMeetings
 }
 
 type fakeCode struct {
@@ -50,6 +51,7 @@ func newFakePortal(t *testing.T) *fakePortal {
 	mux.HandleFunc("POST /oauth/device_authorization", p.deviceAuthorization)
 	mux.HandleFunc("POST /oauth/token", p.token)
 	mux.HandleFunc("POST "+provisioning.HeartbeatPath, p.heartbeat)
+	p.meetingRoutes(mux)
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)
 	return p

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -487,6 +488,11 @@ func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values)
 // failures wrap ErrUnreachable. The error never contains the request body,
 // which holds secrets.
 func (c *Client) do(req *http.Request) (int, []byte, error) {
+	return c.doHeader(req, nil)
+}
+
+// doHeader is do that also returns the answer's header in hdr (if not nil).
+func (c *Client) doHeader(req *http.Request, hdr *http.Header) (int, []byte, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -500,6 +506,9 @@ func (c *Client) do(req *http.Request) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
+	if hdr != nil {
+		*hdr = resp.Header
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: reading the answer to %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
@@ -508,4 +517,231 @@ func (c *Client) do(req *http.Request) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: the answer to %s %s is larger than %d bytes", ErrBadAnswer, req.Method, req.URL.Redacted(), maxResponseSize)
 	}
 	return resp.StatusCode, body, nil
+}
+
+// The kit's side of docs/protocol.md §7: meetings.
+
+// MeetingsPath is the kit's meetings endpoint; a meeting's own endpoints
+// are below it.
+const MeetingsPath = "/api/v1/device/meetings"
+
+// Meeting is a meeting as the portal describes it.
+type Meeting struct {
+	ID         string    `json:"id"` // 9 digits
+	Title      string    `json:"title"`
+	JoinURL    string    `json:"join_url"`
+	Locked     bool      `json:"locked"`
+	Organizer  string    `json:"organizer"` // the organising room's ID
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Recurrence string    `json:"recurrence"`
+}
+
+// MeetingJoin is the portal's permission to join a meeting: where its
+// LiveKit server is and a token for it. Token is a secret.
+type MeetingJoin struct {
+	URL     string  `json:"url"`
+	Token   string  `json:"token"`
+	Meeting Meeting `json:"meeting"`
+}
+
+// LogValue keeps the LiveKit token out of logs.
+func (j *MeetingJoin) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("meeting", j.Meeting.ID), slog.String("url", j.URL))
+}
+
+// MeetingError is the portal refusing a meeting request in words meant
+// for people ("No meeting has the ID 123-456-789.", "This meeting is
+// locked."): the kit shows Message as it is.
+type MeetingError struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration // with 429: how long the portal asks to wait
+}
+
+func (e *MeetingError) Error() string { return e.Message }
+
+// MeetNow starts an instant meeting organised by the room and returns
+// the permission to join it.
+func (c *Client) MeetNow(ctx context.Context, accessToken string) (*MeetingJoin, error) {
+	j, err := c.meetingJoin(ctx, MeetingsPath, accessToken)
+	if err != nil {
+		return nil, fmt.Errorf("meet now: %w", err)
+	}
+	return j, nil
+}
+
+// JoinMeeting asks to join the meeting id ("123456789" or "123-456-789"):
+// one typed on the keypad, or one of the room's own to start it.
+func (c *Client) JoinMeeting(ctx context.Context, accessToken, id string) (*MeetingJoin, error) {
+	j, err := c.meetingJoin(ctx, MeetingsPath+"/"+url.PathEscape(id)+"/join", accessToken)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	return j, nil
+}
+
+func (c *Client) meetingJoin(ctx context.Context, path, accessToken string) (*MeetingJoin, error) {
+	status, body, hdr, err := c.meetingCall(ctx, http.MethodPost, path, accessToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	return parseMeetingJoin(status, body, hdr)
+}
+
+func parseMeetingJoin(status int, body []byte, hdr http.Header) (*MeetingJoin, error) {
+	if status != http.StatusOK && status != http.StatusCreated {
+		return nil, meetingRefusal(status, body, hdr)
+	}
+	var j MeetingJoin
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, fmt.Errorf("%w: join answer is not JSON: %v", ErrBadAnswer, err)
+	}
+	u, err := url.Parse(j.URL)
+	switch {
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return nil, fmt.Errorf("%w: join answer's url %q is not a ws(s) URL", ErrBadAnswer, j.URL)
+	case j.Token == "":
+		return nil, fmt.Errorf("%w: join answer without a token", ErrBadAnswer)
+	case !validMeetingID(j.Meeting.ID):
+		return nil, fmt.Errorf("%w: join answer's meeting ID %q is not 9 digits", ErrBadAnswer, j.Meeting.ID)
+	}
+	return &j, nil
+}
+
+// Meetings lists the room's meetings today (in the room's time zone),
+// recurring ones expanded, in the order the portal gives.
+func (c *Client) Meetings(ctx context.Context, accessToken string) ([]Meeting, error) {
+	status, body, hdr, err := c.meetingCall(ctx, http.MethodGet, MeetingsPath, accessToken, nil)
+	if err != nil {
+		return nil, fmt.Errorf("meetings: %w", err)
+	}
+	ms, err := parseMeetings(status, body, hdr)
+	if err != nil {
+		return nil, fmt.Errorf("meetings: %w", err)
+	}
+	return ms, nil
+}
+
+func parseMeetings(status int, body []byte, hdr http.Header) ([]Meeting, error) {
+	if status != http.StatusOK {
+		return nil, meetingRefusal(status, body, hdr)
+	}
+	var a struct {
+		Meetings []Meeting `json:"meetings"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return nil, fmt.Errorf("%w: meeting list is not JSON: %v", ErrBadAnswer, err)
+	}
+	for _, m := range a.Meetings {
+		if !validMeetingID(m.ID) {
+			return nil, fmt.Errorf("%w: meeting list names the meeting ID %q, not 9 digits", ErrBadAnswer, m.ID)
+		}
+	}
+	return a.Meetings, nil
+}
+
+// LockMeeting locks (or unlocks) a meeting the room organises: nobody
+// else can join while it is locked.
+func (c *Client) LockMeeting(ctx context.Context, accessToken, id string, locked bool) (Meeting, error) {
+	body, _ := json.Marshal(map[string]bool{"locked": locked})
+	status, resp, hdr, err := c.meetingCall(ctx, http.MethodPost, MeetingsPath+"/"+url.PathEscape(id)+"/lock", accessToken, body)
+	if err != nil {
+		return Meeting{}, fmt.Errorf("lock: %w", err)
+	}
+	if status != http.StatusOK {
+		return Meeting{}, fmt.Errorf("lock: %w", meetingRefusal(status, resp, hdr))
+	}
+	var a struct {
+		Meeting *Meeting `json:"meeting"`
+	}
+	if err := json.Unmarshal(resp, &a); err != nil || a.Meeting == nil {
+		return Meeting{}, fmt.Errorf("lock: %w: answer without the meeting", ErrBadAnswer)
+	}
+	return *a.Meeting, nil
+}
+
+// Mute mutes one participant's microphone (identity, as LiveKit knows
+// it) in a meeting the room organises.
+func (c *Client) Mute(ctx context.Context, accessToken, id, identity string) error {
+	if identity == "" {
+		return errors.New("mute: no participant named")
+	}
+	body, _ := json.Marshal(map[string]string{"identity": identity})
+	return c.mute(ctx, accessToken, id, body)
+}
+
+// MuteAll mutes everybody but the room in a meeting it organises.
+func (c *Client) MuteAll(ctx context.Context, accessToken, id string) error {
+	return c.mute(ctx, accessToken, id, []byte(`{"all":true}`))
+}
+
+func (c *Client) mute(ctx context.Context, accessToken, id string, body []byte) error {
+	status, resp, hdr, err := c.meetingCall(ctx, http.MethodPost, MeetingsPath+"/"+url.PathEscape(id)+"/mute", accessToken, body)
+	if err != nil {
+		return fmt.Errorf("mute: %w", err)
+	}
+	if status != http.StatusNoContent && status != http.StatusOK {
+		return fmt.Errorf("mute: %w", meetingRefusal(status, resp, hdr))
+	}
+	return nil
+}
+
+func (c *Client) meetingCall(ctx context.Context, method, path, accessToken string, body []byte) (int, []byte, http.Header, error) {
+	u, err := c.url(path)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	var hdr http.Header
+	status, resp, err := c.doHeader(req, &hdr)
+	return status, resp, hdr, err
+}
+
+// meetingRefusal turns a refused meeting request into an error: 401
+// matches ErrInvalidToken (get a new token and ask again), a JSON error in
+// words is a *MeetingError, and the rest is what refusal makes of it.
+func meetingRefusal(status int, body []byte, hdr http.Header) error {
+	if status == http.StatusUnauthorized {
+		return &OAuthError{Code: ErrInvalidToken.Code, Status: status}
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg := e.Error
+		if r := []rune(msg); len(r) > 300 {
+			msg = string(r[:300]) + "…"
+		}
+		me := &MeetingError{Status: status, Message: msg}
+		if s, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && s > 0 {
+			me.RetryAfter = time.Duration(s) * time.Second
+		}
+		return me
+	}
+	return refusal(status, body)
+}
+
+// validMeetingID reports whether id is the 9 digits of a meeting ID.
+func validMeetingID(id string) bool {
+	if len(id) != 9 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -34,6 +34,8 @@ cat <<MSG
     Admin center:      http://$PORTAL_ADDR/admin   (credentials: data/portal/demo-admin.txt)
     Room kit's screen: http://$SCREEN_ADDR/        (click = tap)
     Kit status:        bin/roomctl -control $CONTROL_ADDR -state data/kit-1 status
+  Meetings: tap Meet Now on the kit's screen (or: bin/roomctl -control $CONTROL_ADDR -state data/kit-1 meet-now),
+    then open the join link it shows (http://$PORTAL_ADDR/join/<meeting ID>) in Chromium or Firefox to join as a guest.
   Press Ctrl-C to stop.
 
 MSG

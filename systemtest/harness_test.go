@@ -45,12 +45,18 @@ type runningPortal struct {
 // portal, as a server reboot would.
 func startPortal(t testing.TB, dir, addr string) *runningPortal {
 	t.Helper()
+	return startPortalWith(t, dir, addr, portal.LiveKit{})
+}
+
+// startPortalWith is startPortal with meetings on the LiveKit server lk.
+func startPortalWith(t testing.TB, dir, addr string, lk portal.LiveKit) *runningPortal {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("portal listen: %v", err)
 	}
 	url := "http://" + ln.Addr().String()
-	srv, err := portal.New(portal.Config{DataDir: dir, URL: url, Logger: testLogger(t)})
+	srv, err := portal.New(portal.Config{DataDir: dir, URL: url, Logger: testLogger(t), LiveKit: lk, AssetsDir: joinPageAssets()})
 	if err != nil {
 		t.Fatalf("portal.New: %v", err)
 	}
@@ -119,6 +125,8 @@ type runningKit struct {
 	control   *control.Client
 	ScreenURL string
 	stop      func()
+	speaker   *audiotest.Synthetic // its speakerphone: what the room hears
+	screen    *simulator.Simulator
 }
 
 const testVersion = "1.2.3-test"
@@ -126,11 +134,12 @@ const testVersion = "1.2.3-test"
 func startKit(t testing.TB, dir, portalURL string) *runningKit {
 	t.Helper()
 	sim := simulator.New(ui.Size1080p)
+	sp := audiotest.NewSynthetic(440)
 	kit, err := appliance.New(appliance.Config{
 		StateDir: dir, PortalURL: portalURL, Version: testVersion,
 		Display: sim, Input: sim.Input(),
 		Camera:       cameratest.NewSynthetic(640, 480, 15),
-		Speakerphone: audiotest.NewSynthetic(440),
+		Speakerphone: sp,
 		Logger:       testLogger(t),
 		// A short heartbeat so unpairing shows within the test's patience;
 		// kits use 15 s.
@@ -163,7 +172,7 @@ func startKit(t testing.TB, dir, portalURL string) *runningKit {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { kit.Run(ctx); close(done) }()
-	k := &runningKit{Kit: kit, dir: dir, control: client, ScreenURL: "http://" + sl.Addr().String() + "/"}
+	k := &runningKit{Kit: kit, dir: dir, control: client, ScreenURL: "http://" + sl.Addr().String() + "/", speaker: sp, screen: sim}
 	var stopped bool
 	k.stop = func() {
 		if stopped {

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,9 +85,25 @@ func (c *Client) Metrics(ctx context.Context) (string, error) {
 }
 
 func (c *Client) call(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	return c.callWith(ctx, method, path, nil, out)
+}
+
+// callWith is call with a JSON request body (in, if not nil).
+func (c *Client) callWith(ctx context.Context, method, path string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, reqBody)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
@@ -116,4 +133,41 @@ func (c *Client) call(ctx context.Context, method, path string, out any) error {
 		return fmt.Errorf("roomd's answer is not what roomctl expects (%v): are roomd and roomctl the same version?", err)
 	}
 	return nil
+}
+
+// MeetNow starts an instant meeting in the room and returns the kit's
+// status once it is in it.
+func (c *Client) MeetNow(ctx context.Context) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/meet-now", nil)
+}
+
+// Join joins the meeting id ("123456789" or "123-456-789").
+func (c *Client) Join(ctx context.Context, id string) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/join", JoinRequest{ID: id})
+}
+
+// Leave leaves the meeting.
+func (c *Client) Leave(ctx context.Context) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/leave", nil)
+}
+
+// SetMuted mutes or unmutes the room's microphone.
+func (c *Client) SetMuted(ctx context.Context, muted bool) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/microphone", MicrophoneRequest{Muted: &muted})
+}
+
+// SetCameraOff turns the room's camera off or on in the meeting.
+func (c *Client) SetCameraOff(ctx context.Context, off bool) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/camera", CameraRequest{Off: &off})
+}
+
+// SetVolume sets the speaker's volume, 0–100.
+func (c *Client) SetVolume(ctx context.Context, percent int) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/volume", VolumeRequest{Volume: &percent})
+}
+
+func (c *Client) verb(ctx context.Context, path string, in any) (appliance.Status, error) {
+	var s appliance.Status
+	err := c.callWith(ctx, http.MethodPost, path, in, &s)
+	return s, err
 }

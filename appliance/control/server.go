@@ -41,6 +41,13 @@ type Kit interface {
 	Status() appliance.Status
 	Metrics() appliance.Metrics
 	FactoryReset(ctx context.Context) error
+
+	MeetNow(ctx context.Context) error
+	JoinMeeting(ctx context.Context, id string) error
+	Leave() error
+	SetMuted(muted bool)
+	SetCameraOff(off bool) error
+	SetVolume(percent int) error
 }
 
 var _ Kit = (*appliance.Kit)(nil)
@@ -151,6 +158,12 @@ func Handler(kit Kit, token string, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("POST /v1/factory-reset", s.factoryReset)
+	mux.HandleFunc("POST /v1/meeting/meet-now", s.meetNow)
+	mux.HandleFunc("POST /v1/meeting/join", s.join)
+	mux.HandleFunc("POST /v1/meeting/leave", s.leave)
+	mux.HandleFunc("POST /v1/microphone", s.microphone)
+	mux.HandleFunc("POST /v1/meeting/camera", s.camera)
+	mux.HandleFunc("POST /v1/volume", s.volume)
 	return s.auth(mux)
 }
 

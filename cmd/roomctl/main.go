@@ -2,6 +2,8 @@
 //
 //	roomctl [-control ADDR] [-state DIR] status [-json]
 //	roomctl [-control ADDR] [-state DIR] factory-reset
+//	roomctl [-control ADDR] [-state DIR] meet-now | join <id> | leave
+//	roomctl [-control ADDR] [-state DIR] mute | unmute | camera on|off | volume <0-100>
 //
 // Exit codes: 0 done, 1 failed, 2 usage error.
 package main
@@ -14,12 +16,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
+	"roomkit/ui"
 )
 
 const usage = `usage: roomctl [-control ADDR] [-state DIR] <command>
@@ -27,6 +31,12 @@ const usage = `usage: roomctl [-control ADDR] [-state DIR] <command>
 commands:
   status [-json]   the kit's state, room, portal, devices (and the code while pairing)
   factory-reset    erase the kit's identity and pairing; it shows a new code
+  meet-now         start an instant meeting in the room
+  join <id>        join the meeting with this ID (123456789 or 123-456-789)
+  leave            leave the meeting
+  mute, unmute     the room's microphone (also lights the mute LED)
+  camera on|off    the room's camera in the meeting (off: no picture leaves the kit)
+  volume <0-100>   the speaker's volume
   record-camera    record a camera's answers and frames as a test fixture (-help for flags)
   record-input     record a touch screen's or mouse's events as a test fixture (-help for flags)
 
@@ -108,12 +118,30 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "factory reset done; new device ID %s, the kit is %s\n", st.DeviceID, st.State)
 		return nil
+	case "meet-now", "join", "leave", "mute", "unmute", "camera", "volume":
+		v, err := parseVerb(cmd, rest)
+		if err != nil {
+			return err
+		}
+		c, err := control.Dial(*addr, *stateDir)
+		if err != nil {
+			return err
+		}
+		// Joining asks the portal and connects to the meeting server.
+		mctx, mcancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer mcancel()
+		st, err := v.do(mctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, summary(cmd, st))
+		return nil
 	case "record-camera":
 		return recordCamera(rest)
 	case "record-input":
 		return recordInput(rest)
 	default:
-		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, record-camera or record-input)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, record-camera or record-input)", errUsage, cmd)
 	}
 }
 
@@ -147,6 +175,40 @@ func printStatus(w io.Writer, s appliance.Status) error {
 	line("code expires", ts(s.CodeExpiresAt))
 	line("message", s.Message)
 	line("error", s.Error)
+	if m := s.Meeting; m != nil {
+		line("meeting", ui.FormatMeetingID(m.ID)+" "+m.Title)
+		line("join link", m.JoinURL)
+		var roles []string
+		if m.Organizer {
+			roles = append(roles, "organiser")
+		}
+		if m.Locked {
+			roles = append(roles, "locked")
+		}
+		line("meeting is", strings.Join(roles, ", "))
+		line("connection", m.Connection)
+		names := make([]string, 0, len(m.Participants))
+		for _, p := range m.Participants {
+			n := p.Name
+			if n == "" {
+				n = p.Identity
+			}
+			if p.AudioMuted {
+				n += " (muted)"
+			}
+			names = append(names, n)
+		}
+		line("participants", fmt.Sprintf("%d: %s", len(names), strings.Join(names, ", ")))
+		line("sharing", m.Sharing)
+		line("video", onOff(!m.CameraOff))
+	}
+	if s.State == appliance.Ready || s.State == appliance.InMeeting {
+		line("microphone", map[bool]string{true: "muted", false: "on"}[s.Muted])
+		line("volume", fmt.Sprintf("%d%%", s.Volume))
+	}
+	for _, u := range s.Upcoming {
+		line("today", u.Start.Local().Format("15:04")+"–"+u.End.Local().Format("15:04")+" "+ui.FormatMeetingID(u.ID)+" "+u.Title)
+	}
 	line("version", s.Version)
 	line("device ID", s.DeviceID)
 	line("uptime", (time.Duration(s.UptimeSeconds) * time.Second).String())
@@ -161,4 +223,96 @@ func printStatus(w io.Writer, s appliance.Status) error {
 		line(d.Kind, v)
 	}
 	return tw.Flush()
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// verb is one meeting command, parsed.
+type verb struct {
+	do func(ctx context.Context, c *control.Client) (appliance.Status, error)
+}
+
+// parseVerb checks a meeting command's arguments before roomd is asked,
+// so that a typo gets a usage error (exit 2) saying what is wanted.
+func parseVerb(cmd string, args []string) (verb, error) {
+	none := func(do func(ctx context.Context, c *control.Client) (appliance.Status, error)) (verb, error) {
+		if len(args) > 0 {
+			return verb{}, fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, cmd, args)
+		}
+		return verb{do}, nil
+	}
+	switch cmd {
+	case "meet-now":
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.MeetNow(ctx) })
+	case "leave":
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.Leave(ctx) })
+	case "mute", "unmute":
+		muted := cmd == "mute"
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.SetMuted(ctx, muted) })
+	case "join":
+		if len(args) != 1 {
+			return verb{}, fmt.Errorf("%w: join takes one meeting ID, like 123-456-789", errUsage)
+		}
+		id, err := meetingID(args[0])
+		if err != nil {
+			return verb{}, err
+		}
+		return verb{func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.Join(ctx, id) }}, nil
+	case "camera":
+		if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+			return verb{}, fmt.Errorf("%w: camera takes on or off", errUsage)
+		}
+		off := args[0] == "off"
+		return verb{func(ctx context.Context, c *control.Client) (appliance.Status, error) {
+			return c.SetCameraOff(ctx, off)
+		}}, nil
+	case "volume":
+		if len(args) != 1 {
+			return verb{}, fmt.Errorf("%w: volume takes a number from 0 to 100", errUsage)
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(args[0], "%"))
+		if err != nil || n < 0 || n > 100 {
+			return verb{}, fmt.Errorf("%w: volume %q: want a number from 0 to 100", errUsage, args[0])
+		}
+		return verb{func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.SetVolume(ctx, n) }}, nil
+	}
+	return verb{}, fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// meetingID accepts 123456789 and 123-456-789 (protocol.md §7).
+func meetingID(s string) (string, error) {
+	d := s
+	if len(s) == 11 && s[3] == '-' && s[7] == '-' {
+		d = s[:3] + s[4:7] + s[8:]
+	}
+	ok := len(d) == 9
+	for i := 0; ok && i < len(d); i++ {
+		ok = d[i] >= '0' && d[i] <= '9'
+	}
+	if !ok {
+		return "", fmt.Errorf("%w: join %q: that is not a meeting ID: it has 9 digits, like 123-456-789", errUsage, s)
+	}
+	return d, nil
+}
+
+// summary is the line a verb prints when it worked.
+func summary(cmd string, st appliance.Status) string {
+	switch {
+	case cmd == "leave":
+		return "left the meeting; the kit is " + string(st.State)
+	case st.Meeting != nil && (cmd == "meet-now" || cmd == "join"):
+		return fmt.Sprintf("in meeting %s %s\njoin link: %s", ui.FormatMeetingID(st.Meeting.ID), st.Meeting.Title, st.Meeting.JoinURL)
+	case cmd == "mute" || cmd == "unmute":
+		return "microphone " + map[bool]string{true: "muted", false: "on"}[st.Muted]
+	case cmd == "camera" && st.Meeting != nil:
+		return "camera " + onOff(!st.Meeting.CameraOff)
+	case cmd == "volume":
+		return fmt.Sprintf("volume %d%%", st.Volume)
+	}
+	return "done; the kit is " + string(st.State)
 }
