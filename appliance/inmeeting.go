@@ -428,6 +428,28 @@ func (k *Kit) MuteParticipant(ctx context.Context, identity string) error {
 	})
 }
 
+// EndMeeting ends the meeting the room organises for everyone (the
+// portal closes it on LiveKit, which disconnects every participant) and
+// returns the kit home. The kit leaves even when the portal cannot end
+// it, so End always gets the room out; the error then says the others
+// may still be in the meeting.
+func (k *Kit) EndMeeting(ctx context.Context) error {
+	m, err := k.organised()
+	if err != nil {
+		return err
+	}
+	err = k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+		return c.EndMeeting(ctx, tok, m.info.ID)
+	})
+	k.leave(m, noticeEnded)
+	if err != nil {
+		k.log.Warn("end meeting", "meeting", m.info.ID, "err", err)
+		return fmt.Errorf("left, but could not end the meeting for everyone: %w", err)
+	}
+	k.log.Info("ended meeting", "meeting", m.info.ID)
+	return nil
+}
+
 func (k *Kit) organised() (*inMeeting, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -562,10 +584,16 @@ func (k *Kit) actMeetingLocked(a ui.Action) {
 		return
 	}
 	switch a.Kind {
-	case ui.Leave, ui.EndMeeting:
-		// There is no way to end a meeting for everyone yet (the portal
-		// has no such request): End leaves, like Leave.
+	case ui.Leave:
 		k.devWG.Go(func() { k.leave(m, "") })
+	case ui.EndMeeting:
+		// The screen offers End to the organiser alone; anyone else's End
+		// (a stale tap) is a Leave.
+		if !m.organizer {
+			k.devWG.Go(func() { k.leave(m, "") })
+			break
+		}
+		k.goControl("end meeting", k.EndMeeting)
 	case ui.ToggleMute:
 		k.devWG.Go(func() { k.setMuted(func(muted bool) bool { return !muted }) })
 	case ui.ToggleCamera:

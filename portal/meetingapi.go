@@ -20,6 +20,7 @@ func (s *Server) meetingRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/join", s.serveDeviceJoin)
 	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/lock", s.serveLock)
 	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/mute", s.serveMute)
+	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/end", s.serveEnd)
 
 	m.HandleFunc("POST /api/v1/meetings/{meetingID}/join", s.serveGuestJoin)
 
@@ -67,6 +68,9 @@ func (s *Server) findMeeting(typed string, keys ...string) (meetingRow, roomConf
 	if err != nil {
 		s.log.Error("find meeting", "err", err)
 		return m, rc, errorf(http.StatusInternalServerError, "Could not look up the meeting because of an internal error.")
+	}
+	if m.ended {
+		return m, rc, errorf(http.StatusGone, "This meeting has ended.")
 	}
 	return m, rc, nil
 }
@@ -332,6 +336,38 @@ func (s *Server) mute(ctx context.Context, m meetingRow, req muteRequest) *httpE
 		return errorf(http.StatusNotFound, "Nobody with the identity %q is in this meeting.", req.Identity)
 	}
 	return nil
+}
+
+// serveEnd ends a meeting for everyone: LiveKit closes its room, which
+// disconnects every participant. A Meet Now meeting is over for good
+// (later joins get 410); a scheduled one only loses its current room and
+// can be started again.
+func (s *Server) serveEnd(w http.ResponseWriter, r *http.Request) {
+	m, _, ok := s.organiserMeeting(w, r, "end it")
+	if !ok {
+		return
+	}
+	if s.conf == nil {
+		writeHTTPError(w, errorf(http.StatusServiceUnavailable, "Meetings are not set up on this portal: it has no LiveKit server."))
+		return
+	}
+	// Marked before the room goes, so nobody rejoins in between.
+	if m.instant {
+		if err := s.markEnded(m.id); err != nil {
+			s.log.Error("end meeting", "err", err)
+			writeHTTPError(w, errorf(http.StatusInternalServerError, "Could not end the meeting because of an internal error."))
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), liveKitTimeout)
+	defer cancel()
+	if err := s.conf.end(ctx, m.id); err != nil {
+		s.log.Error("LiveKit", "err", err)
+		writeHTTPError(w, errorf(http.StatusBadGateway, "The meeting service is not working right now, so the others are still in the meeting. An administrator can find the cause in the portal's log."))
+		return
+	}
+	s.log.Info("meeting ended", "meeting", m.id, "instant", m.instant)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Admins.

@@ -60,6 +60,7 @@ type meetingRow struct {
 	minutes    int
 	recurrence string
 	locked     bool
+	ended      bool // an instant meeting its organiser ended for everyone
 	created    time.Time
 }
 
@@ -180,15 +181,17 @@ func (s *Server) meetingJSON(m meetingRow, tz string) Meeting {
 }
 
 const (
-	meetingColumns = "id, room_id, title, instant, start_local, minutes, recurrence, locked, created"
+	meetingColumns = "id, room_id, title, instant, start_local, minutes, recurrence, locked, ended, created"
 	// meetingColumnsM is meetingColumns in a query that joins rooms.
-	meetingColumnsM = "m.id, m.room_id, m.title, m.instant, m.start_local, m.minutes, m.recurrence, m.locked, m.created"
+	meetingColumnsM = "m.id, m.room_id, m.title, m.instant, m.start_local, m.minutes, m.recurrence, m.locked, m.ended, m.created"
 )
 
-func scanMeeting(sc interface{ Scan(...any) error }) (meetingRow, error) {
+// scanMeeting scans meetingColumns, then any extra columns into extra.
+func scanMeeting(sc interface{ Scan(...any) error }, extra ...any) (meetingRow, error) {
 	var m meetingRow
 	var created int64
-	err := sc.Scan(&m.id, &m.roomID, &m.title, &m.instant, &m.startLocal, &m.minutes, &m.recurrence, &m.locked, &created)
+	dest := append([]any{&m.id, &m.roomID, &m.title, &m.instant, &m.startLocal, &m.minutes, &m.recurrence, &m.locked, &m.ended, &created}, extra...)
+	err := sc.Scan(dest...)
 	m.created = time.Unix(created, 0)
 	return m, err
 }
@@ -199,17 +202,13 @@ func (s *Server) loadMeeting(id string) (meetingRow, roomConfig, error) {
 	var rc roomConfig
 	row := s.db.QueryRow("SELECT "+meetingColumnsM+", r.name, r.location, r.time_zone"+
 		" FROM meetings m JOIN rooms r ON r.id = m.room_id WHERE m.id = ?", id)
-	var m meetingRow
-	var created int64
-	err := row.Scan(&m.id, &m.roomID, &m.title, &m.instant, &m.startLocal, &m.minutes, &m.recurrence, &m.locked, &created,
-		&rc.Name, &rc.Location, &rc.TimeZone)
+	m, err := scanMeeting(row, &rc.Name, &rc.Location, &rc.TimeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, rc, errNotFound
 	}
 	if err != nil {
 		return m, rc, fmt.Errorf("load meeting %s: %w", id, err)
 	}
-	m.created = time.Unix(created, 0)
 	rc.ID = m.roomID
 	if s.expired(m, roomLocation(rc.TimeZone)) {
 		return m, rc, errNotFound
@@ -235,8 +234,8 @@ func (s *Server) expired(m meetingRow, loc *time.Location) bool {
 func (s *Server) insertMeeting(m meetingRow) (meetingRow, error) {
 	for range 5 {
 		m.id = newMeetingID()
-		res, err := s.db.Exec("INSERT INTO meetings ("+meetingColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-			m.id, m.roomID, m.title, m.instant, m.startLocal, m.minutes, m.recurrence, m.locked, m.created.Unix())
+		res, err := s.db.Exec("INSERT INTO meetings ("+meetingColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+			m.id, m.roomID, m.title, m.instant, m.startLocal, m.minutes, m.recurrence, m.locked, m.ended, m.created.Unix())
 		if err != nil {
 			return m, fmt.Errorf("store meeting: %w", err)
 		}
@@ -430,6 +429,15 @@ func (s *Server) deleteMeeting(actor, addr, typed string) *httpError {
 	return nil
 }
 
+// markEnded records that the instant meeting id was ended for everyone; the
+// janitor deletes it as before.
+func (s *Server) markEnded(id string) error {
+	if _, err := s.db.Exec("UPDATE meetings SET ended = 1 WHERE id = ? AND instant", id); err != nil {
+		return fmt.Errorf("end meeting %s: %w", id, err)
+	}
+	return nil
+}
+
 // setLocked locks or unlocks a meeting.
 func (s *Server) setLocked(id string, locked bool) error {
 	if _, err := s.db.Exec("UPDATE meetings SET locked = ? WHERE id = ?", locked, id); err != nil {
@@ -447,14 +455,12 @@ func (s *Server) sweepMeetings() error {
 	}
 	var gone []string
 	for rows.Next() {
-		var m meetingRow
-		var created int64
 		var tz string
-		if err := rows.Scan(&m.id, &m.roomID, &m.title, &m.instant, &m.startLocal, &m.minutes, &m.recurrence, &m.locked, &created, &tz); err != nil {
+		m, err := scanMeeting(rows, &tz)
+		if err != nil {
 			rows.Close()
 			return fmt.Errorf("sweep meetings: %w", err)
 		}
-		m.created = time.Unix(created, 0)
 		if s.expired(m, roomLocation(tz)) {
 			gone = append(gone, m.id)
 		}

@@ -97,6 +97,8 @@ CREATE TABLE meetings (
 );
 CREATE INDEX meetings_room ON meetings(room_id);
 `,
+	// 3: a Meet Now meeting its organiser ended for everyone.
+	`ALTER TABLE meetings ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

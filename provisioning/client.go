@@ -745,3 +745,18 @@ func validMeetingID(id string) bool {
 	}
 	return true
 }
+
+// EndMeeting ends a meeting the room organises for everyone: the portal
+// closes it on LiveKit, which disconnects every participant. A Meet Now
+// meeting cannot be joined again afterwards; a scheduled one can be
+// started again.
+func (c *Client) EndMeeting(ctx context.Context, accessToken, id string) error {
+	status, resp, hdr, err := c.meetingCall(ctx, http.MethodPost, MeetingsPath+"/"+url.PathEscape(id)+"/end", accessToken, nil)
+	if err != nil {
+		return fmt.Errorf("end meeting: %w", err)
+	}
+	if status != http.StatusNoContent && status != http.StatusOK {
+		return fmt.Errorf("end meeting: %w", meetingRefusal(status, resp, hdr))
+	}
+	return nil
+}
