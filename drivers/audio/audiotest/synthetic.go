@@ -36,18 +36,7 @@ type Synthetic struct {
 // NewSynthetic returns a speakerphone whose microphone hears a sine tone of
 // toneHz at -12 dBFS (0 for silence).
 func NewSynthetic(toneHz float64) *Synthetic {
-	return &Synthetic{toneHz: toneHz, volume: 70, now: time.Now, sleep: sleepCtx}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Synthetic{toneHz: toneHz, volume: 70, now: time.Now, sleep: drivers.Sleep}
 }
 
 func (s *Synthetic) Info() audio.Info {

@@ -39,18 +39,7 @@ func NewSynthetic(width, height int, fps float64) *Synthetic {
 		},
 		frame: make([]byte, (width&^1)*(height&^1)*3/2),
 		now:   time.Now,
-		sleep: sleepCtx,
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		sleep: drivers.Sleep,
 	}
 }
 

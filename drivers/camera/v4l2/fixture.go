@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"roomkit/drivers"
 	"roomkit/drivers/camera"
 )
 
@@ -198,18 +199,7 @@ type replay struct {
 func newReplay(fx *fixture, paced bool) *replay {
 	return &replay{
 		fx: fx, paced: paced, end: fmt.Errorf("replay %s: recording ended: %w", fx.Path, camera.ErrUnplugged),
-		closed: make(chan struct{}), sleep: sleepCtx,
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		closed: make(chan struct{}), sleep: drivers.Sleep,
 	}
 }
 
