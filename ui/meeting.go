@@ -147,11 +147,33 @@ func gridRects(stage image.Rectangle, n, gap int) []image.Rectangle {
 	return out
 }
 
-func (l *layouter) gridStage(mv *MeetingView, stage image.Rectangle, order []int) {
-	if len(order) == 0 {
+// waiting fills an empty meeting: the room is alone, so the invitation is
+// what people need, with the join link and its QR code right there.
+func (l *layouter) waiting(mv *MeetingView, stage image.Rectangle) {
+	if mv.JoinURL == "" {
 		cy := stage.Min.Y + stage.Dy()/2
 		l.text(stage.Min.X, cy-l.px(80), stage.Dx(), l.px(80), "Waiting for others to join", bold, 56, colText, center)
 		l.text(stage.Min.X, cy+l.px(10), stage.Dx(), l.px(56), "Tap Invite to share the meeting ID and link", regular, 38, colSecondary, center)
+		return
+	}
+	y := stage.Min.Y + l.px(24)
+	l.text(stage.Min.X, y, stage.Dx(), l.px(72), "Waiting for others to join", bold, 56, colText, center)
+	y += l.px(84)
+	l.text(stage.Min.X, y, stage.Dx(), l.px(48), "Meeting ID "+FormatMeetingID(mv.ID)+" · "+mv.JoinURL, regular, 34, colLink, center)
+	y += l.px(72)
+	capH := l.px(48)
+	side := min(stage.Max.Y-y-capH-l.px(8), l.px(420))
+	if side < l.px(200) {
+		return // no room for a code a phone could read
+	}
+	qx := stage.Min.X + (stage.Dx()-side)/2
+	l.items = append(l.items, item{r: image.Rect(qx, y, qx+side, y+side), qr: mv.JoinURL})
+	l.text(stage.Min.X, y+side+l.px(4), stage.Dx(), capH, "Scan with a phone to join", regular, 28, colSecondary, center)
+}
+
+func (l *layouter) gridStage(mv *MeetingView, stage image.Rectangle, order []int) {
+	if len(order) == 0 {
+		l.waiting(mv, stage)
 	}
 	// The room's own picture, small in the bottom-right corner. The tiles
 	// keep clear of it: they take the whole stage if they miss it anyway,

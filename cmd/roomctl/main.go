@@ -198,7 +198,11 @@ func printStatus(w io.Writer, s appliance.Status) error {
 			}
 			names = append(names, n)
 		}
-		line("participants", fmt.Sprintf("%d: %s", len(names), strings.Join(names, ", ")))
+		if len(names) == 0 {
+			line("participants", "none yet (the room is alone)")
+		} else {
+			line("participants", fmt.Sprintf("%d: %s", len(names), strings.Join(names, ", ")))
+		}
 		line("sharing", m.Sharing)
 		line("video", onOff(!m.CameraOff))
 	}
