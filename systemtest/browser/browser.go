@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,22 +83,44 @@ func New(t testing.TB, options ...Option) *Browser {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute) // a hang guard, not a performance assertion
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// Start the browser now, bound to ctx: the first run on a context
+	// owns the browser, and a step's timeout must not close it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
 	return &Browser{t: t, ctx: ctx, Artifacts: artifacts}
 }
 
-// Do runs steps; on failure it fails the test with the page's URL and the
-// HTML of its <body>, so the failure explains itself.
+// stepTimeout bounds one Do: a hang guard, not a performance assertion.
+// It is generous because CI runs the browser beside QEMU and LiveKit on
+// two cores.
+const stepTimeout = 2 * time.Minute
+
+// Do runs steps; on failure it fails the test with the page's URL, the
+// HTML of its <body> and a screenshot, so the failure explains itself.
 func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		sctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 		defer cancel()
 		html, _ := chromedp.Run(sctx, chromedp.OuterHTML(chromedp.CSS("body")))
 		url, _ := chromedp.Run(sctx, chromedp.Location())
+		if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(b.Artifacts, "failed-"+strings.Map(fileSafe, what)+".png"), png, 0o644)
+		}
 		b.t.Fatalf("%s: %v\nbrowser at %s shows:\n%s", what, err, url, html)
 	}
+}
+
+// fileSafe keeps letters and digits of a step's name for a file name.
+func fileSafe(r rune) rune {
+	if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+		return r
+	}
+	return '-'
 }
 
 // Text returns the visible text of the first element matching sel.
