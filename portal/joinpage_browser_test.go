@@ -11,6 +11,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
+	"roomkit/appliance/meeting/meetingtest"
 	chromium "roomkit/systemtest/browser"
 )
 
@@ -30,7 +31,7 @@ func TestBrowserJoinPage(t *testing.T) {
 		}
 		t.Skipf("no livekit-client build in portal/%s: run scripts/setup-npm.sh", joinPageAssets)
 	}
-	lk := realLiveKit(t)
+	lk := meetingtest.StartLiveKit(t)
 	b := chromium.New(t, chromium.FakeMedia())
 	e := newLiveEnv(t, LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret}, joinPageAssets)
 	rs := lksdk.NewRoomServiceClient(lk.URL, lk.APIKey, lk.APISecret)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,31 +14,12 @@ import (
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"roomkit/portal/sfu"
+	"roomkit/appliance/meeting/meetingtest"
 )
 
 // The SDK's clients log every connection step (tokens included) at info
 // level; the tests say what matters themselves.
 func init() { lksdk.SetLogger(protologger.GetDiscardLogger()) }
-
-// realLiveKit starts livekit-server on loopback for the test. Without the
-// binary the test is skipped, unless CI is set: CI's setup installs it, so
-// there its absence is a failure.
-func realLiveKit(t *testing.T) *sfu.Server {
-	t.Helper()
-	if _, err := sfu.FindBinary(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v (CI is set, so setup should have installed it)", err)
-		}
-		t.Skipf("%v; skipping the test against a real LiveKit server", err)
-	}
-	lk, err := sfu.Start(t.Context(), sfu.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lk.Stop() })
-	return lk
-}
 
 // newLiveEnv is a portal wired to a real LiveKit server, with one paired room.
 func newLiveEnv(t *testing.T, lk LiveKit, assets string) *meetingEnv {
@@ -89,7 +69,7 @@ func participantIdentities(t *testing.T, rs *lksdk.RoomServiceClient, room strin
 // fill the meeting, and the 26th is refused by the portal and, with a
 // token minted anyway, by LiveKit itself.
 func TestLiveKitMeeting(t *testing.T) {
-	lk := realLiveKit(t)
+	lk := meetingtest.StartLiveKit(t)
 	e := newLiveEnv(t, LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret}, "")
 	rs := lksdk.NewRoomServiceClient(lk.URL, lk.APIKey, lk.APISecret)
 
@@ -156,7 +136,7 @@ func TestLiveKitMeeting(t *testing.T) {
 // secret says the meeting service is not working rather than handing out
 // useless tokens.
 func TestLiveKitRefusesBadCredentials(t *testing.T) {
-	lk := realLiveKit(t)
+	lk := meetingtest.StartLiveKit(t)
 	forged := auth.NewAccessToken(lk.APIKey, "not-the-secret-not-the-secret-not-the-secret")
 	yes := true
 	forged.SetIdentity("guest-forged").SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: "123456789", CanPublish: &yes, CanSubscribe: &yes})

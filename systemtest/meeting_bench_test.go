@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/livekit/protocol/auth"
 
 	"roomkit/appliance"
+	"roomkit/appliance/meeting/meetingtest"
 	"roomkit/systemtest/browser"
 )
 
@@ -26,7 +26,7 @@ import (
 // for the portal creating the meeting). Reported: kit-ms, chromium-ms and
 // their ratio (target ≤ 0.5).
 func BenchmarkTapToMedia(b *testing.B) {
-	lk := startLiveKit(b)
+	lk := meetingtest.StartLiveKit(b)
 	br := browser.New(b, browser.FakeMedia())
 	p := startPortalWith(b, b.TempDir(), "127.0.0.1:0", liveKitConfig(lk))
 	k := startKit(b, b.TempDir(), p.URL)
@@ -42,14 +42,9 @@ func BenchmarkTapToMedia(b *testing.B) {
 
 	var kitTotal, chromeTotal time.Duration
 	for i := 0; i < b.N; i++ {
-		watcher := func(name string) *peer {
-			tok, err := auth.NewAccessToken(lk.APIKey, lk.APISecret).
-				SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: id}).
-				SetIdentity(fmt.Sprintf("watcher-%s-%d", name, i)).SetName("Watcher").SetValidFor(time.Hour).ToJWT()
-			if err != nil {
-				b.Fatal(err)
-			}
-			return joinPeer(b, lk.URL, tok, room.ID)
+		watcher := func(name string) *meetingtest.Participant {
+			tok := meetingtest.Token(b, lk, id, fmt.Sprintf("watcher-%s-%d", name, i), "Watcher")
+			return meetingtest.Join(b, lk.URL, tok, room.ID)
 		}
 
 		w := watcher("kit")
@@ -58,16 +53,13 @@ func BenchmarkTapToMedia(b *testing.B) {
 			b.Fatal(err)
 		}
 		waitFor(b, 60*time.Second, "the kit's first video packet", func() (bool, string) {
-			_, n, _, _ := w.counts()
-			return n > 0, ""
+			return w.Stats().VideoPackets > 0, ""
 		})
-		w.mu.Lock()
-		kitTotal += w.firstVideo.Sub(tap)
-		w.mu.Unlock()
+		kitTotal += w.FirstVideo()[room.ID].Sub(tap)
 		if err := k.Leave(); err != nil {
 			b.Fatal(err)
 		}
-		w.room.Disconnect()
+		w.Room.Disconnect()
 
 		w = watcher("chromium")
 		nav := time.Now()
@@ -78,9 +70,7 @@ func BenchmarkTapToMedia(b *testing.B) {
 			chromedp.Click(chromedp.CSS(`#join`)))
 		var first time.Time
 		waitFor(b, 60*time.Second, "Chromium's first video packet", func() (bool, string) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			for who, at := range w.others {
+			for who, at := range w.FirstVideo() {
 				if strings.HasPrefix(who, "guest-") {
 					first = at
 					return true, ""
@@ -90,7 +80,7 @@ func BenchmarkTapToMedia(b *testing.B) {
 		})
 		chromeTotal += first.Sub(nav)
 		br.Do("leave", chromedp.Navigate("about:blank"))
-		w.room.Disconnect()
+		w.Room.Disconnect()
 	}
 	kitMS := float64(kitTotal.Milliseconds()) / float64(b.N)
 	chromeMS := float64(chromeTotal.Milliseconds()) / float64(b.N)
@@ -107,7 +97,7 @@ func BenchmarkTapToMedia(b *testing.B) {
 // six. It is an upper bound on roomd's: the publishers' encoders and
 // connections are counted as well.
 func BenchmarkMeetingRSS(b *testing.B) {
-	lk := startLiveKit(b)
+	lk := meetingtest.StartLiveKit(b)
 	p := startPortalWith(b, b.TempDir(), "127.0.0.1:0", liveKitConfig(lk))
 	k := startKit(b, b.TempDir(), p.URL)
 	pairKit(b, p, k, "Boardroom")
@@ -122,8 +112,10 @@ func BenchmarkMeetingRSS(b *testing.B) {
 		if code != 200 {
 			b.Fatalf("guest %d: %d %s", i, code, msg)
 		}
-		g := joinPeer(b, url, token, "")
-		publishSynthetic(b, ctx, g.room, false)
+		g := meetingtest.Join(b, url, token, "")
+		if err := meetingtest.Publish(ctx, g.Room, 320, 240, false); err != nil {
+			b.Fatal(err)
+		}
 	}
 	waitFor(b, 90*time.Second, "six tiles with pictures on the kit", func() (bool, string) {
 		st := k.status(b)

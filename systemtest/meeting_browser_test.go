@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"roomkit/appliance"
+	"roomkit/appliance/meeting/meetingtest"
 	"roomkit/systemtest/browser"
 )
 
@@ -29,7 +30,7 @@ func TestBrowserGuestJoinsMeetNow(t *testing.T) {
 		}
 		t.Skipf("no livekit-client build in %s: run scripts/setup-npm.sh", joinPageAssets())
 	}
-	lk := startLiveKit(t)
+	lk := meetingtest.StartLiveKit(t)
 	b := browser.New(t, browser.FakeMedia(), browser.Flag("auto-select-desktop-capture-source", "Entire screen"))
 	p := startPortalWith(t, t.TempDir(), "127.0.0.1:0", liveKitConfig(lk))
 	k := startKit(t, t.TempDir(), p.URL)

@@ -10,13 +10,14 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"roomkit/appliance"
+	"roomkit/appliance/meeting/meetingtest"
 )
 
 // TestEndMeetingForEveryone: the organising kit ends its Meet Now
 // meeting; LiveKit disconnects the other participant, the kit is home
 // again, and the meeting cannot be joined any more.
 func TestEndMeetingForEveryone(t *testing.T) {
-	lk := startLiveKit(t)
+	lk := meetingtest.StartLiveKit(t)
 	p := startPortalWith(t, t.TempDir(), "127.0.0.1:0", liveKitConfig(lk))
 	k := startKit(t, t.TempDir(), p.URL)
 	pairKit(t, p, k, "Boardroom")

@@ -37,6 +37,7 @@ import (
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
+	"roomkit/appliance/meeting/meetingtest"
 )
 
 func main() {
@@ -153,7 +154,7 @@ func (b *bench) run() error {
 			return fmt.Errorf("guest %d: connect: %w", i+1, err)
 		}
 		defer room.Disconnect()
-		if err := publish(ctx, room, b.w, b.h, b.audio); err != nil {
+		if err := meetingtest.Publish(ctx, room, b.w, b.h, b.audio); err != nil {
 			return fmt.Errorf("guest %d: %w", i+1, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package codec
+package codec_test
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkit/appliance/meeting/codec"
+	"roomkit/appliance/meeting/meetingtest"
 	"roomkit/drivers/camera/cameratest"
 )
 
@@ -21,12 +23,12 @@ func TestH264RoundTrip(t *testing.T) {
 		{"VGA", 640, 480},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, err := NewH264Encoder(H264Options{Width: tc.w, Height: tc.h, FPS: 30, Bitrate: 1_500_000, KeyframeInterval: 60})
+			enc, err := codec.NewH264Encoder(codec.H264Options{Width: tc.w, Height: tc.h, FPS: 30, Bitrate: 1_500_000, KeyframeInterval: 60})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer enc.Close()
-			dec, err := NewH264Decoder()
+			dec, err := codec.NewH264Decoder()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +44,7 @@ func TestH264RoundTrip(t *testing.T) {
 					t.Fatalf("frame %d: %v", n, err)
 				}
 				pic, err := dec.Decode(au, nil)
-				if errors.Is(err, ErrNoPicture) {
+				if errors.Is(err, codec.ErrNoPicture) {
 					continue
 				}
 				if err != nil {
@@ -57,17 +59,11 @@ func TestH264RoundTrip(t *testing.T) {
 			if got := last.Rect.Size(); got != image.Pt(tc.w, tc.h) {
 				t.Fatalf("decoded size %v, want %dx%d", got, tc.w, tc.h)
 			}
-			row := tc.h / 2
-			for bar := 0; bar < 8; bar++ {
-				x := (2*bar + 1) * tc.w / 16
-				want := cameratest.BarColour(x, tc.w)
-				got := last.YCbCrAt(x, row)
-				if absDiff(got.Y, want[0]) > 12 || absDiff(got.Cb, want[1]) > 12 || absDiff(got.Cr, want[2]) > 12 {
-					t.Errorf("bar %d at x=%d: YUV %d,%d,%d, want about %v", bar, x, got.Y, got.Cb, got.Cr, want)
-				}
+			if err := meetingtest.CheckBars(last, 12); err != nil {
+				t.Error(err)
 			}
 			band := (tc.h / 40) * 12
-			if sameBand(pics[0], last, band) {
+			if meetingtest.ChangedPixels(pics[0], last, band) < 50 {
 				t.Error("the clock band looks the same in the first and last decoded frame")
 			}
 		})
@@ -75,7 +71,7 @@ func TestH264RoundTrip(t *testing.T) {
 }
 
 func TestH264DecoderRejectsGarbage(t *testing.T) {
-	dec, err := NewH264Decoder()
+	dec, err := codec.NewH264Decoder()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +91,7 @@ func TestH264DecoderRejectsGarbage(t *testing.T) {
 }
 
 func TestH264EncoderRejectsShortFrame(t *testing.T) {
-	enc, err := NewH264Encoder(H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000})
+	enc, err := codec.NewH264Encoder(codec.H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +102,7 @@ func TestH264EncoderRejectsShortFrame(t *testing.T) {
 }
 
 func TestKeyframeOnRequest(t *testing.T) {
-	enc, err := NewH264Encoder(H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000, KeyframeInterval: 1000})
+	enc, err := codec.NewH264Encoder(codec.H264Options{Width: 320, Height: 240, FPS: 30, Bitrate: 300_000, KeyframeInterval: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +114,7 @@ func TestKeyframeOnRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 && IsKeyframe(au) {
+		if n > 0 && codec.IsKeyframe(au) {
 			t.Fatalf("frame %d is a keyframe without being asked", n)
 		}
 	}
@@ -127,30 +123,30 @@ func TestKeyframeOnRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !IsKeyframe(au) {
+	if !codec.IsKeyframe(au) {
 		t.Error("no IDR frame after RequestKeyframe: a new viewer would wait for the next periodic keyframe")
 	}
 }
 
 func TestOpusTone(t *testing.T) {
-	enc, err := NewOpusEncoder(32000)
+	enc, err := codec.NewOpusEncoder(32000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer enc.Close()
-	dec, err := NewOpusDecoder()
+	dec, err := codec.NewOpusDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dec.Close()
 	var out []int16
-	frame := make([]int16, OpusFrameSamples)
+	frame := make([]int16, codec.OpusFrameSamples)
 	pcm := make([]int16, 5760)
 	phase := 0.0
 	for n := 0; n < 50; n++ {
 		for i := range frame {
 			frame[i] = int16(math.Sin(phase) * 8192)
-			phase += 2 * math.Pi * 440 / OpusSampleRate
+			phase += 2 * math.Pi * 440 / codec.OpusSampleRate
 		}
 		pkt, err := enc.Encode(frame)
 		if err != nil {
@@ -160,49 +156,18 @@ func TestOpusTone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k != OpusFrameSamples {
-			t.Fatalf("decoded %d samples, want %d", k, OpusFrameSamples)
+		if k != codec.OpusFrameSamples {
+			t.Fatalf("decoded %d samples, want %d", k, codec.OpusFrameSamples)
 		}
 		out = append(out, pcm[:k]...)
 	}
-	if hz := zeroCrossingHz(out[OpusSampleRate/2:], OpusSampleRate); math.Abs(hz-440) > 10 {
+	if hz := meetingtest.ZeroCrossingHz(out[codec.OpusSampleRate/2:], codec.OpusSampleRate); math.Abs(hz-440) > 10 {
 		t.Errorf("decoded tone is %.1f Hz, want 440", hz)
 	}
 	if _, err := dec.Decode([]byte{0xff, 0xff, 0xff}, pcm); err == nil {
 		t.Error("a corrupt packet decoded without error")
 	}
-	if k, err := dec.Decode(nil, pcm[:OpusFrameSamples]); err != nil || k != OpusFrameSamples {
+	if k, err := dec.Decode(nil, pcm[:codec.OpusFrameSamples]); err != nil || k != codec.OpusFrameSamples {
 		t.Errorf("concealing a lost frame: %d samples, %v", k, err)
 	}
-}
-
-func absDiff(a, b uint8) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
-}
-
-func sameBand(a, b *image.YCbCr, rows int) bool {
-	diff := 0
-	for y := 0; y < rows; y++ {
-		for x := 0; x < a.Rect.Dx(); x++ {
-			if absDiff(a.Y[y*a.YStride+x], b.Y[y*b.YStride+x]) > 60 {
-				diff++
-			}
-		}
-	}
-	return diff < 50
-}
-
-// zeroCrossingHz estimates the frequency of a tone from its rising zero
-// crossings.
-func zeroCrossingHz(s []int16, rate int) float64 {
-	n := 0
-	for i := 1; i < len(s); i++ {
-		if s[i-1] < 0 && s[i] >= 0 {
-			n++
-		}
-	}
-	return float64(n) * float64(rate) / float64(len(s))
 }

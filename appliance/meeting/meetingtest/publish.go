@@ -1,9 +1,9 @@
-package main
+package meetingtest
 
 import (
 	"context"
 	"fmt"
-	"log"
+	"math"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -16,17 +16,26 @@ import (
 	"roomkit/drivers/camera/cameratest"
 )
 
+const (
+	// publishFPS is Publish's frame rate; it sends a keyframe every
+	// second, so a new viewer's decoder starts quickly.
+	publishFPS = 15
+	// toneHz is not the kit's synthetic microphone's 440 Hz, so a test
+	// can tell whose sound it hears.
+	toneHz = 660
+)
+
 var (
 	h264 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
 	opus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 )
 
-// publish sends the synthetic test pattern as w×h H.264 at 15 frames a
-// second (a keyframe every second, so roomd's decoders start quickly) and,
-// with audio, a 660 Hz tone as Opus, until ctx ends. It is the same
-// publisher as systemtest's, which lives in a _test file.
-func publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error {
+// Publish publishes a synthetic camera on room, cameratest's pattern as
+// w×h H.264 at 15 frames a second, and, with audio, a 660 Hz tone as
+// Opus, until ctx ends. An encoder failing later panics: the stream could
+// not go on.
+func Publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error {
 	vt, err := lksdk.NewLocalTrack(h264)
 	if err != nil {
 		return fmt.Errorf("video track: %w", err)
@@ -34,13 +43,13 @@ func publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error 
 	if _, err := room.LocalParticipant.PublishTrack(vt, &lksdk.TrackPublicationOptions{Name: "camera", Source: livekit.TrackSource_CAMERA, VideoWidth: w, VideoHeight: h}); err != nil {
 		return fmt.Errorf("publish video: %w", err)
 	}
-	enc, err := codec.NewH264Encoder(codec.H264Options{Width: w, Height: h, FPS: 15, Bitrate: w * h * 4, KeyframeInterval: 15})
+	enc, err := codec.NewH264Encoder(codec.H264Options{Width: w, Height: h, FPS: publishFPS, Bitrate: w * h * 4, KeyframeInterval: publishFPS})
 	if err != nil {
 		return err
 	}
 	go func() {
 		defer enc.Close()
-		cam := cameratest.NewSynthetic(w, h, 15)
+		cam := cameratest.NewSynthetic(w, h, publishFPS)
 		for {
 			f, err := cam.Next(ctx)
 			if err != nil {
@@ -48,11 +57,11 @@ func publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error 
 			}
 			au, err := enc.Encode(f.Data)
 			if err != nil {
-				log.Fatalf("meetingrss: %v", err)
+				panic(fmt.Errorf("meetingtest: %w", err))
 			}
-			if len(au) > 0 {
-				vt.WriteSample(media.Sample{Data: au, Duration: time.Second / 15}, nil)
-			}
+			// An empty access unit (a skipped frame) sends nothing but
+			// still moves the RTP clock on, keeping it in real time.
+			vt.WriteSample(media.Sample{Data: au, Duration: time.Second / publishFPS}, nil)
 		}
 	}()
 	if !audio {
@@ -71,7 +80,7 @@ func publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error 
 	}
 	go func() {
 		defer aenc.Close()
-		sp := audiotest.NewSynthetic(660)
+		sp := audiotest.NewSynthetic(toneHz)
 		buf := make([]int16, codec.OpusFrameSamples)
 		for {
 			if err := sp.Read(ctx, buf); err != nil {
@@ -79,9 +88,12 @@ func publish(ctx context.Context, room *lksdk.Room, w, h int, audio bool) error 
 			}
 			pkt, err := aenc.Encode(buf)
 			if err != nil {
-				log.Fatalf("meetingrss: %v", err)
+				panic(fmt.Errorf("meetingtest: %w", err))
 			}
-			at.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond}, nil)
+			// A browser marks each packet with its level (RFC 6464, -dBov),
+			// from which LiveKit picks the active speaker.
+			level := uint8(min(max(-20*math.Log10(RMS(buf)/32768), 0), 127))
+			at.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond}, &lksdk.SampleWriteOptions{AudioLevel: &level})
 		}
 	}()
 	return nil
