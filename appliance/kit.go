@@ -7,7 +7,10 @@
 //	   ▲           ▲                           │             │
 //	   │           └──(unpaired in the admin ──┴─────────────┘
 //	   │               center, or reset)
-//	   └── (factory reset could not make a new identity: retry)
+//	   └── (factory reset failed: load again)
+//
+// A state directory the kit cannot use leaves it running from memory
+// (storage.go): it pairs, with a warning that nothing will be kept.
 //
 // In a meeting (inmeeting.go) the kit keeps its heartbeat: ready's state
 // function runs in both. Updating joins later, entered from ready. One
@@ -116,6 +119,7 @@ type Status struct {
 	Message         string           `json:"message,omitempty"`
 	Error           string           `json:"error,omitempty"`
 	SettingsError   string           `json:"settings_error,omitempty"` // settings.json is unusable: defaults apply
+	StorageError    string           `json:"storage_error,omitempty"`  // the state directory is unusable: nothing is kept
 	UptimeSeconds   int64            `json:"uptime_seconds"`
 }
 
@@ -178,6 +182,7 @@ type Kit struct {
 	preview     image.Image // the camera's picture while Settings is up
 	metrics     Metrics
 	cancelState context.CancelFunc
+	storageErr  error // why the state directory is unusable; nil: it is used
 	resetReq    bool
 	resetDone   []chan error
 }
@@ -286,20 +291,23 @@ func (k *Kit) Run(ctx context.Context) error {
 }
 
 // boot loads the identity and the state and decides between pairing and
-// ready. Only a state directory the kit cannot use stops it here; it
-// says so on screen and tries again.
+// ready. A state directory the kit cannot use does not stop it: it runs
+// from memory (storage.go). Only a kit that cannot even make a key in
+// memory says so on screen and tries again.
 func (k *Kit) boot(ctx context.Context) {
+	err := k.load()
+	if err == nil {
+		return
+	}
+	k.log.Error("cannot use the kit's storage: running from memory, nothing will be kept", "dir", k.cfg.StateDir, "err", err)
 	bo := newBackoff()
-	for {
-		err := k.load()
-		if err == nil {
+	for ctx.Err() == nil {
+		merr := k.loadMemory(err)
+		if merr == nil {
 			return
 		}
-		k.log.Error("cannot load the kit's identity or state", "dir", k.cfg.StateDir, "err", err)
-		k.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot use the kit's storage (%v)", err))
-		if ctx.Err() != nil {
-			return
-		}
+		k.log.Error("cannot make an identity", "err", merr)
+		k.waitRetry(ctx, bo, merr, fmt.Sprintf("Cannot make the kit's identity (%v)", merr))
 	}
 }
 
@@ -338,6 +346,7 @@ func (k *Kit) load() error {
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.storageErr = nil
 	k.id = id
 	k.client = k.newClient(id)
 	k.saved = st
@@ -458,7 +467,7 @@ func (k *Kit) paired(tok *provisioning.Token) error {
 		Room:      tok.Room,
 		PairedAt:  k.now().UTC(),
 	}
-	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+	if err := k.saveStateLocked(st); err != nil {
 		return err
 	}
 	k.saved = st
@@ -583,7 +592,7 @@ func (k *Kit) applyRoom(r provisioning.Room) {
 	}
 	st := k.saved
 	st.Room = &r
-	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+	if err := k.saveStateLocked(st); err != nil {
 		// The screen still shows the new name; the next heartbeat saves it.
 		k.log.Error("cannot save the room's configuration", "err", err)
 	} else {
@@ -620,7 +629,7 @@ func (k *Kit) unpair() {
 	st := k.saved
 	st.Room = nil
 	st.PairedAt = time.Time{}
-	if err := provisioning.SaveState(k.cfg.StateDir, st); err != nil {
+	if err := k.saveStateLocked(st); err != nil {
 		k.log.Error("cannot save the unpaired state", "err", err)
 	}
 	k.saved = st
@@ -671,9 +680,14 @@ func (k *Kit) resetPending() bool {
 // reset runs on the state goroutine, with no state function running.
 func (k *Kit) reset() {
 	k.log.Warn("factory reset")
-	err := provisioning.FactoryReset(k.cfg.StateDir)
+	k.mu.Lock()
+	memory := k.storageErr != nil
+	k.mu.Unlock()
 	var id *provisioning.Identity
-	if err == nil {
+	var err error
+	if memory {
+		id, err = memoryIdentity()
+	} else if err = provisioning.FactoryReset(k.cfg.StateDir); err == nil {
 		id, err = provisioning.LoadOrCreateIdentity(k.cfg.StateDir)
 	}
 	k.mu.Lock()
@@ -721,6 +735,7 @@ func (k *Kit) Status() Status {
 		Message:         k.message,
 		Error:           k.errorLineLocked(now),
 		SettingsError:   k.settingsLine,
+		StorageError:    k.storageLineLocked(),
 		UptimeSeconds:   int64(now.Sub(k.started) / time.Second),
 	}
 	if k.id != nil {
@@ -962,13 +977,15 @@ func (k *Kit) view() ui.View {
 	if now.Before(k.noticeUntil) {
 		v.Notice = k.notice
 	}
-	if k.settingsLine != "" {
-		// Home has no information line: there the warning takes the
-		// error line while the portal gives no error.
-		if v.Error == "" {
-			v.Error = k.settingsLine
-		} else if v.Message == "" {
-			v.Message = k.settingsLine
+	for _, w := range []string{k.storageLineLocked(), k.settingsLine} {
+		// Home has no information line: there a warning takes the error
+		// line while the portal gives no error.
+		switch {
+		case w == "":
+		case v.Error == "":
+			v.Error = w
+		case v.Message == "":
+			v.Message = w
 		}
 	}
 	switch k.state {

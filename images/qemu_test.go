@@ -1,9 +1,9 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"roomkit/portal"
-	"roomkit/provisioning"
 	"roomkit/ui/uitest"
 )
 
@@ -31,9 +30,14 @@ var (
 	ovmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 )
 
-// The portal as the guest sees it: QEMU's user network forwards this
-// address (and only this) to the test's portal on the host's loopback.
-const guestPortal = "10.0.2.100"
+// The portal and the test's control server as the guest sees them:
+// QEMU's user network forwards these addresses (and only these) to
+// servers on the host's loopback.
+// QEMU names each forward after its guest port, so the ports differ.
+const (
+	guestPortal  = "10.0.2.100"    // port 80
+	guestControl = "10.0.2.101:81" // kitprobe's actions and the update's root
+)
 
 // probeReport mirrors kitprobe's Report.
 type probeReport struct {
@@ -43,20 +47,38 @@ type probeReport struct {
 	RoomName string  `json:"room_name"`
 	RoomdRSS int     `json:"roomd_rss_kb"`
 	Root     string  `json:"root"`
+	Version  string  `json:"version"`
+	BootID   string  `json:"boot_id"`
+	Cmdline  string  `json:"cmdline"`
 	Error    string  `json:"error"`
+	Done     string  `json:"done"`
+	ActErr   string  `json:"action_error"`
+}
+
+// probeAction mirrors kitprobe's Action.
+type probeAction struct {
+	ID       string `json:"id"`
+	Root     string `json:"root,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Testboot bool   `json:"testboot,omitempty"`
+	Reboot   bool   `json:"reboot,omitempty"`
+	Kexec    bool   `json:"kexec,omitempty"`
 }
 
 // TestQEMUBoot builds the amd64 image, boots it under QEMU (software
 // emulation, UEFI), sees roomd show its pairing code on the framebuffer,
-// pairs it with a portal on the host's loopback and sees it ready.
+// pairs it with a portal on the host's loopback and sees it ready. Then,
+// in the same VM, the A/B update (abUpdate): a second root written through
+// gokrazy's update API, trial-booted, and the first root back after the
+// next reboot.
 func TestQEMUBoot(t *testing.T) {
 	if testing.Short() {
-		t.Skip("QEMU boot test: skipped with -short (it boots a whole kit, about two minutes)")
+		t.Skip("QEMU boot test: skipped with -short (it boots a whole kit three times, about four minutes)")
 	}
 	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot); err != nil {
 		t.Skipf("QEMU boot test skipped: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 
@@ -79,29 +101,15 @@ func TestQEMUBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The image, with the probe.
-	probe := filepath.Join(dir, "kitprobe")
-	build := exec.Command("go", "build", "-trimpath", "-o", probe, "./internal/kitprobe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build kitprobe: %v\n%s", err, out)
-	}
-	disk := filepath.Join(dir, "disk.img")
-	start := time.Now()
-	res, err := Build(ctx, Config{
-		Target:   mustTarget(t, "amd64"),
-		Repo:     repoRoot(t),
-		Out:      disk,
-		Settings: provisioning.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room"},
-		Extra:    []Program{{Name: "kitprobe", Path: probe}},
-		Version:  "qemu-test",
-	}, filepath.Join(dir, "work"))
-	if err != nil {
-		t.Fatalf("build image: %v", err)
-	}
-	t.Logf("image built in %.1fs (root squashfs %.1f MB): %v", time.Since(start).Seconds(), float64(res.RootSize)/1e6, res.BuildTimes)
+	// The image, with the probe, and the update's root (shared_test.go).
+	cfg, _ := sharedAMD64(t, "a")
+	cfgB, resB := sharedAMD64(t, "b")
+	disk := cfg.Out
+	ctl := newControlServer(t, map[string]string{"/root-b.squashfs": resB.Root})
 
-	vm := startQEMU(t, ctx, dir, disk, ln.Addr().(*net.TCPAddr).Port)
+	vm := startQEMU(t, ctx, dir, disk,
+		guestfwd{guestPortal + ":80", ln.Addr().(*net.TCPAddr).Port},
+		guestfwd{guestControl, ctl.port})
 	bootStart := time.Now()
 
 	// roomd starts and shows a pairing code.
@@ -154,6 +162,120 @@ func TestQEMUBoot(t *testing.T) {
 	if sameImage(shot, home) {
 		t.Errorf("the screen did not change from the pairing screen after pairing")
 	}
+
+	abUpdate(t, vm, ctl, r, resB.Root, cfg.Version, cfgB.Version)
+}
+
+// abUpdate is the A/B test on a running, paired kit (report ready) that
+// booted root A from vda2: the probe writes root B (file rootB, build
+// versionB) to the inactive partition through gokrazy's update API,
+// requests a trial boot and reboots through the firmware; the kit comes up
+// from vda3 with B, still paired. A second reboot, without /update/switch,
+// brings back A from vda2.
+func abUpdate(t *testing.T, vm *qemu, ctl *controlServer, ready probeReport, rootB, versionA, versionB string) {
+	if ready.Root != "vda2" || ready.Version != versionA {
+		t.Fatalf("before the update the kit runs %q from %q, want %q from vda2", ready.Version, ready.Root, versionA)
+	}
+	sum, err := fileSHA256(rootB)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Trial boot: through the firmware (kexec=off), so systemd-boot reads
+	// the loader entry that gokrazy's testboot edited.
+	start := time.Now()
+	ctl.act(probeAction{ID: "update-b", Root: "/root-b.squashfs", SHA256: sum, Testboot: true, Reboot: true})
+	r := vm.waitProbe(t, func(r probeReport) bool { return r.Done == "update-b" || r.ActErr != "" })
+	if r.ActErr != "" {
+		t.Fatalf("the update failed in the guest: %s", r.ActErr)
+	}
+	written := time.Since(start)
+	r = vm.waitProbe(t, func(r probeReport) bool { return r.BootID != "" && r.BootID != ready.BootID })
+	if r.Root != "vda3" || r.Version != versionB {
+		t.Fatalf("the trial boot runs %q from %q, want %q from vda3 (cmdline %q)", r.Version, r.Root, versionB, r.Cmdline)
+	}
+	if !strings.Contains(r.Cmdline, "gokrazy.try_boot_inactive=1") {
+		t.Errorf("the trial boot's command line lacks testboot's flag: %q", r.Cmdline)
+	}
+	trial := vm.waitProbe(t, func(r probeReport) bool { return r.State == "ready" })
+	if trial.Root != "vda3" || trial.RoomName != ready.RoomName {
+		t.Errorf("the trial boot: root %q, room %q; want vda3 and %q (pairing kept in /perm)", trial.Root, trial.RoomName, ready.RoomName)
+	}
+	t.Logf("A/B: root B written in %.1fs; trial boot on %s: probe at %.1fs of guest uptime, ready at %.1fs (%.1fs wall from the request)",
+		written.Seconds(), trial.Root, r.Uptime, trial.Uptime, time.Since(start).Seconds())
+
+	// A reboot without /update/switch: back on A. Through kexec this time,
+	// as gokrazy reboots by default: it reads the cmdline.txt that the
+	// trial boot rewrote.
+	start = time.Now()
+	ctl.act(probeAction{ID: "reboot", Reboot: true, Kexec: true})
+	if r := vm.waitProbe(t, func(r probeReport) bool { return r.Done == "reboot" || r.ActErr != "" }); r.ActErr != "" {
+		t.Fatalf("the reboot failed in the guest: %s", r.ActErr)
+	}
+	r = vm.waitProbe(t, func(r probeReport) bool { return r.BootID != "" && r.BootID != trial.BootID })
+	if r.Root != "vda2" || r.Version != versionA {
+		t.Fatalf("after the trial boot the kit runs %q from %q, want %q from vda2 (cmdline %q)", r.Version, r.Root, versionA, r.Cmdline)
+	}
+	if strings.Contains(r.Cmdline, "try_boot_inactive") {
+		t.Errorf("the trial boot's flag outlived it: %q", r.Cmdline)
+	}
+	back := vm.waitProbe(t, func(r probeReport) bool { return r.State == "ready" })
+	if back.RoomName != ready.RoomName {
+		t.Errorf("back on A: room %q, want %q", back.RoomName, ready.RoomName)
+	}
+	how := "the firmware (gokrazy's kexec failed)"
+	if strings.Contains(vm.console(), "kexec_core: Starting new kernel") {
+		how = "kexec"
+	}
+	t.Logf("A/B: back on %s through %s: probe at %.1fs of guest uptime, ready at %.1fs (%.1fs wall from the request)",
+		back.Root, how, r.Uptime, back.Uptime, time.Since(start).Seconds())
+}
+
+// controlServer is the test's side of the probe's actions: it hands out
+// one action at a time and serves the files they name.
+type controlServer struct {
+	port    int
+	pending chan probeAction
+}
+
+func newControlServer(t *testing.T, files map[string]string) *controlServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &controlServer{port: ln.Addr().(*net.TCPAddr).Port, pending: make(chan probeAction, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /action", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case a := <-c.pending:
+			json.NewEncoder(w).Encode(a)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	for path, file := range files {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, file) })
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return c
+}
+
+// act queues a for the probe, which takes it within a second or so.
+func (c *controlServer) act(a probeAction) { c.pending <- a }
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
 func mustTarget(t *testing.T, name string) Target {
@@ -176,11 +298,19 @@ type qemu struct {
 	cmd       *exec.Cmd
 	serial    string // the console's log
 	probeLog  string // the probe's serial port
+	probeSeen int    // bytes of probeLog that waitProbe has consumed
 	qmpSocket string
 	exited    chan error
 }
 
-func startQEMU(t *testing.T, ctx context.Context, dir, disk string, portalPort int) *qemu {
+// guestfwd makes a host loopback port reachable from the guest at
+// guestAddr (ip:port).
+type guestfwd struct {
+	guestAddr string
+	hostPort  int
+}
+
+func startQEMU(t *testing.T, ctx context.Context, dir, disk string, fwds ...guestfwd) *qemu {
 	vars := filepath.Join(dir, "vars.fd")
 	b, err := os.ReadFile(ovmfVars)
 	if err != nil {
@@ -191,19 +321,25 @@ func startQEMU(t *testing.T, ctx context.Context, dir, disk string, portalPort i
 	}
 	vm := &qemu{serial: filepath.Join(dir, "console.log"), probeLog: filepath.Join(dir, "probe.log"),
 		qmpSocket: filepath.Join(dir, "qmp.sock"), exited: make(chan error, 1)}
+	// No network but the forwards: restrict=on cuts the guest off from
+	// the host and the outside; each guestfwd reaches one loopback port.
+	nic := "user,restrict=on,model=virtio-net-pci"
+	for _, f := range fwds {
+		nic += fmt.Sprintf(",guestfwd=tcp:%s-tcp:127.0.0.1:%d", f.guestAddr, f.hostPort)
+	}
 	vm.cmd = exec.CommandContext(ctx, "qemu-system-x86_64",
 		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
 		"-drive", "if=pflash,format=raw,readonly=on,file="+ovmfCode,
 		"-drive", "if=pflash,format=raw,file="+vars,
 		"-drive", "file="+disk+",format=raw,if=virtio",
-		// No network but the portal: restrict=on cuts the guest off from
-		// the host and the outside; guestfwd reaches only the portal.
-		"-nic", fmt.Sprintf("user,restrict=on,model=virtio-net-pci,guestfwd=tcp:%s:80-tcp:127.0.0.1:%d", guestPortal, portalPort),
+		"-nic", nic,
 		"-device", "qemu-xhci", "-device", "usb-tablet",
 		"-vga", "std", "-display", "none",
 		"-serial", "file:"+vm.serial, "-serial", "file:"+vm.probeLog,
 		"-qmp", "unix:"+vm.qmpSocket+",server=on,wait=off",
-		"-monitor", "none", "-no-reboot",
+		// Reboots reset the machine (the A/B test reboots the guest);
+		// waitProbe watches the console for panics instead of -no-reboot.
+		"-monitor", "none",
 	)
 	var stderr bytes.Buffer
 	vm.cmd.Stderr = &stderr
@@ -239,8 +375,9 @@ func (vm *qemu) initAt() string {
 	return "?"
 }
 
-// waitProbe waits for a probe report that satisfies ok. It gives up when
-// QEMU exits or the test's deadline nears; there is no shorter timeout,
+// waitProbe waits for a probe report, later than the one it last
+// returned, that satisfies ok. It gives up when QEMU exits, the guest's
+// kernel panics or the test's deadline nears; there is no shorter timeout,
 // since software emulation's speed depends on the machine.
 func (vm *qemu) waitProbe(t *testing.T, ok func(probeReport) bool) probeReport {
 	t.Helper()
@@ -255,15 +392,23 @@ func (vm *qemu) waitProbe(t *testing.T, ok func(probeReport) bool) probeReport {
 		if d, ok := t.Deadline(); ok && time.Until(d) < 30*time.Second {
 			t.Fatalf("gave up near the test deadline; last probe report %+v", last)
 		}
+		if c := vm.console(); strings.Contains(c, "Kernel panic") {
+			t.Fatalf("the guest's kernel panicked; last probe report %+v; console:\n%s", last, tail(c, 3000))
+		}
 		b, _ := os.ReadFile(vm.probeLog)
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			line, found := strings.CutPrefix(sc.Text(), "kitprobe ")
+		for vm.probeSeen < len(b) {
+			n := bytes.IndexByte(b[vm.probeSeen:], '\n')
+			if n < 0 {
+				break // a line still being written
+			}
+			line := b[vm.probeSeen : vm.probeSeen+n]
+			vm.probeSeen += n + 1
+			rest, found := bytes.CutPrefix(line, []byte("kitprobe "))
 			if !found {
 				continue
 			}
 			var r probeReport
-			if json.Unmarshal([]byte(line), &r) != nil {
+			if json.Unmarshal(rest, &r) != nil {
 				continue
 			}
 			last = r

@@ -14,21 +14,25 @@ usage() { echo "usage: $0 amd64|arm64 OUT" >&2; exit 2; }
 arch=$1
 out=$2
 case "$arch" in
-  amd64) cc=x86_64-linux-gnu-gcc ;;
-  arm64) cc=aarch64-linux-gnu-gcc ;;
+  amd64) triplet=x86_64-linux-gnu ;;
+  arm64) triplet=aarch64-linux-gnu ;;
   *) usage ;;
 esac
+cc=$triplet-gcc cxx=$triplet-g++
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 alsa="$(pwd)/.tools/alsa/$arch/usr"
 
 [ -f "$alsa/lib/libasound.a" ] || { echo "build-static: no $alsa/lib/libasound.a; run scripts/setup-cross.sh" >&2; exit 1; }
-command -v "$cc" >/dev/null || { echo "build-static: $cc is missing; run scripts/setup-cross.sh" >&2; exit 1; }
+for c in "$cc" "$cxx"; do
+  command -v "$c" >/dev/null || { echo "build-static: $c is missing; run scripts/setup-cross.sh" >&2; exit 1; }
+done
 
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 
-export GOOS=linux GOARCH="$arch" CGO_ENABLED=1 CC="$cc"
+# openh264 is C++, so cgo links with $CXX: it must be the target's too.
+export GOOS=linux GOARCH="$arch" CGO_ENABLED=1 CC="$cc" CXX="$cxx"
 # miniaudio: link ALSA at build time instead of dlopen (which crashes a
 # static binary), and compile only the ALSA and null backends.
 export CGO_CFLAGS="-O2 -I$alsa/include -DMA_NO_RUNTIME_LINKING -DMA_ENABLE_ONLY_SPECIFIC_BACKENDS -DMA_ENABLE_ALSA -DMA_ENABLE_NULL"

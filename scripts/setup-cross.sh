@@ -43,13 +43,14 @@ triplet() {
 
 host_arch=$(dpkg --print-architecture)
 
-# The compilers: the host's own gcc and a cross gcc for the other arch; the
-# cross package brings the target's static libc (libc.a) as well.
-pkgs=(gcc make dpkg-dev libc6-dev)
+# The compilers: the host's own gcc/g++ and cross ones for the other arch
+# (g++ because openh264 is C++ and cgo links with $CXX); the cross package
+# brings the target's static libc (libc.a) as well.
+pkgs=(gcc g++ make dpkg-dev libc6-dev)
 for a in "${arches[@]}"; do
   if [ "$a" != "$host_arch" ]; then
     # The cross libc is only recommended by the compiler package.
-    pkgs+=("gcc-$(triplet "$a" | tr _ -)" "libc6-dev-$a-cross")
+    pkgs+=("gcc-$(triplet "$a" | tr _ -)" "g++-$(triplet "$a" | tr _ -)" "libc6-dev-$a-cross")
   fi
 done
 apt_install "${pkgs[@]}"

@@ -134,11 +134,10 @@ func LoadOrCreateToken(stateDir string) (string, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("read control credential %s: %w", path, err)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("control credential: %w", err)
+	tok, err := NewToken()
+	if err != nil {
+		return "", err
 	}
-	tok := base64.RawURLEncoding.EncodeToString(raw)
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
@@ -146,6 +145,16 @@ func LoadOrCreateToken(stateDir string) (string, error) {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
 	return tok, nil
+}
+
+// NewToken makes a random control credential. roomd uses one it keeps
+// only in memory when its state directory cannot hold one.
+func NewToken() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("control credential: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
 // Handler serves the control API for kit, for requests that carry token.

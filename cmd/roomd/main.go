@@ -113,7 +113,13 @@ func run(log *slog.Logger) error {
 	}
 	token, err := control.LoadOrCreateToken(*stateDir)
 	if err != nil {
-		return err
+		// No usable storage: the kit still shows its screen, its storage
+		// warning and can meet; only roomctl, which reads the credential
+		// from the state directory, is locked out until storage works.
+		log.Error("control API credential not stored; roomctl cannot authenticate", "err", err)
+		if token, err = control.NewToken(); err != nil {
+			return err
+		}
 	}
 	cl, err := control.Listen(*controlAddr)
 	if err != nil {

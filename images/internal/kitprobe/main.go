@@ -3,6 +3,8 @@
 // with roomd's memory and the time since boot, as one JSON line per second
 // on a serial port that the host test reads. A gokrazy service's stdout
 // goes to gokrazy's log, not to a console, hence the explicit device.
+// With -control it also carries out the host's A/B update steps
+// (update.go).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,23 +38,59 @@ type Report struct {
 	UserCode string  `json:"user_code,omitempty"`
 	RoomName string  `json:"room_name,omitempty"`
 	RoomdRSS int     `json:"roomd_rss_kb,omitempty"`
-	Root     string  `json:"root,omitempty"` // the root device (A/B)
+	Root     string  `json:"root,omitempty"`    // the root file system's device, e.g. vda2 (A/B)
+	Version  string  `json:"version,omitempty"` // the root's build (/etc/gokrazy/sbom.json)
+	BootID   string  `json:"boot_id,omitempty"` // changes with every boot
+	Cmdline  string  `json:"cmdline,omitempty"` // the kernel's command line
 	Error    string  `json:"error,omitempty"`
+	// Done is the ID of the last action carried out (a reboot follows
+	// when it asked for one); ActionError says why one failed.
+	Done        string `json:"done,omitempty"`
+	ActionError string `json:"action_error,omitempty"`
 }
 
 func main() {
 	out := flag.String("out", "/dev/ttyS1", "where to write reports")
 	state := flag.String("state", "/perm/roomkit", "roomd's state directory")
+	control := flag.String("control", "", "the host test's control server (A/B actions); empty: none")
 	flag.Parse()
 	f, err := os.OpenFile(*out, os.O_WRONLY, 0)
 	if err != nil {
 		os.Exit(1)
 	}
-	for {
+	var u *updater
+	if *control != "" {
+		u = newUpdater(*control, gokrazySocket)
+	}
+	var done, actionErr string
+	report := func() {
 		r := probe(*state)
+		r.Done, r.ActionError = done, actionErr
 		b, _ := json.Marshal(r)
 		f.Write(append([]byte("kitprobe "), append(b, '\n')...))
+	}
+	ctx := context.Background()
+	for {
+		report()
 		time.Sleep(time.Second)
+		if u == nil {
+			continue
+		}
+		a, err := u.next(ctx)
+		if err != nil || a == nil {
+			continue // the host has nothing for us (or is not there yet)
+		}
+		if err := u.run(ctx, a); err != nil {
+			actionErr = fmt.Sprintf("%s: %v", a.ID, err)
+			continue
+		}
+		done = a.ID
+		if a.Reboot {
+			report() // the reboot stops the probe
+			if err := u.reboot(ctx, a.Kexec); err != nil {
+				actionErr = fmt.Sprintf("%s: %v", a.ID, err)
+			}
+		}
 	}
 }
 
@@ -62,6 +101,13 @@ func probe(state string) Report {
 	}
 	r.RoomdRSS = rssOf("roomd")
 	r.Root = rootDevice()
+	r.Version = rootVersion()
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		r.BootID = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cmdline"); err == nil {
+		r.Cmdline = strings.Join(strings.Fields(string(b)), " ")
+	}
 	tok, err := os.ReadFile(filepath.Join(state, tokenFile))
 	if err != nil {
 		r.Error = err.Error()
@@ -117,21 +163,40 @@ func rssOf(name string) int {
 	return 0
 }
 
-// rootDevice returns the device mounted on /.
+// rootDevice returns the block device that holds / (e.g. vda2), from the
+// root's device number: after gokrazy's trial boot the kernel's root= still
+// names the first root while init runs from the other one.
 func rootDevice() string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	var st syscall.Stat_t
+	if err := syscall.Stat("/", &st); err != nil {
+		return ""
+	}
+	dev := uint64(st.Dev)
+	major := (dev>>8)&0xfff | (dev>>32)&^0xfff
+	minor := dev&0xff | (dev>>12)&^0xff
+	b, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", major, minor))
+	if err != nil {
+		return fmt.Sprintf("%d:%d", major, minor)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
+			return name
+		}
+	}
+	return fmt.Sprintf("%d:%d", major, minor)
+}
+
+// rootVersion is the build name images.Build wrote into the root.
+func rootVersion() string {
+	b, err := os.ReadFile("/etc/gokrazy/sbom.json")
 	if err != nil {
 		return ""
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 9 && f[4] == "/" {
-			for i, x := range f {
-				if x == "-" && i+2 < len(f) {
-					return f[i+2]
-				}
-			}
-		}
+	var s struct {
+		SBOM struct {
+			Version string `json:"version"`
+		} `json:"sbom"`
 	}
-	return ""
+	json.Unmarshal(b, &s)
+	return s.SBOM.Version
 }
