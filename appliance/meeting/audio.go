@@ -113,6 +113,7 @@ func (s *Session) speakerLoop() {
 	tick := time.NewTicker(frameDuration)
 	defer tick.Stop()
 	out := make([]int16, frameSamples)
+	failing := false
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -126,8 +127,17 @@ func (s *Session) speakerLoop() {
 			if s.ctx.Err() != nil {
 				return
 			}
-			s.log.Warn("speaker write failed", "device", sp.Info().Name, "err", err)
+			// An unplugged speaker fails every 20 ms while someone
+			// talks; its driver status shows it, one line logs it.
+			if !failing {
+				s.log.Warn("speaker write failed", "device", sp.Info().Name, "err", err)
+				failing = true
+			}
 			continue
+		}
+		if failing {
+			s.log.Info("speaker is back", "device", sp.Info().Name)
+			failing = false
 		}
 		s.stats.speaker.Add(1)
 	}

@@ -83,10 +83,12 @@ func (s *Synthetic) Unplug() {
 	s.mu.Unlock()
 }
 
-// Replug undoes Unplug.
+// Replug undoes Unplug. The camera starts streaming afresh, as a real one
+// that was reopened does: no burst of the frames it missed, and a keyframe.
 func (s *Synthetic) Replug() {
 	s.mu.Lock()
 	s.unplugged = false
+	s.start, s.n = time.Time{}, 0
 	s.mu.Unlock()
 }
 
