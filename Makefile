@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup build demo test vet cross image fuzz bench clean
+.PHONY: all setup build demo test vet cross image test-kernel fuzz bench clean
 
 all: build
 
@@ -45,6 +45,11 @@ image:
 	@test -n "$(TARGET)" || { echo "usage: make image TARGET=rpi4|amd64 [SETTINGS=file] [OUT=file]"; exit 2; }
 	@scripts/setup.sh
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/roomkit-image -target $(TARGET) -out $(or $(OUT),roomkit-$(TARGET).img) $(if $(SETTINGS),-settings $(SETTINGS))
+
+# Rebuilds the QEMU test kernel (images/kernel/testdevices, ~15 minutes)
+# and says whether it is bit-for-bit the committed vmlinuz.
+test-kernel:
+	images/kernel/testdevices/check.sh
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz.sh
