@@ -26,6 +26,7 @@ test: setup vet
 	mkdir -p $(ARTIFACTS)
 	ROOMKIT_ARTIFACTS=$(ARTIFACTS) $(GO) test -race -timeout 30m ./...
 	$(MAKE) cross
+	images/kernel/testdevices/smoke.sh
 	scripts/fuzz.sh
 
 # Static kit binaries: builds a static libasound for amd64 and arm64, then

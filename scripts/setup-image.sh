@@ -10,6 +10,7 @@
 #   ovmf              QEMU's UEFI firmware
 #   qemu-system-x86   the amd64 boot test; qemu-system-arm for the Pi
 #   qemu-utils        qemu-img
+#   cpio              the initramfs of the test kernel's smoke boot
 #
 # Idempotent: a second run installs nothing and takes a second.
 set -euo pipefail
@@ -19,5 +20,5 @@ say() { printf 'setup-image: %s\n' "$*"; }
 . "$(dirname "$0")/apt.sh"
 
 apt_install squashfs-tools dosfstools mtools e2fsprogs fdisk systemd-boot-efi \
-  ovmf qemu-system-x86 qemu-utils
+  ovmf qemu-system-x86 qemu-utils cpio
 say "ready"
