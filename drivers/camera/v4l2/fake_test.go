@@ -105,7 +105,7 @@ func (d devs) open(path string) (device, error) {
 }
 
 // dir makes a directory with empty files named after the fixtures, for
-// videoNodes to find.
+// drivers.Nodes to find.
 func (d devs) dir(t testing.TB) string {
 	dir := t.TempDir()
 	for path := range d {

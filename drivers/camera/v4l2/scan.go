@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
+
+	"roomkit/drivers"
 )
 
 // ErrNoCamera is wrapped by errors about a directory without any video
@@ -58,38 +56,10 @@ func Scan(dir string) ([]DeviceInfo, error) {
 	return out, err
 }
 
-// videoNodes lists dir's video* nodes in the kernel's order (video10
-// after video9).
-func videoNodes(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+func scanWith(open opener, dir string, prefer1080p bool) ([]scanned, error) {
+	paths, err := drivers.Nodes(dir, "video")
 	if err != nil {
 		return nil, fmt.Errorf("scan cameras: %w", err)
-	}
-	type numbered struct {
-		n    int
-		path string
-	}
-	var found []numbered
-	for _, e := range entries {
-		num, ok := strings.CutPrefix(e.Name(), "video")
-		n, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			continue
-		}
-		found = append(found, numbered{n, filepath.Join(dir, e.Name())})
-	}
-	sort.Slice(found, func(i, j int) bool { return found[i].n < found[j].n })
-	paths := make([]string, len(found))
-	for i, f := range found {
-		paths[i] = f.path
-	}
-	return paths, nil
-}
-
-func scanWith(open opener, dir string, prefer1080p bool) ([]scanned, error) {
-	paths, err := videoNodes(dir)
-	if err != nil {
-		return nil, err
 	}
 	var out []scanned
 	for _, path := range paths {

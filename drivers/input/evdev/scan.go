@@ -3,11 +3,8 @@ package evdev
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
+
+	"roomkit/drivers"
 )
 
 // DefaultDir is where the kernel puts event devices.
@@ -22,22 +19,12 @@ func scanWith(open func(string) (handle, error), dir string) ([]string, error) {
 	if dir == "" {
 		dir = DefaultDir
 	}
-	entries, err := os.ReadDir(dir)
+	nodes, err := drivers.Nodes(dir, "event") // event10 after event9, as the kernel numbered them
 	if err != nil {
 		return nil, fmt.Errorf("scan input devices: %w", err)
 	}
-	type numbered struct {
-		n    int
-		path string
-	}
-	var found []numbered
-	for _, e := range entries {
-		num, ok := strings.CutPrefix(e.Name(), "event")
-		n, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
+	var paths []string
+	for _, path := range nodes {
 		h, err := open(path)
 		if err != nil {
 			slog.Debug("skip input device", "path", path, "err", err)
@@ -52,13 +39,7 @@ func scanWith(open func(string) (handle, error), dir string) ([]string, error) {
 		if _, err := classify(path, info); err != nil {
 			continue
 		}
-		found = append(found, numbered{n, path})
-	}
-	// event10 after event9, as the kernel numbered them.
-	sort.Slice(found, func(i, j int) bool { return found[i].n < found[j].n })
-	paths := make([]string, len(found))
-	for i, f := range found {
-		paths[i] = f.path
+		paths = append(paths, path)
 	}
 	return paths, nil
 }
