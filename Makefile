@@ -42,6 +42,7 @@ vet:
 	$(GO) vet ./...
 
 # The kit image for an installer: make image TARGET=rpi4|amd64 [SETTINGS=settings.json] [OUT=file]
+# (TARGET=amd64-testdevices: the QEMU test kit, with the test kernel)
 image:
 	@test -n "$(TARGET)" || { echo "usage: make image TARGET=rpi4|amd64 [SETTINGS=file] [OUT=file]"; exit 2; }
 	@scripts/setup.sh

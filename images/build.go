@@ -107,9 +107,12 @@ func Build(ctx context.Context, cfg Config, workDir string) (Result, error) {
 	step := func(name string, start time.Time) { res.BuildTimes[name] = time.Since(start) }
 
 	gk := &gokrazyModule{dir: filepath.Join(cfg.Repo, "images", "gokrazy"), goarch: cfg.Target.GOARCH}
-	kernelDir, err := gk.moduleDir(ctx, cfg.Target.Kernel)
-	if err != nil {
-		return res, err
+	kernelDir := filepath.Join(cfg.Repo, cfg.Target.KernelDir)
+	if cfg.Target.KernelDir == "" {
+		var err error
+		if kernelDir, err = gk.moduleDir(ctx, cfg.Target.Kernel); err != nil {
+			return res, err
+		}
 	}
 
 	t := time.Now()

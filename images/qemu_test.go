@@ -46,6 +46,7 @@ type probeReport struct {
 	UserCode string  `json:"user_code"`
 	RoomName string  `json:"room_name"`
 	RoomdRSS int     `json:"roomd_rss_kb"`
+	RoomdCPU float64 `json:"roomd_cpu_s"`
 	Root     string  `json:"root"`
 	Version  string  `json:"version"`
 	BootID   string  `json:"boot_id"`
@@ -57,12 +58,14 @@ type probeReport struct {
 
 // probeAction mirrors kitprobe's Action.
 type probeAction struct {
-	ID       string `json:"id"`
-	Root     string `json:"root,omitempty"`
-	SHA256   string `json:"sha256,omitempty"`
-	Testboot bool   `json:"testboot,omitempty"`
-	Reboot   bool   `json:"reboot,omitempty"`
-	Kexec    bool   `json:"kexec,omitempty"`
+	ID       string    `json:"id"`
+	Root     string    `json:"root,omitempty"`
+	SHA256   string    `json:"sha256,omitempty"`
+	Testboot bool      `json:"testboot,omitempty"`
+	Reboot   bool      `json:"reboot,omitempty"`
+	Kexec    bool      `json:"kexec,omitempty"`
+	Tap      *probeTap `json:"tap,omitempty"`
+	Camera   string    `json:"camera,omitempty"`
 }
 
 // TestQEMUBoot builds the amd64 image, boots it under QEMU (software
@@ -105,11 +108,11 @@ func TestQEMUBoot(t *testing.T) {
 	cfg, _ := sharedAMD64(t, "a")
 	cfgB, resB := sharedAMD64(t, "b")
 	disk := cfg.Out
-	ctl := newControlServer(t, map[string]string{"/root-b.squashfs": resB.Root})
+	ctl := newControlServer(t, "127.0.0.1:0", map[string]string{"/root-b.squashfs": resB.Root})
 
-	vm := startQEMU(t, ctx, dir, disk,
+	vm := startQEMU(t, ctx, "qemu", dir, disk, restrictedNIC(
 		guestfwd{guestPortal + ":80", ln.Addr().(*net.TCPAddr).Port},
-		guestfwd{guestControl, ctl.port})
+		guestfwd{guestControl, ctl.port}))
 	bootStart := time.Now()
 
 	// roomd starts and shows a pairing code.
@@ -238,8 +241,8 @@ type controlServer struct {
 	pending chan probeAction
 }
 
-func newControlServer(t *testing.T, files map[string]string) *controlServer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func newControlServer(t *testing.T, addr string, files map[string]string) *controlServer {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +313,21 @@ type guestfwd struct {
 	hostPort  int
 }
 
-func startQEMU(t *testing.T, ctx context.Context, dir, disk string, fwds ...guestfwd) *qemu {
+// restrictedNIC is a user-mode network with no way out but the forwards:
+// restrict=on cuts the guest off from the host and the outside; each
+// guestfwd reaches one loopback port.
+func restrictedNIC(fwds ...guestfwd) string {
+	nic := "user,restrict=on,model=virtio-net-pci"
+	for _, f := range fwds {
+		nic += fmt.Sprintf(",guestfwd=tcp:%s-tcp:127.0.0.1:%d", f.guestAddr, f.hostPort)
+	}
+	return nic
+}
+
+// startQEMU boots disk with the network nic (a -nic argument) and, after
+// the USB tablet, the further devices (QEMU arguments).
+// Its serial logs become the artifacts NAME-console.log and NAME-probe.log.
+func startQEMU(t *testing.T, ctx context.Context, name, dir, disk, nic string, devices ...string) *qemu {
 	vars := filepath.Join(dir, "vars.fd")
 	b, err := os.ReadFile(ovmfVars)
 	if err != nil {
@@ -321,19 +338,16 @@ func startQEMU(t *testing.T, ctx context.Context, dir, disk string, fwds ...gues
 	}
 	vm := &qemu{serial: filepath.Join(dir, "console.log"), probeLog: filepath.Join(dir, "probe.log"),
 		qmpSocket: filepath.Join(dir, "qmp.sock"), exited: make(chan error, 1)}
-	// No network but the forwards: restrict=on cuts the guest off from
-	// the host and the outside; each guestfwd reaches one loopback port.
-	nic := "user,restrict=on,model=virtio-net-pci"
-	for _, f := range fwds {
-		nic += fmt.Sprintf(",guestfwd=tcp:%s-tcp:127.0.0.1:%d", f.guestAddr, f.hostPort)
-	}
-	vm.cmd = exec.CommandContext(ctx, "qemu-system-x86_64",
+	args := []string{
 		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
-		"-drive", "if=pflash,format=raw,readonly=on,file="+ovmfCode,
-		"-drive", "if=pflash,format=raw,file="+vars,
-		"-drive", "file="+disk+",format=raw,if=virtio",
+		"-drive", "if=pflash,format=raw,readonly=on,file=" + ovmfCode,
+		"-drive", "if=pflash,format=raw,file=" + vars,
+		"-drive", "file=" + disk + ",format=raw,if=virtio",
 		"-nic", nic,
 		"-device", "qemu-xhci", "-device", "usb-tablet",
+	}
+	args = append(args, devices...)
+	args = append(args,
 		"-vga", "std", "-display", "none",
 		"-serial", "file:"+vm.serial, "-serial", "file:"+vm.probeLog,
 		"-qmp", "unix:"+vm.qmpSocket+",server=on,wait=off",
@@ -341,6 +355,7 @@ func startQEMU(t *testing.T, ctx context.Context, dir, disk string, fwds ...gues
 		// waitProbe watches the console for panics instead of -no-reboot.
 		"-monitor", "none",
 	)
+	vm.cmd = exec.CommandContext(ctx, "qemu-system-x86_64", args...)
 	var stderr bytes.Buffer
 	vm.cmd.Stderr = &stderr
 	if err := vm.cmd.Start(); err != nil {
@@ -350,7 +365,9 @@ func startQEMU(t *testing.T, ctx context.Context, dir, disk string, fwds ...gues
 	t.Cleanup(func() {
 		vm.cmd.Process.Kill()
 		<-vm.exited
-		saveArtifactBytes(t, "qemu-console.log", []byte(vm.console()))
+		saveArtifactBytes(t, name+"-console.log", []byte(vm.console()))
+		probeLog, _ := os.ReadFile(vm.probeLog)
+		saveArtifactBytes(t, name+"-probe.log", probeLog)
 		if t.Failed() {
 			t.Logf("QEMU stderr: %s\nconsole (tail):\n%s", stderr.String(), tail(vm.console(), 4000))
 		}
@@ -379,6 +396,16 @@ func (vm *qemu) initAt() string {
 // returned, that satisfies ok. It gives up when QEMU exits, the guest's
 // kernel panics or the test's deadline nears; there is no shorter timeout,
 // since software emulation's speed depends on the machine.
+// freshProbe waits for a report written after the call.
+func (vm *qemu) freshProbe(t *testing.T) probeReport {
+	t.Helper()
+	b, _ := os.ReadFile(vm.probeLog)
+	if i := bytes.LastIndexByte(b, '\n'); i >= vm.probeSeen {
+		vm.probeSeen = i + 1 // skip what was reported before
+	}
+	return vm.waitProbe(t, func(probeReport) bool { return true })
+}
+
 func (vm *qemu) waitProbe(t *testing.T, ok func(probeReport) bool) probeReport {
 	t.Helper()
 	var last probeReport

@@ -72,11 +72,9 @@ func sharedBuildLocked(t *testing.T, name string) (*sharedBuild, error) {
 	var cfg Config
 	switch name {
 	case "a":
-		probe := filepath.Join(shared.dir, "kitprobe")
-		build := exec.Command("go", "build", "-trimpath", "-ldflags=-buildid=", "-o", probe, "./internal/kitprobe")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build kitprobe: %v\n%s", err, out)
+		probe, err := buildKitprobe(shared.dir)
+		if err != nil {
+			return nil, err
 		}
 		cfg = Config{
 			Target:   mustTarget(t, "amd64"),
@@ -107,4 +105,15 @@ func sharedBuildLocked(t *testing.T, name string) (*sharedBuild, error) {
 		t.Logf("shared amd64 build %s in %.1fs (root squashfs %.1f MB): %v", name, b.took.Seconds(), float64(res.RootSize)/1e6, res.BuildTimes)
 	}
 	return b, err
+}
+
+// buildKitprobe builds the QEMU tests' guest probe into dir.
+func buildKitprobe(dir string) (string, error) {
+	probe := filepath.Join(dir, "kitprobe")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-buildid=", "-o", probe, "./internal/kitprobe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build kitprobe: %v\n%s", err, out)
+	}
+	return probe, nil
 }

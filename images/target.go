@@ -10,8 +10,12 @@ type Target struct {
 	Name   string // rpi4, amd64
 	GOARCH string
 	// Kernel and Firmware are Go module paths (pinned in images/gokrazy).
-	Kernel   string
-	Firmware string // "" when the target boots through UEFI
+	Kernel string
+	// KernelDir, when set, replaces Kernel with a kernel package kept in
+	// this repository (a directory, relative to the module root, holding
+	// vmlinuz and, if it has modules, lib/modules).
+	KernelDir string
+	Firmware  string // "" when the target boots through UEFI
 	// Cmdline is the kernel command line before root= and extra flags.
 	Cmdline string
 	// UEFI targets boot through systemd-boot and need its loader entry.
@@ -30,6 +34,16 @@ var Targets = []Target{
 		// rootdelay=10: wait for the root device itself, not a fixed 10 s.
 		Cmdline: "console=tty1 console=ttyS0,115200 ro init=/gokrazy/init panic=10 oops=panic rootwait pci=nommconf",
 		UEFI:    true,
+	},
+	{
+		// The QEMU test kit: amd64 with the test kernel, whose virtual
+		// camera, sound cards and touch screen stand in for a kit's USB
+		// devices (images/kernel/testdevices). Kits keep the stock kernel.
+		Name:      "amd64-testdevices",
+		GOARCH:    "amd64",
+		KernelDir: "images/kernel/testdevices",
+		Cmdline:   "console=tty1 console=ttyS0,115200 ro init=/gokrazy/init panic=10 oops=panic rootwait pci=nommconf",
+		UEFI:      true,
 	},
 	{
 		Name:     "rpi4",

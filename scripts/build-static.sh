@@ -2,8 +2,10 @@
 # Builds fully static kit binaries for gokrazy, which has no libc:
 #   scripts/build-static.sh GOARCH OUT
 # GOARCH is amd64 or arm64; OUT is a directory that receives roomd, roomctl
-# and alsa.test (the ALSA driver's test binary: until roomd imports the
-# driver, it is what proves miniaudio and libasound link statically).
+# and the drivers' test binaries alsa.test (the ALSA driver's: until roomd
+# imports the driver, it is what proves miniaudio and libasound link
+# statically) and v4l2.test (the camera's, cgo through go4vl). smoke.sh
+# runs the amd64 *.test in the QEMU test kernel (their TestKernel tests).
 #
 # Needs scripts/setup-cross.sh first: the cross compiler and the static
 # libasound.a in .tools/alsa/<arch>/.
@@ -44,4 +46,7 @@ ldflags="-extldflags=-static -X main.version=$version"
 
 go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out/" ./cmd/roomd ./cmd/roomctl
 go test -c -trimpath -tags "$tags" -ldflags "-extldflags=-static" -o "$out/alsa.test" ./drivers/audio/alsa
-echo "build-static: $arch binaries in $out: roomd roomctl alsa.test"
+go test -c -trimpath -tags "$tags" -ldflags "-extldflags=-static" -o "$out/v4l2.test" ./drivers/camera/v4l2
+# evdev and uhid are pure Go: no cgo, static by construction.
+CGO_ENABLED=0 go test -c -trimpath -o "$out/evdev.test" ./drivers/input/evdev
+echo "build-static: $arch binaries in $out: roomd roomctl alsa.test v4l2.test evdev.test"

@@ -31,7 +31,7 @@ func main() {
 
 func run() error {
 	var (
-		target   = flag.String("target", "", "the kit hardware: rpi4 or amd64")
+		target   = flag.String("target", "", "the kit hardware: rpi4, amd64, or amd64-testdevices (the QEMU test kit)")
 		out      = flag.String("out", "", "the image file to write (default roomkit-TARGET.img)")
 		settings = flag.String("settings", "", "an installer settings file to pre-seed into /perm (its label names the host)")
 		ca       = flag.String("ca", "", "a PEM file with the portal's CA, added to the kit's trust store")

@@ -2,9 +2,10 @@
 // selective forwarding unit meetings run on in the demo and in tests.
 // Production deployments point the portal at a LiveKit cluster instead.
 //
-// The server binds only to 127.0.0.1 (signalling, HTTP and media), never
-// discovers an external address and gets a freshly generated API key and
-// secret on every Start, so no two runs share credentials.
+// The server binds only to one address, 127.0.0.1 unless told otherwise
+// (signalling, HTTP and media), never discovers an external address and
+// gets a freshly generated API key and secret on every Start, so no two
+// runs share credentials.
 package sfu
 
 import (
@@ -33,15 +34,20 @@ type Options struct {
 	Binary string       // the livekit-server executable; "": FindBinary()
 	Dir    string       // holds the generated config file; "": a temporary directory removed by Stop
 	Logger *slog.Logger // receives the server's log lines; nil: discard
+	// Address is the one IPv4 address LiveKit binds and advertises;
+	// "": 127.0.0.1. The QEMU kit test uses an address of its own network
+	// namespace, which its guest can reach and the host's loopback cannot.
+	Address string
 }
 
 // Server is a running livekit-server.
 type Server struct {
-	URL       string // ws://127.0.0.1:PORT, for clients and for tokens' audience
+	URL       string // ws://ADDRESS:PORT, for clients and for tokens' audience
 	APIKey    string
 	APISecret string
 
 	binary  string
+	addr    string // the address bound and advertised
 	config  string // path of the YAML config
 	tempDir string // removed by Stop when we created it
 	log     *slog.Logger
@@ -103,7 +109,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotFound, err)
 	}
-	s := &Server{binary: bin, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
+	s := &Server{binary: bin, addr: opts.Address, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
+	if s.addr == "" {
+		s.addr = "127.0.0.1"
+	}
+	if ip := net.ParseIP(s.addr); ip == nil || ip.To4() == nil {
+		return nil, fmt.Errorf("livekit: address %q is not an IPv4 address", s.addr)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -152,20 +164,20 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // choosePorts picks free loopback ports for signalling (TCP) and media (UDP)
 // and writes the config.
 func (s *Server) choosePorts() error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(s.addr, "0"))
 	if err != nil {
 		return fmt.Errorf("livekit: find a free TCP port: %w", err)
 	}
 	s.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+	u, err := net.ListenPacket("udp", net.JoinHostPort(s.addr, "0"))
 	if err != nil {
 		return fmt.Errorf("livekit: find a free UDP port: %w", err)
 	}
 	udp := u.LocalAddr().(*net.UDPAddr).Port
 	u.Close()
-	s.URL = "ws://127.0.0.1:" + strconv.Itoa(s.port)
-	if err := os.WriteFile(s.config, []byte(configYAML(s.port, udp, s.APIKey, s.APISecret)), 0o600); err != nil {
+	s.URL = "ws://" + net.JoinHostPort(s.addr, strconv.Itoa(s.port))
+	if err := os.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret)), 0o600); err != nil {
 		return fmt.Errorf("livekit: write config: %w", err)
 	}
 	return nil
@@ -177,30 +189,30 @@ func (s *Server) choosePorts() error {
 // the loopback-only promise and parallel test servers. Media is UDP muxed on
 // one port bound to 127.0.0.1 only (rtc.ips.includes); node_ip pins the
 // advertised candidate, so no STUN lookup of an external address happens.
-func configYAML(port, udpPort int, key, secret string) string {
+func configYAML(addr string, port, udpPort int, key, secret string) string {
 	return fmt.Sprintf(`# Written by roomkit/portal/sfu; regenerated on every start.
-port: %d
+port: %[2]d
 bind_addresses:
-  - 127.0.0.1
+  - %[1]s
 rtc:
-  udp_port: %d
+  udp_port: %[3]d
   tcp_port: 0
-  node_ip: 127.0.0.1
+  node_ip: %[1]s
   use_external_ip: false
   enable_loopback_candidate: true
   ips:
     includes:
-      - 127.0.0.1/32
+      - %[1]s/32
 turn:
   enabled: false
 room:
   auto_create: true
 keys:
-  %s: %s
+  %[4]s: %[5]s
 logging:
   json: true
   level: info
-`, port, udpPort, key, secret)
+`, addr, port, udpPort, key, secret)
 }
 
 // launch starts the process and waits until it answers HTTP.
@@ -261,7 +273,7 @@ func environ() []string {
 // waitReady polls the server's HTTP port until it answers 200.
 func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	url := "http://127.0.0.1:" + strconv.Itoa(s.port) + "/"
+	url := "http://" + net.JoinHostPort(s.addr, strconv.Itoa(s.port)) + "/"
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -175,7 +175,7 @@ func TestFindBinaryPrefersTools(t *testing.T) {
 }
 
 func TestConfigIsLoopbackOnly(t *testing.T) {
-	c := configYAML(7880, 7882, "APIkey", "secret")
+	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret")
 	for _, want := range []string{
 		"port: 7880", "bind_addresses:\n  - 127.0.0.1", "udp_port: 7882", "node_ip: 127.0.0.1",
 		"tcp_port: 0", "use_external_ip: false", "- 127.0.0.1/32", "turn:\n  enabled: false", "APIkey: secret",

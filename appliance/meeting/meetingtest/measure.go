@@ -51,11 +51,20 @@ func ChangedPixels(a, b *image.YCbCr, rows int) int {
 // CheckBars compares the middle row of pic with cameratest's eight colour
 // bars and says which bars' Y, Cb or Cr is off by more than tolerance.
 func CheckBars(pic *image.YCbCr, tolerance int) error {
+	var bars [8][3]byte
+	for i := range bars {
+		bars[i] = cameratest.BarColour(i, len(bars))
+	}
+	return CheckBarsOf(pic, bars, tolerance)
+}
+
+// CheckBarsOf compares the middle row of pic with eight vertical bars of
+// the given Y, Cb, Cr, left to right.
+func CheckBarsOf(pic *image.YCbCr, bars [8][3]byte, tolerance int) error {
 	w, row := pic.Rect.Dx(), pic.Rect.Dy()/2
 	var errs []error
-	for bar := 0; bar < 8; bar++ {
+	for bar, want := range bars {
 		x := (2*bar + 1) * w / 16
-		want := cameratest.BarColour(x, w)
 		got := pic.YCbCrAt(x, row)
 		if off(got.Y, want[0]) > tolerance || off(got.Cb, want[1]) > tolerance || off(got.Cr, want[2]) > tolerance {
 			errs = append(errs, fmt.Errorf("bar %d at x=%d: YUV %d,%d,%d, want about %v", bar, x, got.Y, got.Cb, got.Cr, want))

@@ -123,15 +123,24 @@ func (b *malgoBackend) open(speaker, mic Device, cfg streamConfig, cb callbacks)
 	// miniaudio keeps the device IDs' addresses; they stay pinned for the
 	// device's life so Go memory may sit in its C config.
 	s.pin.Pin(s.ids)
-	dc := malgo.DefaultDeviceConfig(malgo.Duplex)
+	// A speaker without a microphone (Choose's zero mic) opens playback
+	// only: a duplex device would need some capture device, and the
+	// default one may be a loopback or nothing at all.
+	kind := malgo.Duplex
+	if mic.ID == "" {
+		kind = malgo.Playback
+	}
+	dc := malgo.DefaultDeviceConfig(kind)
 	dc.SampleRate = 48000
 	dc.PeriodSizeInFrames = cfg.periodFrames
 	dc.Periods = cfg.periods
 	dc.PerformanceProfile = malgo.LowLatency
 	dc.Playback.Format, dc.Playback.Channels = malgo.FormatS16, 1
-	dc.Capture.Format, dc.Capture.Channels = malgo.FormatS16, 1
 	dc.Playback.DeviceID = pointer(&s.ids[0])
-	dc.Capture.DeviceID = pointer(&s.ids[1])
+	if kind == malgo.Duplex {
+		dc.Capture.Format, dc.Capture.Channels = malgo.FormatS16, 1
+		dc.Capture.DeviceID = pointer(&s.ids[1])
+	}
 	dev, err := malgo.InitDevice(b.ctx.Context, dc, malgo.DeviceCallbacks{Data: cb.data, Stop: cb.stopped})
 	if err != nil {
 		s.pin.Unpin()
@@ -176,7 +185,7 @@ func openError(speaker, mic Device, err error) error {
 	case malgo.ErrFormatNotSupported, malgo.ErrInvalidDeviceConfig:
 		return fmt.Errorf("the speakerphone %q cannot do 48 kHz 16-bit mono in and out: %w", speaker.Name, err)
 	}
-	if mic.ID != speaker.ID {
+	if mic.ID != "" && mic.ID != speaker.ID {
 		return fmt.Errorf("open speaker %q and microphone %q: %w", speaker.Name, mic.Name, err)
 	}
 	return fmt.Errorf("open speakerphone %q (ALSA device %s): %w", speaker.Name, speaker.ID, err)

@@ -33,10 +33,15 @@ var (
 		dev(":1,0", "Loopback, Loopback PCM", true, true),
 		dev(":2,0", "Dummy, Dummy PCM", true, true),
 	}
-	// The QEMU test guest: its usb-audio device has a speaker only.
+	// The QEMU test guest: its usb-audio device has a speaker only. As the
+	// static kit build enumerated it in the test kernel (TestKernelChoose
+	// records it as devices-qemu.json): libasound's "null" PCM, and both of
+	// snd-aloop's devices.
 	qemuDevices = []Device{
+		dev("null", "Discard all samples (playback) or generate zero samples (capture)", true, true),
 		dev(":0,0", "Dummy, Dummy PCM", true, true),
 		dev(":1,0", "Loopback, Loopback PCM", true, true),
+		dev(":1,1", "Loopback, Loopback PCM", true, true),
 		dev(":2,0", "QEMU USB Audio, USB Audio", true, false),
 	}
 )
@@ -89,13 +94,23 @@ func TestChoose(t *testing.T) {
 				dev(":0,0", "HD Pro Webcam C920, USB Audio", false, true),
 				dev(":1,0", "Jabra SPEAK 510 USB, USB Audio", true, true),
 			}, speaker: ":1,0", mic: ":1,0"},
-		{name: "QEMU: USB speaker, but only virtual microphones",
-			devs: qemuDevices, cards: "cards-qemu.txt", errNoSpeakerphone: true,
-			errLike: "no microphone (found Dummy, Dummy PCM [:0,0] (speaker and microphone); Loopback"},
+		{name: "QEMU: a USB speaker without a microphone is used alone, never a virtual microphone",
+			devs: qemuDevices, cards: "cards-qemu.txt", speaker: ":2,0", mic: ""},
+		{name: "QEMU: the USB speaker asked for by name, still without a microphone",
+			devs: qemuDevices, cards: "cards-qemu.txt", want: "QEMU", speaker: ":2,0", mic: ""},
+		{name: "QEMU: a USB speakerphone with a microphone wins over the speaker-only one",
+			devs:  append(append([]Device{}, qemuDevices...), dev(":3,0", "USB Audio Device, USB Audio", true, true)),
+			cards: "cards-qemu.txt", speaker: ":3,0", mic: ":3,0"},
+		{name: "PC: a USB speaker without a microphone takes the analog microphone",
+			devs:  append(append([]Device{}, pcDevices...), dev(":3,0", "QEMU USB Audio, USB Audio", true, false)),
+			cards: "cards-pc.txt", speaker: ":3,0", mic: ":0,0"},
+		{name: "QEMU: a microphone asked for that is not there",
+			devs: qemuDevices, cards: "cards-qemu.txt", wantMic: "Jabra", errNoSpeakerphone: true,
+			errLike: `no microphone matches "Jabra" (found Discard all samples (playback) or generate zero samples (capture) [null] (speaker and microphone); Dummy, Dummy PCM [:0,0] (speaker and microphone); Loopback`},
 		{name: "QEMU: the Dummy card's microphone by name",
 			devs: qemuDevices, cards: "cards-qemu.txt", wantMic: "dummy", speaker: ":2,0", mic: ":0,0"},
 		{name: "only virtual devices",
-			devs: qemuDevices[:2], cards: "cards-qemu.txt", errNoSpeakerphone: true, errLike: "no speaker ("},
+			devs: qemuDevices[:4], cards: "cards-qemu.txt", errNoSpeakerphone: true, errLike: "no speaker (found Discard all samples"},
 		{name: "a device asked for by ID",
 			devs: pcDevices, cards: "cards-pc.txt", want: ":1,0", speaker: ":1,0", mic: ":1,0"},
 		{name: "a device asked for that is not there",
@@ -127,7 +142,10 @@ func TestChoose(t *testing.T) {
 				t.Fatal(err)
 			}
 			if speaker.ID != tt.speaker || mic.ID != tt.mic {
-				t.Errorf("chose speaker %v and microphone %v, want %s and %s", speaker, mic, tt.speaker, tt.mic)
+				t.Errorf("chose speaker %v and microphone %v, want %s and %q", speaker, mic, tt.speaker, tt.mic)
+			}
+			if tt.mic == "" && (mic != Device{} || mic.String() != "none") {
+				t.Errorf("microphone %+v (%s), want the zero Device for none", mic, mic)
 			}
 		})
 	}

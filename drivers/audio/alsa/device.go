@@ -32,6 +32,9 @@ type Device struct {
 }
 
 func (d Device) String() string {
+	if d.ID == "" && d.Name == "" {
+		return "none"
+	}
 	dir := "speaker and microphone"
 	switch {
 	case !d.Capture:
@@ -84,14 +87,18 @@ func classify(d Device) (class, int) {
 	}
 }
 
-// better reports whether a should be preferred to b: by class, then a
-// speakerphone's name, then the lower card and device number, so the
-// choice is stable.
+// better reports whether a should be preferred to b: by class, then one
+// that is both speaker and microphone (the room is heard through the
+// device it hears from), then a speakerphone's name, then the lower card
+// and device number, so the choice is stable.
 func better(a, b Device) bool {
 	ca, ba := classify(a)
 	cb, bb := classify(b)
 	if ca != cb {
 		return ca > cb
+	}
+	if da, db := a.Playback && a.Capture, b.Playback && b.Capture; da != db {
+		return da
 	}
 	if ba != bb {
 		return ba > bb
@@ -103,14 +110,24 @@ func better(a, b Device) bool {
 }
 
 // Choose picks the speaker and the microphone among devs. With want empty
-// it takes the best speaker (USB audio class, then analog, then HDMI) and
-// the microphone of the same card if it has one, else the best microphone;
-// loopback, dummy and software devices are never picked. With want set,
-// only devices whose ID equals want or whose name contains it (any case)
-// are considered, virtual ones included: that is how tests and QEMU pick
-// the null backend or the Dummy card. wantMic, if set, does the same for
-// the microphone alone.
+// it takes the best speaker (USB audio class, then analog, then HDMI; in
+// each, one with a microphone first) and the microphone of the same card
+// if it has one, else the best microphone; loopback, dummy and software
+// devices are never picked. With want set, only devices whose ID equals
+// want or whose name contains it (any case) are considered, virtual ones
+// included: that is how tests and QEMU pick the null backend or the Dummy
+// card. wantMic, if set, does the same for the microphone alone.
+//
+// A USB speaker with no microphone to go with it (a USB speaker rather
+// than a speakerphone) is still chosen, so the room at least hears the
+// meeting: mic is then the zero Device (its ID is empty), and the
+// Speakerphone opened on it reads silence and says in its Status that the
+// room cannot be heard. That only happens with wantMic empty: a
+// microphone asked for by name that is not there is an error, not
+// silently ignored. Without a USB speaker, no microphone is an error as
+// before: the screen's or the board's speaker alone is not a speakerphone.
 func Choose(devs []Device, want, wantMic string) (speaker, mic Device, err error) {
+	explicitMic := wantMic != ""
 	if wantMic == "" {
 		wantMic = want
 	}
@@ -133,6 +150,9 @@ func Choose(devs []Device, want, wantMic string) (speaker, mic Device, err error
 		return Device{}, Device{}, noneError("speaker", want, devs)
 	}
 	if len(mics) == 0 {
+		if c, _ := classify(speaker); c == classUSB && !explicitMic {
+			return speaker, Device{}, nil
+		}
 		return Device{}, Device{}, noneError("microphone", wantMic, devs)
 	}
 	mic = mics[0]

@@ -5,7 +5,9 @@
 // Open enumerates the ALSA devices and picks the speakerphone (Choose: a
 // USB audio class device first, then other analog devices, HDMI last;
 // loopback and dummy cards only when asked for by name), and starts one
-// duplex stream on it. A Manager wraps that for a kit: it survives the
+// duplex stream on it. A USB speaker without a microphone is used alone,
+// playback only: the room hears the meeting, Read returns silence, and
+// Status says the room cannot be heard. A Manager wraps that for a kit: it survives the
 // speakerphone being unplugged (Read and Write return audio.ErrUnplugged,
 // Status says to check the cable) and reopens it when it is back.
 //

@@ -153,3 +153,67 @@ func TestRegistered(t *testing.T) {
 	}
 	t.Errorf("audio.Drivers has %v, want alsa among them", audio.Drivers.Names())
 }
+
+// qemuUSBSpeaker is QEMU's usb-audio: a real USB speaker, no microphone.
+var qemuUSBSpeaker = func() Device {
+	d := dev(":2,0", "QEMU USB Audio, USB Audio", true, false)
+	d.Card, d.Driver = 2, "USB-Audio"
+	return d
+}()
+
+// A USB speaker without a microphone is the room's speaker: it plays, the
+// microphone reads silence at the speaker's pace (the meeting and the
+// level meter go on, reading nothing), and the status tells the staff the
+// room cannot be heard.
+func TestManagerSpeakerWithoutMicrophone(t *testing.T) {
+	r := newManagerRig(t, []Device{qemuUSBSpeaker})
+	r.expect(t, "open")
+	ctx := context.Background()
+
+	st := r.m.Status()
+	if !st.Present || st.Kind != "speakerphone" || st.Name != qemuUSBSpeaker.Name ||
+		!strings.Contains(st.Error, `"QEMU USB Audio" has no microphone`) || !strings.Contains(st.Error, "cannot be heard") {
+		t.Errorf("status %+v, want QEMU USB Audio present, saying it has no microphone and the room cannot be heard", st)
+	}
+	if speaker, mic := r.m.current().Devices(); speaker.ID != qemuUSBSpeaker.ID || mic != (Device{}) {
+		t.Errorf("devices %v and %v, want the USB speaker and none", speaker, mic)
+	}
+
+	tone := audio.NewTestTone()
+	frame := make([]int16, audio.SampleRate/50)
+	meter := audio.NewLevelMeter()
+	for range 10 { // 200 ms in and out
+		for i := range frame {
+			frame[i] = 1234 // Read must overwrite it all with silence
+		}
+		if err := r.m.Read(ctx, frame); err != nil {
+			t.Fatalf("Read without a microphone: %v", err)
+		}
+		meter.Write(frame)
+		n := tone.Fill(frame)
+		if err := r.m.Write(ctx, frame[:n]); err != nil {
+			t.Fatalf("Write to the speaker: %v", err)
+		}
+	}
+	if rms, peak := meter.Level(); rms != audio.SilenceDBFS || peak != audio.SilenceDBFS {
+		t.Errorf("microphone level %.1f dBFS RMS, %.1f peak; want silence (%v)", rms, peak, audio.SilenceDBFS)
+	}
+	drain(ctx, r.m.current())
+	if st := r.m.Stats(); st.Played < 10*int64(len(frame)) || st.Captured != 0 {
+		t.Errorf("stats %+v: want the 200 ms of tone played and nothing captured", st)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := r.m.Read(cctx, make([]int16, 60*audio.SampleRate)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Read of a minute with a cancelled context = %v, want context.Canceled (silence is paced, not made up)", err)
+	}
+
+	// Unplugged, the usual message replaces the microphone's.
+	r.fake.set(nil, nil)
+	r.m.current().st.stop()
+	r.expect(t, "gone")
+	if st := r.m.Status(); st.Present || st.Error != UnpluggedMessage {
+		t.Errorf("status after unplug %+v, want %q", st, UnpluggedMessage)
+	}
+}

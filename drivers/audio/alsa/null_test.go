@@ -136,6 +136,9 @@ func (f *fakeBackend) open(speaker, mic Device, cfg streamConfig, cb callbacks) 
 	if err != nil {
 		return nil, err
 	}
+	if mic.ID == "" {
+		mc = Device{} // a speaker without a microphone: playback only
+	}
 	return real.open(sp, mc, cfg, cb)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,7 +156,11 @@ func open(be backend, opts Options) (*Speakerphone, error) {
 		st.close()
 		return nil, openError(speaker, mic, err)
 	}
-	slog.Info("speakerphone", "speaker", speaker.String(), "microphone", mic.String(), "period", period)
+	if mic.ID == "" {
+		slog.Warn("speaker without a microphone: the room cannot be heard", "speaker", speaker.String(), "period", period)
+	} else {
+		slog.Info("speakerphone", "speaker", speaker.String(), "microphone", mic.String(), "period", period)
+	}
 	return s, nil
 }
 
@@ -190,13 +195,25 @@ func (s *Speakerphone) process(out, in []byte, frames uint32) {
 			s.xruns.Add(1)
 		}
 	}
-	if len(in) >= 2 {
-		mic := asSamples(in)
-		dropped := s.micQ.push(mic, s.muted.Load())
-		if last := s.lastRead.Load(); dropped > 0 && last != 0 && int64(t)-last < int64(readActive) {
+	var mic []int16
+	silent := s.muted.Load()
+	switch {
+	case len(in) >= 2:
+		mic = asSamples(in)
+		s.captured.Add(int64(len(mic)))
+	case s.mic.ID == "" && len(out) >= 2:
+		// No microphone: the speaker's clock paces silence into the
+		// microphone queue, so Read blocks as long as it would on a real
+		// one and the meeting and the level meter read silence rather
+		// than spin or fail. push reads only out's length here.
+		mic, silent = asSamples(out), true
+	}
+	if mic != nil {
+		dropped := s.micQ.push(mic, silent)
+		// Dropped silence from no microphone is no loss worth counting.
+		if last := s.lastRead.Load(); dropped > 0 && last != 0 && int64(t)-last < int64(readActive) && s.mic.ID != "" {
 			s.overflows.Add(int64(dropped))
 		}
-		s.captured.Add(int64(len(mic)))
 		s.lastMic.Store(int64(t))
 		signal(s.micReady)
 	}
@@ -251,9 +268,10 @@ func (s *Speakerphone) errGone(op string) error {
 	return fmt.Errorf("%s %s: %w", op, s.speaker.Name, audio.ErrUnplugged)
 }
 
-// Read blocks until len(buf) microphone samples were captured or ctx ends.
-// Samples older than the current frame plus two periods are dropped first
-// (and counted): after a stall the caller gets fresh audio, not a backlog.
+// Read blocks until len(buf) microphone samples were captured or ctx ends;
+// without a microphone it delivers silence at the speaker's pace. Samples
+// older than the current frame plus two periods are dropped first (and
+// counted): after a stall the caller gets fresh audio, not a backlog.
 func (s *Speakerphone) Read(ctx context.Context, buf []int16) error {
 	now := s.now()
 	prev := time.Duration(s.lastRead.Swap(int64(now)))
@@ -261,7 +279,7 @@ func (s *Speakerphone) Read(ctx context.Context, buf []int16) error {
 		// A backlog after a recent Read is a stall worth counting; before
 		// the first Read in a while it is just the idle time before a
 		// meeting.
-		if n := s.micQ.trim(keep); n > 0 && prev != 0 && now-prev < readActive {
+		if n := s.micQ.trim(keep); n > 0 && prev != 0 && now-prev < readActive && s.mic.ID != "" {
 			s.overflows.Add(int64(n))
 		}
 	}
@@ -331,7 +349,8 @@ func (s *Speakerphone) Info() audio.Info {
 	return audio.Info{Name: s.speaker.Name, ID: s.speaker.ID, Channels: 1}
 }
 
-// Devices returns the speaker and the microphone in use.
+// Devices returns the speaker and the microphone in use; mic is the zero
+// Device when the speaker has no microphone (see Choose).
 func (s *Speakerphone) Devices() (speaker, mic Device) { return s.speaker, s.mic }
 
 // Stats returns the stream's counters.
@@ -355,13 +374,26 @@ func (s *Speakerphone) Unplugged() bool {
 	}
 }
 
-// Status reports the device, and that it is gone once unplugged.
+// Status reports the device, that it is gone once unplugged, and that the
+// room cannot be heard when the speaker has no microphone: the speaker
+// works, so the device is present, with the problem in words.
 func (s *Speakerphone) Status() drivers.Status {
 	st := drivers.Status{Kind: "speakerphone", Name: s.speaker.Name, Present: !s.Unplugged()}
-	if !st.Present {
+	switch {
+	case !st.Present:
 		st.Error = UnpluggedMessage
+	case s.mic.ID == "":
+		st.Error = noMicMessage(s.speaker)
 	}
 	return st
+}
+
+// noMicMessage is the Status error of a speaker without a microphone. It
+// names the device by its card ("QEMU USB Audio", not "QEMU USB Audio,
+// USB Audio"), as it is written on it.
+func noMicMessage(speaker Device) string {
+	name, _, _ := strings.Cut(speaker.Name, ", ")
+	return fmt.Sprintf("The speakerphone %q has no microphone: the room can hear the meeting but cannot be heard. Plug in a speakerphone with a microphone.", name)
 }
 
 // UnpluggedMessage is the Status error while the speakerphone is gone.

@@ -82,7 +82,7 @@ func TestStaticCrossBuild(t *testing.T) {
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("build-static.sh %s: %v\n%s", tc.arch, err, b)
 			}
-			for _, bin := range []string{"roomd", "roomctl", "alsa.test"} {
+			for _, bin := range []string{"roomd", "roomctl", "alsa.test", "v4l2.test"} {
 				if err := checkStatic(filepath.Join(out, bin), tc.machine); err != nil {
 					t.Error(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"roomkit/drivers"
@@ -142,6 +143,11 @@ func pick(open opener, opts Options) (string, mode, error) {
 // start negotiates the mode and starts streaming.
 func start(d device, path, name string, m mode) (*Camera, error) {
 	pf, err := d.setFormat(m.fourcc, m.width, m.height)
+	if errors.Is(err, syscall.EBUSY) {
+		// Another program streams it: V4L2 lets anyone open a node, and
+		// refuses the format (and buffers) to all but the streaming one.
+		return nil, fmt.Errorf("camera %s (%s) is in use by another program: set format %v: %w", path, name, m, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("camera %s: set format %v: %w", path, m, err)
 	}
@@ -166,7 +172,9 @@ func start(d device, path, name string, m mode) (*Camera, error) {
 			c.pack = make([]byte, pf.Width*2*pf.Height)
 		}
 	}
-	if c.bufs, err = d.start(numBuffers); err != nil {
+	if c.bufs, err = d.start(numBuffers); errors.Is(err, syscall.EBUSY) {
+		return nil, fmt.Errorf("camera %s (%s) is in use by another program: start streaming: %w", path, name, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("camera %s: start streaming %s %dx%d: %w", path, cf, pf.Width, pf.Height, err)
 	}
 	slog.Info("camera streaming", "path", path, "name", name, "format", cf, "width", pf.Width, "height", pf.Height, "fps", iv.fps())

@@ -77,8 +77,17 @@
 //     since the first buffer (uint64), bytesused (uint32), all
 //     little-endian, then bytesused bytes of data.
 //
-// The fixtures in testdata are synthetic, made by `go test -run
-// TestWriteFixtures -update` from cameratest's pattern after real cameras'
-// answers (C920, C270, a USB 3 YUYV camera, an infrared camera); recorded
-// ones belong beside them.
+// The uvc-* and ir-* fixtures in testdata are synthetic, made by `go test
+// -run TestWriteFixtures -update` from cameratest's pattern after real
+// cameras' answers (C920, C270, a USB 3 YUYV camera, an infrared camera);
+// recorded ones belong beside them. vivid-yuyv-720p.v4l2.gz is recorded:
+// TestKernelVividRecord makes it from the kernel's vivid driver inside the
+// QEMU test kernel (RECORD=dir images/kernel/testdevices/smoke.sh).
+//
+// # Kernel tests
+//
+// The TestKernel… tests (kernel_linux_test.go) run the driver against vivid
+// in the QEMU test kernel (drivers/kerneltest): scan, negotiation, frames
+// with vivid's colour bars, a camera in use, and an unplug by unbinding
+// vivid's platform device.
 package v4l2

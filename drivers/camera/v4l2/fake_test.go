@@ -60,8 +60,10 @@ var (
 			{formatDesc{code("Y16 "), "16-bit Greyscale", 0}, sizes([][3]any{{640, 360, []fract{{1, 15}}}})},
 		},
 	}
-	// vivid, the kernel's test driver: continuous sizes.
-	vividCam = fixtureHeader{
+	// A capture card with a scaler: any size in a stepwise range (vivid's
+	// HDMI input answers so; its default webcam input has discrete sizes,
+	// see testdata/vivid-yuyv-720p.v4l2.gz, recorded from the kernel).
+	stepwiseCam = fixtureHeader{
 		Capability: capability{Driver: "vivid", Card: "vivid", BusInfo: "platform:vivid-000", Caps: capVideoCapture | capStreaming},
 		Formats: []fixtureFmt{
 			{formatDesc{fmtYUYV, "YUYV 4:2:2", 0}, []fixtureSize{{frameSize{Width: 16, Height: 16, MaxWidth: 4096, MaxHeight: 2160, StepWidth: 2, StepHeight: 2}, []fract{{1, 25}, {1, 30}, {1, 50}}}}},

@@ -32,8 +32,9 @@ import (
 
 type kernelDevice struct {
 	path string
-	f    *os.File
-	rc   syscall.RawConn
+	fd   int             // until start: a plain descriptor, outside Go's poller
+	f    *os.File        // from start on: fd, in Go's poller
+	rc   syscall.RawConn // f's
 	bufs [][]byte
 
 	keyMu     sync.Mutex
@@ -41,25 +42,33 @@ type kernelDevice struct {
 	xuUnit    uint8
 }
 
-// openKernel opens a video node non-blocking, so that waiting for a frame
-// goes through Go's poller (epoll) and Close wakes the waiter.
+// openKernel opens a video node non-blocking. The descriptor joins Go's
+// poller (epoll) only once buffers are requested (start), so that waiting
+// for a frame goes through epoll and Close wakes the waiter. Not before:
+// adding a node to epoll polls it, and videobuf2 answers a poll on a
+// capture node without buffers by starting read() emulation, which
+// allocates buffers, starts streaming and makes that descriptor the
+// queue's owner; S_FMT then fails with EBUSY. vivid (and every driver that
+// offers read()) does that; uvcvideo does not offer read().
 func openKernel(path string) (device, error) {
 	fd, err := v4l2.OpenDevice(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(fd, path)
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &kernelDevice{path: path, f: f, rc: rc}, nil
+	return &kernelDevice{path: path, fd: int(fd)}, nil
 }
 
 // ctl runs fn with the descriptor, which cannot be closed meanwhile. Never
 // use f.Fd(): it would switch the descriptor back to blocking mode.
 func (d *kernelDevice) ctl(fn func(fd uintptr) error) error {
+	if d.f == nil {
+		// Before start nothing runs concurrently: open, enumerate, set
+		// the format, close.
+		if d.fd < 0 {
+			return os.ErrClosed
+		}
+		return gone(fn(uintptr(d.fd)))
+	}
 	var err error
 	if cerr := d.rc.Control(func(fd uintptr) { err = fn(fd) }); cerr != nil {
 		return cerr
@@ -229,6 +238,9 @@ func (s streamDev) Stop() error                     { return nil }
 var _ v4l2.StreamingDevice = streamDev{}
 
 func (d *kernelDevice) start(n int) ([][]byte, error) {
+	if d.f != nil {
+		return nil, errors.New("start: already streaming")
+	}
 	err := d.ctl(func(fd uintptr) error {
 		req, err := v4l2.InitBuffers(streamDev{fd, uint32(n)})
 		if err != nil {
@@ -249,7 +261,19 @@ func (d *kernelDevice) start(n int) ([][]byte, error) {
 		}
 		return v4l2.StreamOn(streamDev{fd, req.Count})
 	})
-	return d.bufs, err
+	if err != nil {
+		return d.bufs, err
+	}
+	// The queue streams now. Polling it before would have started read()
+	// emulation (no buffers yet) or answered EPOLLERR (not streaming),
+	// which Go's poller keeps as "not pollable" until the next event.
+	f := os.NewFile(uintptr(d.fd), d.path)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return d.bufs, err
+	}
+	d.f, d.rc = f, rc
+	return d.bufs, nil
 }
 
 // pollSlice bounds how long dequeue waits before looking at its context
@@ -260,6 +284,9 @@ const pollSlice = 250 * time.Millisecond
 // DequeueBuffer builds an error (two allocations) for every EAGAIN, that
 // is for every frame on a non-blocking descriptor.
 func (d *kernelDevice) dequeue(ctx context.Context) (buffer, error) {
+	if d.f == nil {
+		return buffer{}, errors.New("dequeue buffer: not streaming")
+	}
 	var (
 		b     C.struct_v4l2_buffer
 		errno unix.Errno
@@ -286,8 +313,12 @@ func (d *kernelDevice) dequeue(ctx context.Context) (buffer, error) {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			continue
+		case errors.Is(err, os.ErrClosed):
+			return buffer{}, err
 		case err != nil:
-			return buffer{}, err // closed
+			// videobuf2 answers poll with EPOLLERR when the queue stopped
+			// or the device was unregistered: Go reports "not pollable".
+			return buffer{}, fmt.Errorf("%w (wait for a frame: %v)", camera.ErrUnplugged, err)
 		case errno != 0:
 			return buffer{}, gone(fmt.Errorf("dequeue buffer: %w", errno))
 		}
@@ -374,7 +405,15 @@ func readDescriptors(node string) ([]byte, error) {
 func (d *kernelDevice) close() error {
 	// STREAMOFF may fail on a vanished device; closing is what matters.
 	d.ctl(func(fd uintptr) error { return v4l2.StreamOff(streamDev{fd, uint32(len(d.bufs))}) })
-	return d.f.Close()
+	if d.f != nil {
+		return d.f.Close()
+	}
+	if d.fd < 0 {
+		return os.ErrClosed
+	}
+	fd := d.fd
+	d.fd = -1
+	return unix.Close(fd)
 }
 
 func (d *kernelDevice) unmap() error {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"roomkit/drivers/camera"
@@ -25,8 +27,10 @@ func TestNegotiation(t *testing.T) {
 		{"MJPEG camera without 1080p stays at 720p", mjpegCam, true, "MJPEG 1280x720@30"},
 		{"slow YUYV camera trades size for rate", yuyvSlowCam, false, "YUYV 640x480@30"},
 		{"USB 3 YUYV camera does 720p at 30", yuyvCam, false, "YUYV 1280x720@30"},
-		{"continuous sizes are aligned to 720p", vividCam, false, "YUYV 1280x720@30"},
-		{"continuous sizes give 1080p when configured", vividCam, true, "YUYV 1920x1080@30"},
+		{"continuous sizes are aligned to 720p", stepwiseCam, false, "YUYV 1280x720@30"},
+		{"continuous sizes give 1080p when configured", stepwiseCam, true, "YUYV 1920x1080@30"},
+		{"vivid as the kernel answers: 720p at 30 of 64 formats", load(t, "vivid-yuyv-720p.v4l2.gz").fixtureHeader, false, "YUYV 1280x720@30"},
+		{"vivid as the kernel answers, 1080p when configured", load(t, "vivid-yuyv-720p.v4l2.gz").fixtureHeader, true, "YUYV 1920x1080@30"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := describe(newReplay(header(tc.cam), false))
@@ -387,4 +391,54 @@ func FuzzParseFixture(f *testing.F) {
 			c.Close()
 		}
 	})
+}
+
+// The recording of vivid from the test kernel replays as the camera it
+// was: kernel-true answers, and frames that convert to its colour bars.
+func TestVividRecording(t *testing.T) {
+	c, fx, _ := openFixture(t, "vivid-yuyv-720p.v4l2.gz")
+	want := camera.Info{Name: "vivid", Path: "/dev/video0", Format: camera.YUYV, Width: 1280, Height: 720, FPS: 30}
+	if got := c.Info(); got != want {
+		t.Fatalf("opened %+v, want %+v", got, want)
+	}
+	if fx.Negotiated.BytesPerLine != 2560 || fx.Negotiated.SizeImage != 1280*720*2 {
+		t.Errorf("vivid negotiated %+v, want 2560 bytes per line, no padding", fx.Negotiated)
+	}
+	var conv camera.Converter
+	for i := range fx.frames {
+		f, err := c.Next(context.Background())
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		i420, err := conv.I420(f, c.Info())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkBars(i420, 1280, 720); err != nil {
+			t.Errorf("frame %d: %v", i, err)
+		}
+	}
+	// A frame that is not the bars must fail the check, or it proves nothing.
+	grey := make([]byte, 1280*720*3/2)
+	for i := range grey {
+		grey[i] = 128
+	}
+	if err := checkBars(grey, 1280, 720); err == nil {
+		t.Error("checkBars accepts a grey frame")
+	}
+}
+
+// busyDevice answers S_FMT as V4L2 does while another program streams.
+type busyDevice struct{ *replay }
+
+func (busyDevice) setFormat(fourcc, int, int) (pixFormat, error) {
+	return pixFormat{}, fmt.Errorf("pix format failed: %w", syscall.EBUSY)
+}
+
+func TestCameraInUse(t *testing.T) {
+	fx := load(t, "vivid-yuyv-720p.v4l2.gz")
+	_, err := openWith(func(string) (device, error) { return busyDevice{newReplay(fx, false)}, nil }, Options{Path: fx.Path})
+	if !errors.Is(err, syscall.EBUSY) || !strings.Contains(err.Error(), "/dev/video0 (vivid) is in use by another program") {
+		t.Errorf("open of a camera another program streams: %v; want it named and said to be in use", err)
+	}
 }

@@ -23,9 +23,13 @@
 //
 //   - one line of JSON ending in a newline, at most 64 KiB:
 //     {"format":"roomkit-evdev/1","device":{"name":...,"abs":[{"code":0,
-//     "value":0,"min":0,"max":32767},...],"rel":[0,1],"keys":[272,...]}}
-//     where abs holds EVIOCGABS of every absolute axis and rel and keys list
-//     the codes set in EVIOCGBIT; then
+//     "value":0,"min":0,"max":32767},...],"rel":[0,1],"keys":[272,...],
+//     "slots":[{"code":57,"values":[-1,-1]},...]}}
+//     where abs holds EVIOCGABS of every absolute axis, rel and keys list
+//     the codes set in EVIOCGBIT, and slots, for multitouch devices, holds
+//     EVIOCGMTSLOTS of the tracking ID and position axes (the kernel sends
+//     no position for a touch where the slot's last one was, so a reader
+//     opening the device needs them); then
 //   - the events, each a 24-byte struct input_event in little-endian byte
 //     order whatever the recording machine: seconds (int64), microseconds
 //     (int64), type (uint16), code (uint16), value (int32).

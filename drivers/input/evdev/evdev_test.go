@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,6 +67,29 @@ func TestFixtures(t *testing.T) {
 		{"usb_tablet_click.evdev", image.Pt(1080, 1920), Options{Rotate: 90}, []input.Event{
 			down(539, 960), up(539, 960), down(1079, 1919), up(1079, 1919),
 		}},
+		// Recorded from hid-multitouch in the QEMU test kernel (kernel_test.go):
+		// the kernel leaves out any axis that did not change, and the slot
+		// number when it is the current one.
+		{"uhid_mt_tap_32767.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(0, 0), up(0, 0), down(1279, 799), up(1279, 799), down(640, 200), up(640, 200),
+		}},
+		{"uhid_mt_tap_4095.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(1279, 0), up(1279, 0), down(320, 599), up(320, 599),
+		}},
+		{"uhid_mt_tap_offset.evdev", image.Pt(1280, 800), Options{}, []input.Event{ // X 100..1379, Y -400..399
+			down(0, 0), up(0, 0), down(640, 400), up(640, 400), down(1279, 799), up(1279, 799),
+		}},
+		{"uhid_mt_tap_swapped.evdev", image.Pt(1280, 800), Options{SwapXY: true, InvertX: true}, []input.Event{
+			down(1279, 0), up(1279, 0), down(320, 599), up(320, 599),
+		}},
+		// Opened after a tap at the corner: the same tap again carries no
+		// position; only the slots read at open say where it is.
+		{"uhid_mt_tap_reopened.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(1279, 799), up(1279, 799), down(1279, 0), up(1279, 0),
+		}},
+		{"uhid_mt_two_finger.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(100, 200), move(110, 210), up(110, 210),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -79,6 +103,65 @@ func TestFixtures(t *testing.T) {
 			}
 			if err := d.Close(); err != nil {
 				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+}
+
+// TestRecordedDevices keeps the hand-written devices honest: they must
+// describe themselves as the kernel's drivers do.
+func TestRecordedDevices(t *testing.T) {
+	tests := []struct {
+		fixture string
+		dev     deviceInfo
+	}{
+		{"qemu_usb_tablet_caps.evdev", tabletDev},
+	}
+	for _, tt := range tests {
+		info, _ := loadFixture(t, tt.fixture)
+		if !reflect.DeepEqual(info, tt.dev) {
+			t.Errorf("%s: the kernel says\n%+v\nthe hand-written device is\n%+v", tt.fixture, info, tt.dev)
+		}
+	}
+}
+
+// TestSlotsAtOpen: what EVIOCGMTSLOTS said at open seeds the contacts.
+func TestSlotsAtOpen(t *testing.T) {
+	dev := func(ids, xs, ys []int32) deviceInfo {
+		d := mtDev
+		d.Slots = []slotValues{{absMTTrackingID, ids}, {absMTPositionX, xs}, {absMTPositionY, ys}}
+		return d
+	}
+	tests := []struct {
+		name string
+		dev  deviceInfo
+		s    *stream
+		want []input.Event
+	}{
+		{"a touch where the last one was", dev([]int32{-1, -1}, []int32{1279, 5}, []int32{799, 5}),
+			new(stream).abs(absMTTrackingID, 7).key(btnTouch, 1).syn().abs(absMTTrackingID, -1).key(btnTouch, 0).syn(),
+			[]input.Event{down(1279, 799), up(1279, 799)}},
+		{"a finger down when opened", dev([]int32{-1, 3}, []int32{0, 640}, []int32{0, 400}),
+			new(stream).abs(absMTSlot, 1).abs(absMTPositionX, 650).syn().abs(absMTTrackingID, -1).key(btnTouch, 0).syn(),
+			[]input.Event{down(650, 400), up(650, 400)}},
+		// mtDev has 10 slots: a contact in an eleventh is not ours to follow.
+		{"more values than slots", dev(append(slices.Repeat([]int32{-1}, 10), 9, 9), slices.Repeat([]int32{9}, 12), nil),
+			new(stream).abs(absMTTrackingID, 7).abs(absMTPositionX, 10).abs(absMTPositionY, 20).syn().abs(absMTTrackingID, -1).syn(),
+			[]input.Event{down(10, 20), up(10, 20)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := classify("test", tt.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := newTracker(p, image.Pt(1280, 800), Options{})
+			var got []input.Event
+			for i := 0; i < len(tt.s.b); i += fixtureRecord {
+				got = tr.feed(decodeRecord(tt.s.b[i:], fixtureRecord, binary.LittleEndian), got)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("events %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -342,12 +425,13 @@ func checkStream(t *testing.T, evs []input.Event, screen image.Point, down *bool
 
 // FuzzTracker feeds arbitrary records to each kind of device.
 func FuzzTracker(f *testing.F) {
-	for name := range fixtures {
+	for _, name := range testdataFixtures(f) {
 		_, recs := loadFixture(f, name)
 		f.Add(byte(0), recs)
 		f.Add(byte(7), recs)
 	}
-	devs := []deviceInfo{singleTouchDev, mtDev, tabletDev, mouseDev, keyboardDev}
+	recorded, _ := loadFixture(f, "uhid_mt_tap_reopened.evdev") // with the slots at open
+	devs := []deviceInfo{singleTouchDev, mtDev, tabletDev, mouseDev, keyboardDev, recorded}
 	f.Fuzz(func(t *testing.T, sel byte, recs []byte) {
 		info := devs[int(sel)%len(devs)]
 		p, err := classify("fuzz", info)
@@ -367,7 +451,7 @@ func FuzzTracker(f *testing.F) {
 
 // FuzzFixture parses arbitrary files as fixtures and replays what parses.
 func FuzzFixture(f *testing.F) {
-	for name := range fixtures {
+	for _, name := range testdataFixtures(f) {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -392,4 +476,17 @@ func FuzzFixture(f *testing.F) {
 			checkStream(t, out, screen, &down)
 		}
 	})
+}
+
+// testdataFixtures lists every fixture in testdata, hand-written and
+// recorded.
+func testdataFixtures(t testing.TB) []string {
+	m, err := filepath.Glob(filepath.Join("testdata", "*.evdev"))
+	if err != nil || len(m) == 0 {
+		t.Fatalf("no fixtures in testdata: %v", err)
+	}
+	for i := range m {
+		m[i] = filepath.Base(m[i])
+	}
+	return m
 }

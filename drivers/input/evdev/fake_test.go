@@ -110,7 +110,7 @@ var (
 	tabletDev = deviceInfo{
 		Name: "QEMU QEMU USB Tablet",
 		Abs:  []axis{{Code: absX, Max: 32767}, {Code: absY, Max: 32767}},
-		Rel:  []uint16{0x08}, // REL_WHEEL
+		Rel:  []uint16{0x08, 0x0b}, // REL_WHEEL, REL_WHEEL_HI_RES: as the kernel reports it (testdata/qemu_usb_tablet_caps.evdev)
 		Keys: []uint16{btnLeft, 0x111, 0x112},
 	}
 	mouseDev = deviceInfo{

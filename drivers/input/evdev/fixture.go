@@ -38,13 +38,21 @@ type axis struct {
 	Max   int32  `json:"max"`
 }
 
+// slotValues is what EVIOCGMTSLOTS reports for one multitouch axis: its
+// value in each slot, slot 0 first.
+type slotValues struct {
+	Code   uint16  `json:"code"`
+	Values []int32 `json:"values"`
+}
+
 // deviceInfo is what the kit learns about a device through ioctls, and the
 // header of a fixture.
 type deviceInfo struct {
-	Name string   `json:"name"`
-	Abs  []axis   `json:"abs,omitempty"`
-	Rel  []uint16 `json:"rel,omitempty"`
-	Keys []uint16 `json:"keys,omitempty"`
+	Name  string       `json:"name"`
+	Abs   []axis       `json:"abs,omitempty"`
+	Rel   []uint16     `json:"rel,omitempty"`
+	Keys  []uint16     `json:"keys,omitempty"`
+	Slots []slotValues `json:"slots,omitempty"`
 }
 
 func (d *deviceInfo) axis(code uint16) (axis, bool) {
@@ -54,6 +62,16 @@ func (d *deviceInfo) axis(code uint16) (axis, bool) {
 		}
 	}
 	return axis{}, false
+}
+
+// slots returns the per-slot values of a multitouch axis, nil if unknown.
+func (d *deviceInfo) slots(code uint16) []int32 {
+	for _, s := range d.Slots {
+		if s.Code == code {
+			return s.Values
+		}
+	}
+	return nil
 }
 
 func (d *deviceInfo) hasKey(code uint16) bool { return slices.Contains(d.Keys, code) }

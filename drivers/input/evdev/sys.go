@@ -104,6 +104,26 @@ func (h *kernelHandle) info() (deviceInfo, error) {
 		}
 		info.Abs = append(info.Abs, axis{Code: code, Value: ai.Value, Min: ai.Min, Max: ai.Max})
 	}
+	if slot, ok := info.axis(absMTSlot); ok && slot.Max >= 0 {
+		// The kernel drops an event that repeats a slot's value, so a touch
+		// where that slot's last one was says nothing about its position;
+		// EVIOCGABS only knows the values of the axes without slots.
+		n := int(min(int64(slot.Max)+1, maxSlots))
+		for _, code := range []uint16{absMTTrackingID, absMTPositionX, absMTPositionY} {
+			if _, ok := info.axis(code); !ok {
+				continue
+			}
+			req := make([]int32, 1+n) // struct input_mt_request_layout: code, values[n]
+			req[0] = int32(code)
+			if err := h.ioctl(ioc(iocRead, 0x0a, uintptr(4*len(req))), unsafe.Pointer(&req[0])); err != nil { // EVIOCGMTSLOTS
+				// Not worth refusing a touch screen over: the slots start
+				// unknown, and most touches move anyway.
+				info.Slots = nil
+				break
+			}
+			info.Slots = append(info.Slots, slotValues{Code: code, Values: req[1:]})
+		}
+	}
 	return info, nil
 }
 

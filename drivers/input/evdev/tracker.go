@@ -35,6 +35,9 @@ type profile struct {
 	x, y  axis // the axes mapped to the screen
 	slots int
 	slot0 int32 // the slot current when the device was opened
+
+	// each slot's tracking ID and position when the device was opened
+	slotIDs, slotX, slotY []int32
 }
 
 // classify decides what a device is, or says in words why the kit cannot
@@ -53,6 +56,8 @@ func classify(path string, info deviceInfo) (profile, error) {
 		p.mt, p.x, p.y = true, mx, my
 		p.slots = int(min(max(int64(slot.Max)+1, 1), maxSlots))
 		p.slot0 = slot.Value
+		p.slotIDs = info.slots(absMTTrackingID)
+		p.slotX, p.slotY = info.slots(absMTPositionX), info.slots(absMTPositionY)
 	case hasX && hasY && button:
 		p.abs, p.x, p.y = true, ax, ay
 	}
@@ -119,6 +124,23 @@ func newTracker(p profile, screen image.Point, opts Options) *tracker {
 		t.cur = int(p.slot0)
 		if t.cur < 0 || t.cur >= len(t.slots) {
 			t.cur = 0
+		}
+		// Start from the kernel's slots: a touch where a slot's last one
+		// was carries no position events.
+		ids, xs, ys := p.slotIDs, p.slotX, p.slotY
+		for i := range t.slots {
+			if i < len(xs) {
+				t.slots[i].x = xs[i]
+			}
+			if i < len(ys) {
+				t.slots[i].y = ys[i]
+			}
+			if i < len(ids) && ids[i] >= 0 {
+				// Already down when opened: it leads, oldest slot first, and
+				// the UI sees Down at the next frame.
+				t.clock++
+				t.slots[i].active, t.slots[i].since = true, t.clock
+			}
 		}
 	}
 	t.rawX, t.rawY = p.x.Value, p.y.Value

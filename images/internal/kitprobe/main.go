@@ -3,12 +3,15 @@
 // with roomd's memory and the time since boot, as one JSON line per second
 // on a serial port that the host test reads. A gokrazy service's stdout
 // goes to gokrazy's log, not to a console, hence the explicit device.
-// With -control it also carries out the host's A/B update steps
-// (update.go).
+// With -control it also carries out the host's actions: A/B update steps
+// (update.go) and, for the kit test, taps on a uhid touch screen and the
+// camera's removal (kit.go); with -forward it makes roomd's control API
+// reachable through QEMU's host forward.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -18,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -38,10 +42,11 @@ type Report struct {
 	UserCode string  `json:"user_code,omitempty"`
 	RoomName string  `json:"room_name,omitempty"`
 	RoomdRSS int     `json:"roomd_rss_kb,omitempty"`
-	Root     string  `json:"root,omitempty"`    // the root file system's device, e.g. vda2 (A/B)
-	Version  string  `json:"version,omitempty"` // the root's build (/etc/gokrazy/sbom.json)
-	BootID   string  `json:"boot_id,omitempty"` // changes with every boot
-	Cmdline  string  `json:"cmdline,omitempty"` // the kernel's command line
+	RoomdCPU float64 `json:"roomd_cpu_s,omitempty"` // user+system CPU time so far
+	Root     string  `json:"root,omitempty"`        // the root file system's device, e.g. vda2 (A/B)
+	Version  string  `json:"version,omitempty"`     // the root's build (/etc/gokrazy/sbom.json)
+	BootID   string  `json:"boot_id,omitempty"`     // changes with every boot
+	Cmdline  string  `json:"cmdline,omitempty"`     // the kernel's command line
 	Error    string  `json:"error,omitempty"`
 	// Done is the ID of the last action carried out (a reboot follows
 	// when it asked for one); ActionError says why one failed.
@@ -53,10 +58,21 @@ func main() {
 	out := flag.String("out", "/dev/ttyS1", "where to write reports")
 	state := flag.String("state", "/perm/roomkit", "roomd's state directory")
 	control := flag.String("control", "", "the host test's control server (A/B actions); empty: none")
+	fwd := flag.String("forward", "", "forward this listen address to roomd's control API (the kit test's roomctl); empty: none")
+	roomdLog := flag.Bool("roomd-log", false, "copy roomd's log lines to -out too")
 	flag.Parse()
 	f, err := os.OpenFile(*out, os.O_WRONLY, 0)
 	if err != nil {
 		os.Exit(1)
+	}
+	if *fwd != "" {
+		if err := forward(*fwd); err != nil {
+			fmt.Fprintf(f, "kitprobe forward: %v\n", err)
+		}
+	}
+	var mu sync.Mutex // one line at a time on the port
+	if *roomdLog {
+		go copyRoomdLog(context.Background(), f, &mu)
 	}
 	var u *updater
 	if *control != "" {
@@ -67,7 +83,9 @@ func main() {
 		r := probe(*state)
 		r.Done, r.ActionError = done, actionErr
 		b, _ := json.Marshal(r)
+		mu.Lock()
 		f.Write(append([]byte("kitprobe "), append(b, '\n')...))
+		mu.Unlock()
 	}
 	ctx := context.Background()
 	for {
@@ -99,7 +117,7 @@ func probe(state string) Report {
 	if b, err := os.ReadFile("/proc/uptime"); err == nil {
 		r.Uptime, _ = strconv.ParseFloat(strings.Fields(string(b))[0], 64)
 	}
-	r.RoomdRSS = rssOf("roomd")
+	r.RoomdRSS, r.RoomdCPU = usageOf("roomd")
 	r.Root = rootDevice()
 	r.Version = rootVersion()
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
@@ -136,8 +154,9 @@ func probe(state string) Report {
 	return r
 }
 
-// rssOf returns the resident memory (kB) of the process called name.
-func rssOf(name string) int {
+// usageOf returns the resident memory (kB) and the CPU time (s) of the
+// process called name.
+func usageOf(name string) (rssKB int, cpu float64) {
 	paths, _ := filepath.Glob("/proc/[0-9]*/status")
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -155,13 +174,37 @@ func rssOf(name string) int {
 			if match && k == "VmRSS" {
 				f.Close()
 				n, _ := strconv.Atoi(strings.Fields(v)[0])
-				return n
+				return n, cpuSeconds(filepath.Join(filepath.Dir(p), "stat"))
 			}
 		}
 		f.Close()
 	}
-	return 0
+	return 0, 0
 }
+
+// cpuSeconds reads utime+stime from a /proc/PID/stat file. The fields
+// after the command (which may hold spaces) are counted from its ")".
+func cpuSeconds(stat string) float64 {
+	b, err := os.ReadFile(stat)
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, which Linux fixes at 100 on every architecture
+// the kit runs on.
+const clockTicks = 100
 
 // rootDevice returns the block device that holds / (e.g. vda2), from the
 // root's device number: after gokrazy's trial boot the kernel's root= still

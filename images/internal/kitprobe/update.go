@@ -38,6 +38,10 @@ type Action struct {
 	// through the firmware and the boot loader (what a cold start does).
 	Reboot bool `json:"reboot,omitempty"`
 	Kexec  bool `json:"kexec,omitempty"`
+	// Tap touches the uhid multitouch screen; Camera unbinds or binds
+	// vivid (kit.go).
+	Tap    *Tap   `json:"tap,omitempty"`
+	Camera string `json:"camera,omitempty"`
 }
 
 // updater carries out actions.
@@ -90,6 +94,16 @@ func (u *updater) next(ctx context.Context) (*Action, error) {
 // run carries out a's update steps. The reboot is separate (reboot):
 // the probe reports first, since the reboot stops it.
 func (u *updater) run(ctx context.Context, a *Action) error {
+	if a.Tap != nil {
+		if err := tap(*a.Tap); err != nil {
+			return err
+		}
+	}
+	if a.Camera != "" {
+		if err := camera(a.Camera); err != nil {
+			return err
+		}
+	}
 	if a.Root != "" {
 		if err := u.writeRoot(ctx, a.Root, a.SHA256); err != nil {
 			return err

@@ -6,6 +6,10 @@
 // cards, input devices, uinput/uhid/fb nodes) and powers the machine off.
 // A kernel log alone cannot show this: snd-usb-audio registers its card
 // silently, after USB enumeration.
+//
+// Then it runs the drivers' kernel tests: every /tests/*.test (static Go
+// test binaries, see tests.go), each line of their output prefixed with
+// "TEST <binary>: " so smoke.sh can tell them apart.
 package main
 
 import (
@@ -59,6 +63,7 @@ func main() {
 		}
 	}
 	fmt.Println("SMOKE done")
+	runTests("/tests")
 	syscall.Sync()
 	if err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
 		fmt.Printf("SMOKE error: power off: %v\n", err)

@@ -1,0 +1,461 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"roomkit/appliance"
+	"roomkit/appliance/control"
+	"roomkit/appliance/meeting/meetingtest"
+	"roomkit/drivers"
+	"roomkit/portal"
+	"roomkit/portal/sfu"
+	"roomkit/provisioning"
+)
+
+// The QEMU kit test runs in a network namespace of its own, where the
+// portal, LiveKit and the test's control server listen on kitNet. The
+// guest reaches that address through QEMU's user network (which makes
+// ordinary sockets in the namespace), so WebRTC's UDP flows between the
+// kit and LiveKit as on a LAN; the namespace has nothing else to reach.
+const (
+	kitNet        = "10.99.0.1"
+	kitPeer       = "10.99.0.2" // the veth pair's other end
+	kitPortal     = kitNet + ":8080"
+	kitControl    = kitNet + ":8081" // the probe's actions
+	kitNetnsEnv   = "ROOMKIT_KIT_NETNS"
+	guestRoomctl  = 7445 // the probe forwards this guest port to roomd's control API
+	vividCamera   = "vivid"
+	kitTestTarget = "amd64-testdevices"
+)
+
+// TestQEMUKit boots the test image (the test kernel's virtual camera,
+// sound cards and touch screens) once and drives the whole kit on real
+// kernel drivers: roomd's V4L2 driver on vivid, its ALSA driver choosing
+// QEMU's USB speakerphone, the EFI framebuffer, taps from QEMU's USB
+// tablet and from a uhid multitouch screen, and a meeting through LiveKit
+// whose H.264 video decodes to vivid's colour bars. The host drives roomd
+// with roomctl through a forwarded port.
+func TestQEMUKit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("QEMU kit test: skipped with -short (it boots the test kit and holds a meeting, several minutes)")
+	}
+	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot, "ip"); err != nil {
+		t.Skipf("QEMU kit test skipped: %v", err)
+	}
+	if _, err := sfu.FindBinary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI is set, so setup should have installed it)", err)
+		}
+		t.Skipf("QEMU kit test skipped: %v", err)
+	}
+	if os.Getenv(kitNetnsEnv) == "" {
+		runInNetns(t)
+		return
+	}
+	kitTest(t)
+}
+
+// runInNetns runs TestQEMUKit again in a child process in a new network
+// namespace (a user namespace too when not root) and reports its output.
+func runInNetns(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestQEMUKit$", "-test.v", "-test.timeout=20m")
+	cmd.Env = append(os.Environ(), kitNetnsEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	if os.Geteuid() != 0 {
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("the kit test in its network namespace:\n%s", out.String())
+	if err != nil {
+		if strings.Contains(err.Error(), "operation not permitted") {
+			t.Skipf("QEMU kit test skipped: no network namespace for it: %v", err)
+		}
+		t.Fatalf("the kit test failed: %v", err)
+	}
+	if strings.Contains(out.String(), "--- SKIP: TestQEMUKit") {
+		t.Skip("the kit test skipped (above)")
+	}
+}
+
+// kitNamespace brings up the namespace's network: loopback, and kitNet on
+// one end of a veth pair. Not on lo: WebRTC stacks leave loopback
+// interfaces out of their candidates, and the host's test participant
+// needs an interface to reach LiveKit from.
+func kitNamespace(t *testing.T) {
+	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
+		{"link", "add", "kit0", "type", "veth", "peer", "name", "kit1"},
+		{"addr", "add", kitNet + "/24", "dev", "kit0"},
+		{"addr", "add", kitPeer + "/24", "dev", "kit1"},
+		{"link", "set", "kit0", "up"},
+		{"link", "set", "kit1", "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func kitTest(t *testing.T) {
+	kitNamespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	testStart := time.Now()
+	dir := t.TempDir()
+
+	// LiveKit and the portal, on the namespace's address.
+	lk, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(dir, "livekit"), Address: kitNet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Stop()
+	ln, err := net.Listen("tcp", kitPortal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := portal.New(portal.Config{DataDir: filepath.Join(dir, "portal"), URL: "http://" + kitPortal,
+		LiveKit: portal.LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	defer srv.Close()
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	defer hs.Close()
+	apiToken, err := srv.CreateAPIToken("qemu-kit-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := newControlServer(t, kitControl, nil)
+
+	// The test image, with the probe, and roomctl's credential chosen by
+	// the host (roomd keeps a control.token it finds).
+	disk, roomctl, stateDir := buildKitImage(t, ctx, dir)
+
+	// The forward for roomctl, on a free port of the namespace's loopback.
+	fl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwdPort := fl.Addr().(*net.TCPAddr).Port
+	fl.Close()
+	nic := fmt.Sprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:%d", fwdPort, guestRoomctl)
+	vm := startQEMU(t, ctx, "kit", dir, disk, nic,
+		// The bundled Opus and OpenH264 libraries use AVX: QEMU's default
+		// CPU model lacks it (roomd dies of SIGILL joining a meeting), so
+		// the guest gets every feature TCG emulates.
+		"-cpu", "max",
+		// The speakerphone: QEMU's USB audio device (playback only),
+		// played into nothing.
+		"-device", "usb-audio,audiodev=speaker", "-audiodev", "none,id=speaker")
+	rc := &roomctlRunner{bin: roomctl, addr: fmt.Sprintf("127.0.0.1:%d", fwdPort), state: stateDir}
+
+	// The pairing screen on the EFI framebuffer, at its real geometry.
+	r := vm.waitProbe(t, func(r probeReport) bool { return r.State == "pairing" && r.UserCode != "" })
+	t.Logf("pairing screen after %.1fs of guest uptime (%.1fs wall)", r.Uptime, time.Since(testStart).Seconds())
+	pairingGolden := readGolden(t, "pairing-800p.png")
+	shot := vm.waitScreen(t, ctx, "pairing", func(img image.Image) bool {
+		return matches(img, pairingGolden, []image.Rectangle{image.Rect(0, 0, 760, 135), image.Rect(1060, 690, 1240, 790)})
+	})
+	saveArtifact(t, "kit-pairing.png", shot)
+
+	// roomd chose the kit's devices among the virtual ones.
+	st := rc.status(t)
+	checkDevices(t, st, shot.Bounds())
+
+	roomID := pairKit(t, ctx, "http://"+kitPortal, apiToken, r.UserCode, "QEMU Kit Room")
+	vm.waitProbe(t, func(r probeReport) bool { return r.State == "ready" })
+	home := vm.waitScreen(t, ctx, "home", func(img image.Image) bool { return !sameImage(img, shot) })
+	saveArtifact(t, "kit-home.png", home)
+
+	// A tap on Meet Now from QEMU's USB tablet starts a meeting.
+	meetNow := image.Pt(343, 605)
+	idle := vm.freshProbe(t)
+	tapAt := time.Now()
+	vm.tap(t, ctx, home.Bounds(), meetNow)
+	changed := vm.waitScreen(t, ctx, "a change after the tap", func(img image.Image) bool { return !sameImage(img, home) })
+	tapToScreen := time.Since(tapAt)
+	saveArtifact(t, "kit-after-tap.png", changed)
+	st = rc.waitStatus(t, "the meeting", func(s appliance.Status) bool {
+		return s.State == appliance.InMeeting && s.Meeting != nil && s.Meeting.Connection == "connected"
+	})
+	tapToMeeting := time.Since(tapAt)
+	meetingGolden := readGolden(t, "meeting-0-800p.png")
+	inMeeting := vm.waitScreen(t, ctx, "the meeting screen", func(img image.Image) bool {
+		// The heading and the buttons; the meeting ID, link, QR code,
+		// self view, volume and banners are this meeting's own.
+		return matches(img, meetingGolden, []image.Rectangle{image.Rect(400, 90, 880, 145),
+			image.Rect(0, 700, 360, 800), image.Rect(455, 700, 1280, 800)})
+	})
+	saveArtifact(t, "kit-meeting.png", inMeeting)
+	t.Logf("tap on Meet Now: screen changed after %v, in the meeting (connected) after %v", tapToScreen.Round(time.Millisecond), tapToMeeting.Round(time.Millisecond))
+
+	// A participant on the host sees the kit's camera: vivid's colour bars
+	// through roomd's encoder, LiveKit and our decoder.
+	ada := meetingtest.Join(t, lk.URL, meetingtest.Token(t, lk, st.Meeting.ID, "guest-ada", "Ada"), roomID)
+	pic := waitPictures(t, ada, 3)
+	saveArtifact(t, "kit-decoded.png", pic)
+	if err := meetingtest.CheckBarsOf(pic, vividBars, 40); err != nil {
+		t.Errorf("the kit's video does not show vivid's colour bars: %v", err)
+	} else if err := meetingtest.CheckBarsOf(pic, vividBars, 8); err != nil {
+		t.Logf("decoded bars within 40 of vivid's, not all within 8: %v", err)
+	} else {
+		t.Logf("decoded bars within 8 of vivid's on Y, Cb and Cr")
+	}
+	if pic.Rect.Dx() != 1280 || pic.Rect.Dy() != 720 {
+		t.Errorf("the kit sends %dx%d video, want 1280x720", pic.Rect.Dx(), pic.Rect.Dy())
+	}
+
+	// Per-frame CPU in the guest: roomd's CPU time over pictures decoded
+	// by the participant, minus roomd's idle rate.
+	before, n0 := vm.freshProbe(t), ada.Stats().Pictures
+	time.Sleep(20 * time.Second)
+	after, n1 := vm.freshProbe(t), ada.Stats().Pictures
+	if n1 > n0 {
+		idleRate := idle.RoomdCPU / idle.Uptime
+		busy := (after.RoomdCPU - before.RoomdCPU) - idleRate*(after.Uptime-before.Uptime)
+		t.Logf("camera → RTP in the guest (TCG): %d pictures in %.1fs of guest time (%.1f fps), %.0f ms of roomd CPU per frame; roomd RSS %d kB",
+			n1-n0, after.Uptime-before.Uptime, float64(n1-n0)/(after.Uptime-before.Uptime), 1000*busy/float64(n1-n0), after.RoomdRSS)
+	}
+
+	// The camera vanishes mid-meeting: the kit says so, the meeting goes
+	// on; it comes back and video flows again.
+	ctl.act(probeAction{ID: "camera-unbind", Camera: "unbind"})
+	vm.waitProbe(t, func(r probeReport) bool { return r.Done == "camera-unbind" || r.ActErr != "" })
+	st = rc.waitStatus(t, "the camera's removal", func(s appliance.Status) bool {
+		c := device(s, "camera")
+		return c.Kind != "" && !c.Present
+	})
+	if st.State != appliance.InMeeting {
+		t.Errorf("after the camera's removal the kit is %s, want still in the meeting", st.State)
+	}
+	if c := device(st, "camera"); !strings.Contains(c.Error, "amera") {
+		t.Errorf("the camera's status after its removal says %q, want words about the camera", c.Error)
+	}
+	saveArtifact(t, "kit-camera-gone.png", vm.screendump(t, ctx, filepath.Join(dir, "gone.ppm")))
+	ctl.act(probeAction{ID: "camera-bind", Camera: "bind"})
+	rc.waitStatus(t, "the camera's return", func(s appliance.Status) bool {
+		c := device(s, "camera")
+		return c.Present && strings.Contains(c.Name, vividCamera)
+	})
+	n := ada.Stats().Pictures
+	waitPictures(t, ada, n+3)
+
+	// Leave through roomctl; then a tap on the uhid multitouch screen
+	// (hid-multitouch → evdev, another axis range) starts the next one.
+	rc.run(t, "leave")
+	vm.waitProbe(t, func(r probeReport) bool { return r.State == "ready" })
+	home = vm.waitScreen(t, ctx, "home after leaving", func(img image.Image) bool {
+		return matches(img, home, []image.Rectangle{image.Rect(0, 500, 1280, 800)})
+	})
+	ctl.act(probeAction{ID: "uhid-tap", Tap: &probeTap{X: meetNow.X, Y: meetNow.Y, Width: home.Bounds().Dx(), Height: home.Bounds().Dy()}})
+	r = vm.waitProbe(t, func(r probeReport) bool { return r.Done == "uhid-tap" || r.ActErr != "" })
+	if r.ActErr != "" {
+		t.Fatalf("uhid tap: %s", r.ActErr)
+	}
+	rc.waitStatus(t, "a meeting after the uhid tap", func(s appliance.Status) bool { return s.State == appliance.InMeeting })
+	st = rc.status(t)
+	if in := device(st, "input"); !strings.Contains(in.Name, "RoomKit Test Touchscreen") {
+		t.Errorf("roomd's input devices %q lack the uhid touch screen", in.Name)
+	}
+	rc.run(t, "leave")
+	t.Logf("QEMU kit test: %.0fs wall in all", time.Since(testStart).Seconds())
+}
+
+// probeTap mirrors kitprobe's Tap.
+type probeTap struct {
+	X      int `json:"X"`
+	Y      int `json:"Y"`
+	Width  int `json:"Width"`
+	Height int `json:"Height"`
+}
+
+// buildKitImage builds the test image and seeds roomd's control
+// credential; it returns the disk, a host roomctl and a state directory
+// holding the same credential for it.
+func buildKitImage(t *testing.T, ctx context.Context, dir string) (disk, roomctl, stateDir string) {
+	probe, err := buildKitprobe(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomctl = filepath.Join(dir, "roomctl")
+	if out, err := exec.Command("go", "build", "-o", roomctl, "../cmd/roomctl").CombinedOutput(); err != nil {
+		t.Fatalf("build roomctl: %v\n%s", err, out)
+	}
+	cfg := Config{
+		Target:   mustTarget(t, kitTestTarget),
+		Repo:     repoRoot(t),
+		Settings: provisioning.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit"},
+		Extra: []Program{{Name: "kitprobe", Path: probe,
+			Args: []string{"-control", "http://" + kitControl, "-forward", fmt.Sprintf(":%d", guestRoomctl), "-roomd-log"}}},
+		Version: "qemu-kit-test",
+		Out:     filepath.Join(dir, "kit.img"),
+	}
+	start := time.Now()
+	res, err := Build(ctx, cfg, filepath.Join(dir, "work"))
+	if err != nil {
+		t.Fatalf("build the test image: %v", err)
+	}
+	t.Logf("test image (%s) built in %.1fs", kitTestTarget, time.Since(start).Seconds())
+	token, err := control.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SeedPerm(ctx, cfg.Out, res.Layout.Perm(), map[string][]byte{"roomkit/" + control.TokenFile: []byte(token + "\n")}); err != nil {
+		t.Fatal(err)
+	}
+	stateDir = filepath.Join(dir, "roomctl-state")
+	os.MkdirAll(stateDir, 0o700)
+	if err := os.WriteFile(filepath.Join(stateDir, control.TokenFile), []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Out, roomctl, stateDir
+}
+
+// checkDevices checks roomd's choice of devices on the test kernel.
+func checkDevices(t *testing.T, st appliance.Status, screen image.Rectangle) {
+	t.Helper()
+	cam := device(st, "camera")
+	if !cam.Present || !strings.Contains(cam.Name, vividCamera) || !strings.Contains(cam.Name, "1280x720") || !strings.Contains(cam.Name, "/dev/video0") {
+		t.Errorf("camera: %+v, want vivid's capture node /dev/video0 at 1280x720", cam)
+	}
+	sp := device(st, "speakerphone")
+	if !sp.Present || !strings.Contains(sp.Name, "USB") {
+		t.Errorf("speakerphone: %+v, want QEMU's USB audio device (not Dummy or Loopback)", sp)
+	}
+	disp := device(st, "display")
+	if want := fmt.Sprintf("%dx%d", screen.Dx(), screen.Dy()); !disp.Present || !strings.Contains(disp.Name, want) {
+		t.Errorf("display: %+v, want the EFI framebuffer at %s (QEMU's screen)", disp, want)
+	}
+	in := device(st, "input")
+	if !in.Present || !strings.Contains(in.Name, "QEMU USB Tablet") {
+		t.Errorf("input: %+v, want QEMU's USB tablet", in)
+	}
+	for _, d := range st.Devices {
+		t.Logf("device %s: %s (present %v) %s", d.Kind, d.Name, d.Present, d.Error)
+	}
+}
+
+// device is st's device of kind; a zero Status when it has none.
+func device(st appliance.Status, kind string) drivers.Status {
+	for _, d := range st.Devices {
+		if d.Kind == kind {
+			return d
+		}
+	}
+	return drivers.Status{}
+}
+
+// waitPictures waits until p has decoded n pictures of the kit's video
+// and returns the last.
+func waitPictures(t *testing.T, p *meetingtest.Participant, n int) *image.YCbCr {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for p.Stats().Pictures < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 2 minutes for %d pictures of the kit's video; got %+v", n, p.Stats())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, last := p.Pictures()
+	return last
+}
+
+// vividBars are the Y, Cb, Cr of vivid's default test pattern, 75 %
+// colour bars (white, yellow, cyan, green, magenta, red, blue, black),
+// as its webcam input sends them in YUYV (BT.601, limited range).
+var vividBars = [8][3]byte{
+	{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
+	{84, 184, 198}, {65, 100, 212}, {35, 212, 114}, {16, 128, 128},
+}
+
+// pairKit approves the kit's user code through the admin REST API, as IT
+// would in the admin center, and returns the room's ID (the kit's
+// identity in meetings).
+func pairKit(t *testing.T, ctx context.Context, portalURL, apiToken, code, name string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"user_code": code, "name": name, "location": "Rack 2"})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, portalURL+"/api/v1/admin/pairings", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("pairing: %s: %s", resp.Status, answer)
+	}
+	var paired struct {
+		Room struct {
+			ID string `json:"id"`
+		} `json:"room"`
+	}
+	if err := json.Unmarshal(answer, &paired); err != nil || paired.Room.ID == "" {
+		t.Fatalf("pairing: no room ID in %s (%v)", answer, err)
+	}
+	return paired.Room.ID
+}
+
+// roomctlRunner runs the host's roomctl against the guest's roomd.
+type roomctlRunner struct {
+	bin, addr, state string
+}
+
+func (r *roomctlRunner) run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(r.bin, append([]string{"-control", r.addr, "-state", r.state}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("roomctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (r *roomctlRunner) status(t *testing.T) appliance.Status {
+	t.Helper()
+	var st appliance.Status
+	out := r.run(t, "status", "-json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("roomctl status -json: %v\n%s", err, out)
+	}
+	return st
+}
+
+// waitStatus polls roomctl status until ok, for at most three minutes
+// (a meeting's start under emulation takes tens of seconds).
+func (r *roomctlRunner) waitStatus(t *testing.T, what string, ok func(appliance.Status) bool) appliance.Status {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		st := r.status(t)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.Marshal(st)
+			t.Fatalf("waited 3 minutes for %s; roomctl status: %s", what, b)
+		}
+		time.Sleep(time.Second)
+	}
+}
