@@ -834,8 +834,14 @@ func newSelfCam(cam camera.Camera) *selfCam {
 
 func (c *selfCam) Next(ctx context.Context) (camera.Frame, error) {
 	f, err := c.Camera.Next(ctx)
-	if err != nil || c.off.Load() {
+	if err != nil {
+		// No frame (the camera was unplugged): the self-view must not
+		// keep showing the room as it was.
+		c.last.Store(nil)
 		return f, err
+	}
+	if c.off.Load() {
+		return f, nil
 	}
 	if now := time.Now(); now.After(c.next) {
 		c.next = now.Add(c.every)

@@ -66,6 +66,7 @@ type probeAction struct {
 	Kexec    bool      `json:"kexec,omitempty"`
 	Tap      *probeTap `json:"tap,omitempty"`
 	Camera   string    `json:"camera,omitempty"`
+	Dump     bool      `json:"dump_roomd,omitempty"`
 }
 
 // TestQEMUBoot builds the amd64 image, boots it under QEMU (software
@@ -112,7 +113,7 @@ func TestQEMUBoot(t *testing.T) {
 
 	vm := startQEMU(t, ctx, "qemu", dir, disk, restrictedNIC(
 		guestfwd{guestPortal + ":80", ln.Addr().(*net.TCPAddr).Port},
-		guestfwd{guestControl, ctl.port}))
+		guestfwd{guestControl, ctl.port}), "-smp", "2")
 	bootStart := time.Now()
 
 	// roomd starts and shows a pairing code.
@@ -339,7 +340,7 @@ func startQEMU(t *testing.T, ctx context.Context, name, dir, disk, nic string, d
 	vm := &qemu{serial: filepath.Join(dir, "console.log"), probeLog: filepath.Join(dir, "probe.log"),
 		qmpSocket: filepath.Join(dir, "qmp.sock"), exited: make(chan error, 1)}
 	args := []string{
-		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
+		"-machine", "q35", "-accel", "tcg", "-m", "1024",
 		"-drive", "if=pflash,format=raw,readonly=on,file=" + ovmfCode,
 		"-drive", "if=pflash,format=raw,file=" + vars,
 		"-drive", "file=" + disk + ",format=raw,if=virtio",

@@ -6,6 +6,7 @@ import (
 	"image"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"roomkit/drivers"
 	"roomkit/drivers/audio"
@@ -126,4 +127,27 @@ func (b brokenSpeakerphone) failed() error {
 func (b brokenSpeakerphone) Status() drivers.Status {
 	return drivers.Status{Kind: "speakerphone", Name: "Speakerphone", Present: false,
 		Error: "The audio system failed to start; restart the kit. (" + b.err.Error() + ")"}
+}
+
+// restartWhenStuck calls stop once the speakerphone's audio thread is
+// stuck (alsa.Manager.Stuck) and no meeting is on (inMeeting, asked every
+// tick): only a new process frees that thread, and gokrazy starts one at
+// once. It returns when ctx ends or after stop.
+func restartWhenStuck(ctx context.Context, sp audio.Speakerphone, inMeeting func() bool, tick <-chan time.Time, stop func(), log *slog.Logger) {
+	m, ok := sp.(interface{ Stuck() bool })
+	if !ok {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		}
+		if m.Stuck() && !inMeeting() {
+			log.Error("restarting roomd: an unplugged speakerphone left an audio thread running")
+			stop()
+			return
+		}
+	}
 }

@@ -145,8 +145,20 @@ func run(log *slog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	runCtx, restart := context.WithCancel(ctx)
+	defer restart()
+	stuckTick := time.NewTicker(10 * time.Second)
+	defer stuckTick.Stop()
+	inMeeting := func() bool { return kit.Status().State == appliance.InMeeting }
+	go restartWhenStuck(runCtx, devs.speakerphone, inMeeting, stuckTick.C, restart, log)
 	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
-	err = kit.Run(ctx)
+	err = kit.Run(runCtx)
+	if ctx.Err() == nil && runCtx.Err() != nil {
+		// restartWhenStuck: exit now, without the deferred device
+		// closes, which could wait on the stuck audio thread; gokrazy
+		// starts roomd again.
+		os.Exit(1)
+	}
 
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"testing"
+	"time"
 
 	"roomkit/drivers/audio"
 	"roomkit/provisioning"
@@ -55,5 +58,58 @@ func TestBrokenDevices(t *testing.T) {
 	}
 	if err := (brokenSpeakerphone{cause}).Read(t.Context(), make([]int16, 10)); !errors.Is(err, audio.ErrUnplugged) {
 		t.Errorf("Read: %v, want ErrUnplugged", err)
+	}
+}
+
+type stuckSpeakerphone struct {
+	audio.Speakerphone
+	stuck bool
+}
+
+func (s *stuckSpeakerphone) Stuck() bool { return s.stuck }
+
+// A stuck audio thread restarts roomd, but never in a meeting.
+func TestRestartWhenStuck(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stuck   bool
+		meeting []bool // what inMeeting answers, tick by tick
+		stops   bool
+	}{
+		{"healthy", false, []bool{false, false, false}, false},
+		{"stuck, idle", true, []bool{false}, true},
+		{"stuck, in a meeting until it ends", true, []bool{true, true, false}, true},
+		{"stuck, the meeting goes on", true, []bool{true, true, true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tick := make(chan time.Time)
+			stopped := make(chan struct{})
+			asked := 0
+			inMeeting := func() bool { asked++; return tc.meeting[asked-1] }
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				restartWhenStuck(ctx, &stuckSpeakerphone{stuck: tc.stuck}, inMeeting, tick, func() { close(stopped) }, slog.New(slog.DiscardHandler))
+				close(done)
+			}()
+			for range tc.meeting {
+				select {
+				case tick <- time.Time{}:
+				case <-done:
+				}
+			}
+			cancel()
+			<-done
+			select {
+			case <-stopped:
+				if !tc.stops {
+					t.Error("roomd restarted")
+				}
+			default:
+				if tc.stops {
+					t.Error("roomd did not restart")
+				}
+			}
+		})
 	}
 }

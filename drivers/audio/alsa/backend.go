@@ -49,7 +49,14 @@ type malgoBackend struct {
 }
 
 func newMalgoBackend(kind malgo.Backend) (*malgoBackend, error) {
-	ctx, err := malgo.InitContext([]malgo.Backend{kind}, malgo.ContextConfig{ThreadPriority: malgo.ThreadPriorityRealtime}, nil)
+	// Not real-time: when a USB speaker is pulled out mid-stream,
+	// miniaudio's ALSA loop (ma_device_wait__alsa) keeps polling the
+	// disconnected PCM, which answers POLLERR at once, forever; its thread
+	// spins and ma_device_uninit never returns. At SCHED_FIFO that spin
+	// left the rest of the kit 5 % of a CPU (seen in the QEMU kit test);
+	// at normal priority it costs one core until roomd restarts. With 10 ms
+	// periods and three of them buffered, normal scheduling keeps up.
+	ctx, err := malgo.InitContext([]malgo.Backend{kind}, malgo.ContextConfig{ThreadPriority: malgo.ThreadPriorityNormal}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("start miniaudio (%s): %w", backendName(kind), err)
 	}

@@ -13,7 +13,7 @@
 //
 // # The real-time boundary
 //
-// miniaudio calls back on its own real-time thread once per period with
+// miniaudio calls back on its own audio thread once per period with
 // the captured microphone samples and a buffer to fill for the speaker.
 // That callback must never block on the meeting code or allocate: it only
 // copies one period into or out of two small rings under a mutex held for
@@ -25,6 +25,12 @@
 // oldest samples are dropped and counted, so latency stays bounded after
 // any stall. Software gain and mute are applied in the callback, so they
 // take effect within one period.
+//
+// That thread runs at normal priority, not SCHED_FIFO: miniaudio 0.11's
+// ALSA loop spins on a USB speaker pulled out mid-stream and never stops
+// (backend.go). The Manager notices the card leaving /proc/asound/cards,
+// drops the stream and reports Stuck; roomd then restarts itself once no
+// meeting is on.
 //
 // # Static linking
 //

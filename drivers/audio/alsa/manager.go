@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gen2brain/malgo"
@@ -32,9 +34,13 @@ type Manager struct {
 	after        func(time.Duration) <-chan time.Time // the rescan clock; tests replace it
 	closeBackend func() error
 	notify       func(event string) // tests learn of "gone" and "open" here
+	// cards lists the kernel's sound cards (CardsFile): a speakerphone
+	// whose card left the list is gone even if miniaudio never said so.
+	cards func() (map[int]Card, error)
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	done   chan struct{}
+	wg     sync.WaitGroup
+	leaked atomic.Bool // a dropped stream's close never finished (Stuck)
 
 	mu      sync.Mutex
 	sp      *Speakerphone // nil while gone
@@ -74,6 +80,7 @@ func newManager(open func() (*Speakerphone, error), volume int) *Manager {
 		open:   open,
 		after:  time.After,
 		notify: func(string) {},
+		cards:  readCards,
 		done:   make(chan struct{}),
 		volume: min(max(volume, 0), 100),
 	}
@@ -96,6 +103,11 @@ func (m *Manager) watch() {
 			select {
 			case <-sp.gone:
 				m.drop(sp)
+			case <-m.after(RescanInterval):
+				if why := m.vanished(sp); why != "" {
+					slog.Warn("speakerphone vanished without an ALSA error", "name", sp.speaker.Name, "why", why)
+					m.drop(sp)
+				}
 			case <-m.done:
 				return
 			}
@@ -110,10 +122,45 @@ func (m *Manager) watch() {
 	}
 }
 
+// vanished says why sp is gone although miniaudio did not stop it, or "".
+// Unplugging a USB speaker that only plays does not always reach
+// miniaudio's stop callback (seen with QEMU's usb-audio under the test
+// kernel: playback went on into the void for minutes), so the Manager
+// also checks that the card is still there.
+func (m *Manager) vanished(sp *Speakerphone) string {
+	if sp.speaker.Card < 0 {
+		return "" // not a kernel card (the null backend)
+	}
+	cards, err := m.cards()
+	if err != nil {
+		return "" // no card list: nothing to go by
+	}
+	if _, ok := cards[sp.speaker.Card]; !ok {
+		return fmt.Sprintf("sound card %d is no longer in %s", sp.speaker.Card, CardsFile)
+	}
+	return ""
+}
+
+// closeTimeout is how long drop waits for an unplugged stream to close
+// before it counts it as leaked.
+const closeTimeout = 10 * time.Second
+
+// Stuck reports whether an unplugged speakerphone's audio thread did not
+// stop (see backend.go): it keeps a CPU busy until the process exits, so
+// roomd restarts itself once no meeting is on.
+func (m *Manager) Stuck() bool { return m.leaked.Load() }
+
+func readCards() (map[int]Card, error) {
+	b, err := os.ReadFile(CardsFile)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCards(b)
+}
+
 // drop forgets a speakerphone that went away.
 func (m *Manager) drop(sp *Speakerphone) {
 	slog.Warn("speakerphone unplugged", "name", sp.speaker.Name, "id", sp.speaker.ID)
-	sp.Close()
 	m.mu.Lock()
 	if m.sp == sp {
 		m.sp = nil
@@ -121,6 +168,20 @@ func (m *Manager) drop(sp *Speakerphone) {
 	}
 	m.mu.Unlock()
 	m.notify("gone")
+	// Closing can take long or never end: miniaudio's uninit waits for its
+	// device thread, which a USB speaker pulled out mid-write can leave
+	// stuck in ALSA (seen with QEMU's usb-audio). The status and the
+	// rescans must not wait for it.
+	go func() {
+		done := make(chan struct{})
+		go func() { sp.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(closeTimeout):
+			m.leaked.Store(true)
+			slog.Error("the unplugged speakerphone's audio thread does not stop; roomd must restart to free it", "name", sp.speaker.Name)
+		}
+	}()
 }
 
 func (m *Manager) tryOpen() {

@@ -20,6 +20,7 @@ type managerRig struct {
 	fake   *fakeBackend
 	tick   chan time.Time
 	events chan string
+	cards  chan map[int]Card // the next card list the Manager reads
 }
 
 var jabraNull = func() Device {
@@ -33,6 +34,7 @@ func newManagerRig(t *testing.T, devs []Device) *managerRig {
 		fake:   &fakeBackend{devs: devs, real: nullBackend(t)},
 		tick:   make(chan time.Time),
 		events: make(chan string, 16),
+		cards:  make(chan map[int]Card, 1),
 	}
 	opts := Options{backend: r.fake}
 	r.m = newManager(func() (*Speakerphone, error) { return open(r.fake, opts) }, 0)
@@ -43,6 +45,15 @@ func newManagerRig(t *testing.T, devs []Device) *managerRig {
 		return r.tick
 	}
 	r.m.notify = func(e string) { r.events <- e }
+	// Every card is there unless the test says otherwise.
+	r.m.cards = func() (map[int]Card, error) {
+		select {
+		case c := <-r.cards:
+			return c, nil
+		default:
+			return map[int]Card{jabraNull.Card: {Number: jabraNull.Card, Driver: jabraNull.Driver}}, nil
+		}
+	}
 	r.m.start()
 	t.Cleanup(func() { r.m.Close() })
 	return r
@@ -98,6 +109,24 @@ func TestManagerUnplugReplug(t *testing.T) {
 	}
 	if st := r.m.Status(); !st.Present || st.Error != "" {
 		t.Errorf("status after replug %+v", st)
+	}
+}
+
+// A USB speaker pulled out without miniaudio noticing (its stop callback
+// never comes): the card leaving the kernel's list is enough.
+func TestManagerCardVanishes(t *testing.T) {
+	r := newManagerRig(t, []Device{jabraNull})
+	r.expect(t, "open")
+	r.tick <- time.Time{} // the card is still listed: nothing happens
+	r.fake.set(nil, nil)
+	r.cards <- map[int]Card{}
+	r.tick <- time.Time{}
+	r.expect(t, "gone")
+	if st := r.m.Status(); st.Present || st.Error != UnpluggedMessage {
+		t.Errorf("status %+v, want absent: %q", st, UnpluggedMessage)
+	}
+	if err := r.m.Write(context.Background(), make([]int16, 960)); !errors.Is(err, audio.ErrUnplugged) {
+		t.Errorf("Write after the card vanished = %v, want audio.ErrUnplugged", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"roomkit/drivers/input/uhid"
@@ -131,4 +132,13 @@ func copyRoomdLog(ctx context.Context, w io.Writer, mu *sync.Mutex) {
 		}
 		time.Sleep(time.Second) // gokrazy not up yet, or roomd restarted
 	}
+}
+
+// signalRoomd sends sig to the process called roomd.
+func signalRoomd(sig syscall.Signal) error {
+	pid := pidOf("roomd")
+	if pid == 0 {
+		return fmt.Errorf("no roomd process")
+	}
+	return syscall.Kill(pid, sig)
 }

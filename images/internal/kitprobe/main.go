@@ -157,6 +157,27 @@ func probe(state string) Report {
 // usageOf returns the resident memory (kB) and the CPU time (s) of the
 // process called name.
 func usageOf(name string) (rssKB int, cpu float64) {
+	pid := pidOf(name)
+	if pid == 0 {
+		return 0, 0
+	}
+	dir := fmt.Sprintf("/proc/%d", pid)
+	b, err := os.ReadFile(dir + "/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				rssKB, _ = strconv.Atoi(f[0])
+			}
+		}
+	}
+	return rssKB, cpuSeconds(dir + "/stat")
+}
+
+// pidOf returns the PID of the process called name, or 0.
+func pidOf(name string) int {
 	paths, _ := filepath.Glob("/proc/[0-9]*/status")
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -164,22 +185,15 @@ func usageOf(name string) (rssKB int, cpu float64) {
 			continue
 		}
 		sc := bufio.NewScanner(f)
-		match := false
-		for sc.Scan() {
-			k, v, _ := strings.Cut(sc.Text(), ":")
-			v = strings.TrimSpace(v)
-			if k == "Name" {
-				match = v == name
-			}
-			if match && k == "VmRSS" {
-				f.Close()
-				n, _ := strconv.Atoi(strings.Fields(v)[0])
-				return n, cpuSeconds(filepath.Join(filepath.Dir(p), "stat"))
-			}
-		}
+		sc.Scan() // the first line is Name:
+		k, v, _ := strings.Cut(sc.Text(), ":")
 		f.Close()
+		if k == "Name" && strings.TrimSpace(v) == name {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
 	}
-	return 0, 0
+	return 0
 }
 
 // cpuSeconds reads utime+stime from a /proc/PID/stat file. The fields

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,6 +43,10 @@ type Action struct {
 	// vivid (kit.go).
 	Tap    *Tap   `json:"tap,omitempty"`
 	Camera string `json:"camera,omitempty"`
+	// DumpRoomd sends roomd SIGQUIT: Go prints every goroutine's stack
+	// (into roomd's log, which -roomd-log copies) and exits; gokrazy
+	// restarts it. For a failing test's artifacts.
+	DumpRoomd bool `json:"dump_roomd,omitempty"`
 }
 
 // updater carries out actions.
@@ -101,6 +106,11 @@ func (u *updater) run(ctx context.Context, a *Action) error {
 	}
 	if a.Camera != "" {
 		if err := camera(a.Camera); err != nil {
+			return err
+		}
+	}
+	if a.DumpRoomd {
+		if err := signalRoomd(syscall.SIGQUIT); err != nil {
 			return err
 		}
 	}
