@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,24 +125,8 @@ func kitTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lk.Stop()
-	ln, err := net.Listen("tcp", kitPortal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := portal.New(portal.Config{DataDir: filepath.Join(dir, "portal"), URL: "http://" + kitPortal,
-		LiveKit: portal.LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("portal.New: %v", err)
-	}
-	defer srv.Close()
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	defer hs.Close()
-	apiToken, err := srv.CreateAPIToken("qemu-kit-test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, apiToken := startTestPortal(t, kitPortal, "http://"+kitPortal,
+		portal.LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret})
 	ctl := newControlServer(t, kitControl, nil)
 
 	// The test image, with the probe, and roomctl's credential chosen by
@@ -441,35 +422,6 @@ func waitPictures(t *testing.T, p *meetingtest.Participant, n int) *image.YCbCr 
 var vividBars = [8][3]byte{
 	{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
 	{84, 184, 198}, {65, 100, 212}, {35, 212, 114}, {16, 128, 128},
-}
-
-// pairKit approves the kit's user code through the admin REST API, as IT
-// would in the admin center, and returns the room's ID (the kit's
-// identity in meetings).
-func pairKit(t *testing.T, ctx context.Context, portalURL, apiToken, code, name string) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]string{"user_code": code, "name": name, "location": "Rack 2"})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, portalURL+"/api/v1/admin/pairings", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("pairing: %s: %s", resp.Status, answer)
-	}
-	var paired struct {
-		Room struct {
-			ID string `json:"id"`
-		} `json:"room"`
-	}
-	if err := json.Unmarshal(answer, &paired); err != nil || paired.Room.ID == "" {
-		t.Fatalf("pairing: no room ID in %s (%v)", answer, err)
-	}
-	return paired.Room.ID
 }
 
 // roomctlRunner runs the host's roomctl against the guest's roomd.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,23 +88,7 @@ func TestQEMUBoot(t *testing.T) {
 	dir := t.TempDir()
 
 	// The portal, on loopback.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := portal.New(portal.Config{DataDir: filepath.Join(dir, "portal"), URL: "http://" + guestPortal,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("portal.New: %v", err)
-	}
-	defer srv.Close()
-	hs := &http.Server{Handler: srv.Handler()}
-	go hs.Serve(ln)
-	defer hs.Close()
-	token, err := srv.CreateAPIToken("qemu-test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	portalAddr, token := startTestPortal(t, "127.0.0.1:0", "http://"+guestPortal, portal.LiveKit{})
 
 	// The image, with the probe, and the update's root (shared_test.go).
 	cfg, _ := sharedAMD64(t, "a")
@@ -112,7 +97,7 @@ func TestQEMUBoot(t *testing.T) {
 	ctl := newControlServer(t, "127.0.0.1:0", map[string]string{"/root-b.squashfs": resB.Root})
 
 	vm := startQEMU(t, ctx, "qemu", dir, disk, restrictedNIC(
-		guestfwd{guestPortal + ":80", ln.Addr().(*net.TCPAddr).Port},
+		guestfwd{guestPortal + ":80", mustPort(t, portalAddr)},
 		guestfwd{guestControl, ctl.port}), "-smp", "2")
 	bootStart := time.Now()
 
@@ -142,20 +127,7 @@ func TestQEMUBoot(t *testing.T) {
 	vm.tap(t, ctx, shot.Bounds(), image.Pt(447, 503))
 	shot = vm.waitScreen(t, ctx, "pairing after Cancel", func(img image.Image) bool { return matches(img, pairingGolden, static) })
 
-	// Pair through the admin REST API, as IT would in the admin center.
-	body, _ := json.Marshal(map[string]string{"user_code": r.UserCode, "name": "QEMU Room", "location": "Rack 1"})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/api/v1/admin/pairings", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("pairing: %s: %s", resp.Status, answer)
-	}
+	pairKit(t, ctx, "http://"+portalAddr, token, r.UserCode, "QEMU Room")
 	r = vm.waitProbe(t, func(r probeReport) bool { return r.State == "ready" })
 	if r.RoomName != "QEMU Room" {
 		t.Errorf("roomctl status: room %q, want %q", r.RoomName, "QEMU Room")
@@ -233,6 +205,69 @@ func abUpdate(t *testing.T, vm *qemu, ctl *controlServer, ready probeReport, roo
 	}
 	t.Logf("A/B: back on %s through %s: probe at %.1fs of guest uptime, ready at %.1fs (%.1fs wall from the request)",
 		back.Root, how, r.Uptime, back.Uptime, time.Since(start).Seconds())
+}
+
+// startTestPortal serves a portal with meetings on lk (none when lk.URL
+// is empty) on listen until t ends, known to kits as url. It returns its
+// address and an admin API token.
+func startTestPortal(t *testing.T, listen, url string, lk portal.LiveKit) (addr, apiToken string) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, LiveKit: lk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	if apiToken, err = srv.CreateAPIToken("qemu-test"); err != nil {
+		t.Fatal(err)
+	}
+	return ln.Addr().String(), apiToken
+}
+
+func mustPort(t *testing.T, addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// pairKit approves the kit's user code through the admin REST API, as IT
+// would in the admin center, and returns the room's ID (the kit's
+// identity in meetings).
+func pairKit(t *testing.T, ctx context.Context, portalURL, apiToken, code, name string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"user_code": code, "name": name, "location": "Test rack"})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, portalURL+"/api/v1/admin/pairings", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("pairing: %s: %s", resp.Status, answer)
+	}
+	var paired struct {
+		Room struct {
+			ID string `json:"id"`
+		} `json:"room"`
+	}
+	if err := json.Unmarshal(answer, &paired); err != nil || paired.Room.ID == "" {
+		t.Fatalf("pairing: no room ID in %s (%v)", answer, err)
+	}
+	return paired.Room.ID
 }
 
 // controlServer is the test's side of the probe's actions: it hands out

@@ -11,6 +11,7 @@
 #   qemu-system-x86   the amd64 boot test; qemu-system-arm for the Pi
 #   qemu-utils        qemu-img
 #   cpio              the initramfs of the test kernel's smoke boot
+#   iproute2          ip: the QEMU kit test's own network namespace
 #
 # Idempotent: a second run installs nothing and takes a second.
 set -euo pipefail
@@ -20,5 +21,5 @@ say() { printf 'setup-image: %s\n' "$*"; }
 . "$(dirname "$0")/apt.sh"
 
 apt_install squashfs-tools dosfstools mtools e2fsprogs fdisk systemd-boot-efi \
-  ovmf qemu-system-x86 qemu-utils cpio
+  ovmf qemu-system-x86 qemu-utils cpio iproute2
 say "ready"

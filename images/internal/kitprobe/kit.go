@@ -113,12 +113,7 @@ func camera(op string) error {
 // gokrazy's ring buffers on) to w, prefixed "roomd ", for the host's
 // artifacts: a failing kit test then shows what roomd said.
 func copyRoomdLog(ctx context.Context, w io.Writer, mu *sync.Mutex) {
-	c := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", gokrazySocket)
-		},
-	}}
+	c := unixClient(gokrazySocket)
 	for ctx.Err() == nil {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://gokrazy/log?path=/user/roomd&stream=both", nil)
 		if resp, err := c.Do(req); err == nil {

@@ -60,13 +60,18 @@ func newUpdater(control, socket string) *updater {
 	return &updater{
 		control: strings.TrimSuffix(control, "/"),
 		host:    &http.Client{Timeout: 10 * time.Minute}, // a root is tens of MB through emulated networking
-		gokrazy: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
-			},
-		}},
+		gokrazy: unixClient(socket),
 	}
+}
+
+// unixClient speaks HTTP to the server on the unix socket path.
+func unixClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
 }
 
 // next asks the host for an action; nil when there is none.
