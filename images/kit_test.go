@@ -146,10 +146,6 @@ func kitTest(t *testing.T) {
 		// CPU model lacks it (roomd dies of SIGILL joining a meeting), so
 		// the guest gets every feature TCG emulates.
 		"-cpu", "max",
-		// One CPU: with two, multi-threaded TCG now and then misses the
-		// test kernel's live code patching at boot (an int3 oops in
-		// sched_clock_cpu, "Fatal exception in interrupt").
-		"-smp", "1",
 		// The speakerphone: QEMU's USB audio device (playback only),
 		// played into nothing.
 		"-device", "usb-audio,id=speaker,audiodev=speaker", "-audiodev", "none,id=speaker")

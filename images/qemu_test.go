@@ -98,7 +98,7 @@ func TestQEMUBoot(t *testing.T) {
 
 	vm := startQEMU(t, ctx, "qemu", dir, disk, restrictedNIC(
 		guestfwd{guestPortal + ":80", mustPort(t, portalAddr)},
-		guestfwd{guestControl, ctl.port}), "-smp", "2")
+		guestfwd{guestControl, ctl.port}))
 	bootStart := time.Now()
 
 	// roomd starts and shows a pairing code.
@@ -375,7 +375,11 @@ func startQEMU(t *testing.T, ctx context.Context, name, dir, disk, nic string, d
 	vm := &qemu{serial: filepath.Join(dir, "console.log"), probeLog: filepath.Join(dir, "probe.log"),
 		qmpSocket: filepath.Join(dir, "qmp.sock"), exited: make(chan error, 1)}
 	args := []string{
-		"-machine", "q35", "-accel", "tcg", "-m", "1024",
+		// One CPU: with two, multi-threaded TCG now and then misses the
+		// kernel's live code patching at boot (an int3 oops in
+		// sched_clock_cpu, "Fatal exception in interrupt"), with the
+		// stock kernel and the test kernel alike.
+		"-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "1",
 		"-drive", "if=pflash,format=raw,readonly=on,file=" + ovmfCode,
 		"-drive", "if=pflash,format=raw,file=" + vars,
 		"-drive", "file=" + disk + ",format=raw,if=virtio",
