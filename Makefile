@@ -6,23 +6,35 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup build demo test vet cross image test-kernel fuzz bench clean
+.PHONY: all setup setup-test livekit build demo test vet cross image test-kernel fuzz bench clean
 
 all: build
 
+# What the demo needs (Go modules, LiveKit, the join page's npm package).
 setup:
 	@scripts/setup.sh
+
+# What the tests need on top: Chromium, QEMU and the image tools, the static
+# cgo toolchain.
+setup-test:
+	@scripts/setup-test.sh
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
-# The demo: portal + one simulated room kit on loopback.
-demo: setup build
+# The demo: portal + one simulated room kit on loopback. On a fresh
+# machine LiveKit's first build and ours overlap (-j2).
+demo:
+	@scripts/setup.sh --demo
+	@$(MAKE) --no-print-directory -j2 livekit build
 	scripts/demo.sh
+
+livekit:
+	@scripts/setup-livekit.sh
 
 # Every test: vet and gofmt, unit and integration tests under the race
 # detector (the Chromium browser tests included), then short fuzz runs.
-test: setup vet
+test: setup-test vet
 	mkdir -p $(ARTIFACTS)
 	ROOMKIT_ARTIFACTS=$(ARTIFACTS) $(GO) test -race -timeout 30m ./...
 	$(MAKE) cross
@@ -34,7 +46,7 @@ test: setup vet
 # ELFs (no interpreter, no shared libraries) and runs the amd64 one on
 # miniaudio's null backend.
 cross:
-	scripts/setup-cross.sh
+	@scripts/setup-cross.sh
 	ROOMKIT_CROSS=1 $(GO) test -run TestStaticCrossBuild -v -timeout 20m ./drivers/audio/alsa
 
 vet:
@@ -46,6 +58,8 @@ vet:
 image:
 	@test -n "$(TARGET)" || { echo "usage: make image TARGET=rpi4|amd64 [SETTINGS=file] [OUT=file]"; exit 2; }
 	@scripts/setup.sh
+	@scripts/setup-image.sh
+	@scripts/setup-cross.sh
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/roomkit-image -target $(TARGET) -out $(or $(OUT),roomkit-$(TARGET).img) $(if $(SETTINGS),-settings $(SETTINGS))
 
 # Rebuilds the QEMU test kernel (images/kernel/testdevices, ~15 minutes)

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks to build, demo and test RoomKit.
+# Installs what a fresh machine lacks to build and run the demo (`make demo`):
+# the C toolchain for cgo, Go modules, the LiveKit server and the join page's
+# npm package. What only the tests, images or static kit binaries need is
+# installed by scripts/setup-test.sh, setup-image.sh and setup-cross.sh.
+# With --demo it leaves Go modules and LiveKit to `make demo`'s build.
 # Idempotent: a second run installs nothing and takes a second or two.
 set -euo pipefail
 . "$(dirname "$0")/apt.sh"
@@ -7,22 +11,19 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
 
-need_go() {
-  command -v go >/dev/null || { echo "setup: Go is missing; install Go 1.26 or newer first" >&2; exit 1; }
-}
-
-
-need_go
-# build-essential and linux-libc-dev: cgo for the V4L2 and ALSA drivers.
-apt_install chromium curl build-essential linux-libc-dev
-say "downloading Go modules"
-go mod download
-# Node.js and npm build the guest join page's script bundle; a machine that
-# has them (from any source) keeps its own.
+command -v go >/dev/null || { echo "setup: Go is missing; install Go 1.26 or newer first" >&2; exit 1; }
+# build-essential and linux-libc-dev: cgo for the V4L2 and ALSA drivers;
+# curl: the demo script waits for the portal with it.
+apt_install curl build-essential linux-libc-dev
+# Node.js and npm fetch the join page's livekit-client; a machine that has
+# them (from any source) keeps its own.
 command -v npm >/dev/null || apt_install nodejs npm
-scripts/setup-livekit.sh
 scripts/setup-npm.sh
-# Static kit binaries and the image tools (QEMU and OVMF for the boot test).
-scripts/setup-cross.sh
-scripts/setup-image.sh
+# `make demo` passes --demo: it builds LiveKit beside our own binaries,
+# whose build downloads the modules it needs.
+if [ "${1:-}" != "--demo" ]; then
+  say "downloading Go modules"
+  go mod download
+  scripts/setup-livekit.sh
+fi
 say "ready"

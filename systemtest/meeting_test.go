@@ -72,6 +72,22 @@ func participantNames(st appliance.Status) []string {
 	return names
 }
 
+// kitMedia waits until the participant has received n more of the kit's
+// audio packets or video frames (what): the kit's media is the clock of
+// the checks that nothing else arrives meanwhile, so they take as long as
+// the machine needs, not a guessed time.
+func kitMedia(t *testing.T, p *meetingtest.Participant, what string, n int) {
+	t.Helper()
+	count := map[string]func(meetingtest.Stats) int{
+		"audio packets": func(s meetingtest.Stats) int { return s.AudioPackets },
+		"video frames":  func(s meetingtest.Stats) int { return s.VideoFrames },
+	}[what]
+	base := count(p.Stats())
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d more %s from the kit", n, what), func() (bool, string) {
+		return count(p.Stats()) >= base+n, fmt.Sprintf("%d %s", count(p.Stats())-base, what)
+	})
+}
+
 // TestMeetingEndToEnd is the demo's meeting with a participant on the
 // LiveKit Go SDK instead of a browser: Meet Now through the control API,
 // the kit's video and audio at the participant and the participant's at
@@ -164,9 +180,12 @@ func TestMeetingEndToEnd(t *testing.T) {
 			audio, _ := ada.KitMuted()
 			return audio, ""
 		})
-		time.Sleep(time.Second) // packets on their way arrive
+		// The kit's video is the clock: a second of it (30 frames) for
+		// audio already on its way, then two seconds of the room's sound
+		// that nobody may hear.
+		kitMedia(t, ada, "video frames", 30)
 		mark := ada.Stats().Samples
-		time.Sleep(2 * time.Second)
+		kitMedia(t, ada, "video frames", 60)
 		heard := ada.Audio(ada.Stats().Samples - mark)
 		if rms := meetingtest.RMS(heard); len(heard) > 0 && rms > 100 {
 			t.Errorf("the participant heard RMS %.0f over %d samples while the room was muted", rms, len(heard))
@@ -188,11 +207,14 @@ func TestMeetingEndToEnd(t *testing.T) {
 			_, video := ada.KitMuted()
 			return video, ""
 		})
-		time.Sleep(time.Second)
-		before := ada.Stats().VideoPackets
-		time.Sleep(2 * time.Second)
-		if after := ada.Stats().VideoPackets; after != before {
-			t.Errorf("the participant received %d video packets with the camera off", after-before)
+		// The kit's own audio is the clock: a second of it (50 packets)
+		// for video already on its way, then two seconds in which no new
+		// video frame may arrive.
+		kitMedia(t, ada, "audio packets", 50)
+		before := ada.Stats().VideoFrames
+		kitMedia(t, ada, "audio packets", 100)
+		if after := ada.Stats().VideoFrames; after != before {
+			t.Errorf("the participant received %d new video frames with the camera off", after-before)
 		}
 		pics := ada.Stats().Pictures
 		if _, err := k.control.SetCameraOff(ctx, false); err != nil {

@@ -212,13 +212,13 @@ func TestMeetingEndToEnd(t *testing.T) {
 		base := kit.Stats().VideoFramesDropped
 		sentBefore := kit.Stats().VideoFramesSent
 		waitFor(t, ctx, "the peer to see the kit's camera off", func() bool { _, video := ada.KitMuted(); return video })
-		// A second for frames already on their way to arrive, then two
-		// seconds in which nothing may.
+		// A second of the camera's frames for those already on their way
+		// to arrive, then two seconds in which no new one may.
 		waitFor(t, ctx, "30 frames held back", func() bool { return kit.Stats().VideoFramesDropped >= base+30 })
-		before := ada.Stats().VideoPackets
+		before := ada.Stats().VideoFrames
 		waitFor(t, ctx, "60 more frames held back", func() bool { return kit.Stats().VideoFramesDropped >= base+90 })
-		if after := ada.Stats().VideoPackets; after != before {
-			t.Errorf("the peer received %d video packets with the camera off", after-before)
+		if after := ada.Stats().VideoFrames; after != before {
+			t.Errorf("the peer received %d new video frames with the camera off", after-before)
 		}
 		if sent := kit.Stats().VideoFramesSent; sent > sentBefore+1 {
 			t.Errorf("%d frames were written to the track with the camera off", sent-sentBefore)

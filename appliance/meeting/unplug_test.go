@@ -83,20 +83,20 @@ func TestMeetingUnplugReplug(t *testing.T) {
 	_, lastBefore := ada.Pictures()
 	cam.Unplug()
 	audioFor("video already on its way arrives", 50)
-	videoPackets := ada.Stats().VideoPackets
+	videoFrames := ada.Stats().VideoFrames
 	audioFor("the camera is unplugged", 100)
-	if n := ada.Stats().VideoPackets - videoPackets; n != 0 {
-		t.Errorf("the peer received %d video packets from an unplugged camera", n)
+	if n := ada.Stats().VideoFrames - videoFrames; n != 0 {
+		t.Errorf("the peer received %d new video frames from an unplugged camera", n)
 	}
 	waitForWhy(t, ctx, "the kit's tone with the camera unplugged", hearsKit)
 	waitForWhy(t, ctx, "the peer's tone at the kit with the camera unplugged", speakerPlaysAda)
 	stillConnected("with the camera unplugged")
 
 	cam.Replug()
-	videoPackets = ada.Stats().VideoPackets
+	videoFrames = ada.Stats().VideoFrames
 	videoFor("the camera is plugged back in", 30)
-	if ada.Stats().VideoPackets <= videoPackets {
-		t.Error("pictures but no video packets after the camera was plugged back in")
+	if ada.Stats().VideoFrames <= videoFrames {
+		t.Error("pictures but no new video frames after the camera was plugged back in")
 	}
 	if _, last := ada.Pictures(); meetingtest.ChangedPixels(lastBefore, last, 480/40*12) < 50 {
 		t.Error("the picture after the camera came back shows the same clock as before it was unplugged: video is frozen")

@@ -16,7 +16,7 @@ import (
 )
 
 // Path is where Debian's chromium package installs the browser
-// (scripts/setup.sh installs it).
+// (scripts/setup-test.sh installs it).
 const Path = "/usr/bin/chromium"
 
 // Browser is one headless Chromium with a fresh profile.
@@ -54,7 +54,7 @@ func FakeMedia() Option {
 func New(t testing.TB, options ...Option) *Browser {
 	t.Helper()
 	if _, err := os.Stat(Path); err != nil {
-		t.Skipf("no Chromium at %s (scripts/setup.sh installs Debian's chromium): %v", Path, err)
+		t.Skipf("no Chromium at %s (scripts/setup-test.sh installs Debian's chromium): %v", Path, err)
 	}
 	artifacts := os.Getenv("ROOMKIT_ARTIFACTS")
 	if artifacts == "" {

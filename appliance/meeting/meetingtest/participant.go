@@ -11,6 +11,7 @@ import (
 
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -41,12 +42,19 @@ type Participant struct {
 	audioPub   *lksdk.RemoteTrackPublication
 	videoPub   *lksdk.RemoteTrackPublication
 	firstVideo map[string]time.Time // by identity
+	frames     frameCounter         // the kit's video frames
 }
 
 // Stats counts what a Participant has received from the kit.
 type Stats struct {
 	Pictures     int // decoded video pictures
-	VideoPackets int
+	VideoPackets int // every packet on the video track, LiveKit's probes included
+	// VideoFrames counts the kit's video frames: packets that carry media
+	// with a timestamp later than any before. LiveKit's bandwidth probes
+	// (padding, or retransmissions of packets already sent) arrive on the
+	// video track even while the camera is off, so "no new frames", not
+	// "no packets", is what a camera that is off must show.
+	VideoFrames  int
 	AudioPackets int
 	Samples      int // decoded audio samples (48 kHz mono)
 }
@@ -90,7 +98,7 @@ func (p *Participant) subscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTra
 }
 
 // videoPacket notes a video packet from identity.
-func (p *Participant) videoPacket(identity string) {
+func (p *Participant) videoPacket(identity string, pkt *rtp.Packet) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.firstVideo[identity]; !ok {
@@ -98,16 +106,37 @@ func (p *Participant) videoPacket(identity string) {
 	}
 	if identity == p.kit {
 		p.stats.VideoPackets++
+		if p.frames.starts(pkt) {
+			p.stats.VideoFrames++
+		}
 	}
+}
+
+// frameCounter tells new video frames from repeats and padding.
+type frameCounter struct {
+	last uint32 // the latest RTP timestamp seen
+	seen bool
+}
+
+// starts says whether pkt begins a frame not seen before: it carries a
+// payload and its timestamp is later (in RTP's wrapping arithmetic) than
+// every earlier one.
+func (c *frameCounter) starts(pkt *rtp.Packet) bool {
+	if len(pkt.Payload) == 0 || (c.seen && int32(pkt.Timestamp-c.last) <= 0) {
+		return false
+	}
+	c.last, c.seen = pkt.Timestamp, true
+	return true
 }
 
 // watchVideo drains another participant's video, noting when it starts.
 func (p *Participant) watchVideo(identity string, track *webrtc.TrackRemote) {
 	for {
-		if _, _, err := track.ReadRTP(); err != nil {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
 			return
 		}
-		p.videoPacket(identity)
+		p.videoPacket(identity, pkt)
 	}
 }
 
@@ -127,7 +156,7 @@ func (p *Participant) readVideo(track *webrtc.TrackRemote, pli func()) {
 		if err != nil {
 			return
 		}
-		p.videoPacket(p.kit)
+		p.videoPacket(p.kit, pkt)
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			pic, err := dec.Decode(s.Data, nil)

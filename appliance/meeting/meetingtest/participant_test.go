@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtp"
 )
 
 // TestParticipantRecordsPublisher has a Participant watch a publisher
@@ -65,5 +66,37 @@ func TestParticipantRecordsPublisher(t *testing.T) {
 	}
 	if got := watcher.Audio(keptAudio + 1); got != nil {
 		t.Errorf("Audio(%d) returned %d samples, more than are kept", keptAudio+1, len(got))
+	}
+}
+
+// TestFrameCounter: a camera that is off must show no new frames, while
+// LiveKit goes on probing the video track with padding and repeats.
+func TestFrameCounter(t *testing.T) {
+	pkt := func(ts uint32, payload int) *rtp.Packet {
+		return &rtp.Packet{Header: rtp.Header{Timestamp: ts}, Payload: make([]byte, payload)}
+	}
+	for _, tc := range []struct {
+		name    string
+		packets []*rtp.Packet
+		frames  int
+	}{
+		{"one frame in three packets", []*rtp.Packet{pkt(3000, 1200), pkt(3000, 1200), pkt(3000, 400)}, 1},
+		{"three frames", []*rtp.Packet{pkt(3000, 900), pkt(6000, 900), pkt(9000, 900)}, 3},
+		{"padding-only probes", []*rtp.Packet{pkt(3000, 900), pkt(3000, 0), pkt(3000, 0), pkt(3000, 0)}, 1},
+		{"retransmissions of older frames", []*rtp.Packet{pkt(3000, 900), pkt(6000, 900), pkt(3000, 900), pkt(6000, 900)}, 2},
+		{"the timestamp wraps", []*rtp.Packet{pkt(0xffffe000, 900), pkt(0x00000bb8, 900), pkt(0xffffe000, 900)}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c frameCounter
+			n := 0
+			for _, p := range tc.packets {
+				if c.starts(p) {
+					n++
+				}
+			}
+			if n != tc.frames {
+				t.Errorf("counted %d frames, want %d", n, tc.frames)
+			}
+		})
 	}
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs on top of the demo's set-up: Chromium for
+# the browser tests, the static cgo toolchain (setup-cross.sh) and the image
+# and QEMU tools (setup-image.sh). Idempotent.
+set -euo pipefail
+. "$(dirname "$0")/apt.sh"
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup-test: %s\n' "$*"; }
+
+scripts/setup.sh
+# chromium: the admin center's and join page's browser tests.
+apt_install chromium
+scripts/setup-image.sh
+scripts/setup-cross.sh
+say "ready"
