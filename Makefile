@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup setup-test livekit build demo test vet cross image test-kernel fuzz bench clean
+.PHONY: all setup setup-test build demo test vet cross image test-kernel fuzz bench clean
 
 all: build
 
@@ -22,15 +22,9 @@ setup-test:
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
-# The demo: portal + one simulated room kit on loopback. On a fresh
-# machine LiveKit's first build and ours overlap (-j2).
-demo:
-	@scripts/setup.sh --demo
-	@$(MAKE) --no-print-directory -j2 livekit build
+# The demo: portal + one simulated room kit on loopback.
+demo: setup build
 	scripts/demo.sh
-
-livekit:
-	@scripts/setup-livekit.sh
 
 # Every test: vet and gofmt, unit and integration tests under the race
 # detector (the Chromium browser tests included), then short fuzz runs.
@@ -52,6 +46,7 @@ cross:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 
 # The kit image for an installer: make image TARGET=rpi4|amd64 [SETTINGS=settings.json] [OUT=file]
 # (TARGET=amd64-testdevices: the QEMU test kit, with the test kernel)

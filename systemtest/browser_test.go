@@ -24,7 +24,10 @@ func TestBrowserPairsKit(t *testing.T) {
 	k := startKit(t, t.TempDir(), p.URL)
 	st := k.waitState(t, 10*time.Second, appliance.Pairing, hasCode)
 
-	screenLoaded := `(() => { const i = document.querySelector("img"); return !!i && i.complete && i.naturalWidth === 1920 })()`
+	// The screen is open when the page has loaded, takes the kit's frames
+	// and shows one.
+	screenLoaded := `(() => { const i = document.getElementById("screen"); const d = document.body.dataset;
+		return document.readyState === "complete" && d.live === "1" && d.frame !== undefined && i.complete && i.naturalWidth === 1920 })()`
 	b.Do("open the kit's screen", chromedp.Navigate(k.ScreenURL), chromedp.Poll[chromedp.Void](screenLoaded))
 	b.Screenshot("kit-pairing.png")
 

@@ -51,16 +51,25 @@ function load(seq) {
   loading = true;
   const next = new Image();
   next.onload = next.onerror = () => {
-    if (next.naturalWidth) img.src = next.src;
+    if (next.naturalWidth) { img.src = next.src; document.body.dataset.frame = seq; }
     loading = false;
     if (wanted !== null) { const s = wanted; wanted = null; load(s); }
   };
   next.src = "frame.png?f=" + seq;
 }
 
-const events = new EventSource("events");
-events.addEventListener("frame", e => { status.textContent = ""; load(e.data); });
-events.onerror = () => { status.textContent = "Disconnected from the kit: retrying…"; };
+// Frames stream in once the page has loaded. A download begun before the
+// load event holds that event off; the pairing screen changes every
+// second, and where a frame takes longer than that to arrive (a slow or
+// busy machine) each download would begin the next and the page would
+// never finish loading.
+function live() {
+  const events = new EventSource("events");
+  events.onopen = () => { document.body.dataset.live = "1"; };
+  events.addEventListener("frame", e => { status.textContent = ""; load(e.data); });
+  events.onerror = () => { document.body.dataset.live = ""; status.textContent = "Disconnected from the kit: retrying…"; };
+}
+if (document.readyState === "complete") live(); else window.addEventListener("load", live);
 
 // A click is a tap, in screen pixels.
 img.addEventListener("click", async e => {
