@@ -61,6 +61,7 @@ func TestQEMUKit(t *testing.T) {
 		t.Skipf("QEMU kit test skipped: %v", err)
 	}
 	if os.Getenv(kitNetnsEnv) == "" {
+		t.Parallel() // beside TestQEMUBoot
 		runInNetns(t)
 		return
 	}

@@ -83,6 +83,8 @@ func TestQEMUBoot(t *testing.T) {
 	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot); err != nil {
 		t.Skipf("QEMU boot test skipped: %v", err)
 	}
+	// Beside TestQEMUKit: each guest's emulated CPU is one host thread.
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
