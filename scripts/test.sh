@@ -3,10 +3,14 @@
 # detector, the static cross build, the test kernel's smoke boot and short
 # fuzz runs, with the time each took.
 #
-# The cross build and the smoke boot run beside `go test`: QEMU's emulated
-# CPU is one thread, and while the QEMU tests of ./images boot their guests
-# (most of the run) a core is often idle. Their output goes to
-# $ARTIFACTS/cross.log and smoke.log and is shown when they fail.
+# While the side jobs run, the last lines of go test's output are not the
+# end of the log: the summary below is, and the exit status tells.
+#
+# The cross build, the smoke boot and the fuzzing run beside `go test`:
+# QEMU's emulated CPU is one thread, and while the QEMU tests of ./images
+# boot their guests (most of the run) a core is often idle. Their output
+# goes to $ARTIFACTS/cross.log, smoke.log and fuzz.log and is shown when
+# they fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ARTIFACTS=${ARTIFACTS:-$(pwd)/artifacts}
@@ -30,6 +34,7 @@ timed() {
 side() {
   timed "static cross build (make cross)" make --no-print-directory cross >"$ARTIFACTS/cross.log" 2>&1
   timed "test kernel smoke boot (smoke.sh)" images/kernel/testdevices/smoke.sh >"$ARTIFACTS/smoke.log" 2>&1
+  timed "fuzzing (scripts/fuzz.sh)" scripts/fuzz.sh >"$ARTIFACTS/fuzz.log" 2>&1
   printf '%s\n' "${times[@]}" >"$ARTIFACTS/side.times"
   [ ${#failed[@]} -eq 0 ]
 }
@@ -37,17 +42,17 @@ side &
 sidepid=$!
 
 timed "go test -race ./..." go test -race -timeout 30m ./...
-timed "fuzzing (scripts/fuzz.sh)" scripts/fuzz.sh
 
 if ! wait "$sidepid"; then
-  failed+=("cross build or smoke boot")
-  for log in cross smoke; do
+  failed+=("cross build, smoke boot or fuzzing")
+  for log in cross smoke fuzz; do
     echo "--- $ARTIFACTS/$log.log (last 40 lines)"
     tail -n 40 "$ARTIFACTS/$log.log"
   done
 fi
 echo
-echo "make test, wall time per part (the first two ran beside go test):"
+tail -n 1 "$ARTIFACTS/fuzz.log"
+echo "make test, wall time per part (the first three ran beside go test):"
 cat "$ARTIFACTS/side.times" 2>/dev/null | sed 's/^/  /'
 printf '  %s\n' "${times[@]}"
 if [ ${#failed[@]} -gt 0 ]; then

@@ -72,20 +72,39 @@ func participantNames(st appliance.Status) []string {
 	return names
 }
 
+// kitStream counts the kit's audio packets or video frames at p.
+func kitStream(p *meetingtest.Participant, what string) func() int {
+	return map[string]func() int{
+		"audio packets": func() int { return p.Stats().AudioPackets },
+		"video frames":  func() int { return p.Stats().VideoFrames },
+	}[what]
+}
+
 // kitMedia waits until the participant has received n more of the kit's
 // audio packets or video frames (what): the kit's media is the clock of
 // the checks that nothing else arrives meanwhile, so they take as long as
 // the machine needs, not a guessed time.
 func kitMedia(t *testing.T, p *meetingtest.Participant, what string, n int) {
 	t.Helper()
-	count := map[string]func(meetingtest.Stats) int{
-		"audio packets": func(s meetingtest.Stats) int { return s.AudioPackets },
-		"video frames":  func(s meetingtest.Stats) int { return s.VideoFrames },
-	}[what]
-	base := count(p.Stats())
+	count := kitStream(p, what)
+	base := count()
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d more %s from the kit", n, what), func() (bool, string) {
-		return count(p.Stats()) >= base+n, fmt.Sprintf("%d %s", count(p.Stats())-base, what)
+		return count() >= base+n, fmt.Sprintf("%d %s", count()-base, what)
 	})
+}
+
+// settleKitMedia waits until the kit's stopped stream (its audio packets
+// or video frames) no longer arrives at p while its other stream (clock)
+// goes on for n: what was on its way arrives first, however late.
+func settleKitMedia(t *testing.T, p *meetingtest.Participant, stopped, clock string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	late, err := meetingtest.Settle(ctx, kitStream(p, stopped), kitStream(p, clock), n)
+	if err != nil {
+		t.Fatalf("the kit's %s never stopped at the participant: %v", stopped, err)
+	}
+	t.Logf("%d of the kit's %s arrived after they stopped at the kit", late, stopped)
 }
 
 // TestMeetingEndToEnd is the demo's meeting with a participant on the
@@ -180,10 +199,10 @@ func TestMeetingEndToEnd(t *testing.T) {
 			audio, _ := ada.KitMuted()
 			return audio, ""
 		})
-		// The kit's video is the clock: a second of it (30 frames) for
-		// audio already on its way, then two seconds of the room's sound
+		// The kit's video is the clock: audio already on its way arrives,
+		// however late, then two seconds (60 frames) of the room's sound
 		// that nobody may hear.
-		kitMedia(t, ada, "video frames", 30)
+		settleKitMedia(t, ada, "audio packets", "video frames", 30)
 		mark := ada.Stats().Samples
 		kitMedia(t, ada, "video frames", 60)
 		heard := ada.Audio(ada.Stats().Samples - mark)
@@ -207,10 +226,10 @@ func TestMeetingEndToEnd(t *testing.T) {
 			_, video := ada.KitMuted()
 			return video, ""
 		})
-		// The kit's own audio is the clock: a second of it (50 packets)
-		// for video already on its way, then two seconds in which no new
-		// video frame may arrive.
-		kitMedia(t, ada, "audio packets", 50)
+		// The kit's own audio is the clock: video already on its way
+		// arrives, however late, then two seconds (100 audio packets) in
+		// which no new video frame may.
+		settleKitMedia(t, ada, "video frames", "audio packets", 50)
 		before := ada.Stats().VideoFrames
 		kitMedia(t, ada, "audio packets", 100)
 		if after := ada.Stats().VideoFrames; after != before {

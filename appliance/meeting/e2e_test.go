@@ -46,6 +46,17 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	}
 }
 
+// settle waits for what, counted by count, to stop arriving at the peer:
+// until it stays the same while clock advances by n (meetingtest.Settle).
+func settle(t *testing.T, ctx context.Context, what string, count, clock func() int, n int) {
+	t.Helper()
+	late, err := meetingtest.Settle(ctx, count, clock, n)
+	if err != nil {
+		t.Fatalf("%s never stopped: %v", what, err)
+	}
+	t.Logf("%s: %d arrived after it stopped at the source", what, late)
+}
+
 // joinPeer joins a second participant on the plain LiveKit Go SDK as
 // Ada, standing in for a browser: it decodes what the kit sends.
 func joinPeer(t *testing.T, srv *sfu.Server, room, identity string) *meetingtest.Participant {
@@ -186,12 +197,14 @@ func TestMeetingEndToEnd(t *testing.T) {
 
 	t.Run("mute stops the kit's audio", func(t *testing.T) {
 		kit.SetMuted(true)
-		base := kit.Stats().AudioFramesMuted
 		waitFor(t, ctx, "the peer to see the kit muted", func() bool { audio, _ := ada.KitMuted(); return audio })
-		waitFor(t, ctx, "25 muted frames", func() bool { return kit.Stats().AudioFramesMuted >= base+25 })
-		sent := kit.Stats().AudioFramesSent
+		// The kit's muted microphone frames are the clock: audio already on
+		// its way arrives, however late, then the room's sound stays away.
+		settle(t, ctx, "the kit's audio at the peer", func() int { return ada.Stats().AudioPackets },
+			func() int { return int(kit.Stats().AudioFramesMuted) }, 25)
+		sent, muted := kit.Stats().AudioFramesSent, kit.Stats().AudioFramesMuted
 		mark := ada.Stats().Samples
-		waitFor(t, ctx, "50 more muted frames", func() bool { return kit.Stats().AudioFramesMuted >= base+75 })
+		waitFor(t, ctx, "50 more muted frames", func() bool { return kit.Stats().AudioFramesMuted >= muted+50 })
 		if n := kit.Stats().AudioFramesSent - sent; n != 0 {
 			t.Errorf("%d microphone frames were sent while muted", n)
 		}
@@ -209,14 +222,15 @@ func TestMeetingEndToEnd(t *testing.T) {
 
 	t.Run("camera off stops the kit's video", func(t *testing.T) {
 		kit.SetCameraOff(true)
-		base := kit.Stats().VideoFramesDropped
 		sentBefore := kit.Stats().VideoFramesSent
 		waitFor(t, ctx, "the peer to see the kit's camera off", func() bool { _, video := ada.KitMuted(); return video })
-		// A second of the camera's frames for those already on their way
-		// to arrive, then two seconds in which no new one may.
-		waitFor(t, ctx, "30 frames held back", func() bool { return kit.Stats().VideoFramesDropped >= base+30 })
-		before := ada.Stats().VideoFrames
-		waitFor(t, ctx, "60 more frames held back", func() bool { return kit.Stats().VideoFramesDropped >= base+90 })
+		// The camera's frames held back are the clock: frames already on
+		// their way arrive, however late, then two seconds' worth in which
+		// no new one may.
+		heldBack := func() int { return int(kit.Stats().VideoFramesDropped) }
+		settle(t, ctx, "the kit's video at the peer", func() int { return ada.Stats().VideoFrames }, heldBack, 30)
+		before, mark := ada.Stats().VideoFrames, heldBack()
+		waitFor(t, ctx, "60 more frames held back", func() bool { return heldBack() >= mark+60 })
 		if after := ada.Stats().VideoFrames; after != before {
 			t.Errorf("the peer received %d new video frames with the camera off", after-before)
 		}

@@ -82,8 +82,10 @@ func TestMeetingUnplugReplug(t *testing.T) {
 	// The camera: video stops, audio goes on, video comes back.
 	_, lastBefore := ada.Pictures()
 	cam.Unplug()
-	audioFor("video already on its way arrives", 50)
-	videoFrames := ada.Stats().VideoFrames
+	frames := func() int { return ada.Stats().VideoFrames }
+	audioPackets := func() int { return ada.Stats().AudioPackets }
+	settle(t, ctx, "the kit's video at the peer", frames, audioPackets, 50)
+	videoFrames := frames()
 	audioFor("the camera is unplugged", 100)
 	if n := ada.Stats().VideoFrames - videoFrames; n != 0 {
 		t.Errorf("the peer received %d new video frames from an unplugged camera", n)
@@ -106,10 +108,10 @@ func TestMeetingUnplugReplug(t *testing.T) {
 	// back.
 	failedBefore := logs.count("speaker write failed")
 	sp.Unplug()
-	videoFor("audio already on its way arrives", 15)
-	audioPackets := ada.Stats().AudioPackets
+	settle(t, ctx, "the kit's audio at the peer", audioPackets, func() int { return ada.Stats().Pictures }, 15)
+	audioBefore := audioPackets()
 	videoFor("the speakerphone is unplugged", 30)
-	if n := ada.Stats().AudioPackets - audioPackets; n != 0 {
+	if n := audioPackets() - audioBefore; n != 0 {
 		t.Errorf("the peer received %d audio packets from an unplugged speakerphone", n)
 	}
 	stillConnected("with the speakerphone unplugged")
