@@ -160,21 +160,48 @@ func (b *malgoBackend) open(speaker, mic Device, cfg streamConfig, cb callbacks)
 func pointer(id *malgo.DeviceID) unsafe.Pointer { return unsafe.Pointer(id) }
 
 type malgoStream struct {
-	dev  *malgo.Device
-	ids  *[2]malgo.DeviceID
-	pin  runtime.Pinner
-	once sync.Once
+	dev *malgo.Device
+	ids *[2]malgo.DeviceID
+	pin runtime.Pinner
+
+	// mu makes start, stop and close take turns: miniaudio's uninit must
+	// not run while a stop is under way on another thread (the two then
+	// wait for each other for ever). A stop's own stop callback closes
+	// the stream from another goroutine, which waits here for the stop.
+	mu     sync.Mutex
+	closed bool
 }
 
-func (s *malgoStream) start() error { return s.dev.Start() }
-func (s *malgoStream) stop() error  { return s.dev.Stop() }
+func (s *malgoStream) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	return s.dev.Start()
+}
+
+func (s *malgoStream) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	return s.dev.Stop()
+}
 
 func (s *malgoStream) close() {
-	s.once.Do(func() {
-		s.dev.Uninit()
-		s.pin.Unpin()
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.dev.Uninit()
+	s.pin.Unpin()
 }
+
+var errStreamClosed = errors.New("the audio stream is closed")
 
 // openError turns miniaudio's result into words for the room's staff.
 func openError(speaker, mic Device, err error) error {
