@@ -27,9 +27,9 @@ demo: setup build
 	scripts/demo.sh
 
 # Every test: vet, gofmt and go.mod tidy, then (scripts/test.sh) unit and
-# integration tests under the race detector (the Chromium browser and QEMU
-# tests included), beside them the static cross build and the test
-# kernel's smoke boot, then short fuzz runs; it prints each part's time.
+# integration tests under the race detector (the Chromium browser tests and
+# the two QEMU tests side by side), the static cross build, the test
+# kernel's smoke boot and short fuzz runs; it prints each part's time.
 test: setup-test vet
 	ARTIFACTS=$(ARTIFACTS) scripts/test.sh
 
