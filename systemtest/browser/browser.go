@@ -6,6 +6,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,15 +82,49 @@ func New(t testing.TB, options ...Option) *Browser {
 	for _, o := range options {
 		o(&opts)
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	// Start the browser now, bound to ctx: the first run on a context
-	// owns the browser, and a step's timeout must not close it.
-	if err := chromedp.Do(ctx); err != nil {
+	ctx, err := start(t, opts, artifacts)
+	if err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return &Browser{t: t, ctx: ctx, Artifacts: artifacts}
+}
+
+// startAttempts is how often New starts Chromium. Only a start in which
+// the process exits before it answers is tried again: under the stress
+// check (busy loops on every core) Chromium's zygote has been seen to exit
+// at start-up with no output. Any other failure is reported at once.
+const startAttempts = 3
+
+// start starts the browser, bound to the returned context, which the
+// test's cleanup cancels. Each attempt's output (Chromium's stdout and
+// stderr) is kept in artifacts, so a failure can be read in full.
+func start(t testing.TB, opts []chromedp.ExecAllocatorOption, artifacts string) (context.Context, error) {
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		name := fmt.Sprintf("chromium-%s-%d.log", strings.Map(fileSafe, t.Name()), attempt)
+		logFile, ferr := os.Create(filepath.Join(artifacts, name))
+		if ferr != nil {
+			return nil, ferr
+		}
+		t.Cleanup(func() { logFile.Close() })
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			append(opts, chromedp.CombinedOutput(logFile))...)
+		ctx, cancelCtx := chromedp.NewContext(actx)
+		t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+		// The first run on a context owns the browser, and a step's
+		// timeout must not close it: start it now, bound to ctx.
+		if err = chromedp.Do(ctx); err == nil {
+			return ctx, nil
+		}
+		cancelCtx()
+		cancelAlloc()
+		if !strings.Contains(err.Error(), "chrome failed to start") {
+			break
+		}
+		t.Logf("Chromium exited while starting (attempt %d of %d, output in %s): %v",
+			attempt, startAttempts, logFile.Name(), err)
+	}
+	return nil, err
 }
 
 // stepTimeout bounds one Do: a hang guard, not a performance assertion.
