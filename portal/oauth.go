@@ -58,6 +58,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// portalDate stamps every answer's Date header with the portal's own
+// clock, the one client assertions are checked against: kits correct
+// their clocks by it (protocol.md §4).
+func (s *Server) portalDate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) tokenEndpoint() string { return s.url + "/oauth/token" }
 
 func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
@@ -355,7 +365,10 @@ func (s *Server) clientCredentialsGrant(req tokenRequest) (tokenResponse, *oauth
 	var pub []byte
 	err = s.db.QueryRow("SELECT id, public_key FROM rooms WHERE device_id = ?", claims.Sub).Scan(&roomID, &pub)
 	if errors.Is(err, sql.ErrNoRows) {
-		return tokenResponse{}, oauthErr("invalid_client", "this device is not paired with a room")
+		// The one answer that makes a kit forget its room: exactly this
+		// description (protocol.md §4). Every other invalid_client is a
+		// refused assertion, which a kit retries.
+		return tokenResponse{}, oauthErr("invalid_client", "%s", provisioning.NotPairedDescription)
 	}
 	if err != nil {
 		return tokenResponse{}, serverError("look up device", err)

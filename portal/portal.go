@@ -126,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 
 // Handler serves everything: OAuth, kit API, admin API and admin center.
 func (s *Server) Handler() http.Handler {
-	return s.instrument(s.mux)
+	return s.instrument(s.portalDate(s.mux))
 }
 
 // Close flushes buffered heartbeat state and closes the database.

@@ -57,9 +57,24 @@ func (e *OAuthError) Error() string {
 }
 
 func (e *OAuthError) Is(target error) bool {
+	if target == ErrNotPaired {
+		return e.Code == ErrInvalidClient.Code && e.Description == NotPairedDescription
+	}
 	t, ok := target.(*OAuthError)
 	return ok && t.Code == e.Code
 }
+
+// NotPairedDescription is the token endpoint's error_description, with
+// invalid_client, when the portal holds no room for the device the
+// assertion names (docs/protocol.md §4). The kit compares it whole: it is
+// the only refusal that makes a kit forget its room, so nothing else may
+// look like it.
+const NotPairedDescription = "this device is not paired with a room"
+
+// ErrNotPaired matches the portal's explicit "this device is not paired"
+// answer, and nothing else: a refused assertion (a clock that is off, a
+// replayed jti) is invalid_client too, but says nothing about the pairing.
+var ErrNotPaired = errors.New(NotPairedDescription)
 
 // Refusals the kit acts on (docs/protocol.md §4, §5).
 var (
@@ -138,9 +153,13 @@ type Client struct {
 	HTTP      *http.Client // nil: http.DefaultClient
 	Identity  *Identity
 	Now       func() time.Time // nil: time.Now
+	// AllowPlainHTTP lets the kit talk plain HTTP to a portal that is not
+	// on loopback (settings.json's allow_plain_http; test rigs only).
+	AllowPlainHTTP bool
 
-	mu   sync.Mutex
-	meta *Metadata
+	mu     sync.Mutex
+	meta   *Metadata
+	offset time.Duration // the portal's clock minus the kit's (ClockOffset)
 }
 
 func (c *Client) now() time.Time {
@@ -148,6 +167,37 @@ func (c *Client) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+// ClockOffset is how far the portal's clock is ahead of the kit's (behind,
+// when negative), as the Date header of its last answer said.
+func (c *Client) ClockOffset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}
+
+// portalNow is the time on the portal's clock: what the portal checks a
+// client assertion's iat and exp against. A kit whose clock is wrong (no
+// NTP yet, a flat RTC battery) still signs assertions the portal accepts.
+func (c *Client) portalNow() time.Time {
+	return c.now().Add(c.ClockOffset())
+}
+
+// learnClock takes the portal's time from an answer's Date header. Date
+// has whole seconds and the portal wrote it somewhere in the second it
+// names, so the middle of that second is the best guess; the error (half
+// a second plus the answer's trip) is far inside the portal's one-minute
+// tolerance. An answer without a usable Date leaves the offset as it was.
+func (c *Client) learnClock(h http.Header, received time.Time) {
+	date, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return
+	}
+	off := date.Add(500 * time.Millisecond).Sub(received)
+	c.mu.Lock()
+	c.offset = off
+	c.mu.Unlock()
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -180,7 +230,7 @@ func (c *Client) Discover(ctx context.Context) (*Metadata, error) {
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("discover: %w: %s from %s%s", ErrBadAnswer, http.StatusText(status), u, snippet(body))
 	}
-	m, err = parseMetadata(body)
+	m, err = parseMetadata(body, c.AllowPlainHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", u, err)
 	}
@@ -190,7 +240,10 @@ func (c *Client) Discover(ctx context.Context) (*Metadata, error) {
 	return m, nil
 }
 
-func parseMetadata(body []byte) (*Metadata, error) {
+// parseMetadata checks the endpoints like the portal URL itself: an
+// https:// portal must not send the kit's assertions to a plain http://
+// endpoint elsewhere.
+func parseMetadata(body []byte, allowPlainHTTP bool) (*Metadata, error) {
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: metadata is not JSON: %v", ErrBadAnswer, err)
@@ -199,6 +252,9 @@ func parseMetadata(body []byte) (*Metadata, error) {
 		u, err := url.Parse(ep)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("%w: metadata's %s %q is not an http(s) URL", ErrBadAnswer, name, ep)
+		}
+		if err := CheckPortalURL(ep, allowPlainHTTP); err != nil {
+			return nil, fmt.Errorf("metadata's %s: %w", name, err)
 		}
 	}
 	return &m, nil
@@ -311,8 +367,9 @@ func Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // RefreshToken gets a fresh access token for a paired kit with the
-// client_credentials grant. An error matching ErrInvalidClient means the
-// portal no longer knows this kit: it was unpaired.
+// client_credentials grant. Only an error matching ErrNotPaired means the
+// portal no longer knows this kit (it was unpaired); any other refusal,
+// invalid_client included, may pass.
 func (c *Client) RefreshToken(ctx context.Context) (*Token, error) {
 	tok, err := c.token(ctx, url.Values{"grant_type": {GrantClientCredentials}})
 	if err != nil {
@@ -329,7 +386,7 @@ func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
 		return nil, err
 	}
 	now := c.now()
-	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, now)
+	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, c.portalNow())
 	if err != nil {
 		return nil, err
 	}
@@ -468,9 +525,12 @@ func snippet(body []byte) string {
 }
 
 func (c *Client) url(path string) (string, error) {
+	if err := CheckPortalURL(c.PortalURL, c.AllowPlainHTTP); err != nil {
+		return "", err
+	}
 	u, err := url.Parse(strings.TrimRight(c.PortalURL, "/") + path)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("portal URL %q is not an http(s) URL", c.PortalURL)
+	if err != nil {
+		return "", fmt.Errorf("portal URL %q: %w", c.PortalURL, err)
 	}
 	return u.String(), nil
 }
@@ -484,9 +544,10 @@ func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values)
 	return c.do(req)
 }
 
-// do sends req and reads at most maxResponseSize of the answer. Transport
-// failures wrap ErrUnreachable. The error never contains the request body,
-// which holds secrets.
+// do sends req and reads at most maxResponseSize of the answer, and
+// learns the portal's clock from it. Transport failures wrap
+// ErrUnreachable. The error never contains the request body, which holds
+// secrets.
 func (c *Client) do(req *http.Request) (int, []byte, error) {
 	return c.doHeader(req, nil)
 }
@@ -506,6 +567,7 @@ func (c *Client) doHeader(req *http.Request, hdr *http.Header) (int, []byte, err
 		return 0, nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
+	c.learnClock(resp.Header, c.now())
 	if hdr != nil {
 		*hdr = resp.Header
 	}

@@ -92,6 +92,8 @@ func (s *script) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// Like the portal, the script says its own clock's time.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	w.WriteHeader(a.status)
 	w.Write([]byte(a.body))
 }
@@ -290,11 +292,11 @@ func TestKitAPI(t *testing.T) {
 }
 
 // An expired access token gets a 401; the kit refreshes it with a client
-// assertion, and a portal that answers invalid_client has unpaired it.
+// assertion, and a portal that answers "not paired" has unpaired it.
 func TestRefreshToken(t *testing.T) {
 	s, c := newScript(t)
 	s.on(HeartbeatPath, oauthErr(401, "invalid_token"))
-	s.on("/oauth/token", answer{200, tokenJSON}, oauthErr(401, "invalid_client"))
+	s.on("/oauth/token", answer{200, tokenJSON}, notPaired)
 	ctx := context.Background()
 	if _, err := c.Heartbeat(ctx, "old", Report{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("heartbeat with an old token: %v", err)
@@ -303,8 +305,8 @@ func TestRefreshToken(t *testing.T) {
 	if err != nil || tok.AccessToken != "at-secret" || tok.Expiry.IsZero() {
 		t.Fatalf("RefreshToken = %+v, %v", tok, err)
 	}
-	if _, err := c.RefreshToken(ctx); !errors.Is(err, ErrInvalidClient) {
-		t.Fatalf("RefreshToken after unpairing: %v, want ErrInvalidClient", err)
+	if _, err := c.RefreshToken(ctx); !errors.Is(err, ErrNotPaired) || !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("RefreshToken after unpairing: %v, want ErrNotPaired (an invalid_client)", err)
 	}
 	if n := s.count(MetadataPath); n != 1 {
 		t.Errorf("fetched the metadata %d times, want once (cached)", n)
