@@ -486,8 +486,9 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 				return false
 			}
 		default:
-			// invalid_client (the portal does not know our key),
-			// invalid_request and the like: start over, slowly.
+			// invalid_client (the portal refused the assertion),
+			// invalid_request and the like: start over, slowly; bo grows
+			// until a poll is answered.
 			k.log.Warn("portal refused the pairing poll", "err", err)
 			k.waitRetry(ctx, bo, err, k.failureLine(err))
 			return false
