@@ -186,8 +186,9 @@ type Kit struct {
 	preview     image.Image // the camera's picture while Settings is up
 	metrics     Metrics
 	cancelState context.CancelFunc
-	storageErr  error // why the state directory is unusable; nil: it is used
-	recovering  bool  // the state file was damaged: ask the portal for the room before pairing
+	storageErr  error  // why the state directory is unusable; nil: it is used
+	recovering  bool   // the state was lost: ask the portal for the room before pairing
+	recoverMsg  string // the message if the portal says the kit is not paired
 	resetReq    bool
 	resetDone   []chan error
 }
@@ -350,15 +351,20 @@ func (k *Kit) load() error {
 	// need not cost the pairing: the portal still holds the key and can
 	// say which room it belongs to. A kit that started the device flow
 	// instead would get a code the admin center cannot use (the key is
-	// already paired) until someone unpairs the room.
-	recovering := false
-	if msg == msgCorrupt {
-		if recovering = !id.Created; recovering {
-			k.log.Warn("state file damaged: asking the portal for the room", "err", err)
-			msg = msgRecovering
-		} else {
-			k.log.Warn("state file damaged: pairing again", "err", err)
-		}
+	// already paired) until someone unpairs the room. A key from before
+	// with no state written under it at all asks too, silently: the kit
+	// may have lost power while recovering, after the damaged file was
+	// moved aside.
+	recovering, recoverMsg := false, ""
+	switch {
+	case msg == msgCorrupt && !id.Created:
+		k.log.Warn("state file damaged: asking the portal for the room", "err", err)
+		recovering, recoverMsg, msg = true, msgCorrupt, msgRecovering
+	case msg == msgCorrupt:
+		k.log.Warn("state file damaged: pairing again", "err", err)
+	case msg == "" && !id.Created && st.DeviceID == "":
+		k.log.Info("no state under this identity: asking the portal whether it is paired")
+		recovering = true
 	}
 	paired := st.Paired(id.DeviceID)
 	switch {
@@ -378,7 +384,7 @@ func (k *Kit) load() error {
 	k.client = k.newClient(id)
 	k.saved = st
 	k.message = msg
-	k.recovering = recovering
+	k.recovering, k.recoverMsg = recovering, recoverMsg
 	k.errText, k.retryAt = "", time.Time{}
 	if paired {
 		k.setRoomLocked(*st.Room)

@@ -54,7 +54,7 @@ func (k *Kit) recoverPending() bool {
 }
 
 // recoverRoom asks the portal which room the kit's key is paired with,
-// after the state file that said so was found damaged. It returns true
+// after the state file that said so was found damaged (or missing). It returns true
 // when the portal says the kit is not paired, so pairing should start,
 // and false once the room is back (the kit is ready) or ctx ended. Every
 // other failure is retried with backoff: starting the device flow on a
@@ -80,7 +80,7 @@ func (k *Kit) recoverRoom(ctx context.Context) bool {
 			k.mu.Lock()
 			k.recovering = false
 			k.mu.Unlock()
-			k.log.Info("room recovered from the portal after the state file was damaged", "room", tok.Room.Name, "room_id", tok.Room.ID)
+			k.log.Info("room recovered from the portal", "room", tok.Room.Name, "room_id", tok.Room.ID)
 			return false
 		case ctx.Err() != nil:
 			return false
@@ -88,7 +88,7 @@ func (k *Kit) recoverRoom(ctx context.Context) bool {
 			k.log.Info("the portal holds no room for this kit: pairing again")
 			k.mu.Lock()
 			k.recovering = false
-			k.message = msgCorrupt
+			k.message = k.recoverMsg
 			k.errText, k.retryAt = "", time.Time{}
 			k.mu.Unlock()
 			k.signal()

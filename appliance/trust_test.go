@@ -198,16 +198,20 @@ func TestRefusedPollsBackOff(t *testing.T) {
 
 // A damaged state file beside a good key: the kit asks the portal for its
 // room (client_credentials) before it starts the device flow, and keeps
-// the damaged file for a technician.
+// the damaged file for a technician. So does a kit whose key has no state
+// at all, quietly.
 func TestDamagedStateRecoversRoom(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		unpaired bool // the portal no longer holds the key
 		down     bool // the portal is down at first
+		missing  bool // no state file at all (power lost while recovering)
 	}{
 		{name: "paired"},
 		{name: "portal down at first", down: true},
 		{name: "unpaired meanwhile", unpaired: true},
+		{name: "state file missing", missing: true},
+		{name: "state file missing, not paired", missing: true, unpaired: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newFakePortal(t)
@@ -217,7 +221,9 @@ func TestDamagedStateRecoversRoom(t *testing.T) {
 			h.stop()
 
 			damaged := []byte(`{"version": 1, "device_id": "` + before.DeviceID + `", "room": {"id": "rm_1", "na`)
-			if err := os.WriteFile(filepath.Join(dir, provisioning.StateFile), damaged, 0o600); err != nil {
+			if tc.missing {
+				os.Remove(filepath.Join(dir, provisioning.StateFile))
+			} else if err := os.WriteFile(filepath.Join(dir, provisioning.StateFile), damaged, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if tc.unpaired {
@@ -228,18 +234,24 @@ func TestDamagedStateRecoversRoom(t *testing.T) {
 			h = start(t, p, dir)
 
 			if tc.down {
+				// Status and view are read one after the other: wait for
+				// both to have left booting.
 				s, v := h.until("the kit says it cannot reach the portal", func(s Status, v ui.View) bool {
-					return strings.HasPrefix(v.Error, "Cannot reach the portal")
+					return strings.HasPrefix(v.Error, "Cannot reach the portal") && s.State == Pairing && strings.HasPrefix(s.Error, "Cannot reach the portal")
 				})
-				if v.UserCode != "" || p.lastCode() != codes || v.Message != msgRecovering || s.State != Pairing {
-					t.Errorf("while the portal is down: view %+v; want no code, only %q", v, msgRecovering)
+				if v.UserCode != "" || s.UserCode != "" || p.lastCode() != codes || v.Message != msgRecovering || s.Message != msgRecovering {
+					t.Errorf("while the portal is down: view %+v, status %+v; want no code, only %q", v, s, msgRecovering)
 				}
 				p.down.Store(false)
 			}
 			if tc.unpaired {
 				_, v := h.until("pairing", func(s Status, v ui.View) bool { return v.Screen == ui.Pairing && v.UserCode != "" })
-				if v.Message != msgCorrupt {
-					t.Errorf("message %q, want %q", v.Message, msgCorrupt)
+				want := msgCorrupt
+				if tc.missing {
+					want = "" // nothing was damaged that the room's staff should hear of
+				}
+				if v.Message != want {
+					t.Errorf("message %q, want %q", v.Message, want)
 				}
 			} else {
 				s, v := h.until("the room back", func(s Status, v ui.View) bool {
@@ -254,6 +266,12 @@ func TestDamagedStateRecoversRoom(t *testing.T) {
 				}
 			}
 			aside, _ := filepath.Glob(filepath.Join(dir, provisioning.StateFile+".corrupt-*"))
+			if tc.missing {
+				if len(aside) != 0 {
+					t.Errorf("files moved aside: %v, want none", aside)
+				}
+				return
+			}
 			if len(aside) != 1 {
 				t.Fatalf("damaged state kept as %v, want one file", aside)
 			}
