@@ -198,7 +198,10 @@ func TestLiveKitEndedMeetingStaysClosed(t *testing.T) {
 			if code, b := tc.close(id); code != 204 {
 				t.Fatalf("%s: %d %s", tc.name, code, b)
 			}
-			if r := in.waitGone(t, ctx, "Ada"); r != livekit.DisconnectReason_ROOM_DELETED {
+			// LiveKit may report Ada's join after the meeting is gone
+			// from the portal; the webhook then removes her before the
+			// room goes. Either way she is out.
+			if r := in.waitGone(t, ctx, "Ada"); r != livekit.DisconnectReason_ROOM_DELETED && r != livekit.DisconnectReason_PARTICIPANT_REMOVED {
 				t.Errorf("Ada left because %v, want %v", r, livekit.DisconnectReason_ROOM_DELETED)
 			}
 			if r, err := joinWatched(kept.URL, kept.Token); err == nil {
