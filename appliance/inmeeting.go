@@ -253,9 +253,10 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 
 // renewMeeting asks the portal to let the kit into meeting id again, for
 // the session's rejoin: a fresh token (the first one lives minutes), and
-// the portal opens the LiveKit room again if the SFU lost it. The
-// portal's refusal in words (the meeting ended, is gone, or is locked)
-// means the kit is out of the meeting.
+// the portal opens the LiveKit room again if the SFU lost it. A meeting
+// that ended or is gone means the kit is out of it. A lock (or a full
+// meeting) refuses new tokens only: a kit that was in at the lock may
+// come back with the token it has, so the session keeps trying with it.
 func (k *Kit) renewMeeting(id string) func(ctx context.Context) (string, string, error) {
 	return func(ctx context.Context) (string, string, error) {
 		var ans *provisioning.MeetingJoin
@@ -267,7 +268,7 @@ func (k *Kit) renewMeeting(id string) func(ctx context.Context) (string, string,
 		var me *provisioning.MeetingError
 		if errors.As(err, &me) {
 			switch me.Status {
-			case http.StatusNotFound, http.StatusGone, http.StatusForbidden:
+			case http.StatusNotFound, http.StatusGone:
 				return "", "", fmt.Errorf("%w: %w", meeting.ErrMeetingOver, err)
 			}
 		}

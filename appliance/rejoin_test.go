@@ -27,14 +27,23 @@ func TestRejoinFetchesFreshToken(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		before func()
-		over   bool // the session must give up
+		// over: the session must give up. A lock refuses a new token but
+		// removes nobody: the session keeps trying with the one it has.
+		over    bool
+		refusal string // the portal's words, when it gives no token
 	}{
-		{"the meeting goes on", func() {}, false},
+		{"the meeting goes on", func() {}, false, ""},
+		{"another room's meeting, locked", func() {
+			h.portal.mu.Lock()
+			m := h.portal.meetings.byID["111222333"]
+			m.Organizer, m.Locked = "rm_other", true
+			h.portal.mu.Unlock()
+		}, false, "join: This meeting is locked."},
 		{"the portal deleted the meeting", func() {
 			h.portal.mu.Lock()
 			delete(h.portal.meetings.byID, "111222333")
 			h.portal.mu.Unlock()
-		}, true},
+		}, true, "the meeting is over for this kit: join: No meeting has the ID 111-222-333."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.before()
@@ -46,8 +55,17 @@ func TestRejoinFetchesFreshToken(t *testing.T) {
 				if !errors.Is(err, meeting.ErrMeetingOver) {
 					t.Fatalf("renew for a deleted meeting: %v, want ErrMeetingOver", err)
 				}
-				if err.Error() != "the meeting is over for this kit: join: No meeting has the ID 111-222-333." {
+				if err.Error() != tc.refusal {
 					t.Errorf("error %q does not say why in the portal's words", err)
+				}
+				return
+			}
+			if errors.Is(err, meeting.ErrMeetingOver) {
+				t.Fatalf("renew: %v: the kit would give up the meeting", err)
+			}
+			if tc.refusal != "" {
+				if err == nil || err.Error() != tc.refusal {
+					t.Errorf("renew in a locked meeting: %v, want the portal's refusal", err)
 				}
 				return
 			}

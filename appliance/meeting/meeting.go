@@ -52,8 +52,8 @@ type Config struct {
 }
 
 // ErrMeetingOver, wrapped in Config.Renew's error, says the portal will
-// not let the kit back in (the meeting ended, was deleted, or is locked
-// to it): the session stops joining again and is disconnected.
+// not let the kit back in (the meeting ended or was deleted): the session
+// stops joining again and is disconnected.
 var ErrMeetingOver = errors.New("the meeting is over for this kit")
 
 // Connection states, as Connection returns them.
