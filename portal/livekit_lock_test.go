@@ -2,6 +2,8 @@ package portal
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -259,6 +261,64 @@ func TestMeetingTokenGrant(t *testing.T) {
 			}
 			if life := reg.ExpiresAt.Sub(reg.NotBefore.Time); life > meetingTokenTTL {
 				t.Errorf("the token lives %v, want at most %v", life, meetingTokenTTL)
+			}
+		})
+	}
+}
+
+// TestLiveKitWebhook: the portal acts only on webhooks signed with its
+// LiveKit key over the very body it got, and then removes exactly those
+// a token no longer admits.
+func TestLiveKitWebhook(t *testing.T) {
+	e := newMeetingEnv(t)
+	id := e.meetNow().Meeting.ID
+	if code, b := e.kitCall(e.access, "POST", "/api/v1/device/meetings/"+id+"/lock", `{"locked":true}`); code != 200 {
+		t.Fatalf("lock: %d %s", code, b)
+	}
+	joined := func(room, identity string) string {
+		return fmt.Sprintf(`{"event":"participant_joined","room":{"name":%q,"metadata":%q},"participant":{"identity":%q}}`,
+			room, `{"locked":true,"present":["guest-ada"]}`, identity)
+	}
+	sign := func(secret, body string) string {
+		sum := sha256.Sum256([]byte(body))
+		tok, err := auth.NewAccessToken(testLiveKitKey, secret).SetValidFor(time.Minute).
+			SetSha256(base64.StdEncoding.EncodeToString(sum[:])).ToJWT()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	for _, tc := range []struct {
+		name, body, auth string
+		code             int
+		removed          []string
+	}{
+		{"a guest with a token from before the lock", joined(id, "guest-late"), sign(testLiveKitSecret, joined(id, "guest-late")), 204, []string{id + "/guest-late"}},
+		{"a guest who was in at the lock comes back", joined(id, "guest-ada"), sign(testLiveKitSecret, joined(id, "guest-ada")), 204, nil},
+		{"the organiser", joined(id, e.roomID), sign(testLiveKitSecret, joined(id, e.roomID)), 204, nil},
+		{"a meeting the portal does not have", joined("987654321", "guest-x"), sign(testLiveKitSecret, joined("987654321", "guest-x")), 204, []string{"987654321/guest-x"}},
+		{"a room that is not a meeting", joined("lobby", "guest-x"), sign(testLiveKitSecret, joined("lobby", "guest-x")), 204, nil},
+		{"signed with another secret", joined(id, "guest-ada"), sign("another-secret-another-secret-another", joined(id, "guest-ada")), 401, nil},
+		{"a body other than the one signed", joined(id, "guest-ada"), sign(testLiveKitSecret, joined(id, "guest-late")), 401, nil},
+		{"unsigned", joined(id, "guest-late"), "", 401, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.fake.mu.Lock()
+			e.fake.removed = nil
+			e.fake.mu.Unlock()
+			hdr := map[string]string{}
+			if tc.auth != "" {
+				hdr["Authorization"] = tc.auth
+			}
+			code, _, b := e.do("POST", WebhookPath, "application/webhook+json", []byte(tc.body), hdr)
+			if code != tc.code {
+				t.Fatalf("webhook: %d %s, want %d", code, b, tc.code)
+			}
+			e.fake.mu.Lock()
+			removed := e.fake.removed
+			e.fake.mu.Unlock()
+			if fmt.Sprint(removed) != fmt.Sprint(tc.removed) {
+				t.Errorf("removed %v, want %v", removed, tc.removed)
 			}
 		})
 	}

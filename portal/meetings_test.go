@@ -27,13 +27,14 @@ const (
 // fakeConference stands in for LiveKit's RoomService: participants per
 // meeting, and a record of what was muted and ended.
 type fakeConference struct {
-	mu     sync.Mutex
-	people map[string][]*livekit.ParticipantInfo
-	count  map[string]int // extra participants beyond people, for "full"
-	opened map[string]int
-	muted  []string // "meeting/identity/trackSID"
-	ended  []string
-	err    error
+	mu      sync.Mutex
+	people  map[string][]*livekit.ParticipantInfo
+	count   map[string]int // extra participants beyond people, for "full"
+	opened  map[string]int
+	muted   []string // "meeting/identity/trackSID"
+	ended   []string
+	removed []string // "meeting/identity"
+	err     error
 }
 
 func newFakeConference() *fakeConference {
@@ -79,6 +80,7 @@ func (f *fakeConference) lock(ctx context.Context, meeting string, locked bool) 
 func (f *fakeConference) remove(ctx context.Context, meeting, identity string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.removed = append(f.removed, meeting+"/"+identity)
 	return f.err
 }
 
