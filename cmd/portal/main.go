@@ -139,6 +139,9 @@ func serve(args []string) error {
 		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
 	case lk.URL != "":
 		fmt.Printf("meetings: LiveKit at %s\n", lk.URL)
+		// Without these LiveKit re-creates ended meetings and lets a
+		// token from before a lock in (docs/livekit.md).
+		fmt.Printf("meetings: LiveKit must run with room.auto_create: false and post its webhooks to %s%s (docs/livekit.md)\n", base, portal.WebhookPath)
 	default:
 		fmt.Println("meetings: off (-livekit off)")
 	}
