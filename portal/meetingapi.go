@@ -23,6 +23,7 @@ func (s *Server) meetingRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/end", s.serveEnd)
 
 	m.HandleFunc("POST /api/v1/meetings/{meetingID}/join", s.serveGuestJoin)
+	m.HandleFunc("POST "+WebhookPath, s.serveLiveKitWebhook)
 
 	m.HandleFunc("GET /api/v1/admin/rooms/{id}/meetings", s.adminAPI(s.apiListMeetings))
 	m.HandleFunc("POST /api/v1/admin/rooms/{id}/meetings", s.adminAPI(s.apiScheduleMeeting))
@@ -261,6 +262,8 @@ func (s *Server) serveLock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.locked = *req.Locked
+	// Nobody is removed; whoever is not in the meeting now stays out.
+	s.lockConference(r.Context(), m.id, m.locked)
 	s.log.Info("meeting lock", "meeting", m.id, "locked", m.locked)
 	writeJSON(w, http.StatusOK, meetingAnswer{s.meetingJSON(m, rc.TimeZone)})
 }

@@ -248,6 +248,12 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
 	}
 	defer tx.Rollback()
+	// The room's meetings go with it (ON DELETE CASCADE); their LiveKit
+	// rooms must too, or a meeting nobody owns goes on.
+	meetings, err := roomMeetingIDs(tx, id)
+	if err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
 	err = tx.QueryRow("DELETE FROM rooms WHERE id = ? RETURNING name", id).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errorf(http.StatusNotFound, "There is no room with the ID %q.", id)
@@ -263,8 +269,29 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	}
 	s.tokens.forgetRoom(id)
 	s.live.forget(id)
+	for _, m := range meetings {
+		s.endConference(m)
+	}
 	s.audit(actor, "unpair", fmt.Sprintf("%q (%s)", name, id), addr)
 	return name, nil
+}
+
+// roomMeetingIDs lists the IDs of the meetings a room organises.
+func roomMeetingIDs(tx *sql.Tx, roomID string) ([]string, error) {
+	rows, err := tx.Query("SELECT id FROM meetings WHERE room_id = ?", roomID)
+	if err != nil {
+		return nil, fmt.Errorf("list the room's meetings: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list the room's meetings: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // listRooms returns every room with its freshest status.

@@ -108,17 +108,19 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	lk, lkServer, err := liveKit(ctx, log, *data, *lkMode, *lkURL, *lkKey, *lkSecretFile)
+	// Listening comes first: the local LiveKit posts its webhooks to the
+	// portal's own address.
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	lk, lkServer, err := liveKit(ctx, log, *data, *lkMode, *lkURL, *lkKey, *lkSecretFile, loopbackURL(ln.Addr())+portal.WebhookPath)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	if lkServer != nil {
 		defer lkServer.Stop()
-	}
-
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	base := *publicURL
 	if base == "" {
@@ -137,6 +139,9 @@ func serve(args []string) error {
 		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
 	case lk.URL != "":
 		fmt.Printf("meetings: LiveKit at %s\n", lk.URL)
+		// Without these LiveKit re-creates ended meetings and lets a
+		// token from before a lock in (docs/livekit.md).
+		fmt.Printf("meetings: LiveKit must run with room.auto_create: false and post its webhooks to %s%s (docs/livekit.md)\n", base, portal.WebhookPath)
 	default:
 		fmt.Println("meetings: off (-livekit off)")
 	}
@@ -183,7 +188,7 @@ func serve(args []string) error {
 // liveKit decides where meetings run: an external LiveKit (-livekit-url),
 // a livekit-server this process supervises on loopback (-livekit dev), or
 // none. The supervised server stops with ctx or the returned Server.
-func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secretFile string) (portal.LiveKit, *sfu.Server, error) {
+func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secretFile, webhook string) (portal.LiveKit, *sfu.Server, error) {
 	if url != "" {
 		if key == "" || secretFile == "" {
 			return portal.LiveKit{}, nil, errors.New("-livekit-url needs -livekit-key and -livekit-secret-file")
@@ -204,9 +209,22 @@ func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secret
 	default:
 		return portal.LiveKit{}, nil, fmt.Errorf("-livekit %q: want dev or off (or give -livekit-url)", mode)
 	}
-	srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(data, "livekit"), Logger: log.With("component", "livekit")})
+	srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(data, "livekit"), Logger: log.With("component", "livekit"), WebhookURL: webhook})
 	if err != nil {
 		return portal.LiveKit{}, nil, fmt.Errorf("%w (or start the portal with -livekit off, or -livekit-url for a LiveKit cluster)", err)
 	}
 	return portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}, srv, nil
+}
+
+// loopbackURL is how a process on this machine reaches the listener a:
+// an unspecified address (":8080") is reached on loopback.
+func loopbackURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
