@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image"
+	"image/color"
 	"os"
 	"testing"
 
@@ -97,4 +99,23 @@ func TestShapedOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLabel draws any text the portal could send as a room name: shaping,
+// bidi and fallback must neither panic nor let a label overflow its width.
+func FuzzLabel(f *testing.F) {
+	for _, s := range []string{"Boardroom", "غرفة الاجتماعات ٣", "חדר 3\u200f", "会议室 회의실", "a\u202eb\u2066c", "\u0651\u0651\u0651", "\xff\xfe", "e\u0301\u0301"} {
+		f.Add(s)
+	}
+	r := NewRenderer(Size800p)
+	dst := image.NewRGBA(image.Rect(0, 0, 400, 60))
+	f.Fuzz(func(t *testing.T, s string) {
+		fc := r.face(bold, 32)
+		s = oneLine(s)
+		cut := fc.fit(s, 300)
+		if w := fc.width(cut); w > 300 {
+			t.Fatalf("fit(%q) = %q is %d px wide, over 300", s, cut, w)
+		}
+		fc.drawText(dst, 10, 40, cut, color.RGBA{255, 255, 255, 255})
+	})
 }

@@ -302,3 +302,34 @@ func (fc *face) drawShaped(dst *image.RGBA, x, y int, s string, c color.RGBA) {
 		draw.DrawMask(dst, g.mask.Rect.Add(at), src, image.Point{}, g.mask, image.Point{}, draw.Over)
 	}
 }
+
+// fitShaped is fit for shaped text. Each width shapes the whole prefix
+// again, so it looks for the cut by bisection over the rune boundaries
+// rather than rune by rune from the end: widths of prefixes grow with
+// their length (shaping can make a longer prefix a little narrower, which
+// at worst cuts one letter more than needed).
+func (fc *face) fitShaped(s string, maxW, ew int) string {
+	var cuts []int // byte offsets of rune starts after the first rune
+	for i := range s {
+		if i > 0 {
+			cuts = append(cuts, i)
+		}
+	}
+	fits := func(k int) bool { return fc.width(trimRightSpace(s[:cuts[k]]))+ew <= maxW }
+	lo, hi := -1, len(cuts) // fits(lo) holds (or lo is -1), fits(hi) does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fits(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if lo >= 0 {
+		return trimRightSpace(s[:cuts[lo]]) + ellipsis
+	}
+	if ew <= maxW {
+		return ellipsis
+	}
+	return ""
+}

@@ -150,6 +150,9 @@ func (fc *face) fit(s string, maxW int) string {
 		return s
 	}
 	ew := fc.width(ellipsis)
+	if fc.needsShaping(s) {
+		return fc.fitShaped(s, maxW, ew)
+	}
 	// Shorten rune by rune from the end; strings here are short.
 	for n := len(s); n > 0; {
 		_, size := utf8.DecodeLastRuneInString(s[:n])
