@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/livekit/protocol/livekit"
+
+	"roomkit/internal/textfield"
 )
 
 // The meeting endpoints of protocol.md §7.
@@ -129,8 +130,10 @@ func checkJoinName(name string) (string, *httpError) {
 		return "", errorf(http.StatusBadRequest, "Type your name, so the others know who joined.")
 	case utf8.RuneCountInString(name) > maxJoinNameRunes:
 		return "", errorf(http.StatusRequestEntityTooLarge, "Your name is longer than %d characters; use a shorter one.", maxJoinNameRunes)
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }):
-		return "", errorf(http.StatusBadRequest, "Your name cannot contain control characters.")
+	}
+	// Everyone in the meeting sees the name, the kit draws it: one line.
+	if err := textfield.Check(name, maxJoinNameRunes); err != nil {
+		return "", errorf(http.StatusBadRequest, "Your name %v.", err)
 	}
 	return name, nil
 }

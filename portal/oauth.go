@@ -11,11 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"roomkit/internal/textfield"
 	"roomkit/provisioning"
 )
 
@@ -196,10 +195,7 @@ func checkLabel(label string) error {
 	if n := utf8.RuneCountInString(label); n > maxLabelRunes {
 		return fmt.Errorf("%d characters, at most %d allowed", n, maxLabelRunes)
 	}
-	if strings.IndexFunc(label, unicode.IsControl) >= 0 {
-		return errors.New("contains control characters")
-	}
-	return nil
+	return textfield.Check(label, maxLabelRunes) // the admin sees it when pairing
 }
 
 // tokenRequest is a parsed, syntactically valid token request.

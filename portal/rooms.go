@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"roomkit/internal/textfield"
 	"roomkit/provisioning"
 )
 
@@ -78,10 +78,13 @@ func checkRoomFields(req *pairRequest) *httpError {
 	switch {
 	case req.Name == "":
 		return errorf(http.StatusBadRequest, "Give the room a name, for example \"Boardroom\".")
-	case !utf8.ValidString(req.Name) || utf8.RuneCountInString(req.Name) > maxRoomFieldRunes:
-		return errorf(http.StatusBadRequest, "A room name can have at most %d characters.", maxRoomFieldRunes)
-	case !utf8.ValidString(req.Location) || utf8.RuneCountInString(req.Location) > maxRoomFieldRunes:
-		return errorf(http.StatusBadRequest, "A location can have at most %d characters.", maxRoomFieldRunes)
+	}
+	// The name is drawn on the kit and printed by roomctl: one line of text.
+	if err := textfield.Check(req.Name, maxRoomFieldRunes); err != nil {
+		return errorf(http.StatusBadRequest, "The room name %v.", err)
+	}
+	if err := textfield.Check(req.Location, maxRoomFieldRunes); err != nil {
+		return errorf(http.StatusBadRequest, "The location %v.", err)
 	}
 	if req.TimeZone == "" {
 		req.TimeZone = "UTC"

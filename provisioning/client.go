@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/internal/textfield"
 )
 
 // The kit's side of docs/protocol.md §1–5.
@@ -145,6 +146,30 @@ type Report struct {
 	Version       string           `json:"version"`
 	UptimeSeconds int64            `json:"uptime_seconds"`
 	Devices       []drivers.Status `json:"devices"`
+}
+
+// The portal's limits on a heartbeat's text (protocol.md §5).
+const (
+	maxStateBytes      = 32
+	maxVersionBytes    = 64
+	maxDeviceTextBytes = 200
+)
+
+// clean returns a copy of r that the portal accepts: drivers repeat what
+// hardware says about itself (a USB camera's product string, an errno's
+// text), and one odd string must not cost the room its heartbeat.
+func (r Report) clean() Report {
+	r.State = textfield.Clean(r.State, maxStateBytes)
+	r.Version = textfield.Clean(r.Version, maxVersionBytes)
+	devs := make([]drivers.Status, len(r.Devices))
+	for i, d := range r.Devices {
+		d.Kind = textfield.Clean(d.Kind, maxDeviceTextBytes)
+		d.Name = textfield.Clean(d.Name, maxDeviceTextBytes)
+		d.Error = textfield.Clean(d.Error, maxDeviceTextBytes)
+		devs[i] = d
+	}
+	r.Devices = devs // never nil: the portal wants a list
+	return r
 }
 
 // Client talks to the portal for one kit. It is safe for concurrent use.
@@ -426,10 +451,7 @@ func parseToken(status int, body []byte, now time.Time) (*Token, error) {
 // Heartbeat reports the kit's health and returns the room's current
 // configuration. An error matching ErrInvalidToken asks for RefreshToken.
 func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (Room, error) {
-	if r.Devices == nil {
-		r.Devices = []drivers.Status{}
-	}
-	body, err := json.Marshal(r)
+	body, err := json.Marshal(r.clean())
 	if err != nil {
 		return Room{}, fmt.Errorf("heartbeat: %w", err)
 	}

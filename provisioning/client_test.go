@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"roomkit/drivers"
 )
 
 // script is a portal that answers each request to a path with the next of
@@ -327,6 +329,36 @@ func TestHeartbeatBody(t *testing.T) {
 	want := map[string]any{"state": "ready", "version": "0.1.0", "uptime_seconds": 12.0, "devices": []any{}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("heartbeat body %v, want %v", got, want)
+	}
+}
+
+// TestHeartbeatCleansText: a driver's odd text (an escape sequence in a
+// USB product string, a multi-line error) reaches the portal as one line,
+// so the heartbeat is accepted and the room stays online.
+func TestHeartbeatCleansText(t *testing.T) {
+	var got Report
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&got)
+		w.Write([]byte(`{"room":{"id":"rm_1","name":"B","location":"","time_zone":""}}`))
+	}))
+	defer srv.Close()
+	c := &Client{PortalURL: srv.URL}
+	in := []drivers.Status{
+		{Kind: "camera", Name: "HD Webcam\x1b[31m", Present: true, Error: "open /dev/video0:\nno such device"},
+		{Kind: "speakerphone", Name: "Jabra \u202eoidua", Error: strings.Repeat("é", 150)},
+	}
+	if _, err := c.Heartbeat(context.Background(), "t", Report{State: "ready", Version: "0.1.0\r", Devices: in}); err != nil {
+		t.Fatal(err)
+	}
+	want := []drivers.Status{
+		{Kind: "camera", Name: "HD Webcam\ufffd[31m", Present: true, Error: "open /dev/video0:\ufffdno such device"},
+		{Kind: "speakerphone", Name: "Jabra \ufffdoidua", Error: strings.Repeat("é", 98) + "…"},
+	}
+	if got.Version != "0.1.0\ufffd" || fmt.Sprint(got.Devices) != fmt.Sprint(want) {
+		t.Errorf("sent version %q, devices %+v\nwant %+v", got.Version, got.Devices, want)
+	}
+	if in[0].Name != "HD Webcam\x1b[31m" {
+		t.Errorf("Heartbeat changed the caller's report: %q", in[0].Name)
 	}
 }
 

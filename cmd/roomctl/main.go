@@ -23,6 +23,7 @@ import (
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
+	"roomkit/internal/textfield"
 	"roomkit/ui"
 )
 
@@ -151,7 +152,10 @@ func printStatus(w io.Writer, s appliance.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	line := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			// Names come from the portal and drivers, maybe stored before
+			// the portal refused control characters: never let one reach
+			// the terminal raw.
+			fmt.Fprintf(tw, "%s:\t%s\n", textfield.Escape(k), textfield.Escape(v))
 		}
 	}
 	ts := func(t time.Time) string {
