@@ -169,7 +169,7 @@ func serve(args []string) error {
 		}
 	}
 
-	hs := newHTTPServer(srv.Handler(), tlsConf)
+	hs := newHTTPServer(srv.Handler(), tlsConf, log)
 	errc := make(chan error, 1)
 	go func() { errc <- serveOn(hs, ln) }()
 	select {

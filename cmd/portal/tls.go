@@ -104,10 +104,13 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 }
 
 // newHTTPServer is the portal's HTTP server, with TLS if tlsConf is set.
-func newHTTPServer(h http.Handler, tlsConf *tls.Config) *http.Server {
+// Its own complaints (failed handshakes, plain HTTP on the TLS port) go
+// to the portal's log.
+func newHTTPServer(h http.Handler, tlsConf *tls.Config, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsConf,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
