@@ -133,8 +133,9 @@ func New(cfg Config) (*Server, error) {
 		// forgotten after a day without one, or by a right password.
 		loginAddr:      newLockout("login-addr", lockRule{free: 20, lock: time.Minute, maxLock: time.Hour, forget: 24 * time.Hour}),
 		loginsInFlight: newInflight(maxLoginsInFlight),
-		// One argon2 check per core; more only queue for the same cores.
-		hashing: newGate(max(1, runtime.GOMAXPROCS(0)), maxHashWaiting),
+		// One argon2 check per core, at most 4 (76 MiB): more only
+		// queue for the same cores, holding 19 MiB each.
+		hashing: newGate(min(max(1, runtime.GOMAXPROCS(0)), 4), maxHashWaiting),
 		// A 25-person meeting sees a few dozen joins a minute, rejoins
 		// included; a flood sees hundreds.
 		joinsPerAddr:    newRateLimiter(30, time.Minute),
