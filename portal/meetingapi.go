@@ -139,6 +139,10 @@ func checkJoinName(name string) (string, *httpError) {
 }
 
 func (s *Server) serveGuestJoin(w http.ResponseWriter, r *http.Request) {
+	if herr := s.throttleJoin(clientAddr(r), r.PathValue("meetingID")); herr != nil {
+		writeHTTPError(w, herr)
+		return
+	}
 	m, rc, herr := s.findMeeting(r.PathValue("meetingID"), "addr:"+clientAddr(r))
 	if herr != nil {
 		writeHTTPError(w, herr)

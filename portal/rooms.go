@@ -163,10 +163,14 @@ func (s *Server) auditMiss(who codeAttempt, raw string, herr *httpError) {
 }
 
 func roundWait(d time.Duration) string {
+	n, unit := int((d+time.Second-1)/time.Second), "second"
 	if d >= time.Minute {
-		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+		n, unit = int((d+time.Minute-1)/time.Minute), "minute"
 	}
-	return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // pairRoom approves a pending code: it creates the room and binds the

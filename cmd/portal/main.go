@@ -3,6 +3,7 @@
 //
 //	portal -listen ADDR -data DIR [-url URL] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
+//	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
 //	portal admin create -data DIR -email E -password P
 //	portal token create -data DIR -name NAME
 package main
@@ -14,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -100,11 +100,19 @@ func serve(args []string) error {
 	lkURL := fs.String("livekit-url", "", "URL of a LiveKit server or cluster as clients reach it, e.g. wss://livekit.example.com")
 	lkKey := fs.String("livekit-key", "", "LiveKit API key (with -livekit-url)")
 	lkSecretFile := fs.String("livekit-secret-file", "", "file holding the LiveKit API secret (with -livekit-url); keep it mode 0600")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
+	tlsKey := fs.String("tls-key", "", "the PEM private key of -tls-cert")
+	var proxies proxyList
+	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("-data is required")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	tlsConf, err := loadTLS(*tlsCert, *tlsKey, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -125,8 +133,12 @@ func serve(args []string) error {
 	base := *publicURL
 	if base == "" {
 		base = "http://" + ln.Addr().String()
+		if tlsConf != nil {
+			base = "https://" + ln.Addr().String()
+		}
 	}
-	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets})
+	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
+		TrustedProxies: proxies})
 	if err != nil {
 		ln.Close()
 		return err
@@ -162,15 +174,9 @@ func serve(args []string) error {
 		}
 	}
 
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	hs := newHTTPServer(srv.Handler(), tlsConf, log)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- serveOn(hs, ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
