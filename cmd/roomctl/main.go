@@ -262,7 +262,9 @@ func parseVerb(cmd string, args []string) (verb, error) {
 		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.EndMeeting(ctx) })
 	case "lock", "unlock":
 		locked := cmd == "lock"
-		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.SetLocked(ctx, locked) })
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) {
+			return c.SetLocked(ctx, locked)
+		})
 	case "mute", "unmute":
 		muted := cmd == "mute"
 		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.SetMuted(ctx, muted) })
