@@ -125,11 +125,13 @@ func (s *Server) webRoutes(m *http.ServeMux) {
 // tells a visitor nothing they need and shows what the portal runs.
 func noListing(fsys fs.FS, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimSuffix(r.URL.Path, "/")
-		if name == "" {
-			name = "."
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
 		}
-		if st, err := fs.Stat(fsys, name); r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") || (err == nil && st.IsDir()) {
+		// A folder named without its slash: FileServer would redirect
+		// to the listing.
+		if st, err := fs.Stat(fsys, r.URL.Path); err == nil && st.IsDir() {
 			http.NotFound(w, r)
 			return
 		}
