@@ -30,6 +30,7 @@ type oauthError struct {
 	Description string `json:"error_description,omitempty"`
 	status      int
 	retry       time.Duration
+	cause       error // for the log only: callers never see the database's words
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
@@ -158,13 +159,13 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 			writeOAuthError(w, &oauthError{Code: "server_error", Description: "could not make a code", status: 500})
 			return
 		}
-		res, err := s.db.Exec(`INSERT INTO pairings (user_code, dc_hash, public_key, label, created, expires, interval, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_code) DO NOTHING`,
+		res, err := s.db.Exec(`INSERT INTO pairings (user_code, dc_hash, public_key, label, created, expires, interval, state, addr)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_code) DO NOTHING`,
 			code, hashSecret(deviceCode), []byte(pub), label, now.Unix(), now.Add(pairingLifetime).Unix(),
-			int(pollInterval/time.Second), pairPending)
+			int(pollInterval/time.Second), pairPending, clientAddr(r))
 		if err != nil {
-			s.log.Error("store pairing", "err", err)
-			writeOAuthError(w, &oauthError{Code: "server_error", Description: "could not store the pairing", status: 500})
+			s.logStoreError("store pairing", err)
+			writeOAuthError(w, serverError("store the pairing", err))
 			return
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
@@ -257,7 +258,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if oe != nil {
 		if oe.status >= 500 {
-			s.log.Error("token endpoint", "err", oe.Description)
+			s.logStoreError("token endpoint", errors.Join(errors.New(oe.Description), oe.cause))
 		}
 		writeOAuthError(w, oe)
 		return
@@ -266,8 +267,15 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// serverError is the answer to a database error while doing what. A full
+// disk is temporary (503 with Retry-After, so a kit tries again later).
 func serverError(what string, err error) *oauthError {
-	return &oauthError{Code: "server_error", Description: fmt.Sprintf("%s: %v", what, err), status: http.StatusInternalServerError}
+	if isDiskFull(err) {
+		return &oauthError{Code: "temporarily_unavailable", Description: msgCannotStore,
+			status: http.StatusServiceUnavailable, retry: storeRetry, cause: err}
+	}
+	return &oauthError{Code: "server_error", Description: "could not " + what + " because of an internal error",
+		status: http.StatusInternalServerError, cause: err}
 }
 
 // verifyClient checks the assertion against pub and burns its jti.

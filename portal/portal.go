@@ -35,6 +35,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (e.g. a TLS terminator) whose
 	// X-Forwarded-For names the client. Empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+
+	// openDB replaces openDB in tests that need a database which fails.
+	openDB func(dir string) (*sql.DB, error)
 }
 
 // Server is a portal. Its zero value is not usable; call New.
@@ -47,6 +50,8 @@ type Server struct {
 	tokens *tokenCache
 	live   *liveStatus
 	met    *metrics
+	// logLimit keeps a failing database from logging a line per request.
+	logLimit *logLimiter
 
 	// wrongCodes locks out whoever guesses pairing codes (protocol.md §6).
 	wrongCodes *lockout
@@ -108,7 +113,11 @@ func New(cfg Config) (*Server, error) {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return nil, fmt.Errorf("portal: URL %q must start with http:// or https://", cfg.URL)
 	}
-	db, err := openDB(cfg.DataDir)
+	open := openDB
+	if cfg.openDB != nil {
+		open = cfg.openDB
+	}
+	db, err := open(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		met:          newMetrics(),
+		logLimit:     newLogLimiter(time.Minute),
 		wrongCodes:   newLockout("codes", lockRule{free: 5, lock: 15 * time.Minute, maxLock: 15 * time.Minute, forget: 10 * time.Minute}),
 		failedLogins: newLockout("login", lockRule{free: 5, lock: time.Minute, maxLock: time.Hour, forget: 24 * time.Hour}),
 		deviceAuth:   newRateLimiter(60, time.Minute),
@@ -165,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Handler serves everything: OAuth, kit API, admin API and admin center.
+// Its /metrics needs an admin API token; see MetricsHandler.
 func (s *Server) Handler() http.Handler {
 	// forwarded is outermost: the mux sets r.Pattern on the request it
 	// routes, which instrument reads, so nothing between them may copy it
@@ -175,6 +186,16 @@ func (s *Server) Handler() http.Handler {
 // lockouts are the ones persisted in the throttle table.
 func (s *Server) lockouts() []*lockout {
 	return []*lockout{s.wrongCodes, s.wrongMeetings, s.failedLogins, s.loginAddr}
+}
+
+// MetricsHandler serves GET /metrics without a token, for a separate
+// listener (portal -metrics-listen) that only the monitoring system can
+// reach: Prometheus scrapers rarely hold the portal's API tokens, and the
+// numbers (rooms, failed logins) are not for the public.
+func (s *Server) MetricsHandler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /metrics", s.serveMetrics)
+	return s.instrument(m)
 }
 
 // Close flushes buffered heartbeat state and closes the database.
@@ -194,7 +215,8 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	m.HandleFunc("GET /metrics", s.serveMetrics)
+	// Not public: room counts and failed logins are for whoever runs the portal.
+	m.HandleFunc("GET /metrics", s.adminAPI(func(w http.ResponseWriter, r *http.Request, _ apiToken) { s.serveMetrics(w, r) }))
 
 	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
 	m.HandleFunc("POST /oauth/device_authorization", s.serveDeviceAuthorization)
@@ -226,14 +248,14 @@ func (s *Server) background() {
 			return
 		case <-flush.C:
 			if err := s.flushLive(); err != nil {
-				s.log.Error("flush heartbeats", "err", err)
+				s.logStoreError("flush heartbeats", err)
 			}
 			if err := flushLockouts(s.db, s.lockouts()...); err != nil {
 				s.log.Error("flush lockouts", "err", err)
 			}
 		case <-janitor.C:
 			if err := s.sweep(); err != nil {
-				s.log.Error("sweep expired state", "err", err)
+				s.logStoreError("sweep expired state", err)
 			}
 		}
 	}

@@ -148,7 +148,7 @@ func (s *Server) lookupPending(tx *sql.Tx, who codeAttempt, raw string) (label s
 		s.met.pairing("wrong_code")
 		return "", nil, errorf(http.StatusNotFound, "No room is waiting with the code %s. Check the code on the room's screen.", shown)
 	case err != nil:
-		return "", nil, errorf(http.StatusInternalServerError, "Could not look up the code: %v", err)
+		return "", nil, s.storeFailure("look up the code", err)
 	case state != pairPending:
 		s.met.pairing("already_used")
 		return "", nil, errorf(http.StatusConflict, "The code %s was already used. Ask the room for a fresh code.", shown)
@@ -185,7 +185,7 @@ func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
 	}
 	tx, err := s.db.Begin()
 	if err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	defer tx.Rollback()
 	label, pub, herr := s.lookupPending(tx, who, raw)
@@ -206,13 +206,13 @@ func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
 	if _, err := tx.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		room.ID, room.Name, room.Location, room.TimeZone, deviceID, pub, label, room.State, now.Unix()); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	if _, err := tx.Exec("UPDATE pairings SET state = ?, room_id = ? WHERE user_code = ?", pairApproved, room.ID, raw); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	s.met.pairing("paired")
 	s.audit(who.actor, "pair", fmt.Sprintf("%s as %q (%s)", provisioning.FormatUserCode(raw), room.Name, room.ID), who.addr)
@@ -227,7 +227,7 @@ func (s *Server) denyCode(who codeAttempt, typed string) *httpError {
 	}
 	tx, err := s.db.Begin()
 	if err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	defer tx.Rollback()
 	if _, _, herr := s.lookupPending(tx, who, raw); herr != nil {
@@ -236,10 +236,10 @@ func (s *Server) denyCode(who codeAttempt, typed string) *httpError {
 		return herr
 	}
 	if _, err := tx.Exec("UPDATE pairings SET state = ? WHERE user_code = ?", pairDenied, raw); err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	s.met.pairing("denied")
 	s.audit(who.actor, "deny", provisioning.FormatUserCode(raw), who.addr)
@@ -252,7 +252,7 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	var name string
 	tx, err := s.db.Begin()
 	if err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	defer tx.Rollback()
 	// The room's meetings go with it (ON DELETE CASCADE); their LiveKit
@@ -266,13 +266,13 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 		return "", errorf(http.StatusNotFound, "There is no room with the ID %q.", id)
 	}
 	if err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	if _, err := tx.Exec("DELETE FROM access_tokens WHERE room_id = ?", id); err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	s.tokens.forgetRoom(id)
 	s.live.forget(id)

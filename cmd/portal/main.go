@@ -1,11 +1,13 @@
 // Command portal runs the RoomKit portal: the server room kits pair with
 // and the admin center. See docs/protocol.md.
 //
-//	portal -listen ADDR -data DIR [-url URL] [-bootstrap-admin FILE] [-assets DIR]
+//	portal -listen ADDR -data DIR [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
-//	portal admin create -data DIR -email E -password P
-//	portal token create -data DIR -name NAME
+//	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
+//	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
+//	portal admin revoke-sessions -data DIR -email E
+//	portal token create -data DIR -name NAME [-expires DURATION]
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,54 +33,15 @@ import (
 
 func main() {
 	var err error
-	switch {
-	case len(os.Args) >= 3 && os.Args[1] == "admin" && os.Args[2] == "create":
-		err = adminCreate(os.Args[3:])
-	case len(os.Args) >= 3 && os.Args[1] == "token" && os.Args[2] == "create":
-		err = tokenCreate(os.Args[3:])
-	default:
+	if len(os.Args) >= 3 && (os.Args[1] == "admin" || os.Args[1] == "token") {
+		err = command(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: stdinIsTerminal})
+	} else {
 		err = serve(os.Args[1:])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(1)
 	}
-}
-
-func adminCreate(args []string) error {
-	fs := flag.NewFlagSet("portal admin create", flag.ExitOnError)
-	data := fs.String("data", "", "state directory")
-	email := fs.String("email", "", "administrator's email address")
-	password := fs.String("password", "", "password: at least 8 characters, letters and digits")
-	fs.Parse(args)
-	if *data == "" || *email == "" {
-		return errors.New("admin create needs -data and -email")
-	}
-	return withServer(*data, func(s *portal.Server) error {
-		if err := s.CreateAdmin(*email, *password); err != nil {
-			return err
-		}
-		fmt.Printf("administrator %s created\n", *email)
-		return nil
-	})
-}
-
-func tokenCreate(args []string) error {
-	fs := flag.NewFlagSet("portal token create", flag.ExitOnError)
-	data := fs.String("data", "", "state directory")
-	name := fs.String("name", "", "what the token is for")
-	fs.Parse(args)
-	if *data == "" || *name == "" {
-		return errors.New("token create needs -data and -name")
-	}
-	return withServer(*data, func(s *portal.Server) error {
-		tok, err := s.CreateAPIToken(*name)
-		if err != nil {
-			return err
-		}
-		fmt.Println(tok)
-		return nil
-	})
 }
 
 // withServer opens the state for a one-off command; the URL is not used.
@@ -104,6 +68,7 @@ func serve(args []string) error {
 	tlsKey := fs.String("tls-key", "", "the PEM private key of -tls-cert")
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
+	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("-data is required")
@@ -129,6 +94,18 @@ func serve(args []string) error {
 	}
 	if lkServer != nil {
 		defer lkServer.Stop()
+	}
+
+	var metricsLn net.Listener
+	if *metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", *metricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
+		defer metricsLn.Close()
+		if !isLoopback(metricsLn.Addr()) {
+			log.Warn("metrics are served without a token beyond this machine; firewall the address to the monitoring system", "metrics_listen", metricsLn.Addr().String())
+		}
 	}
 	base := *publicURL
 	if base == "" {
@@ -175,8 +152,14 @@ func serve(args []string) error {
 	}
 
 	hs := newHTTPServer(srv.Handler(), tlsConf, log)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- serveOn(hs, ln) }()
+	if metricsLn != nil {
+		ms := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		defer ms.Close()
+		go func() { errc <- ms.Serve(metricsLn) }()
+		fmt.Printf("metrics: http://%s/metrics (no token needed there)\n", metricsLn.Addr())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -233,4 +216,9 @@ func loopbackURL(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
