@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -60,6 +61,7 @@ type bench struct {
 	roomID      string
 	rs          *lksdk.RoomServiceClient
 	rows        []row
+	guests      atomic.Int32 // addresses handed out to guests
 }
 
 func run(n, parallel int) error {
@@ -82,7 +84,11 @@ func run(n, parallel int) error {
 	}
 	defer lk.Stop()
 	srv, err := portal.New(portal.Config{DataDir: dir + "/portal", URL: base, Logger: slog.New(slog.DiscardHandler),
-		LiveKit: portal.LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret}})
+		LiveKit: portal.LiveKit{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret},
+		// Each guest comes from its own address (X-Forwarded-For from a
+		// trusted loopback proxy), as they would: the portal limits joins
+		// per address, and this program measures LiveKit's cap, not that.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	if err != nil {
 		return err
 	}
@@ -161,6 +167,7 @@ func (b *bench) api(ctx context.Context, method, path string, body any, want int
 	}
 	req.Header.Set("Authorization", "Bearer "+b.admin)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", b.guests.Add(1)%250+1))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -184,6 +191,7 @@ func (b *bench) guestToken(ctx context.Context, id, name string) (status int, ur
 		return 0, "", "", "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", b.guests.Add(1)%250+1))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, "", "", "", err
