@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -201,7 +202,8 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 	k.log.Info("joining meeting", "meeting", ans)
 
 	release := k.holdCamera()
-	cfg := meeting.Config{URL: ans.URL, Token: ans.Token, Logger: k.log.With("meeting", ans.Meeting.ID), OnChange: k.signal}
+	cfg := meeting.Config{URL: ans.URL, Token: ans.Token, Logger: k.log.With("meeting", ans.Meeting.ID), OnChange: k.signal,
+		Renew: k.renewMeeting(ans.Meeting.ID)}
 	var self *selfCam
 	if k.cfg.Camera != nil {
 		self = newSelfCam(k.cfg.Camera)
@@ -247,6 +249,34 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 	k.devWG.Go(func() { k.watchMeeting(mctx, m) })
 	k.signal()
 	return nil
+}
+
+// renewMeeting asks the portal to let the kit into meeting id again, for
+// the session's rejoin: a fresh token (the first one lives minutes), and
+// the portal opens the LiveKit room again if the SFU lost it. A meeting
+// that ended or is gone means the kit is out of it. A lock (or a full
+// meeting) refuses new tokens only: a kit that was in at the lock may
+// come back with the token it has, so the session keeps trying with it.
+func (k *Kit) renewMeeting(id string) func(ctx context.Context) (string, string, error) {
+	return func(ctx context.Context) (string, string, error) {
+		var ans *provisioning.MeetingJoin
+		err := k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+			var err error
+			ans, err = c.JoinMeeting(ctx, tok, id)
+			return err
+		})
+		var me *provisioning.MeetingError
+		if errors.As(err, &me) {
+			switch me.Status {
+			case http.StatusNotFound, http.StatusGone:
+				return "", "", fmt.Errorf("%w: %w", meeting.ErrMeetingOver, err)
+			}
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return ans.URL, ans.Token, nil
+	}
 }
 
 // joinCancelled reports whether the join was cancelled (the keypad's

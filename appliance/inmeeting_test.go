@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"net/http"
@@ -41,7 +42,9 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 	}
 	answer := func(w http.ResponseWriter, status int, m *provisioning.Meeting) {
 		p.meetings.joined = append(p.meetings.joined, m.ID)
-		writeJSON(w, status, map[string]any{"url": "ws://127.0.0.1:1", "token": "lk-secret-token", "meeting": m})
+		// A fresh token for every join, as the portal mints.
+		tok := fmt.Sprintf("lk-secret-token-%d", len(p.meetings.joined))
+		writeJSON(w, status, map[string]any{"url": "ws://127.0.0.1:1", "token": tok, "meeting": m})
 	}
 	find := func(w http.ResponseWriter, r *http.Request) *provisioning.Meeting {
 		id := strings.ReplaceAll(r.PathValue("id"), "-", "")
@@ -211,7 +214,7 @@ func (ss *sessions) join(ctx context.Context, cfg meeting.Config) (session, erro
 	if ss.fail != nil {
 		return nil, ss.fail
 	}
-	if cfg.Token != "lk-secret-token" || cfg.URL == "" {
+	if !strings.HasPrefix(cfg.Token, "lk-secret-token") || cfg.URL == "" {
 		return nil, errors.New("no LiveKit URL or token")
 	}
 	s := &fakeSession{cfg: cfg, conn: meeting.Connected, volume: -1}

@@ -65,6 +65,8 @@ const (
 	msgUnpaired    = "This room was unpaired in the admin center; pair it again."
 	msgDenied      = "The code was denied in the admin center; here is a new one."
 	msgReset       = "The kit was reset to factory settings; pair the room again."
+	msgRecovering  = "The kit's settings were damaged; asking the portal for this room's pairing…"
+	msgPlainHTTP   = "Plain HTTP to the portal: credentials cross the network unencrypted (settings.json allow_plain_http)."
 )
 
 // noticeFor is how long a transient notice stays on screen.
@@ -141,6 +143,8 @@ type Kit struct {
 	changed      chan struct{}
 	baseLoc      *time.Location // the clock's zone until the portal sends the room's
 	settingsLine string         // why settings.json is unused, for the screen
+	portalErr    string         // why the kit will not talk to its portal at all (an http:// URL across a network)
+	portalWarn   string         // the kit talks to its portal without encryption, as settings.json allows
 	cam          camGate        // who reads the camera (devices.go)
 	camWake      chan struct{}  // the Settings screen opened or closed
 	devWG        sync.WaitGroup // the device tests' goroutines
@@ -182,7 +186,9 @@ type Kit struct {
 	preview     image.Image // the camera's picture while Settings is up
 	metrics     Metrics
 	cancelState context.CancelFunc
-	storageErr  error // why the state directory is unusable; nil: it is used
+	storageErr  error  // why the state directory is unusable; nil: it is used
+	recovering  bool   // the state was lost: ask the portal for the room before pairing
+	recoverMsg  string // the message if the portal says the kit is not paired
 	resetReq    bool
 	resetDone   []chan error
 }
@@ -214,6 +220,13 @@ func New(cfg Config) (*Kit, error) {
 		cfg.Logger.Warn("settings file unusable: using defaults", "err", cfg.SettingsErr)
 	}
 	loc := settingsLocation(cfg.Settings, cfg.Logger)
+	portalErr, portalWarn := portalLines(cfg.PortalURL, cfg.Settings.AllowPlainHTTP)
+	if portalErr != "" {
+		cfg.Logger.Error("refusing the portal URL", "portal", cfg.PortalURL, "err", provisioning.CheckPortalURL(cfg.PortalURL, cfg.Settings.AllowPlainHTTP))
+	}
+	if portalWarn != "" {
+		cfg.Logger.Warn("plain HTTP to a portal beyond this machine, as settings.json allows: credentials cross the network unencrypted", "portal", cfg.PortalURL)
+	}
 	return &Kit{
 		cfg:          cfg,
 		log:          cfg.Logger,
@@ -225,6 +238,8 @@ func New(cfg Config) (*Kit, error) {
 		camWake:      make(chan struct{}, 1),
 		baseLoc:      loc,
 		settingsLine: settingsWarning(cfg.SettingsErr),
+		portalErr:    portalErr,
+		portalWarn:   portalWarn,
 		state:        Booting,
 		loc:          loc,
 		volume:       defaultVolume,
@@ -320,7 +335,6 @@ func (k *Kit) load() error {
 	st, err := provisioning.LoadState(k.cfg.StateDir)
 	switch {
 	case errors.Is(err, provisioning.ErrCorruptState):
-		k.log.Warn("state file damaged: pairing again", "err", err)
 		msg = msgCorrupt
 		st = provisioning.State{Version: provisioning.StateVersion}
 	case err != nil:
@@ -332,6 +346,25 @@ func (k *Kit) load() error {
 	if id.Replaced != nil {
 		k.log.Warn("identity replaced: pairing again", "why", id.Replaced)
 		msg = msgNewIdentity
+	}
+	// The key is kept apart from the state, so a damaged state file
+	// need not cost the pairing: the portal still holds the key and can
+	// say which room it belongs to. A kit that started the device flow
+	// instead would get a code the admin center cannot use (the key is
+	// already paired) until someone unpairs the room. A key from before
+	// with no state written under it at all asks too, silently: the kit
+	// may have lost power while recovering, after the damaged file was
+	// moved aside.
+	recovering, recoverMsg := false, ""
+	switch {
+	case msg == msgCorrupt && !id.Created:
+		k.log.Warn("state file damaged: asking the portal for the room", "err", err)
+		recovering, recoverMsg, msg = true, msgCorrupt, msgRecovering
+	case msg == msgCorrupt:
+		k.log.Warn("state file damaged: pairing again", "err", err)
+	case msg == "" && !id.Created && st.DeviceID == "":
+		k.log.Info("no state under this identity: asking the portal whether it is paired")
+		recovering = true
 	}
 	paired := st.Paired(id.DeviceID)
 	switch {
@@ -351,6 +384,7 @@ func (k *Kit) load() error {
 	k.client = k.newClient(id)
 	k.saved = st
 	k.message = msg
+	k.recovering, k.recoverMsg = recovering, recoverMsg
 	k.errText, k.retryAt = "", time.Time{}
 	if paired {
 		k.setRoomLocked(*st.Room)
@@ -365,13 +399,20 @@ func (k *Kit) load() error {
 }
 
 func (k *Kit) newClient(id *provisioning.Identity) *provisioning.Client {
-	return &provisioning.Client{PortalURL: k.cfg.PortalURL, HTTP: k.cfg.HTTPClient, Identity: id, Now: k.now}
+	return &provisioning.Client{PortalURL: k.cfg.PortalURL, HTTP: k.cfg.HTTPClient, Identity: id, Now: k.now,
+		AllowPlainHTTP: k.cfg.Settings.AllowPlainHTTP}
 }
 
 // pair shows codes until one is approved. A code that runs out or is
 // denied is replaced by a fresh one, so an unattended kit always shows a
 // usable code.
 func (k *Kit) pair(ctx context.Context) {
+	if k.refusePortal(ctx) {
+		return
+	}
+	if k.recoverPending() && !k.recoverRoom(ctx) {
+		return
+	}
 	bo := newBackoff()
 	label := k.cfg.Settings.Label
 	if label == "" {
@@ -393,7 +434,9 @@ func (k *Kit) pair(ctx context.Context) {
 			k.waitRetry(ctx, bo, err, k.failureLine(err))
 			continue
 		}
-		bo.reset()
+		// bo is reset only once a poll is answered: a portal that hands
+		// out codes but refuses every poll must not make the kit ask for
+		// a fresh code every second or two.
 		k.log.Info("pairing code issued", "code", da)
 		k.mu.Lock()
 		k.code = da
@@ -419,6 +462,7 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 		sleep := func(ctx context.Context, d time.Duration) error {
 			if polls++; polls > 1 {
 				k.online()
+				bo.reset()
 			}
 			return k.sleep(ctx, d)
 		}
@@ -430,6 +474,7 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 				k.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot save the pairing (%v)", err))
 				return false
 			}
+			bo.reset()
 			return true
 		case ctx.Err() != nil:
 			return false
@@ -447,8 +492,9 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 				return false
 			}
 		default:
-			// invalid_client (the portal does not know our key),
-			// invalid_request and the like: start over, slowly.
+			// invalid_client (the portal refused the assertion),
+			// invalid_request and the like: start over, slowly; bo grows
+			// until a poll is answered.
 			k.log.Warn("portal refused the pairing poll", "err", err)
 			k.waitRetry(ctx, bo, err, k.failureLine(err))
 			return false
@@ -486,6 +532,9 @@ func (k *Kit) paired(tok *provisioning.Token) error {
 // HeartbeatInterval. A portal that is down leaves the kit usable, only
 // marked offline, while it retries with backoff.
 func (k *Kit) ready(ctx context.Context) {
+	if k.refusePortal(ctx) {
+		return
+	}
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -501,7 +550,11 @@ func (k *Kit) ready(ctx context.Context) {
 		switch {
 		case err == nil:
 			bo.reset()
-		case errors.Is(err, provisioning.ErrInvalidClient):
+		case errors.Is(err, provisioning.ErrNotPaired):
+			// Only this explicit answer forgets the room. A refused
+			// assertion (invalid_client for a clock that is off, a
+			// replayed jti), a portal that is down or confused: all pass,
+			// and forgetting on a guess would cost the room its pairing.
 			k.log.Warn("the portal no longer knows this kit: it was unpaired", "err", err)
 			k.unpair()
 			return
@@ -693,6 +746,7 @@ func (k *Kit) reset() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.token, k.code = nil, nil
+	k.recovering = false // a new identity has nothing to recover
 	k.saved = provisioning.State{Version: provisioning.StateVersion}
 	k.loc = k.baseLoc
 	k.confirming, k.settings = false, false
@@ -790,6 +844,9 @@ func (k *Kit) failureLine(err error) string {
 	if errors.Is(err, provisioning.ErrUnreachable) {
 		return "Cannot reach the portal at " + k.cfg.PortalURL
 	}
+	if errors.Is(err, provisioning.ErrInsecurePortal) {
+		return "The portal named a plain http:// endpoint; the kit sends no credentials over it"
+	}
 	var oe *provisioning.OAuthError
 	if errors.As(err, &oe) {
 		return fmt.Sprintf("The portal refused the kit (%s)", oe.Code)
@@ -828,6 +885,9 @@ func (k *Kit) setMessage(m string) {
 }
 
 func (k *Kit) errorLineLocked(now time.Time) string {
+	if k.portalErr != "" {
+		return k.portalErr // nothing else can happen until the URL is fixed
+	}
 	if k.errText == "" || k.retryAt.IsZero() {
 		return k.errText
 	}
@@ -977,7 +1037,7 @@ func (k *Kit) view() ui.View {
 	if now.Before(k.noticeUntil) {
 		v.Notice = k.notice
 	}
-	for _, w := range []string{k.storageLineLocked(), k.settingsLine} {
+	for _, w := range []string{k.storageLineLocked(), k.settingsLine, k.portalWarn} {
 		// Home has no information line: there a warning takes the error
 		// line while the portal gives no error.
 		switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,16 @@ type harness struct {
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+
+	mu    sync.Mutex
+	slept []time.Duration // every wait the kit asked for, in order
+}
+
+// waits returns the waits the kit asked for so far.
+func (h *harness) waits() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]time.Duration(nil), h.slept...)
 }
 
 type syncBuffer struct {
@@ -62,13 +73,21 @@ func start(t *testing.T, p *fakePortal, dir string) *harness {
 // Config by with.
 func startWith(t *testing.T, p *fakePortal, dir string, with func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, portal: p, dir: dir, logs: &syncBuffer{},
+	h := startOn(t, p.srv.URL, p.client(), dir, with)
+	h.portal = p
+	return h
+}
+
+// startOn is startWith for any portal, a real one say: h.portal is nil.
+func startOn(t *testing.T, portalURL string, client *http.Client, dir string, with func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: dir, logs: &syncBuffer{},
 		screen: displaytest.New(testSize.X, testSize.Y), touch: inputtest.New(16), done: make(chan error, 1)}
 	cfg := Config{
-		StateDir: dir, PortalURL: p.srv.URL, Version: "0.1.0-test",
+		StateDir: dir, PortalURL: portalURL, Version: "0.1.0-test",
 		Display: h.screen, Input: h.touch,
 		Logger:     slog.New(slog.NewTextHandler(h.logs, nil)),
-		HTTPClient: p.client(),
+		HTTPClient: client,
 	}
 	if with != nil {
 		with(&cfg)
@@ -78,6 +97,9 @@ func startWith(t *testing.T, p *fakePortal, dir string, with func(*Config)) *har
 		t.Fatal(err)
 	}
 	k.sleep = func(ctx context.Context, d time.Duration) error {
+		h.mu.Lock()
+		h.slept = append(h.slept, d)
+		h.mu.Unlock()
 		return provisioning.Sleep(ctx, min(d, 2*time.Millisecond))
 	}
 	h.kit = k
@@ -385,13 +407,11 @@ func TestBootWithDamagedStorage(t *testing.T) {
 		damage  func(dir string)
 		message string
 	}{
-		{"truncated state", func(dir string) {
-			b, _ := os.ReadFile(filepath.Join(dir, provisioning.StateFile))
-			os.WriteFile(filepath.Join(dir, provisioning.StateFile), b[:len(b)/2], 0o600)
-		}, msgCorrupt},
-		{"garbage state", func(dir string) {
+		// A damaged state file beside a good key: TestDamagedStateRecoversRoom.
+		{"damaged state and lost key", func(dir string) {
 			os.WriteFile(filepath.Join(dir, provisioning.StateFile), []byte{0xff, 0xfe, 0}, 0o600)
-		}, msgCorrupt},
+			os.Remove(filepath.Join(dir, provisioning.IdentityFile))
+		}, msgNewIdentity},
 		{"lost key", func(dir string) { os.Remove(filepath.Join(dir, provisioning.IdentityFile)) }, msgNewIdentity},
 		{"damaged key", func(dir string) {
 			os.WriteFile(filepath.Join(dir, provisioning.IdentityFile), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n"), 0o600)

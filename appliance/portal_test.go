@@ -23,6 +23,9 @@ type fakePortal struct {
 	t    *testing.T
 	srv  *httptest.Server
 	down atomic.Bool // the network to the portal is cut
+	// refuse makes the token endpoint refuse every client assertion
+	// with a plain invalid_client, as for a kit whose clock is off.
+	refuse atomic.Bool
 
 	mu        sync.Mutex
 	codes     map[string]*fakeCode // by device code
@@ -105,6 +108,10 @@ func (p *fakePortal) token(w http.ResponseWriter, r *http.Request) {
 	aud := p.srv.URL + "/oauth/token"
 	grant := r.FormValue("grant_type")
 	p.grants[grant]++
+	if p.refuse.Load() {
+		writeJSON(w, 401, map[string]string{"error": "invalid_client", "error_description": "invalid client assertion: expired"})
+		return
+	}
 	switch grant {
 	case provisioning.GrantDeviceCode:
 		c := p.codes[r.FormValue("device_code")]
@@ -134,7 +141,7 @@ func (p *fakePortal) token(w http.ResponseWriter, r *http.Request) {
 	case provisioning.GrantClientCredentials:
 		key := p.bound[claims.Sub]
 		if key == nil {
-			fail(401, "invalid_client")
+			writeJSON(w, 401, map[string]string{"error": "invalid_client", "error_description": provisioning.NotPairedDescription})
 			return
 		}
 		if _, err := provisioning.VerifyAssertion(r.FormValue("client_assertion"), key, aud, time.Now()); err != nil {

@@ -41,6 +41,7 @@ func (k *Kit) loadMemory(why error) error {
 	k.id = id
 	k.client = k.newClient(id)
 	k.saved = provisioning.State{Version: provisioning.StateVersion}
+	k.recovering = false
 	k.message = ""
 	k.errText, k.retryAt = "", time.Time{}
 	k.state = Pairing

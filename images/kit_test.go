@@ -337,9 +337,11 @@ func buildKitImage(t *testing.T, ctx context.Context, dir string) (disk, roomctl
 		t.Fatalf("build roomctl: %v\n%s", err, out)
 	}
 	cfg := Config{
-		Target:   mustTarget(t, kitTestTarget),
-		Repo:     repoRoot(t),
-		Settings: provisioning.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit"},
+		Target: mustTarget(t, kitTestTarget),
+		Repo:   repoRoot(t),
+		// The test portal serves plain HTTP on the namespace's link, which a
+		// kit refuses unless its installer allows it (the screen says so).
+		Settings: provisioning.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit", AllowPlainHTTP: true},
 		Extra: []Program{{Name: "kitprobe", Path: probe,
 			Args: []string{"-control", "http://" + kitControl, "-forward", fmt.Sprintf(":%d", guestRoomctl), "-roomd-log"}}},
 		Version: "qemu-kit-test",

@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+
+	"roomkit/ui"
 )
 
 // hostCABundle is Debian's CA bundle (package ca-certificates).
@@ -91,7 +94,25 @@ func stageRoot(dir string, cfg Config, hostname, bin, kit, kernelDir string, ser
 	if err := copyTree(alsa, filepath.Join(dir, "usr", "share", "alsa")); err != nil {
 		return fmt.Errorf("ALSA configuration: %w (install libasound2-data or run scripts/setup-cross.sh)", err)
 	}
-	return nil
+	// The UI reads its fallback fonts (Arabic, Hebrew, CJK room names)
+	// from the same paths Debian installs them at, so the kit, the
+	// simulator and the tests draw with the same files.
+	for _, font := range ui.FallbackFontFiles() {
+		to := filepath.Join(dir, strings.TrimPrefix(font, "/"))
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		if err := copyFile(font, to, 0o644); err != nil {
+			return fmt.Errorf("fallback font: %w (run scripts/setup-image.sh: it installs fonts-noto-core, fonts-nanum and fonts-droid-fallback)", err)
+		}
+	}
+	// Directory modes as in the golden file list, not the umask's idea.
+	return filepath.WalkDir(filepath.Join(dir, "usr", "share", "fonts"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		return os.Chmod(path, 0o755)
+	})
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -77,9 +77,11 @@ func sharedBuildLocked(t *testing.T, name string) (*sharedBuild, error) {
 			return nil, err
 		}
 		cfg = Config{
-			Target:   mustTarget(t, "amd64"),
-			Repo:     repoRoot(t),
-			Settings: provisioning.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room"},
+			Target: mustTarget(t, "amd64"),
+			Repo:   repoRoot(t),
+			// The guest reaches the host's loopback portal through a forwarded
+			// address: plain HTTP across the (virtual) network, allowed for the rig.
+			Settings: provisioning.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room", AllowPlainHTTP: true},
 			Extra:    []Program{{Name: "kitprobe", Path: probe, Args: []string{"-control", "http://" + guestControl}}},
 			Version:  "qemu-test",
 		}

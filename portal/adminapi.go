@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,8 +26,15 @@ func (s *Server) adminAPI(h adminHandler) http.HandlerFunc {
 			return
 		}
 		if err != nil {
-			s.log.Error("admin API auth", "err", err)
-			writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Internal error while checking the token."})
+			herr := s.storeFailure("check the token", err)
+			writeHTTPError(w, herr)
+			return
+		}
+		if tok.Expired {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roomkit admin", error="invalid_token", error_description="token expired"`)
+			writeJSON(w, http.StatusUnauthorized, apiErrorBody{fmt.Sprintf(
+				"The admin API token %q expired on %s. Make a new one in the admin center or with \"portal token create\".",
+				tok.Name, tok.Expires.UTC().Format("2006-01-02 15:04 UTC"))})
 			return
 		}
 		h(w, r, tok)

@@ -19,7 +19,8 @@ type auditEntry struct {
 func (s *Server) audit(actor, action, detail, addr string) {
 	if _, err := s.db.Exec("INSERT INTO audit (at, actor, action, detail, addr) VALUES (?, ?, ?, ?, ?)",
 		s.now().UnixMilli(), actor, action, detail, addr); err != nil {
-		s.log.Error("write audit log", "action", action, "err", err)
+		// Rate-limited: on a full disk every action would log this.
+		s.logStoreError("write audit log", fmt.Errorf("%s: %w", action, err))
 	}
 	s.log.Info("audit", "actor", actor, "action", action, "detail", detail, "addr", addr)
 }

@@ -36,6 +36,10 @@ func TestBrowserPairing(t *testing.T) {
 	if code := b.Value(`#user_code`); code != da.UserCode {
 		t.Fatalf("pair form has code %q, want %q from the verification URI", code, da.UserCode)
 	}
+	// Before approving, the admin sees which device waits with the code.
+	if dev := b.Text("#device"); !strings.Contains(dev, "kit-under-test") || !strings.Contains(dev, "127.0.0.1") {
+		t.Errorf("the confirmation step does not show the kit's label and address: %q", dev)
+	}
 	b.Do("fill in the pairing form",
 		chromedp.SendKeys(chromedp.CSS(`#name`), "Boardroom"),
 		chromedp.SendKeys(chromedp.CSS(`#location`), "3rd floor"),

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"unicode/utf8"
+
+	"roomkit/internal/textfield"
 )
 
 // heartbeat is the body of POST /api/v1/device/heartbeat (protocol.md §5).
@@ -60,10 +62,18 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 	if err := decodeStrict(body, &hb); err != nil {
 		return hb, err
 	}
+	// Everything a kit reports is shown in the admin center and by roomctl:
+	// one line of text each (the kit cleans what its drivers say).
+	if err := textfield.Check(hb.State, maxStateLen); err != nil {
+		return hb, fmt.Errorf("state %v", err)
+	}
+	if err := textfield.Check(hb.Version, maxVersionLen); err != nil {
+		return hb, fmt.Errorf("version %v", err)
+	}
 	switch {
-	case hb.State == "" || len(hb.State) > maxStateLen || !utf8.ValidString(hb.State):
+	case hb.State == "" || len(hb.State) > maxStateLen:
 		return hb, fmt.Errorf("state must be 1 to %d characters", maxStateLen)
-	case len(hb.Version) > maxVersionLen || !utf8.ValidString(hb.Version):
+	case len(hb.Version) > maxVersionLen:
 		return hb, fmt.Errorf("version must be at most %d characters", maxVersionLen)
 	case hb.UptimeSeconds < 0:
 		return hb, errors.New("uptime_seconds must not be negative")
@@ -74,6 +84,11 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 		if len(d.Kind) > maxDeviceText || len(d.Name) > maxDeviceText || len(d.Error) > maxDeviceText ||
 			!utf8.ValidString(d.Kind+d.Name+d.Error) {
 			return hb, fmt.Errorf("devices[%d]: kind, name and error must be at most %d bytes of UTF-8", i, maxDeviceText)
+		}
+		for _, f := range [...]struct{ field, v string }{{"kind", d.Kind}, {"name", d.Name}, {"error", d.Error}} {
+			if err := textfield.Check(f.v, maxDeviceText); err != nil {
+				return hb, fmt.Errorf("devices[%d].%s %v", i, f.field, err)
+			}
 		}
 	}
 	if hb.Devices == nil {

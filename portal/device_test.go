@@ -93,7 +93,7 @@ func TestMetrics(t *testing.T) {
 	e.heartbeat(tok, goodHeartbeat)
 	e.heartbeat(tok, goodHeartbeat)
 	e.heartbeat("bad", goodHeartbeat)
-	code, _, b := e.do("GET", "/metrics", "", nil, nil)
+	code, _, b := e.admin("GET", "/metrics", nil)
 	if code != 200 {
 		t.Fatalf("metrics: %d", code)
 	}

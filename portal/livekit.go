@@ -2,11 +2,17 @@ package portal
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +20,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // LiveKit says where meetings run. The portal is LiveKit's application
@@ -34,16 +41,27 @@ type conference interface {
 	muteTrack(ctx context.Context, meeting, identity, trackSID string) error
 	// end disconnects everybody and removes the room.
 	end(ctx context.Context, meeting string) error
+	// lock writes into the LiveKit room who is in it as the meeting is
+	// locked (locked false clears it): the webhook lets them back in
+	// after a drop and removes anyone else who gets in with an old token.
+	lock(ctx context.Context, meeting string, locked bool) error
+	// remove disconnects one participant.
+	remove(ctx context.Context, meeting, identity string) error
 }
 
 // liveKitTimeout bounds each RoomService call, so a LiveKit outage answers
 // a join with an error rather than a hang.
 const liveKitTimeout = 10 * time.Second
 
-// meetingTokenTTL bounds how long a minted token can be used to connect.
-// LiveKit hands connected participants fresh tokens for reconnects, so a
-// long meeting does not need a long-lived token.
-const meetingTokenTTL = time.Hour
+// meetingTokenTTL bounds how long a minted token can be used to connect:
+// a token is only needed until the connection is made, and one that
+// leaks, or was fetched just before a lock, is soon worthless. LiveKit
+// itself sends every connected participant a fresh token at once and
+// every 5 minutes (valid 10 minutes; livekit-server's RoomManager), which
+// its SDKs use to resume or reconnect, so a long meeting needs no
+// long-lived token. The kit asks the portal for a new token when it must
+// join again from scratch.
+const meetingTokenTTL = 10 * time.Minute
 
 // roomService is conference on LiveKit's RoomService API.
 type roomService struct {
@@ -92,6 +110,47 @@ func (r *roomService) muteTrack(ctx context.Context, meeting, identity, trackSID
 	return liveKitError(err)
 }
 
+// roomLock is what the portal keeps in a locked meeting's LiveKit room
+// metadata: who was in it as it was locked.
+type roomLock struct {
+	Locked  bool     `json:"locked"`
+	Present []string `json:"present"`
+}
+
+func (r *roomService) lock(ctx context.Context, meeting string, locked bool) error {
+	meta := ""
+	if locked {
+		ps, err := r.participants(ctx, meeting)
+		if err != nil {
+			return err
+		}
+		st := roomLock{Locked: true, Present: []string{}}
+		for _, p := range ps {
+			st.Present = append(st.Present, p.Identity)
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("lock state: %w", err)
+		}
+		meta = string(b)
+	}
+	_, err := r.c.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: meeting, Metadata: meta})
+	var te twirp.Error
+	if errors.As(err, &te) && te.Code() == twirp.NotFound {
+		return nil // no room yet: whoever joins later is new
+	}
+	return liveKitError(err)
+}
+
+func (r *roomService) remove(ctx context.Context, meeting, identity string) error {
+	_, err := r.c.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: identity})
+	var te twirp.Error
+	if errors.As(err, &te) && te.Code() == twirp.NotFound {
+		return nil // already gone
+	}
+	return liveKitError(err)
+}
+
 func (r *roomService) end(ctx context.Context, meeting string) error {
 	_, err := r.c.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: meeting})
 	var te twirp.Error
@@ -121,10 +180,11 @@ func liveKitError(err error) error {
 }
 
 // meetingToken mints a LiveKit access token that can join exactly one
-// meeting's room, publish and subscribe, and nothing else: no room
-// creation, listing, recording or administration.
+// meeting's room, publish and subscribe media, and nothing else: no data
+// messages (nothing of ours uses them), no room creation, listing,
+// recording or administration.
 func (s *Server) meetingToken(meeting, identity, name string) (string, error) {
-	yes := true
+	yes, no := true, false
 	tok := auth.NewAccessToken(s.lk.APIKey, s.lk.APISecret).
 		SetIdentity(identity).
 		SetName(name).
@@ -134,7 +194,7 @@ func (s *Server) meetingToken(meeting, identity, name string) (string, error) {
 			Room:           meeting,
 			CanPublish:     &yes,
 			CanSubscribe:   &yes,
-			CanPublishData: &yes,
+			CanPublishData: &no, // left out, LiveKit would grant it with CanPublish
 		})
 	jwt, err := tok.ToJWT()
 	if err != nil {
@@ -184,4 +244,112 @@ func (s *Server) checkLiveKit() error {
 	}
 	s.conf = newRoomService(lk)
 	return nil
+}
+
+// WebhookPath is where LiveKit posts its webhooks to the portal
+// (docs/livekit.md says how to configure a production LiveKit).
+const WebhookPath = "/api/v1/livekit/webhook"
+
+// serveLiveKitWebhook enforces, at LiveKit, what a token minted earlier
+// no longer grants: LiveKit checks a token's signature and expiry only,
+// and it cannot change a live room's participant cap, so a guest who
+// fetched a token before the meeting was locked (or who kept one) would
+// still get in. When such a participant joins, the portal removes them:
+// anyone who joins a meeting that is over, and anyone but the organiser
+// and those present at the lock who joins a locked one.
+func (s *Server) serveLiveKitWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.conf == nil {
+		writeHTTPError(w, errorf(http.StatusNotFound, "Meetings are not set up on this portal."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	ev, err := s.receiveWebhook(r)
+	if err != nil {
+		s.log.Warn("LiveKit webhook refused", "err", err, "addr", clientAddr(r))
+		writeHTTPError(w, errorf(http.StatusUnauthorized, "The webhook is not signed with the portal's LiveKit key."))
+		return
+	}
+	if ev.Event == "participant_joined" && ev.Room != nil && ev.Participant != nil {
+		if why := s.unwelcome(ev.Room, ev.Participant.Identity); why != "" {
+			ctx, cancel := context.WithTimeout(r.Context(), liveKitTimeout)
+			defer cancel()
+			if err := s.conf.remove(ctx, ev.Room.Name, ev.Participant.Identity); err != nil {
+				s.log.Error("remove a participant LiveKit let in", "meeting", ev.Room.Name, "identity", ev.Participant.Identity, "why", why, "err", err)
+				writeHTTPError(w, s.liveKitFailure(err)) // LiveKit posts the webhook again
+				return
+			}
+			s.log.Warn("removed a participant who joined with an old token", "meeting", ev.Room.Name, "identity", ev.Participant.Identity, "why", why)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// receiveWebhook reads a webhook and checks, as LiveKit's own receiver
+// does (protocol/webhook, whose package needs modules this build lacks),
+// that it is signed with the portal's key and that the body is the one
+// signed.
+func (s *Server) receiveWebhook(r *http.Request) (*livekit.WebhookEvent, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read webhook: %w", err)
+	}
+	v, err := auth.ParseAPIToken(r.Header.Get("Authorization"))
+	if err != nil {
+		return nil, fmt.Errorf("webhook signature: %w", err)
+	}
+	if v.APIKey() != s.lk.APIKey {
+		return nil, fmt.Errorf("webhook signed with the unknown key %q", v.APIKey())
+	}
+	_, claims, err := v.Verify(s.lk.APISecret)
+	if err != nil {
+		return nil, fmt.Errorf("webhook signature: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	if subtle.ConstantTimeCompare([]byte(claims.Sha256), []byte(base64.StdEncoding.EncodeToString(sum[:]))) != 1 {
+		return nil, errors.New("webhook body does not match its signature")
+	}
+	var ev livekit.WebhookEvent
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("webhook is not a LiveKit event: %w", err)
+	}
+	return &ev, nil
+}
+
+// unwelcome says why identity may not be in the LiveKit room, or "".
+func (s *Server) unwelcome(room *livekit.Room, identity string) string {
+	id, err := parseMeetingID(room.Name)
+	if err != nil {
+		return "" // not one of the portal's rooms
+	}
+	m, _, err := s.loadMeeting(id)
+	switch {
+	case errors.Is(err, errNotFound):
+		return "the meeting is gone"
+	case err != nil:
+		s.log.Error("webhook: look up meeting", "meeting", id, "err", err)
+		return ""
+	case m.ended:
+		return "the meeting has ended"
+	case !m.locked || identity == m.roomID:
+		return ""
+	}
+	var st roomLock
+	json.Unmarshal([]byte(room.Metadata), &st) // none: nobody was in at the lock
+	if slices.Contains(st.Present, identity) {
+		return "" // back after a drop
+	}
+	return "the meeting is locked"
+}
+
+// lockConference tells LiveKit who may stay in a meeting being locked. A
+// failure is logged: the portal refuses new tokens all the same.
+func (s *Server) lockConference(ctx context.Context, meeting string, locked bool) {
+	if s.conf == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, liveKitTimeout)
+	defer cancel()
+	if err := s.conf.lock(ctx, meeting, locked); err != nil {
+		s.log.Warn("record the lock in the LiveKit room", "meeting", meeting, "locked", locked, "err", err)
+	}
 }

@@ -24,9 +24,15 @@ func init() { lksdk.SetLogger(protologger.GetDiscardLogger()) }
 // newLiveEnv is a portal wired to a real LiveKit server, with one paired room.
 func newLiveEnv(t *testing.T, lk LiveKit, assets string) *meetingEnv {
 	t.Helper()
+	return newLiveEnvOn(t, httptest.NewUnstartedServer(nil), lk, assets)
+}
+
+// newLiveEnvOn is newLiveEnv on ts, a server not started yet whose
+// address LiveKit may already know (for its webhooks).
+func newLiveEnvOn(t *testing.T, ts *httptest.Server, lk LiveKit, assets string) *meetingEnv {
+	t.Helper()
 	dir := t.TempDir()
 	c := &clock{t: time.Now()}
-	ts := httptest.NewUnstartedServer(nil)
 	srv, err := New(Config{DataDir: filepath.Join(dir, "data"), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
 		LiveKit: lk, AssetsDir: assets})
 	if err != nil {

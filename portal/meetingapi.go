@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/livekit/protocol/livekit"
+
+	"roomkit/internal/textfield"
 )
 
 // The meeting endpoints of protocol.md §7.
@@ -23,6 +24,7 @@ func (s *Server) meetingRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/device/meetings/{meetingID}/end", s.serveEnd)
 
 	m.HandleFunc("POST /api/v1/meetings/{meetingID}/join", s.serveGuestJoin)
+	m.HandleFunc("POST "+WebhookPath, s.serveLiveKitWebhook)
 
 	m.HandleFunc("GET /api/v1/admin/rooms/{id}/meetings", s.adminAPI(s.apiListMeetings))
 	m.HandleFunc("POST /api/v1/admin/rooms/{id}/meetings", s.adminAPI(s.apiScheduleMeeting))
@@ -128,13 +130,19 @@ func checkJoinName(name string) (string, *httpError) {
 		return "", errorf(http.StatusBadRequest, "Type your name, so the others know who joined.")
 	case utf8.RuneCountInString(name) > maxJoinNameRunes:
 		return "", errorf(http.StatusRequestEntityTooLarge, "Your name is longer than %d characters; use a shorter one.", maxJoinNameRunes)
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }):
-		return "", errorf(http.StatusBadRequest, "Your name cannot contain control characters.")
+	}
+	// Everyone in the meeting sees the name, the kit draws it: one line.
+	if err := textfield.Check(name, maxJoinNameRunes); err != nil {
+		return "", errorf(http.StatusBadRequest, "Your name %v.", err)
 	}
 	return name, nil
 }
 
 func (s *Server) serveGuestJoin(w http.ResponseWriter, r *http.Request) {
+	if herr := s.throttleJoin(clientAddr(r), r.PathValue("meetingID")); herr != nil {
+		writeHTTPError(w, herr)
+		return
+	}
 	m, rc, herr := s.findMeeting(r.PathValue("meetingID"), "addr:"+clientAddr(r))
 	if herr != nil {
 		writeHTTPError(w, herr)
@@ -261,6 +269,8 @@ func (s *Server) serveLock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.locked = *req.Locked
+	// Nobody is removed; whoever is not in the meeting now stays out.
+	s.lockConference(r.Context(), m.id, m.locked)
 	s.log.Info("meeting lock", "meeting", m.id, "locked", m.locked)
 	writeJSON(w, http.StatusOK, meetingAnswer{s.meetingJSON(m, rc.TimeZone)})
 }

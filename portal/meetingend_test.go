@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -66,8 +67,17 @@ func TestEndMeeting(t *testing.T) {
 	})
 	t.Run("an ended Meet Now is still swept after a day", func(t *testing.T) {
 		e.clock.Advance(meetingKeep + time.Minute)
+		e.fake.mu.Lock()
+		e.fake.ended = nil
+		e.fake.mu.Unlock()
 		if err := e.srv.sweepMeetings(); err != nil {
 			t.Fatal(err)
+		}
+		e.fake.mu.Lock()
+		ended := slices.Contains(e.fake.ended, instant.ID)
+		e.fake.mu.Unlock()
+		if !ended {
+			t.Error("the swept meeting's LiveKit room was not closed")
 		}
 		if code, b := e.guestJoin(instant.ID, `{"name":"Ada"}`); code != 404 {
 			t.Errorf("join a swept meeting: %d %s", code, b)

@@ -470,6 +470,9 @@ func (s *Server) sweepMeetings() error {
 		if _, err := s.db.Exec("DELETE FROM meetings WHERE id = ?", id); err != nil {
 			return fmt.Errorf("sweep meetings: %w", err)
 		}
+		// A meeting that can no longer be joined must not go on at
+		// LiveKit either (a Meet Now left running for a day).
+		s.endConference(id)
 	}
 	return nil
 }

@@ -11,11 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"roomkit/internal/textfield"
 	"roomkit/provisioning"
 )
 
@@ -31,6 +30,7 @@ type oauthError struct {
 	Description string `json:"error_description,omitempty"`
 	status      int
 	retry       time.Duration
+	cause       error // for the log only: callers never see the database's words
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
@@ -56,6 +56,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.Encode(v)
+}
+
+// portalDate stamps every answer's Date header with the portal's own
+// clock, the one client assertions are checked against: kits correct
+// their clocks by it (protocol.md §4).
+func (s *Server) portalDate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) tokenEndpoint() string { return s.url + "/oauth/token" }
@@ -149,13 +159,13 @@ func (s *Server) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request
 			writeOAuthError(w, &oauthError{Code: "server_error", Description: "could not make a code", status: 500})
 			return
 		}
-		res, err := s.db.Exec(`INSERT INTO pairings (user_code, dc_hash, public_key, label, created, expires, interval, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_code) DO NOTHING`,
+		res, err := s.db.Exec(`INSERT INTO pairings (user_code, dc_hash, public_key, label, created, expires, interval, state, addr)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(user_code) DO NOTHING`,
 			code, hashSecret(deviceCode), []byte(pub), label, now.Unix(), now.Add(pairingLifetime).Unix(),
-			int(pollInterval/time.Second), pairPending)
+			int(pollInterval/time.Second), pairPending, clientAddr(r))
 		if err != nil {
-			s.log.Error("store pairing", "err", err)
-			writeOAuthError(w, &oauthError{Code: "server_error", Description: "could not store the pairing", status: 500})
+			s.logStoreError("store pairing", err)
+			writeOAuthError(w, serverError("store the pairing", err))
 			return
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
@@ -186,10 +196,7 @@ func checkLabel(label string) error {
 	if n := utf8.RuneCountInString(label); n > maxLabelRunes {
 		return fmt.Errorf("%d characters, at most %d allowed", n, maxLabelRunes)
 	}
-	if strings.IndexFunc(label, unicode.IsControl) >= 0 {
-		return errors.New("contains control characters")
-	}
-	return nil
+	return textfield.Check(label, maxLabelRunes) // the admin sees it when pairing
 }
 
 // tokenRequest is a parsed, syntactically valid token request.
@@ -251,7 +258,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if oe != nil {
 		if oe.status >= 500 {
-			s.log.Error("token endpoint", "err", oe.Description)
+			s.logStoreError("token endpoint", errors.Join(errors.New(oe.Description), oe.cause))
 		}
 		writeOAuthError(w, oe)
 		return
@@ -260,8 +267,15 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// serverError is the answer to a database error while doing what. A full
+// disk is temporary (503 with Retry-After, so a kit tries again later).
 func serverError(what string, err error) *oauthError {
-	return &oauthError{Code: "server_error", Description: fmt.Sprintf("%s: %v", what, err), status: http.StatusInternalServerError}
+	if isDiskFull(err) {
+		return &oauthError{Code: "temporarily_unavailable", Description: msgCannotStore,
+			status: http.StatusServiceUnavailable, retry: storeRetry, cause: err}
+	}
+	return &oauthError{Code: "server_error", Description: "could not " + what + " because of an internal error",
+		status: http.StatusInternalServerError, cause: err}
 }
 
 // verifyClient checks the assertion against pub and burns its jti.
@@ -355,7 +369,10 @@ func (s *Server) clientCredentialsGrant(req tokenRequest) (tokenResponse, *oauth
 	var pub []byte
 	err = s.db.QueryRow("SELECT id, public_key FROM rooms WHERE device_id = ?", claims.Sub).Scan(&roomID, &pub)
 	if errors.Is(err, sql.ErrNoRows) {
-		return tokenResponse{}, oauthErr("invalid_client", "this device is not paired with a room")
+		// The one answer that makes a kit forget its room: exactly this
+		// description (protocol.md §4). Every other invalid_client is a
+		// refused assertion, which a kit retries.
+		return tokenResponse{}, oauthErr("invalid_client", "%s", provisioning.NotPairedDescription)
 	}
 	if err != nil {
 		return tokenResponse{}, serverError("look up device", err)

@@ -4,14 +4,18 @@
 package portal
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +32,12 @@ type Config struct {
 	// AssetsDir holds livekit-client's browser build for the join page
 	// (scripts/setup-npm.sh puts it in portal/joinpage/build).
 	AssetsDir string
+	// TrustedProxies are the reverse proxies (e.g. a TLS terminator) whose
+	// X-Forwarded-For names the client. Empty: the peer is the client.
+	TrustedProxies []netip.Prefix
+
+	// openDB replaces openDB in tests that need a database which fails.
+	openDB func(dir string) (*sql.DB, error)
 }
 
 // Server is a portal. Its zero value is not usable; call New.
@@ -40,11 +50,25 @@ type Server struct {
 	tokens *tokenCache
 	live   *liveStatus
 	met    *metrics
+	// logLimit keeps a failing database from logging a line per request.
+	logLimit *logLimiter
 
 	// wrongCodes locks out whoever guesses pairing codes (protocol.md §6).
 	wrongCodes *lockout
-	// failedLogins locks out password guessing per address and per email.
-	failedLogins *lockout
+	// failedLogins throttles password guessing per address and account,
+	// so a guesser elsewhere cannot lock the owner out; loginAddr per
+	// address over all accounts.
+	failedLogins, loginAddr *lockout
+	// loginsInFlight caps the sign-ins one address has in progress.
+	loginsInFlight *inflight
+	// hashing bounds concurrent argon2 checks (19 MiB each).
+	hashing *gate
+	// passwordChecks counts argon2 verifications by sign-ins.
+	passwordChecks atomic.Int64
+	// joinsPerAddr and joinsPerMeeting limit guest joins.
+	joinsPerAddr, joinsPerMeeting *rateLimiter
+	// trusted are the proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 	// deviceAuth limits device authorization requests per client address.
 	deviceAuth *rateLimiter
 	// wrongMeetings locks out whoever tries meeting IDs one after another.
@@ -73,6 +97,8 @@ const (
 	janitorInterval   = time.Minute
 	maxLabelRunes     = 64
 	maxRoomFieldRunes = 80
+	maxLoginsInFlight = 4  // sign-ins in progress per client address
+	maxHashWaiting    = 64 // sign-ins queued for an argon2 slot before "busy"
 )
 
 // New opens (or creates) the portal's state in cfg.DataDir.
@@ -87,7 +113,11 @@ func New(cfg Config) (*Server, error) {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return nil, fmt.Errorf("portal: URL %q must start with http:// or https://", cfg.URL)
 	}
-	db, err := openDB(cfg.DataDir)
+	open := openDB
+	if cfg.openDB != nil {
+		open = cfg.openDB
+	}
+	db, err := open(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -97,14 +127,30 @@ func New(cfg Config) (*Server, error) {
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		met:          newMetrics(),
-		wrongCodes:   newLockout(5, 10*time.Minute, 15*time.Minute),
-		failedLogins: newLockout(5, 10*time.Minute, 15*time.Minute),
+		logLimit:     newLogLimiter(time.Minute),
+		wrongCodes:   newLockout("codes", lockRule{free: 5, lock: 15 * time.Minute, maxLock: 15 * time.Minute, forget: 10 * time.Minute}),
+		failedLogins: newLockout("login", lockRule{free: 5, lock: time.Minute, maxLock: time.Hour, forget: 24 * time.Hour}),
 		deviceAuth:   newRateLimiter(60, time.Minute),
 		stop:         make(chan struct{}),
 
-		wrongMeetings: newLockout(20, 10*time.Minute, 15*time.Minute),
+		wrongMeetings: newLockout("meetings", lockRule{free: 20, lock: 15 * time.Minute, maxLock: 15 * time.Minute, forget: 10 * time.Minute}),
 		lk:            cfg.LiveKit,
 		assetsDir:     cfg.AssetsDir,
+
+		// Sign-ins: 5 wrong passwords for one account from one address
+		// (failedLogins), then 1, 2, 4 … minutes up to an hour between
+		// tries; 20 from one address over all accounts. Failures are
+		// forgotten after a day without one, or by a right password.
+		loginAddr:      newLockout("login-addr", lockRule{free: 20, lock: time.Minute, maxLock: time.Hour, forget: 24 * time.Hour}),
+		loginsInFlight: newInflight(maxLoginsInFlight),
+		// One argon2 check per core, at most 4 (76 MiB): more only
+		// queue for the same cores, holding 19 MiB each.
+		hashing: newGate(min(max(1, runtime.GOMAXPROCS(0)), 4), maxHashWaiting),
+		// A 25-person meeting sees a few dozen joins a minute, rejoins
+		// included; a flood sees hundreds.
+		joinsPerAddr:    newRateLimiter(30, time.Minute),
+		joinsPerMeeting: newRateLimiter(100, time.Minute),
+		trusted:         cfg.TrustedProxies,
 	}
 	if err := s.checkLiveKit(); err != nil {
 		db.Close()
@@ -116,6 +162,10 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := loadLockouts(context.Background(), db, s.now(), s.lockouts()...); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.tokens = newTokenCache()
 	s.live = newLiveStatus()
 	s.routes()
@@ -125,8 +175,27 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Handler serves everything: OAuth, kit API, admin API and admin center.
+// Its /metrics needs an admin API token; see MetricsHandler.
 func (s *Server) Handler() http.Handler {
-	return s.instrument(s.mux)
+	// forwarded is outermost: the mux sets r.Pattern on the request it
+	// routes, which instrument reads, so nothing between them may copy it
+	// (portalDate only sets a header).
+	return s.forwarded(s.instrument(s.portalDate(s.mux)))
+}
+
+// lockouts are the ones persisted in the throttle table.
+func (s *Server) lockouts() []*lockout {
+	return []*lockout{s.wrongCodes, s.wrongMeetings, s.failedLogins, s.loginAddr}
+}
+
+// MetricsHandler serves GET /metrics without a token, for a separate
+// listener (portal -metrics-listen) that only the monitoring system can
+// reach: Prometheus scrapers rarely hold the portal's API tokens, and the
+// numbers (rooms, failed logins) are not for the public.
+func (s *Server) MetricsHandler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /metrics", s.serveMetrics)
+	return s.instrument(m)
 }
 
 // Close flushes buffered heartbeat state and closes the database.
@@ -135,7 +204,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 		s.done.Wait()
 		err := s.flushLive()
-		s.closeErr = errors.Join(err, s.db.Close())
+		s.closeErr = errors.Join(err, flushLockouts(s.db, s.lockouts()...), s.db.Close())
 	})
 	return s.closeErr
 }
@@ -146,7 +215,8 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	m.HandleFunc("GET /metrics", s.serveMetrics)
+	// Not public: room counts and failed logins are for whoever runs the portal.
+	m.HandleFunc("GET /metrics", s.adminAPI(func(w http.ResponseWriter, r *http.Request, _ apiToken) { s.serveMetrics(w, r) }))
 
 	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
 	m.HandleFunc("POST /oauth/device_authorization", s.serveDeviceAuthorization)
@@ -178,11 +248,14 @@ func (s *Server) background() {
 			return
 		case <-flush.C:
 			if err := s.flushLive(); err != nil {
-				s.log.Error("flush heartbeats", "err", err)
+				s.logStoreError("flush heartbeats", err)
+			}
+			if err := flushLockouts(s.db, s.lockouts()...); err != nil {
+				s.log.Error("flush lockouts", "err", err)
 			}
 		case <-janitor.C:
 			if err := s.sweep(); err != nil {
-				s.log.Error("sweep expired state", "err", err)
+				s.logStoreError("sweep expired state", err)
 			}
 		}
 	}
@@ -206,18 +279,24 @@ func (s *Server) sweep() error {
 			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))
 		}
 	}
+	if _, err := s.db.Exec("DELETE FROM throttle WHERE expires < ?", now.UnixNano()); err != nil {
+		errs = append(errs, fmt.Errorf("sweep throttle: %w", err))
+	}
 	errs = append(errs, s.sweepMeetings())
 	err := errors.Join(errs...)
 	s.tokens.sweep(now)
 	s.wrongMeetings.sweep(now)
 	s.wrongCodes.sweep(now)
 	s.failedLogins.sweep(now)
+	s.loginAddr.sweep(now)
 	s.deviceAuth.sweep(now)
+	s.joinsPerAddr.sweep(now)
+	s.joinsPerMeeting.sweep(now)
 	return err
 }
 
-// clientAddr is the peer's IP. X-Forwarded-For is not trusted: a portal
-// behind a proxy must be told so explicitly, and this one is not.
+// clientAddr is the client's IP: the peer's, or for a request through a
+// trusted proxy the one forwarded put in RemoteAddr (forwarded.go).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

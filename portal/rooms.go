@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"roomkit/internal/textfield"
 	"roomkit/provisioning"
 )
 
@@ -78,10 +78,13 @@ func checkRoomFields(req *pairRequest) *httpError {
 	switch {
 	case req.Name == "":
 		return errorf(http.StatusBadRequest, "Give the room a name, for example \"Boardroom\".")
-	case !utf8.ValidString(req.Name) || utf8.RuneCountInString(req.Name) > maxRoomFieldRunes:
-		return errorf(http.StatusBadRequest, "A room name can have at most %d characters.", maxRoomFieldRunes)
-	case !utf8.ValidString(req.Location) || utf8.RuneCountInString(req.Location) > maxRoomFieldRunes:
-		return errorf(http.StatusBadRequest, "A location can have at most %d characters.", maxRoomFieldRunes)
+	}
+	// The name is drawn on the kit and printed by roomctl: one line of text.
+	if err := textfield.Check(req.Name, maxRoomFieldRunes); err != nil {
+		return errorf(http.StatusBadRequest, "The room name %v.", err)
+	}
+	if err := textfield.Check(req.Location, maxRoomFieldRunes); err != nil {
+		return errorf(http.StatusBadRequest, "The location %v.", err)
 	}
 	if req.TimeZone == "" {
 		req.TimeZone = "UTC"
@@ -145,7 +148,7 @@ func (s *Server) lookupPending(tx *sql.Tx, who codeAttempt, raw string) (label s
 		s.met.pairing("wrong_code")
 		return "", nil, errorf(http.StatusNotFound, "No room is waiting with the code %s. Check the code on the room's screen.", shown)
 	case err != nil:
-		return "", nil, errorf(http.StatusInternalServerError, "Could not look up the code: %v", err)
+		return "", nil, s.storeFailure("look up the code", err)
 	case state != pairPending:
 		s.met.pairing("already_used")
 		return "", nil, errorf(http.StatusConflict, "The code %s was already used. Ask the room for a fresh code.", shown)
@@ -160,10 +163,14 @@ func (s *Server) auditMiss(who codeAttempt, raw string, herr *httpError) {
 }
 
 func roundWait(d time.Duration) string {
+	n, unit := int((d+time.Second-1)/time.Second), "second"
 	if d >= time.Minute {
-		return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+		n, unit = int((d+time.Minute-1)/time.Minute), "minute"
 	}
-	return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // pairRoom approves a pending code: it creates the room and binds the
@@ -178,7 +185,7 @@ func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
 	}
 	tx, err := s.db.Begin()
 	if err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	defer tx.Rollback()
 	label, pub, herr := s.lookupPending(tx, who, raw)
@@ -199,13 +206,13 @@ func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
 	if _, err := tx.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		room.ID, room.Name, room.Location, room.TimeZone, deviceID, pub, label, room.State, now.Unix()); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	if _, err := tx.Exec("UPDATE pairings SET state = ?, room_id = ? WHERE user_code = ?", pairApproved, room.ID, raw); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Room{}, errorf(http.StatusInternalServerError, "Could not pair the room: %v", err)
+		return Room{}, s.storeFailure("pair the room", err)
 	}
 	s.met.pairing("paired")
 	s.audit(who.actor, "pair", fmt.Sprintf("%s as %q (%s)", provisioning.FormatUserCode(raw), room.Name, room.ID), who.addr)
@@ -220,7 +227,7 @@ func (s *Server) denyCode(who codeAttempt, typed string) *httpError {
 	}
 	tx, err := s.db.Begin()
 	if err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	defer tx.Rollback()
 	if _, _, herr := s.lookupPending(tx, who, raw); herr != nil {
@@ -229,10 +236,10 @@ func (s *Server) denyCode(who codeAttempt, typed string) *httpError {
 		return herr
 	}
 	if _, err := tx.Exec("UPDATE pairings SET state = ? WHERE user_code = ?", pairDenied, raw); err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return errorf(http.StatusInternalServerError, "Could not deny the code: %v", err)
+		return s.storeFailure("deny the code", err)
 	}
 	s.met.pairing("denied")
 	s.audit(who.actor, "deny", provisioning.FormatUserCode(raw), who.addr)
@@ -245,26 +252,53 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	var name string
 	tx, err := s.db.Begin()
 	if err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	defer tx.Rollback()
+	// The room's meetings go with it (ON DELETE CASCADE); their LiveKit
+	// rooms must too, or a meeting nobody owns goes on.
+	meetings, err := roomMeetingIDs(tx, id)
+	if err != nil {
+		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+	}
 	err = tx.QueryRow("DELETE FROM rooms WHERE id = ? RETURNING name", id).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errorf(http.StatusNotFound, "There is no room with the ID %q.", id)
 	}
 	if err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	if _, err := tx.Exec("DELETE FROM access_tokens WHERE room_id = ?", id); err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return "", errorf(http.StatusInternalServerError, "Could not unpair the room: %v", err)
+		return "", s.storeFailure("unpair the room", err)
 	}
 	s.tokens.forgetRoom(id)
 	s.live.forget(id)
+	for _, m := range meetings {
+		s.endConference(m)
+	}
 	s.audit(actor, "unpair", fmt.Sprintf("%q (%s)", name, id), addr)
 	return name, nil
+}
+
+// roomMeetingIDs lists the IDs of the meetings a room organises.
+func roomMeetingIDs(tx *sql.Tx, roomID string) ([]string, error) {
+	rows, err := tx.Query("SELECT id FROM meetings WHERE room_id = ?", roomID)
+	if err != nil {
+		return nil, fmt.Errorf("list the room's meetings: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list the room's meetings: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // listRooms returns every room with its freshest status.

@@ -99,6 +99,25 @@ CREATE INDEX meetings_room ON meetings(room_id);
 `,
 	// 3: a Meet Now meeting its organiser ended for everyone.
 	`ALTER TABLE meetings ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;`,
+	// 4: failed attempts (sign-ins, pairing codes, meeting IDs) per key, so
+	// a restart does not forget a lockout. Times are Unix nanoseconds.
+	`
+CREATE TABLE throttle (
+	key          TEXT PRIMARY KEY,
+	failures     INTEGER NOT NULL,
+	locked_until INTEGER NOT NULL,
+	expires      INTEGER NOT NULL
+);
+CREATE INDEX throttle_expires ON throttle(expires);
+`,
+	// 5 (security audit, issue 11): admin API tokens expire (0: a token
+	// made before expiry existed, shown as such so it gets replaced); a
+	// pairing keeps the address it was requested from, for the admin to
+	// check before approving.
+	`
+ALTER TABLE api_tokens ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pairings ADD COLUMN addr TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

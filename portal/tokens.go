@@ -29,41 +29,87 @@ func hashSecret(secret string) []byte {
 // apiTokenPrefix makes admin tokens recognisable in a leaked-secret scan.
 const apiTokenPrefix = "rka_"
 
-// CreateAPIToken makes an admin API token called name and returns it; only
-// its hash is kept, so this is the one time it can be shown.
+// Admin API token lifetimes. A token that never expires outlives the
+// script and the person it was made for; 90 days is long enough that a
+// quarterly job does not break, short enough that a leaked one dies.
+const (
+	DefaultTokenLifetime = 90 * 24 * time.Hour
+	MaxTokenLifetime     = 2 * 365 * 24 * time.Hour
+)
+
+// TokenOptions says how CreateAPITokenWith makes a token. (Roles and
+// groups are to come; they will be fields here.)
+type TokenOptions struct {
+	// Lifetime is how long the token works: 0 means DefaultTokenLifetime.
+	Lifetime time.Duration
+}
+
+// CreateAPIToken makes an admin API token called name, valid for
+// DefaultTokenLifetime, and returns it; only its hash is kept, so this is
+// the one time it can be shown.
 func (s *Server) CreateAPIToken(name string) (string, error) {
+	tok, _, err := s.CreateAPITokenWith(name, TokenOptions{})
+	return tok, err
+}
+
+// CreateAPITokenWith is CreateAPIToken with options; it also returns when
+// the token expires.
+func (s *Server) CreateAPITokenWith(name string, opt TokenOptions) (string, time.Time, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len([]rune(name)) > maxRoomFieldRunes {
-		return "", fmt.Errorf("a token needs a name of 1 to %d characters", maxRoomFieldRunes)
+		return "", time.Time{}, fmt.Errorf("a token needs a name of 1 to %d characters", maxRoomFieldRunes)
 	}
+	life := opt.Lifetime
+	if life == 0 {
+		life = DefaultTokenLifetime
+	}
+	if life < time.Minute || life > MaxTokenLifetime {
+		return "", time.Time{}, fmt.Errorf("a token's lifetime must be between 1 minute and %d days, not %v", MaxTokenLifetime/(24*time.Hour), life)
+	}
+	now := s.now()
+	expires := now.Add(life).Truncate(time.Second)
 	tok := apiTokenPrefix + randomToken(32)
-	if _, err := s.db.Exec("INSERT INTO api_tokens (name, hash, created) VALUES (?, ?, ?)",
-		name, hashSecret(tok), s.now().Unix()); err != nil {
-		return "", fmt.Errorf("store API token: %w", err)
+	if _, err := s.db.Exec("INSERT INTO api_tokens (name, hash, created, expires) VALUES (?, ?, ?, ?)",
+		name, hashSecret(tok), now.Unix(), expires.Unix()); err != nil {
+		return "", time.Time{}, fmt.Errorf("store API token: %w", err)
 	}
-	return tok, nil
+	return tok, expires, nil
 }
 
 type apiToken struct {
 	ID      int64
 	Name    string
 	Created time.Time
+	Expires time.Time // zero: made before tokens expired; it never does
+	Expired bool      // at the time it was read
+}
+
+func (s *Server) scanAPIToken(sc interface{ Scan(...any) error }) (apiToken, error) {
+	var t apiToken
+	var created, expires int64
+	if err := sc.Scan(&t.ID, &t.Name, &created, &expires); err != nil {
+		return t, err
+	}
+	t.Created = time.Unix(created, 0)
+	if expires != 0 {
+		t.Expires = time.Unix(expires, 0)
+		t.Expired = !s.now().Before(t.Expires)
+	}
+	return t, nil
 }
 
 func (s *Server) listAPITokens() ([]apiToken, error) {
-	rows, err := s.db.Query("SELECT id, name, created FROM api_tokens ORDER BY id")
+	rows, err := s.db.Query("SELECT id, name, created, expires FROM api_tokens ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []apiToken
 	for rows.Next() {
-		var t apiToken
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+		t, err := s.scanAPIToken(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list API tokens: %w", err)
 		}
-		t.Created = time.Unix(created, 0)
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -82,17 +128,18 @@ func (s *Server) revokeAPIToken(id int64) (string, error) {
 	return name, nil
 }
 
-// apiTokenByBearer finds the admin API token presented as a bearer secret.
+// apiTokenByBearer finds the admin API token presented as a bearer
+// secret. An expired one is returned with Expired set: the caller says so,
+// which helps whoever runs the script more than "unknown token".
 func (s *Server) apiTokenByBearer(secret string) (apiToken, error) {
-	var t apiToken
-	var created int64
-	err := s.db.QueryRow("SELECT id, name, created FROM api_tokens WHERE hash = ?", hashSecret(secret)).
-		Scan(&t.ID, &t.Name, &created)
+	t, err := s.scanAPIToken(s.db.QueryRow("SELECT id, name, created, expires FROM api_tokens WHERE hash = ?", hashSecret(secret)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, errNotFound
 	}
-	t.Created = time.Unix(created, 0)
-	return t, err
+	if err != nil {
+		return t, fmt.Errorf("look up API token: %w", err)
+	}
+	return t, nil
 }
 
 var errNotFound = errors.New("not found")

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/subtle"
 	"database/sql"
 	"embed"
@@ -65,16 +66,18 @@ type page struct {
 	Notice  string
 	Refresh bool
 
-	Next       string
-	LoginEmail string
-	Rooms      []roomView
-	Room       Room
-	Form       pairRequest
-	TimeZones  []string
-	Tokens     []apiToken
-	NewToken   string
-	TokenName  string
-	Audit      []auditEntry
+	Next            string
+	LoginEmail      string
+	Rooms           []roomView
+	Room            Room
+	Form            pairRequest
+	Device          *pendingDevice // the kit waiting with Form.UserCode: confirm before pairing
+	TimeZones       []string
+	Tokens          []apiToken
+	NewToken        string
+	NewTokenExpires time.Time
+	TokenName       string
+	Audit           []auditEntry
 }
 
 type roomView struct {
@@ -94,7 +97,7 @@ var commonTimeZones = []string{
 
 func (s *Server) webRoutes(m *http.ServeMux) {
 	static, _ := fs.Sub(webFS, "static")
-	m.Handle("GET /admin/static/", http.StripPrefix("/admin/static/", http.FileServerFS(static)))
+	m.Handle("GET /admin/static/", http.StripPrefix("/admin/static/", noListing(static, http.FileServerFS(static))))
 	m.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/rooms", http.StatusSeeOther)
 	})
@@ -114,6 +117,27 @@ func (s *Server) webRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/tokens", s.action(s.serveTokensPost))
 	m.HandleFunc("POST /admin/tokens/{id}/revoke", s.action(s.serveRevokePost))
 	m.HandleFunc("GET /admin/audit", s.view(s.serveAudit))
+	m.HandleFunc("GET /admin/account", s.view(s.serveAccount))
+	m.HandleFunc("POST /admin/account/password", s.action(s.servePasswordPost))
+	m.HandleFunc("POST /admin/account/sign-out-everywhere", s.action(s.serveSignOutEverywhere))
+}
+
+// noListing answers 404 for directories: a listing of the static files
+// tells a visitor nothing they need and shows what the portal runs.
+func noListing(fsys fs.FS, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		// A folder named without its slash: FileServer would redirect
+		// to the listing.
+		if st, err := fs.Stat(fsys, r.URL.Path); err == nil && st.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p any) {
@@ -267,13 +291,40 @@ func (s *Server) serveLoginPost(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		s.render(w, status, "login", page{Title: "Sign in", CSRF: c.Value, Next: next, Error: msg, LoginEmail: email})
 	}
-	keys := []string{"login-addr:" + addr, "login-email:" + strings.ToLower(email)}
-	now := s.now()
-	if wait := s.failedLogins.check(now, keys...); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Wait %s before trying again.", roundWait(wait)))
+	// Throttled per address and account (so a guesser elsewhere cannot
+	// lock the owner out) and per address. Each attempt is counted before
+	// its password is hashed: concurrent guesses get no more checks than
+	// sequential ones.
+	limit := limitKey(addr)
+	if !s.loginsInFlight.acquire(limit) {
+		w.Header().Set("Retry-After", "1")
+		again(http.StatusTooManyRequests, "Too many sign-ins at once from your address. Wait for them to finish, then try again.")
 		return
 	}
+	defer s.loginsInFlight.release(limit)
+	account := strings.ToLower(email)
+	if len(account) > 254 { // longer is no admin's email; keep stored keys small
+		account = account[:254]
+	}
+	pairKey := limit + "|" + account
+	now := s.now()
+	refuse := func(wait time.Duration) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Wait %s before trying again.", roundWait(wait)))
+	}
+	byPair, wait := s.failedLogins.begin(now, pairKey)
+	if wait > 0 {
+		refuse(wait)
+		return
+	}
+	defer byPair.release()
+	byAddr, wait := s.loginAddr.begin(now, limit)
+	if wait > 0 {
+		refuse(wait)
+		return
+	}
+	defer byAddr.release()
+
 	var adminID int64
 	var hash string
 	err = s.db.QueryRow("SELECT id, pw_hash FROM admins WHERE email = ?", email).Scan(&adminID, &hash)
@@ -282,15 +333,25 @@ func (s *Server) serveLoginPost(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusInternalServerError, "Sign-in failed because of an internal error.")
 		return
 	}
-	if err != nil {
-		verifyPassword(dummyHash(), r.PostForm.Get("password")) // same time as a real check
+	known := err == nil
+	if !known {
+		hash = dummyHash() // same time as a real check
 	}
-	if err != nil || !verifyPassword(hash, r.PostForm.Get("password")) {
-		s.failedLogins.fail(now, keys...)
+	ok, err := s.checkLoginPassword(r.Context(), hash, r.PostForm.Get("password"))
+	if err != nil {
+		// Not counted: no password was checked.
+		w.Header().Set("Retry-After", "1")
+		again(http.StatusServiceUnavailable, "The portal is busy with other sign-ins. Try again in a moment.")
+		return
+	}
+	if !known || !ok {
+		byPair.fail(now)
+		byAddr.fail(now)
 		s.audit(email, "failed login", "", addr)
 		again(http.StatusUnauthorized, "Wrong email or password.")
 		return
 	}
+	s.failedLogins.reset(pairKey)
 	id := randomToken(32)
 	csrf := randomToken(32)
 	if _, err := s.db.Exec("INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (?, ?, ?, ?)",
@@ -303,6 +364,18 @@ func (s *Server) serveLoginPost(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, sessionCookie, id, int(sessionTTL/time.Second))
 	s.audit(email, "login", "", addr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// checkLoginPassword verifies a sign-in's password once a slot of the
+// hashing gate is free: argon2 needs 19 MiB per check, and a flood of
+// parallel checks once took the portal from 107 MB to 3.9 GB.
+func (s *Server) checkLoginPassword(ctx context.Context, hash, pw string) (bool, error) {
+	if err := s.hashing.enter(ctx); err != nil {
+		return false, fmt.Errorf("wait to check a password: %w", err)
+	}
+	defer s.hashing.leave()
+	s.passwordChecks.Add(1)
+	return verifyPassword(hash, pw), nil
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -385,14 +458,36 @@ func (s *Server) pairPage(sess *session, form pairRequest) page {
 	return p
 }
 
+// servePair is pairing in two steps. Without ?code= it asks for the code.
+// With one (typed, or from the kit's QR code) it shows which device is
+// waiting with it (its label, the address it asked from and when) next to
+// the room's name and location, so the admin can tell it is the kit in
+// front of them and not one elsewhere that sent them its link (RFC 8628
+// §5.4), before approving.
 func (s *Server) servePair(w http.ResponseWriter, r *http.Request, sess *session) {
 	form := pairRequest{TimeZone: "UTC"}
-	if code := r.URL.Query().Get("code"); code != "" {
-		if raw, err := provisioning.NormalizeUserCode(code); err == nil {
-			form.UserCode = provisioning.FormatUserCode(raw)
-		}
+	code := r.URL.Query().Get("code")
+	if code == "" {
+		s.render(w, http.StatusOK, "pair", s.pairPage(sess, form))
+		return
 	}
-	s.render(w, http.StatusOK, "pair", s.pairPage(sess, form))
+	form.UserCode = code
+	if raw, err := provisioning.NormalizeUserCode(code); err == nil {
+		form.UserCode = provisioning.FormatUserCode(raw)
+	}
+	dev, herr := s.lookUpDevice(s.webWho(r, sess), code)
+	p := s.pairPage(sess, form)
+	if herr != nil {
+		p.Error = herr.msg
+		if herr.retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)+1))
+		}
+		s.render(w, herr.status, "pair", p)
+		return
+	}
+	p.Form.UserCode = provisioning.FormatUserCode(dev.raw)
+	p.Device = &dev
+	s.render(w, http.StatusOK, "pair", p)
 }
 
 func (s *Server) servePairPost(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -401,6 +496,13 @@ func (s *Server) servePairPost(w http.ResponseWriter, r *http.Request, sess *ses
 	room, herr := s.pairRoom(s.webWho(r, sess), req)
 	if herr != nil {
 		p := s.pairPage(sess, req)
+		// Keep showing the device while its code is still waiting (a
+		// name was missing, say); a wrong code goes back to step one.
+		if raw, err := provisioning.NormalizeUserCode(req.UserCode); err == nil {
+			if dev, err := s.pendingDevice(raw); err == nil {
+				p.Device = &dev
+			}
+		}
 		p.Error = herr.msg
 		if herr.retry > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)+1))
@@ -486,16 +588,33 @@ func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, sess *sessi
 func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "tokens", "API tokens")
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	tok, err := s.CreateAPIToken(name)
+	var opt TokenOptions
+	if d := r.PostForm.Get("expires_days"); d != "" {
+		days, err := strconv.Atoi(d)
+		if err != nil || days < 1 {
+			p.Error = fmt.Sprintf("Could not create the token: %q is not a number of days.", d)
+			p.TokenName = name
+			s.tokensPage(w, http.StatusBadRequest, sess, p)
+			return
+		}
+		opt.Lifetime = time.Duration(days) * 24 * time.Hour
+	}
+	tok, expires, err := s.CreateAPITokenWith(name, opt)
 	if err != nil {
-		p.Error = "Could not create the token: " + err.Error() + "."
+		status, msg := http.StatusBadRequest, "Could not create the token: "+err.Error()+"."
+		if isDiskFull(err) {
+			s.logStoreError("create token", err)
+			status, msg = http.StatusServiceUnavailable, msgCannotStore
+		}
+		p.Error = msg
 		p.TokenName = name
-		s.tokensPage(w, http.StatusBadRequest, sess, p)
+		s.tokensPage(w, status, sess, p)
 		return
 	}
-	s.audit(sess.email, "create token", strconv.Quote(name), clientAddr(r))
+	s.audit(sess.email, "create token", fmt.Sprintf("%q, expires %s", name, expires.UTC().Format(time.DateOnly)), clientAddr(r))
 	// Shown in this answer only: it is not stored, and not put in a URL.
 	p.NewToken = tok
+	p.NewTokenExpires = expires
 	p.TokenName = name
 	s.tokensPage(w, http.StatusOK, sess, p)
 }
@@ -525,4 +644,67 @@ func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	p.Audit = entries
 	s.render(w, http.StatusOK, "audit", p)
+}
+
+func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "account", "Your account")
+	if r.URL.Query().Get("notice") == "password" {
+		p.Notice = "Your password was changed. Your other sessions were signed out."
+	}
+	s.render(w, http.StatusOK, "account", p)
+}
+
+// servePasswordPost changes the signed-in admin's password. It asks for
+// the current one, so that someone who finds a browser left signed in
+// cannot lock its owner out; it keeps this session and ends the others.
+func (s *Server) servePasswordPost(w http.ResponseWriter, r *http.Request, sess *session) {
+	p := s.base(sess, "account", "Your account")
+	f := r.PostForm
+	again := func(status int, msg string) {
+		p.Error = msg
+		s.render(w, status, "account", p)
+	}
+	var hash string
+	if err := s.db.QueryRow("SELECT pw_hash FROM admins WHERE id = ?", sess.adminID).Scan(&hash); err != nil {
+		herr := s.storeFailure("change the password", err)
+		again(herr.status, herr.msg)
+		return
+	}
+	if !verifyPassword(hash, f.Get("current")) {
+		s.audit(sess.email, "failed password change", "wrong current password", clientAddr(r))
+		again(http.StatusForbidden, "Your current password is not right. The password was not changed.")
+		return
+	}
+	if f.Get("new") != f.Get("again") {
+		again(http.StatusBadRequest, "The two new passwords differ. The password was not changed.")
+		return
+	}
+	if err := checkPassword(f.Get("new")); err != nil {
+		again(http.StatusBadRequest, "The new password does not fit the rule: "+err.Error()+".")
+		return
+	}
+	n, err := s.setPassword(sess.adminID, f.Get("new"), sess.hash)
+	if err != nil {
+		herr := s.storeFailure("change the password", err)
+		again(herr.status, herr.msg)
+		return
+	}
+	s.audit(sess.email, "change password", fmt.Sprintf("%d other sessions ended", n), clientAddr(r))
+	http.Redirect(w, r, "/admin/account?notice=password", http.StatusSeeOther)
+}
+
+// serveSignOutEverywhere ends every session of the signed-in admin,
+// this one included.
+func (s *Server) serveSignOutEverywhere(w http.ResponseWriter, r *http.Request, sess *session) {
+	n, err := s.endSessions(sess.adminID)
+	if err != nil {
+		herr := s.storeFailure("sign out everywhere", err)
+		p := s.base(sess, "account", "Your account")
+		p.Error = herr.msg
+		s.render(w, herr.status, "account", p)
+		return
+	}
+	s.setCookie(w, sessionCookie, "", -1)
+	s.audit(sess.email, "sign out everywhere", fmt.Sprintf("%d sessions ended", n), clientAddr(r))
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }

@@ -97,9 +97,10 @@ func TestAdminCenter(t *testing.T) {
 	}
 
 	// Signed in. CSRF: a POST without the token, or from another site, is refused.
+	// (A code nobody waits with keeps what was typed, tidied, for another try.)
 	_, page := b.get("/admin/pair?code=bcdf-ghjk")
-	if !strings.Contains(page, `value="BCDF-GHJK"`) {
-		t.Errorf("pair page does not pre-fill the code from ?code=")
+	if !strings.Contains(page, `value="BCDF-GHJK"`) || !strings.Contains(page, "No room is waiting with the code BCDF-GHJK") {
+		t.Errorf("pair page does not keep the code from ?code=:\n%s", page)
 	}
 	csrf := csrfOf(t, page)
 	if code, _ := b.post("/admin/pair", url.Values{"user_code": {"BCDF-GHJK"}, "name": {"X"}}, ""); code != 403 {

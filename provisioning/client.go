@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/internal/textfield"
 )
 
 // The kit's side of docs/protocol.md §1–5.
@@ -57,9 +58,24 @@ func (e *OAuthError) Error() string {
 }
 
 func (e *OAuthError) Is(target error) bool {
+	if target == ErrNotPaired {
+		return e.Code == ErrInvalidClient.Code && e.Description == NotPairedDescription
+	}
 	t, ok := target.(*OAuthError)
 	return ok && t.Code == e.Code
 }
+
+// NotPairedDescription is the token endpoint's error_description, with
+// invalid_client, when the portal holds no room for the device the
+// assertion names (docs/protocol.md §4). The kit compares it whole: it is
+// the only refusal that makes a kit forget its room, so nothing else may
+// look like it.
+const NotPairedDescription = "this device is not paired with a room"
+
+// ErrNotPaired matches the portal's explicit "this device is not paired"
+// answer, and nothing else: a refused assertion (a clock that is off, a
+// replayed jti) is invalid_client too, but says nothing about the pairing.
+var ErrNotPaired = errors.New(NotPairedDescription)
 
 // Refusals the kit acts on (docs/protocol.md §4, §5).
 var (
@@ -132,15 +148,43 @@ type Report struct {
 	Devices       []drivers.Status `json:"devices"`
 }
 
+// The portal's limits on a heartbeat's text (protocol.md §5).
+const (
+	maxStateBytes      = 32
+	maxVersionBytes    = 64
+	maxDeviceTextBytes = 200
+)
+
+// clean returns a copy of r that the portal accepts: drivers repeat what
+// hardware says about itself (a USB camera's product string, an errno's
+// text), and one odd string must not cost the room its heartbeat.
+func (r Report) clean() Report {
+	r.State = textfield.Clean(r.State, maxStateBytes)
+	r.Version = textfield.Clean(r.Version, maxVersionBytes)
+	devs := make([]drivers.Status, len(r.Devices))
+	for i, d := range r.Devices {
+		d.Kind = textfield.Clean(d.Kind, maxDeviceTextBytes)
+		d.Name = textfield.Clean(d.Name, maxDeviceTextBytes)
+		d.Error = textfield.Clean(d.Error, maxDeviceTextBytes)
+		devs[i] = d
+	}
+	r.Devices = devs // never nil: the portal wants a list
+	return r
+}
+
 // Client talks to the portal for one kit. It is safe for concurrent use.
 type Client struct {
 	PortalURL string       // e.g. "https://portal.example"
 	HTTP      *http.Client // nil: http.DefaultClient
 	Identity  *Identity
 	Now       func() time.Time // nil: time.Now
+	// AllowPlainHTTP lets the kit talk plain HTTP to a portal that is not
+	// on loopback (settings.json's allow_plain_http; test rigs only).
+	AllowPlainHTTP bool
 
-	mu   sync.Mutex
-	meta *Metadata
+	mu     sync.Mutex
+	meta   *Metadata
+	offset time.Duration // the portal's clock minus the kit's (ClockOffset)
 }
 
 func (c *Client) now() time.Time {
@@ -148,6 +192,37 @@ func (c *Client) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+// ClockOffset is how far the portal's clock is ahead of the kit's (behind,
+// when negative), as the Date header of its last answer said.
+func (c *Client) ClockOffset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}
+
+// portalNow is the time on the portal's clock: what the portal checks a
+// client assertion's iat and exp against. A kit whose clock is wrong (no
+// NTP yet, a flat RTC battery) still signs assertions the portal accepts.
+func (c *Client) portalNow() time.Time {
+	return c.now().Add(c.ClockOffset())
+}
+
+// learnClock takes the portal's time from an answer's Date header. Date
+// has whole seconds and the portal wrote it somewhere in the second it
+// names, so the middle of that second is the best guess; the error (half
+// a second plus the answer's trip) is far inside the portal's one-minute
+// tolerance. An answer without a usable Date leaves the offset as it was.
+func (c *Client) learnClock(h http.Header, received time.Time) {
+	date, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return
+	}
+	off := date.Add(500 * time.Millisecond).Sub(received)
+	c.mu.Lock()
+	c.offset = off
+	c.mu.Unlock()
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -180,7 +255,7 @@ func (c *Client) Discover(ctx context.Context) (*Metadata, error) {
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("discover: %w: %s from %s%s", ErrBadAnswer, http.StatusText(status), u, snippet(body))
 	}
-	m, err = parseMetadata(body)
+	m, err = parseMetadata(body, c.AllowPlainHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", u, err)
 	}
@@ -190,7 +265,10 @@ func (c *Client) Discover(ctx context.Context) (*Metadata, error) {
 	return m, nil
 }
 
-func parseMetadata(body []byte) (*Metadata, error) {
+// parseMetadata checks the endpoints like the portal URL itself: an
+// https:// portal must not send the kit's assertions to a plain http://
+// endpoint elsewhere.
+func parseMetadata(body []byte, allowPlainHTTP bool) (*Metadata, error) {
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: metadata is not JSON: %v", ErrBadAnswer, err)
@@ -199,6 +277,9 @@ func parseMetadata(body []byte) (*Metadata, error) {
 		u, err := url.Parse(ep)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("%w: metadata's %s %q is not an http(s) URL", ErrBadAnswer, name, ep)
+		}
+		if err := CheckPortalURL(ep, allowPlainHTTP); err != nil {
+			return nil, fmt.Errorf("metadata's %s: %w", name, err)
 		}
 	}
 	return &m, nil
@@ -311,8 +392,9 @@ func Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // RefreshToken gets a fresh access token for a paired kit with the
-// client_credentials grant. An error matching ErrInvalidClient means the
-// portal no longer knows this kit: it was unpaired.
+// client_credentials grant. Only an error matching ErrNotPaired means the
+// portal no longer knows this kit (it was unpaired); any other refusal,
+// invalid_client included, may pass.
 func (c *Client) RefreshToken(ctx context.Context) (*Token, error) {
 	tok, err := c.token(ctx, url.Values{"grant_type": {GrantClientCredentials}})
 	if err != nil {
@@ -329,7 +411,7 @@ func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
 		return nil, err
 	}
 	now := c.now()
-	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, now)
+	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, c.portalNow())
 	if err != nil {
 		return nil, err
 	}
@@ -369,10 +451,7 @@ func parseToken(status int, body []byte, now time.Time) (*Token, error) {
 // Heartbeat reports the kit's health and returns the room's current
 // configuration. An error matching ErrInvalidToken asks for RefreshToken.
 func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (Room, error) {
-	if r.Devices == nil {
-		r.Devices = []drivers.Status{}
-	}
-	body, err := json.Marshal(r)
+	body, err := json.Marshal(r.clean())
 	if err != nil {
 		return Room{}, fmt.Errorf("heartbeat: %w", err)
 	}
@@ -468,9 +547,12 @@ func snippet(body []byte) string {
 }
 
 func (c *Client) url(path string) (string, error) {
+	if err := CheckPortalURL(c.PortalURL, c.AllowPlainHTTP); err != nil {
+		return "", err
+	}
 	u, err := url.Parse(strings.TrimRight(c.PortalURL, "/") + path)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("portal URL %q is not an http(s) URL", c.PortalURL)
+	if err != nil {
+		return "", fmt.Errorf("portal URL %q: %w", c.PortalURL, err)
 	}
 	return u.String(), nil
 }
@@ -484,9 +566,10 @@ func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values)
 	return c.do(req)
 }
 
-// do sends req and reads at most maxResponseSize of the answer. Transport
-// failures wrap ErrUnreachable. The error never contains the request body,
-// which holds secrets.
+// do sends req and reads at most maxResponseSize of the answer, and
+// learns the portal's clock from it. Transport failures wrap
+// ErrUnreachable. The error never contains the request body, which holds
+// secrets.
 func (c *Client) do(req *http.Request) (int, []byte, error) {
 	return c.doHeader(req, nil)
 }
@@ -506,6 +589,7 @@ func (c *Client) doHeader(req *http.Request, hdr *http.Header) (int, []byte, err
 		return 0, nil, fmt.Errorf("%w: %s %s: %v", ErrUnreachable, req.Method, req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
+	c.learnClock(resp.Header, c.now())
 	if hdr != nil {
 		*hdr = resp.Header
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"roomkit/drivers"
 )
 
 // script is a portal that answers each request to a path with the next of
@@ -92,6 +94,8 @@ func (s *script) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// Like the portal, the script says its own clock's time.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	w.WriteHeader(a.status)
 	w.Write([]byte(a.body))
 }
@@ -290,11 +294,11 @@ func TestKitAPI(t *testing.T) {
 }
 
 // An expired access token gets a 401; the kit refreshes it with a client
-// assertion, and a portal that answers invalid_client has unpaired it.
+// assertion, and a portal that answers "not paired" has unpaired it.
 func TestRefreshToken(t *testing.T) {
 	s, c := newScript(t)
 	s.on(HeartbeatPath, oauthErr(401, "invalid_token"))
-	s.on("/oauth/token", answer{200, tokenJSON}, oauthErr(401, "invalid_client"))
+	s.on("/oauth/token", answer{200, tokenJSON}, notPaired)
 	ctx := context.Background()
 	if _, err := c.Heartbeat(ctx, "old", Report{}); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("heartbeat with an old token: %v", err)
@@ -303,8 +307,8 @@ func TestRefreshToken(t *testing.T) {
 	if err != nil || tok.AccessToken != "at-secret" || tok.Expiry.IsZero() {
 		t.Fatalf("RefreshToken = %+v, %v", tok, err)
 	}
-	if _, err := c.RefreshToken(ctx); !errors.Is(err, ErrInvalidClient) {
-		t.Fatalf("RefreshToken after unpairing: %v, want ErrInvalidClient", err)
+	if _, err := c.RefreshToken(ctx); !errors.Is(err, ErrNotPaired) || !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("RefreshToken after unpairing: %v, want ErrNotPaired (an invalid_client)", err)
 	}
 	if n := s.count(MetadataPath); n != 1 {
 		t.Errorf("fetched the metadata %d times, want once (cached)", n)
@@ -325,6 +329,36 @@ func TestHeartbeatBody(t *testing.T) {
 	want := map[string]any{"state": "ready", "version": "0.1.0", "uptime_seconds": 12.0, "devices": []any{}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("heartbeat body %v, want %v", got, want)
+	}
+}
+
+// TestHeartbeatCleansText: a driver's odd text (an escape sequence in a
+// USB product string, a multi-line error) reaches the portal as one line,
+// so the heartbeat is accepted and the room stays online.
+func TestHeartbeatCleansText(t *testing.T) {
+	var got Report
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&got)
+		w.Write([]byte(`{"room":{"id":"rm_1","name":"B","location":"","time_zone":""}}`))
+	}))
+	defer srv.Close()
+	c := &Client{PortalURL: srv.URL}
+	in := []drivers.Status{
+		{Kind: "camera", Name: "HD Webcam\x1b[31m", Present: true, Error: "open /dev/video0:\nno such device"},
+		{Kind: "speakerphone", Name: "Jabra \u202eoidua", Error: strings.Repeat("é", 150)},
+	}
+	if _, err := c.Heartbeat(context.Background(), "t", Report{State: "ready", Version: "0.1.0\r", Devices: in}); err != nil {
+		t.Fatal(err)
+	}
+	want := []drivers.Status{
+		{Kind: "camera", Name: "HD Webcam\ufffd[31m", Present: true, Error: "open /dev/video0:\ufffdno such device"},
+		{Kind: "speakerphone", Name: "Jabra \ufffdoidua", Error: strings.Repeat("é", 98) + "…"},
+	}
+	if got.Version != "0.1.0\ufffd" || fmt.Sprint(got.Devices) != fmt.Sprint(want) {
+		t.Errorf("sent version %q, devices %+v\nwant %+v", got.Version, got.Devices, want)
+	}
+	if in[0].Name != "HD Webcam\x1b[31m" {
+		t.Errorf("Heartbeat changed the caller's report: %q", in[0].Name)
 	}
 }
 

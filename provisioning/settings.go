@@ -30,6 +30,11 @@ type Settings struct {
 	TimeZone string `json:"time_zone,omitempty"`
 	// HTTPProxy is used for every request to the portal.
 	HTTPProxy string `json:"http_proxy,omitempty"`
+	// AllowPlainHTTP lets the kit talk plain HTTP to a portal that is not
+	// on the kit itself. Tokens and assertions then cross the network
+	// unencrypted, so it is for test rigs only (a QEMU guest reaching its
+	// host); the kit warns on screen while it is on.
+	AllowPlainHTTP bool `json:"allow_plain_http,omitempty"`
 
 	Display DisplaySettings `json:"display,omitzero"`
 	GPIO    GPIOSettings    `json:"gpio,omitzero"`
@@ -94,12 +99,16 @@ func ParseSettings(b []byte) (Settings, error) {
 // Check says what is wrong with settings that parse.
 func (s Settings) Check() error {
 	var errs []error
-	for _, u := range []struct{ name, v string }{{"portal_url", s.PortalURL}, {"http_proxy", s.HTTPProxy}} {
-		if u.v == "" {
-			continue
+	if s.PortalURL != "" {
+		if err := CheckPortalURL(s.PortalURL, s.AllowPlainHTTP); err != nil {
+			errs = append(errs, fmt.Errorf("portal_url: %w", err))
 		}
-		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			errs = append(errs, fmt.Errorf("%s %q: want an http:// or https:// URL", u.name, u.v))
+	}
+	// The proxy may be plain HTTP: the kit tunnels TLS to an https://
+	// portal through it (CONNECT), so it never sees a secret.
+	if s.HTTPProxy != "" {
+		if p, err := url.Parse(s.HTTPProxy); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("http_proxy %q: want an http:// or https:// URL", s.HTTPProxy))
 		}
 	}
 	if s.TimeZone != "" {

@@ -55,20 +55,12 @@ func (s State) Paired(deviceID string) bool {
 }
 
 // LoadState reads the state in dir. A missing file is an empty, unpaired
-// State. A damaged file is moved aside and reported with ErrCorruptState.
+// State. A damaged or unreadable file is moved aside and reported with
+// ErrCorruptState: the kit's key is kept apart, so the kit can ask the
+// portal for its room rather than stay stuck on a file it cannot read.
 func LoadState(dir string) (State, error) {
 	path := filepath.Join(dir, StateFile)
-	data, err := readCapped(path, maxStateSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return State{Version: StateVersion}, nil
-	}
-	if err != nil && !errors.Is(err, errTooLarge) {
-		return State{}, fmt.Errorf("read state %s: %w", path, err)
-	}
-	var s State
-	if err == nil {
-		s, err = parseState(data)
-	}
+	s, err := readState(path)
 	if err != nil {
 		aside, merr := moveAside(path)
 		if merr != nil {
@@ -77,6 +69,35 @@ func LoadState(dir string) (State, error) {
 		return State{Version: StateVersion}, fmt.Errorf("%w: %s: %v (kept as %s)", ErrCorruptState, path, err, aside)
 	}
 	return s, nil
+}
+
+// PeekState reads the state in dir like LoadState but changes nothing: a
+// damaged file is reported (ErrCorruptState) and left where it is, for the
+// kit to find. roomd's main peeks before the kit starts; had it moved the
+// file aside, the kit would take itself for unpaired and never try to
+// recover its room from the portal.
+func PeekState(dir string) (State, error) {
+	path := filepath.Join(dir, StateFile)
+	s, err := readState(path)
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %s: %v", ErrCorruptState, path, err)
+	}
+	return s, nil
+}
+
+// readState reads and checks the state file at path; a missing file is
+// an unpaired state.
+func readState(path string) (State, error) {
+	data, err := readCapped(path, maxStateSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return State{Version: StateVersion}, nil
+	case errors.Is(err, errTooLarge):
+		return State{}, err
+	case err != nil:
+		return State{}, fmt.Errorf("cannot read it: %w", err)
+	}
+	return parseState(data)
 }
 
 var errTooLarge = errors.New("file too large")

@@ -75,6 +75,29 @@ func TestLoadState(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
+// A state file that cannot be read at all (here: a directory where the
+// file should be) is damaged too: moved aside, not a dead end.
+func TestLoadUnreadableState(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, StateFile)
+	if err := os.MkdirAll(filepath.Join(path, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadState(dir)
+	if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), "cannot read it") || s.Room != nil || s.Version != StateVersion {
+		t.Fatalf("LoadState = %+v, %v; want an unpaired state and ErrCorruptState saying it cannot be read", s, err)
+	}
+	if aside, _ := filepath.Glob(path + ".corrupt-*"); len(aside) != 1 {
+		t.Errorf("moved-aside files %v, want one", aside)
+	}
+	if err := SaveState(dir, State{DeviceID: "dev", Room: boardroom}); err != nil {
+		t.Fatalf("SaveState after the damage: %v", err)
+	}
+	if s, err := LoadState(dir); err != nil || s.Room == nil {
+		t.Errorf("LoadState after a fresh save = %+v, %v", s, err)
+	}
+}
+
 func TestStatePaired(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -12,6 +12,8 @@
 #   qemu-utils        qemu-img
 #   cpio              the initramfs of the test kernel's smoke boot
 #   iproute2          ip: the QEMU kit test's own network namespace
+#   fonts-noto-core, fonts-droid-fallback, fonts-nanum
+#                     the UI's fallback fonts, copied into the kit's root
 #
 # Idempotent: a second run installs nothing and takes a second.
 set -euo pipefail
@@ -21,5 +23,6 @@ say() { printf 'setup-image: %s\n' "$*"; }
 . "$(dirname "$0")/apt.sh"
 
 apt_install squashfs-tools dosfstools mtools e2fsprogs fdisk systemd-boot-efi \
-  ovmf qemu-system-x86 qemu-utils cpio iproute2
+  ovmf qemu-system-x86 qemu-utils cpio iproute2 \
+  fonts-noto-core fonts-droid-fallback fonts-nanum
 say "ready"

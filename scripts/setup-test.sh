@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `make test` needs on top of the demo's set-up: Chromium for
+# Installs what `make test` needs on top of the demo's set-up (which has the
+# UI's fallback fonts the ui and images tests draw with): Chromium for
 # the browser tests, the static cgo toolchain (setup-cross.sh) and the image
 # and QEMU tools (setup-image.sh). Idempotent.
 set -euo pipefail

@@ -14,6 +14,10 @@ command -v go >/dev/null || { echo "setup: Go is missing; install Go 1.26 or new
 # build-essential and linux-libc-dev: cgo for the V4L2 and ALSA drivers;
 # curl: the demo script waits for the portal with it.
 apt_install curl build-essential linux-libc-dev
+# The UI's fallback fonts for room names in Arabic and Hebrew (Noto Sans),
+# Chinese and Japanese (Droid Sans Fallback) and Korean (NanumSquare): the
+# simulated kit reads them where Debian puts them, as a real kit does.
+apt_install fonts-noto-core fonts-droid-fallback fonts-nanum
 # Node.js and npm fetch the join page's livekit-client; a machine that has
 # them (from any source) keeps its own.
 command -v npm >/dev/null || apt_install nodejs npm

@@ -40,10 +40,19 @@ func TestBrowserPairsKit(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`a.button[href="/admin/pair"]`)))
 	// The admin types the code as people do: lower case, no dash.
 	typed := strings.ToLower(strings.ReplaceAll(st.UserCode, "-", ""))
-	b.Do("pair the room",
+	b.Do("enter the code",
 		chromedp.Click(chromedp.CSS(`a.button[href="/admin/pair"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#pair`)),
+		chromedp.WaitVisible(chromedp.CSS(`#lookup`)),
 		chromedp.SendKeys(chromedp.CSS(`#user_code`), typed),
+		chromedp.Click(chromedp.CSS(`#lookup`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pair`)))
+	// The confirmation step shows which device waits with the code: the
+	// kit's label and the address it asked from (the kit runs on loopback).
+	b.Screenshot("admin-pair-confirm.png")
+	if addr, label := b.Text("#device-addr"), b.Text("#device-label"); addr != "127.0.0.1" || label == "" {
+		t.Errorf("the confirmation step shows device %q at %q; want the kit's label at 127.0.0.1", label, addr)
+	}
+	b.Do("pair the room",
 		chromedp.SendKeys(chromedp.CSS(`#name`), "Boardroom"),
 		chromedp.SendKeys(chromedp.CSS(`#location`), "3rd floor"),
 		chromedp.Click(chromedp.CSS(`#pair`)),

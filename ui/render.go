@@ -5,7 +5,8 @@ import (
 	"image/draw"
 	"math"
 	"strings"
-	"unicode"
+
+	"roomkit/internal/textfield"
 )
 
 // Renderer draws Views for one screen size. It keeps a back buffer, a layer
@@ -32,7 +33,8 @@ type Renderer struct {
 	masks map[roundKey]*image.Alpha
 	icons map[iconKey]*image.Alpha
 	qr    qrCache
-	sc    scaler // video frame scaling tables, reused
+	sc    scaler  // video frame scaling tables, reused
+	sh    *shaper // created when text first needs shaping
 }
 
 // NewRenderer returns a renderer for a screen of the given size in pixels.
@@ -188,18 +190,28 @@ func (r *Renderer) drawLabel(dst *image.RGBA, it *item) {
 		x += box.Dx() - w
 	}
 	y := it.r.Min.Y + (it.r.Dy()-(fc.ascent+fc.descent))/2 + fc.ascent
-	clip := dst.SubImage(it.r).(*image.RGBA)
+	clipR := it.r
+	if !it.dynamic && fc.needsShaping(s) {
+		// Arabic dots and marks and CJK ideographs reach past the Go
+		// font's ascent and descent, which size the row: let them out a
+		// little rather than cut them. Static items only: a dynamic one
+		// is erased by its rectangle every frame.
+		m := fc.size / 4
+		clipR = image.Rect(it.r.Min.X, it.r.Min.Y-m, it.r.Max.X, it.r.Max.Y+m)
+	}
+	clip := dst.SubImage(clipR).(*image.RGBA)
 	fc.drawText(clip, x, y, s, it.color)
 }
 
 // oneLine turns control characters (newlines and tabs in error messages
-// from elsewhere) into spaces: every label is a single line.
+// from elsewhere) and bidi embeddings and overrides into spaces: every
+// label is a single line, and no label reorders another.
 func oneLine(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if strings.IndexFunc(s, textfield.Refused) < 0 {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if textfield.Refused(r) {
 			return ' '
 		}
 		return r

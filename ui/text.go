@@ -69,6 +69,15 @@ type face struct {
 	ascent  int
 	descent int
 	glyphs  map[rune]*glyph
+
+	// For text that needs shaping (shaped.go).
+	r        *Renderer
+	id       fontID
+	size     int
+	font     *opentype.Font
+	hasRune  map[rune]bool
+	lines    map[string]*shapedLine
+	outlines map[outlineKey]*glyph
 }
 
 // face returns the cached face of font f at size px, creating it on first use.
@@ -87,7 +96,9 @@ func (r *Renderer) face(f fontID, size int) *face {
 		panic(fmt.Sprintf("font %d at %d px: %v", f, size, err))
 	}
 	m := ff.Metrics()
-	fc := &face{face: ff, ascent: m.Ascent.Ceil(), descent: m.Descent.Ceil(), glyphs: make(map[rune]*glyph)}
+	fc := &face{face: ff, ascent: m.Ascent.Ceil(), descent: m.Descent.Ceil(), glyphs: make(map[rune]*glyph),
+		r: r, id: f, size: size, font: fs[f], hasRune: make(map[rune]bool),
+		lines: make(map[string]*shapedLine), outlines: make(map[outlineKey]*glyph)}
 	r.faces[k] = fc
 	return fc
 }
@@ -116,6 +127,9 @@ func (fc *face) glyph(c rune) *glyph {
 
 // width is the advance width of s in pixels, kerning included.
 func (fc *face) width(s string) int {
+	if fc.needsShaping(s) {
+		return fc.shape(s).width.Ceil()
+	}
 	var w fixed.Int26_6
 	prev := rune(-1)
 	for _, c := range s {
@@ -136,6 +150,9 @@ func (fc *face) fit(s string, maxW int) string {
 		return s
 	}
 	ew := fc.width(ellipsis)
+	if fc.needsShaping(s) {
+		return fc.fitShaped(s, maxW, ew)
+	}
 	// Shorten rune by rune from the end; strings here are short.
 	for n := len(s); n > 0; {
 		_, size := utf8.DecodeLastRuneInString(s[:n])
@@ -161,6 +178,10 @@ func trimRightSpace(s string) string {
 // drawText draws s with its pen starting at x on the baseline y. dst should
 // be clipped (a SubImage) to where the text may go.
 func (fc *face) drawText(dst *image.RGBA, x, y int, s string, c color.RGBA) {
+	if fc.needsShaping(s) {
+		fc.drawShaped(dst, x, y, s, c)
+		return
+	}
 	src := image.NewUniform(c)
 	pen := fixed.I(x)
 	prev := rune(-1)

@@ -166,6 +166,18 @@ func (c *Client) SetVolume(ctx context.Context, percent int) (appliance.Status, 
 	return c.verb(ctx, "/v1/volume", VolumeRequest{Volume: &percent})
 }
 
+// EndMeeting ends the meeting the room organises for everyone and
+// returns the kit's status once it is home.
+func (c *Client) EndMeeting(ctx context.Context) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/end", nil)
+}
+
+// SetLocked locks (no new guests may join) or unlocks the meeting the
+// room organises.
+func (c *Client) SetLocked(ctx context.Context, locked bool) (appliance.Status, error) {
+	return c.verb(ctx, "/v1/meeting/lock", LockRequest{Locked: &locked})
+}
+
 func (c *Client) verb(ctx context.Context, path string, in any) (appliance.Status, error) {
 	var s appliance.Status
 	err := c.callWith(ctx, http.MethodPost, path, in, &s)

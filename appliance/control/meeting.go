@@ -1,6 +1,7 @@
 package control
 
-// The meeting verbs: meet-now, join, leave, mute/unmute, camera, volume.
+// The meeting verbs: meet-now, join, leave, mute/unmute, camera, volume,
+// end, lock/unlock.
 // Each answers the kit's status afterwards, or an error in words.
 
 import (
@@ -95,6 +96,29 @@ func (s *server) volume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answer(w, s.kit.SetVolume(*req.Volume))
+}
+
+// LockRequest is the body of POST /v1/meeting/lock.
+type LockRequest struct {
+	Locked *bool `json:"locked"`
+}
+
+func (s *server) end(w http.ResponseWriter, r *http.Request) {
+	s.log.Info("end meeting for everyone requested through the control API")
+	s.answer(w, s.kit.EndMeeting(r.Context()))
+}
+
+func (s *server) lock(w http.ResponseWriter, r *http.Request) {
+	var req LockRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Locked == nil {
+		writeError(w, http.StatusBadRequest, `say {"locked": true} or {"locked": false}`)
+		return
+	}
+	s.log.Info("meeting lock requested through the control API", "locked", *req.Locked)
+	s.answer(w, s.kit.LockMeeting(r.Context(), *req.Locked))
 }
 
 // answer writes the kit's status after a verb, or err with the status

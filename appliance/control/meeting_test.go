@@ -15,7 +15,15 @@ import (
 // The meeting verbs of fakeKit: a meeting 123456789 exists, 555666777 is
 // locked, everything else is unknown.
 
-func (k *fakeKit) MeetNow(ctx context.Context) error { return k.JoinMeeting(ctx, "123456789") }
+func (k *fakeKit) MeetNow(ctx context.Context) error {
+	if err := k.JoinMeeting(ctx, "123456789"); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.status.Meeting.Organizer = true
+	k.mu.Unlock()
+	return nil
+}
 
 func (k *fakeKit) JoinMeeting(ctx context.Context, id string) error {
 	k.mu.Lock()
@@ -72,9 +80,41 @@ func (k *fakeKit) SetVolume(v int) error {
 	return nil
 }
 
+// A meeting 123456789 the room joined through MeetNow is the room's own
+// (it organises it); one it joined by ID is not.
+func (k *fakeKit) organised() error {
+	switch {
+	case k.status.Meeting == nil:
+		return appliance.ErrNotInMeeting
+	case !k.status.Meeting.Organizer:
+		return appliance.ErrNotOrganizer
+	}
+	return nil
+}
+
+func (k *fakeKit) EndMeeting(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.organised(); err != nil {
+		return err
+	}
+	k.status.Meeting, k.status.State = nil, appliance.Ready
+	return nil
+}
+
+func (k *fakeKit) LockMeeting(ctx context.Context, locked bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.organised(); err != nil {
+		return err
+	}
+	k.status.Meeting.Locked = locked
+	return nil
+}
+
 func TestMeetingVerbsAuth(t *testing.T) {
 	addr, _, token := serve(t, &fakeKit{status: readyStatus})
-	for _, path := range []string{"/v1/meeting/meet-now", "/v1/meeting/join", "/v1/meeting/leave", "/v1/microphone", "/v1/meeting/camera", "/v1/volume"} {
+	for _, path := range []string{"/v1/meeting/meet-now", "/v1/meeting/join", "/v1/meeting/leave", "/v1/microphone", "/v1/meeting/camera", "/v1/volume", "/v1/meeting/end", "/v1/meeting/lock"} {
 		for _, tc := range []struct {
 			name, method, auth string
 			want               int
@@ -154,6 +194,8 @@ func TestMeetingVerbs(t *testing.T) {
 		{"/v1/microphone", `{}`, `say {\"muted\"`},
 		{"/v1/volume", `{"volume": "loud"}`, "bad request"},
 		{"/v1/volume", strings.Repeat(" ", maxRequest+1), "larger than"},
+		{"/v1/meeting/lock", `{}`, `say {\"locked\"`},
+		{"/v1/meeting/lock", `{"locked": "yes"}`, "bad request"},
 	} {
 		req, _ := http.NewRequest("POST", "http://"+addr+tc.path, strings.NewReader(tc.body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -165,6 +207,49 @@ func TestMeetingVerbs(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode < 400 || !strings.Contains(string(b), tc.want) {
 			t.Errorf("POST %s %.40q: %d %s, want an error mentioning %q", tc.path, tc.body, resp.StatusCode, b, tc.want)
+		}
+	}
+}
+
+// TestEndAndLock: the room that organises a meeting can lock, unlock and
+// end it; outside a meeting or in somebody else's, the verbs say why not.
+func TestEndAndLock(t *testing.T) {
+	kit := &fakeKit{status: readyStatus}
+	addr, dir, _ := serve(t, kit)
+	c, err := Dial(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		do   func() (appliance.Status, error)
+		want string // error; "" means it works
+		// check looks at the status answered when it works.
+		check func(appliance.Status) bool
+	}{
+		{"end outside a meeting", func() (appliance.Status, error) { return c.EndMeeting(ctx) }, "roomd: not in a meeting", nil},
+		{"lock outside a meeting", func() (appliance.Status, error) { return c.SetLocked(ctx, true) }, "roomd: not in a meeting", nil},
+		{"join another's meeting", func() (appliance.Status, error) { return c.Join(ctx, "123456789") }, "", nil},
+		{"lock another's meeting", func() (appliance.Status, error) { return c.SetLocked(ctx, true) }, "roomd: only the meeting's organiser can do that", nil},
+		{"end another's meeting", func() (appliance.Status, error) { return c.EndMeeting(ctx) }, "roomd: only the meeting's organiser can do that", nil},
+		{"leave it", func() (appliance.Status, error) { return c.Leave(ctx) }, "", nil},
+		{"meet now", func() (appliance.Status, error) { return c.MeetNow(ctx) }, "", nil},
+		{"lock", func() (appliance.Status, error) { return c.SetLocked(ctx, true) }, "",
+			func(st appliance.Status) bool { return st.Meeting != nil && st.Meeting.Locked }},
+		{"unlock", func() (appliance.Status, error) { return c.SetLocked(ctx, false) }, "",
+			func(st appliance.Status) bool { return st.Meeting != nil && !st.Meeting.Locked }},
+		{"end", func() (appliance.Status, error) { return c.EndMeeting(ctx) }, "",
+			func(st appliance.Status) bool { return st.Meeting == nil && st.State == appliance.Ready }},
+	} {
+		st, err := tc.do()
+		switch {
+		case tc.want != "" && (err == nil || err.Error() != tc.want):
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want == "" && tc.check != nil && !tc.check(st):
+			t.Errorf("%s: the kit's status afterwards is %+v (meeting %+v)", tc.name, st, st.Meeting)
 		}
 	}
 }

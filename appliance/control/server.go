@@ -48,6 +48,10 @@ type Kit interface {
 	SetMuted(muted bool)
 	SetCameraOff(off bool) error
 	SetVolume(percent int) error
+	// EndMeeting and LockMeeting act on the meeting the room organises,
+	// as the screen's End and Lock buttons do.
+	EndMeeting(ctx context.Context) error
+	LockMeeting(ctx context.Context, locked bool) error
 }
 
 var _ Kit = (*appliance.Kit)(nil)
@@ -173,6 +177,8 @@ func Handler(kit Kit, token string, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/microphone", s.microphone)
 	mux.HandleFunc("POST /v1/meeting/camera", s.camera)
 	mux.HandleFunc("POST /v1/volume", s.volume)
+	mux.HandleFunc("POST /v1/meeting/end", s.end)
+	mux.HandleFunc("POST /v1/meeting/lock", s.lock)
 	return s.auth(mux)
 }
 

@@ -2,6 +2,7 @@ package meeting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -88,11 +89,14 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	s.room.Store(room)
 	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	if err := room.JoinWithContextAndToken(jctx, s.cfg.URL, s.cfg.Token,
+	s.mu.Lock()
+	url, token := s.url, s.token
+	s.mu.Unlock()
+	if err := room.JoinWithContextAndToken(jctx, url, token,
 		lksdk.WithAutoSubscribe(true),
 		lksdk.WithLogger(sdkLogger(s.cfg.Logger)),
 	); err != nil {
-		return nil, fmt.Errorf("join meeting at %s: %w", s.cfg.URL, err)
+		return nil, fmt.Errorf("join meeting at %s: %w", url, err)
 	}
 	if s.cfg.Camera != nil {
 		track, err := s.newVideoTrack()
@@ -171,7 +175,9 @@ func final(r livekit.DisconnectReason) bool {
 	return false
 }
 
-// rejoin joins again with growing pauses until it succeeds or Leave.
+// rejoin joins again with growing pauses, each time with a fresh token
+// from the portal, until it succeeds, the portal says the meeting is over
+// for the kit, or Leave.
 func (s *Session) rejoin() {
 	s.dropRemote()
 	wait := 500 * time.Millisecond
@@ -180,6 +186,18 @@ func (s *Session) rejoin() {
 			return
 		}
 		wait = min(wait*2, 10*time.Second)
+		if err := s.renew(); errors.Is(err, ErrMeetingOver) {
+			s.log.Warn("the portal does not let the kit join the meeting again", "err", err)
+			s.setConn(Disconnected)
+			return
+		} else if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			// The portal may be down while the room survived a network
+			// failure: the last token may still do.
+			s.log.Warn("no fresh meeting token, trying the last one", "attempt", attempt, "err", err)
+		}
 		if _, err := s.connect(s.ctx); err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -192,6 +210,26 @@ func (s *Session) rejoin() {
 		s.log.Info("joined the meeting again", "attempt", attempt)
 		return
 	}
+}
+
+// renew fetches a fresh URL and token through Config.Renew.
+func (s *Session) renew() error {
+	if s.cfg.Renew == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, joinTimeout)
+	defer cancel()
+	url, token, err := s.cfg.Renew(ctx)
+	if err != nil {
+		return fmt.Errorf("fresh meeting token: %w", err)
+	}
+	if url == "" || token == "" {
+		return errors.New("fresh meeting token: the portal gave no LiveKit URL or token")
+	}
+	s.mu.Lock()
+	s.url, s.token = url, token
+	s.mu.Unlock()
+	return nil
 }
 
 // dropRemote forgets the remote tracks of a connection that is gone.

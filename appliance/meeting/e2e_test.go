@@ -95,6 +95,7 @@ func TestMeetingEndToEnd(t *testing.T) {
 	var changes atomic.Int64
 	kit, err := Join(ctx, Config{
 		URL: srv.URL, Token: meetingtest.Token(t, srv, room, "kit", "Board Room"),
+		Renew:  portalStandIn(srv, room, "kit"), // the restarted SFU has no room
 		Camera: cam, Speakerphone: sp, Logger: testLogger(t),
 		OnChange: func() { changes.Add(1) },
 	})

@@ -28,6 +28,14 @@ type Config struct {
 	URL   string // LiveKit signalling URL, from the portal's join answer
 	Token string // LiveKit access token; never logged
 
+	// Renew, if set, asks the portal for a fresh URL and token before the
+	// session joins again from scratch (after the SFU restarted, say).
+	// Tokens live minutes, and LiveKit creates no rooms, so only the
+	// portal's join brings back a room the SFU lost: the first token is
+	// no good for joining again. An error wrapping ErrMeetingOver ends the
+	// session; any other keeps the last token and tries again.
+	Renew func(ctx context.Context) (url, token string, err error)
+
 	Camera       camera.Camera      // nil: join without video
 	Speakerphone audio.Speakerphone // nil: join without audio
 
@@ -42,6 +50,11 @@ type Config struct {
 	// at its own frame rate.
 	OnChange func()
 }
+
+// ErrMeetingOver, wrapped in Config.Renew's error, says the portal will
+// not let the kit back in (the meeting ended or was deleted): the session
+// stops joining again and is disconnected.
+var ErrMeetingOver = errors.New("the meeting is over for this kit")
 
 // Connection states, as Connection returns them.
 const (
@@ -87,6 +100,8 @@ type Session struct {
 	mu     sync.Mutex
 	conn   string
 	left   bool
+	url    string                  // where and with what the next join connects;
+	token  string                  // Renew replaces them
 	tracks map[string]*remoteVideo // by track SID
 	recent []string                // identities, most recent speaker first
 
@@ -110,7 +125,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger, conn: Reconnecting, tracks: make(map[string]*remoteVideo)}
+	s := &Session{cfg: cfg, log: cfg.Logger, conn: Reconnecting, url: cfg.URL, token: cfg.Token, tracks: make(map[string]*remoteVideo)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	var err error

@@ -1,10 +1,13 @@
 // Command portal runs the RoomKit portal: the server room kits pair with
 // and the admin center. See docs/protocol.md.
 //
-//	portal -listen ADDR -data DIR [-url URL] [-bootstrap-admin FILE] [-assets DIR]
+//	portal -listen ADDR -data DIR [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
-//	portal admin create -data DIR -email E -password P
-//	portal token create -data DIR -name NAME
+//	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
+//	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
+//	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
+//	portal admin revoke-sessions -data DIR -email E
+//	portal token create -data DIR -name NAME [-expires DURATION]
 package main
 
 import (
@@ -30,54 +33,15 @@ import (
 
 func main() {
 	var err error
-	switch {
-	case len(os.Args) >= 3 && os.Args[1] == "admin" && os.Args[2] == "create":
-		err = adminCreate(os.Args[3:])
-	case len(os.Args) >= 3 && os.Args[1] == "token" && os.Args[2] == "create":
-		err = tokenCreate(os.Args[3:])
-	default:
+	if len(os.Args) >= 3 && (os.Args[1] == "admin" || os.Args[1] == "token") {
+		err = command(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: stdinIsTerminal})
+	} else {
 		err = serve(os.Args[1:])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(1)
 	}
-}
-
-func adminCreate(args []string) error {
-	fs := flag.NewFlagSet("portal admin create", flag.ExitOnError)
-	data := fs.String("data", "", "state directory")
-	email := fs.String("email", "", "administrator's email address")
-	password := fs.String("password", "", "password: at least 8 characters, letters and digits")
-	fs.Parse(args)
-	if *data == "" || *email == "" {
-		return errors.New("admin create needs -data and -email")
-	}
-	return withServer(*data, func(s *portal.Server) error {
-		if err := s.CreateAdmin(*email, *password); err != nil {
-			return err
-		}
-		fmt.Printf("administrator %s created\n", *email)
-		return nil
-	})
-}
-
-func tokenCreate(args []string) error {
-	fs := flag.NewFlagSet("portal token create", flag.ExitOnError)
-	data := fs.String("data", "", "state directory")
-	name := fs.String("name", "", "what the token is for")
-	fs.Parse(args)
-	if *data == "" || *name == "" {
-		return errors.New("token create needs -data and -name")
-	}
-	return withServer(*data, func(s *portal.Server) error {
-		tok, err := s.CreateAPIToken(*name)
-		if err != nil {
-			return err
-		}
-		fmt.Println(tok)
-		return nil
-	})
 }
 
 // withServer opens the state for a one-off command; the URL is not used.
@@ -100,31 +64,58 @@ func serve(args []string) error {
 	lkURL := fs.String("livekit-url", "", "URL of a LiveKit server or cluster as clients reach it, e.g. wss://livekit.example.com")
 	lkKey := fs.String("livekit-key", "", "LiveKit API key (with -livekit-url)")
 	lkSecretFile := fs.String("livekit-secret-file", "", "file holding the LiveKit API secret (with -livekit-url); keep it mode 0600")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
+	tlsKey := fs.String("tls-key", "", "the PEM private key of -tls-cert")
+	var proxies proxyList
+	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
+	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("-data is required")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	tlsConf, err := loadTLS(*tlsCert, *tlsKey, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	lk, lkServer, err := liveKit(ctx, log, *data, *lkMode, *lkURL, *lkKey, *lkSecretFile)
+	// Listening comes first: the local LiveKit posts its webhooks to the
+	// portal's own address.
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	lk, lkServer, err := liveKit(ctx, log, *data, *lkMode, *lkURL, *lkKey, *lkSecretFile, loopbackURL(ln.Addr())+portal.WebhookPath)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	if lkServer != nil {
 		defer lkServer.Stop()
 	}
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	var metricsLn net.Listener
+	if *metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", *metricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
+		defer metricsLn.Close()
+		if !isLoopback(metricsLn.Addr()) {
+			log.Warn("metrics are served without a token beyond this machine; firewall the address to the monitoring system", "metrics_listen", metricsLn.Addr().String())
+		}
 	}
 	base := *publicURL
 	if base == "" {
 		base = "http://" + ln.Addr().String()
+		if tlsConf != nil {
+			base = "https://" + ln.Addr().String()
+		}
 	}
-	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets})
+	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
+		TrustedProxies: proxies})
 	if err != nil {
 		ln.Close()
 		return err
@@ -137,6 +128,9 @@ func serve(args []string) error {
 		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
 	case lk.URL != "":
 		fmt.Printf("meetings: LiveKit at %s\n", lk.URL)
+		// Without these LiveKit re-creates ended meetings and lets a
+		// token from before a lock in (docs/livekit.md).
+		fmt.Printf("meetings: LiveKit must run with room.auto_create: false and post its webhooks to %s%s (docs/livekit.md)\n", base, portal.WebhookPath)
 	default:
 		fmt.Println("meetings: off (-livekit off)")
 	}
@@ -157,15 +151,15 @@ func serve(args []string) error {
 		}
 	}
 
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	hs := newHTTPServer(srv.Handler(), tlsConf, log)
+	errc := make(chan error, 2)
+	go func() { errc <- serveOn(hs, ln) }()
+	if metricsLn != nil {
+		ms := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		defer ms.Close()
+		go func() { errc <- ms.Serve(metricsLn) }()
+		fmt.Printf("metrics: http://%s/metrics (no token needed there)\n", metricsLn.Addr())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -183,7 +177,7 @@ func serve(args []string) error {
 // liveKit decides where meetings run: an external LiveKit (-livekit-url),
 // a livekit-server this process supervises on loopback (-livekit dev), or
 // none. The supervised server stops with ctx or the returned Server.
-func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secretFile string) (portal.LiveKit, *sfu.Server, error) {
+func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secretFile, webhook string) (portal.LiveKit, *sfu.Server, error) {
 	if url != "" {
 		if key == "" || secretFile == "" {
 			return portal.LiveKit{}, nil, errors.New("-livekit-url needs -livekit-key and -livekit-secret-file")
@@ -204,9 +198,27 @@ func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secret
 	default:
 		return portal.LiveKit{}, nil, fmt.Errorf("-livekit %q: want dev or off (or give -livekit-url)", mode)
 	}
-	srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(data, "livekit"), Logger: log.With("component", "livekit")})
+	srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(data, "livekit"), Logger: log.With("component", "livekit"), WebhookURL: webhook})
 	if err != nil {
 		return portal.LiveKit{}, nil, fmt.Errorf("%w (or start the portal with -livekit off, or -livekit-url for a LiveKit cluster)", err)
 	}
 	return portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}, srv, nil
+}
+
+// loopbackURL is how a process on this machine reaches the listener a:
+// an unspecified address (":8080") is reached on loopback.
+func loopbackURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }

@@ -4,6 +4,7 @@
 //	roomctl [-control ADDR] [-state DIR] factory-reset
 //	roomctl [-control ADDR] [-state DIR] meet-now | join <id> | leave
 //	roomctl [-control ADDR] [-state DIR] mute | unmute | camera on|off | volume <0-100>
+//	roomctl [-control ADDR] [-state DIR] end | lock | unlock
 //
 // Exit codes: 0 done, 1 failed, 2 usage error.
 package main
@@ -23,6 +24,7 @@ import (
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
+	"roomkit/internal/textfield"
 	"roomkit/ui"
 )
 
@@ -37,6 +39,8 @@ commands:
   mute, unmute     the room's microphone (also lights the mute LED)
   camera on|off    the room's camera in the meeting (off: no picture leaves the kit)
   volume <0-100>   the speaker's volume
+  end              end the room's meeting for everyone (the room must organise it)
+  lock, unlock     lock the room's meeting (no new guests) or unlock it
   record-camera    record a camera's answers and frames as a test fixture (-help for flags)
   record-input     record a touch screen's or mouse's events as a test fixture (-help for flags)
 
@@ -118,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "factory reset done; new device ID %s, the kit is %s\n", st.DeviceID, st.State)
 		return nil
-	case "meet-now", "join", "leave", "mute", "unmute", "camera", "volume":
+	case "meet-now", "join", "leave", "mute", "unmute", "camera", "volume", "end", "lock", "unlock":
 		v, err := parseVerb(cmd, rest)
 		if err != nil {
 			return err
@@ -141,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "record-input":
 		return recordInput(rest)
 	default:
-		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, record-camera or record-input)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera or record-input)", errUsage, cmd)
 	}
 }
 
@@ -151,7 +155,10 @@ func printStatus(w io.Writer, s appliance.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	line := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			// Names come from the portal and drivers, maybe stored before
+			// the portal refused control characters: never let one reach
+			// the terminal raw.
+			fmt.Fprintf(tw, "%s:\t%s\n", textfield.Escape(k), textfield.Escape(v))
 		}
 	}
 	ts := func(t time.Time) string {
@@ -255,6 +262,13 @@ func parseVerb(cmd string, args []string) (verb, error) {
 		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.MeetNow(ctx) })
 	case "leave":
 		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.Leave(ctx) })
+	case "end":
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.EndMeeting(ctx) })
+	case "lock", "unlock":
+		locked := cmd == "lock"
+		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) {
+			return c.SetLocked(ctx, locked)
+		})
 	case "mute", "unmute":
 		muted := cmd == "mute"
 		return none(func(ctx context.Context, c *control.Client) (appliance.Status, error) { return c.SetMuted(ctx, muted) })
@@ -309,6 +323,13 @@ func summary(cmd string, st appliance.Status) string {
 	switch {
 	case cmd == "leave":
 		return "left the meeting; the kit is " + string(st.State)
+	case cmd == "end":
+		return "ended the meeting for everyone; the kit is " + string(st.State)
+	case (cmd == "lock" || cmd == "unlock") && st.Meeting != nil:
+		if st.Meeting.Locked {
+			return fmt.Sprintf("meeting %s locked: nobody new can join", ui.FormatMeetingID(st.Meeting.ID))
+		}
+		return fmt.Sprintf("meeting %s unlocked: guests with the link can join", ui.FormatMeetingID(st.Meeting.ID))
 	case st.Meeting != nil && (cmd == "meet-now" || cmd == "join"):
 		return fmt.Sprintf("in meeting %s %s\njoin link: %s", ui.FormatMeetingID(st.Meeting.ID), st.Meeting.Title, st.Meeting.JoinURL)
 	case cmd == "mute" || cmd == "unmute":

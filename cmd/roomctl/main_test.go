@@ -86,6 +86,12 @@ func TestMeetingVerbUsage(t *testing.T) {
 		{[]string{"volume", "101"}, `volume "101": want a number from 0 to 100`},
 		{[]string{"volume", "-1"}, "want a number from 0 to 100"},
 		{[]string{"volume", "loud"}, "want a number from 0 to 100"},
+		{[]string{"end"}, ""},
+		{[]string{"end", "now"}, "end takes no arguments"},
+		{[]string{"lock"}, ""},
+		{[]string{"lock", "meeting"}, "lock takes no arguments"},
+		{[]string{"unlock"}, ""},
+		{[]string{"unlock", "123456789"}, "unlock takes no arguments"},
 	} {
 		_, err := parseVerb(tc.args[0], tc.args[1:])
 		switch {
@@ -126,6 +132,25 @@ func TestPrintMeetingStatus(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestEndLockSummary(t *testing.T) {
+	inMeeting := func(locked bool) appliance.Status {
+		return appliance.Status{State: appliance.InMeeting, Meeting: &appliance.MeetingStatus{ID: "123456789", Organizer: true, Locked: locked}}
+	}
+	for _, tc := range []struct {
+		cmd  string
+		st   appliance.Status
+		want string
+	}{
+		{"end", appliance.Status{State: appliance.Ready}, "ended the meeting for everyone; the kit is ready"},
+		{"lock", inMeeting(true), "meeting 123-456-789 locked: nobody new can join"},
+		{"unlock", inMeeting(false), "meeting 123-456-789 unlocked: guests with the link can join"},
+	} {
+		if got := summary(tc.cmd, tc.st); got != tc.want {
+			t.Errorf("roomctl %s prints %q, want %q", tc.cmd, got, tc.want)
 		}
 	}
 }

@@ -189,7 +189,9 @@ func portalURL(flagValue string, s provisioning.Settings, stateDir string) strin
 	case s.PortalURL != "":
 		return s.PortalURL
 	}
-	if st, err := provisioning.LoadState(stateDir); err == nil && st.PortalURL != "" {
+	// Peek: a damaged state file must stay where the kit finds it, so
+	// the kit can recover its room from the portal.
+	if st, err := provisioning.PeekState(stateDir); err == nil && st.PortalURL != "" {
 		return st.PortalURL
 	}
 	return defaultPortal

@@ -38,6 +38,10 @@ type Options struct {
 	// "": 127.0.0.1. The QEMU kit test uses an address of its own network
 	// namespace, which its guest can reach and the host's loopback cannot.
 	Address string
+	// WebhookURL, if set, receives LiveKit's webhooks (signed with the
+	// server's API key): the portal's endpoint that enforces a meeting's
+	// lock on participants who join with a token minted before it.
+	WebhookURL string
 }
 
 // Server is a running livekit-server.
@@ -48,6 +52,7 @@ type Server struct {
 
 	binary  string
 	addr    string // the address bound and advertised
+	webhook string // Options.WebhookURL
 	config  string // path of the YAML config
 	tempDir string // removed by Stop when we created it
 	log     *slog.Logger
@@ -109,7 +114,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotFound, err)
 	}
-	s := &Server{binary: bin, addr: opts.Address, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
+	s := &Server{binary: bin, addr: opts.Address, webhook: opts.WebhookURL, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
 	if s.addr == "" {
 		s.addr = "127.0.0.1"
 	}
@@ -177,7 +182,7 @@ func (s *Server) choosePorts() error {
 	udp := u.LocalAddr().(*net.UDPAddr).Port
 	u.Close()
 	s.URL = "ws://" + net.JoinHostPort(s.addr, strconv.Itoa(s.port))
-	if err := os.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret)), 0o600); err != nil {
+	if err := os.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret, s.webhook)), 0o600); err != nil {
 		return fmt.Errorf("livekit: write config: %w", err)
 	}
 	return nil
@@ -189,7 +194,14 @@ func (s *Server) choosePorts() error {
 // the loopback-only promise and parallel test servers. Media is UDP muxed on
 // one port bound to 127.0.0.1 only (rtc.ips.includes); node_ip pins the
 // advertised candidate, so no STUN lookup of an external address happens.
-func configYAML(addr string, port, udpPort int, key, secret string) string {
+// room.auto_create is off: only the portal creates rooms (RoomService,
+// with max_participants), so a token kept from an ended meeting cannot
+// bring its room back, uncapped.
+func configYAML(addr string, port, udpPort int, key, secret, webhook string) string {
+	hook := ""
+	if webhook != "" {
+		hook = fmt.Sprintf("webhook:\n  api_key: %s\n  urls:\n    - %q\n", key, webhook)
+	}
 	return fmt.Sprintf(`# Written by roomkit/portal/sfu; regenerated on every start.
 port: %[2]d
 bind_addresses:
@@ -206,13 +218,13 @@ rtc:
 turn:
   enabled: false
 room:
-  auto_create: true
+  auto_create: false
 keys:
   %[4]s: %[5]s
 logging:
   json: true
   level: info
-`, addr, port, udpPort, key, secret)
+%[6]s`, addr, port, udpPort, key, secret, hook)
 }
 
 // launch starts the process and waits until it answers HTTP.

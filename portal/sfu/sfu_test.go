@@ -175,10 +175,11 @@ func TestFindBinaryPrefersTools(t *testing.T) {
 }
 
 func TestConfigIsLoopbackOnly(t *testing.T) {
-	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret")
+	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret", "http://127.0.0.1:8080/hook")
 	for _, want := range []string{
 		"port: 7880", "bind_addresses:\n  - 127.0.0.1", "udp_port: 7882", "node_ip: 127.0.0.1",
 		"tcp_port: 0", "use_external_ip: false", "- 127.0.0.1/32", "turn:\n  enabled: false", "APIkey: secret",
+		"room:\n  auto_create: false", "webhook:\n  api_key: APIkey\n  urls:\n    - \"http://127.0.0.1:8080/hook\"",
 	} {
 		if !strings.Contains(c, want) {
 			t.Errorf("config lacks %q:\n%s", want, c)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -20,6 +22,10 @@ const keepAlive = 15 * time.Second
 //	GET  /frame.png  the latest frame
 //	GET  /events     server-sent events, one "frame" event per new frame
 //	POST /tap        {"x": 12, "y": 34} in screen pixels: a touch down and up
+//
+// Taps come only from the simulator's own page (or a program that sends
+// no Origin): any other web page the user has open could otherwise drive
+// the room's screen from the browser.
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
@@ -90,7 +96,32 @@ func (s *Simulator) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// sameOrigin refuses requests a browser made on behalf of another site.
+// A program such as curl sends neither header and is let through: only
+// someone on the machine can reach the simulator's loopback address.
+func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host == r.Host
+}
+
 func (s *Simulator) serveTap(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "taps are only taken from the simulator's own page, not from another site", http.StatusForbidden)
+		return
+	}
+	// JSON is not a content type a cross-site form can send, and a
+	// cross-site fetch with it needs a preflight this server never allows.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		http.Error(w, "a tap must be sent as Content-Type: application/json", http.StatusUnsupportedMediaType)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTapBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError

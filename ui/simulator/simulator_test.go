@@ -102,6 +102,59 @@ func TestBadTaps(t *testing.T) {
 	}
 }
 
+// TestTapFromAnotherSite: a page on another site the user has open must
+// not drive the room's screen; the simulator's own page still can.
+func TestTapFromAnotherSite(t *testing.T) {
+	s, srv := newServer(t)
+	own := srv.URL // http://127.0.0.1:port, as the page's Origin
+	tests := []struct {
+		name        string
+		header      map[string]string
+		contentType string
+		code        int
+		msg         string
+	}{
+		{"other site", map[string]string{"Origin": "http://evil.example"}, "application/json", 403, "not from another site"},
+		{"other port", map[string]string{"Origin": "http://127.0.0.1:1"}, "application/json", 403, "not from another site"},
+		{"opaque origin", map[string]string{"Origin": "null"}, "application/json", 403, "not from another site"},
+		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, "application/json", 403, "not from another site"},
+		{"form post", nil, "text/plain", 415, "application/json"},
+		{"own page", map[string]string{"Origin": own, "Sec-Fetch-Site": "same-origin"}, "application/json", 204, ""},
+		{"no browser", nil, "application/json; charset=utf-8", 204, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", srv.URL+"/tap", strings.NewReader(`{"x": 5, "y": 6}`))
+			req.Header.Set("Content-Type", tt.contentType)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.code || !strings.Contains(string(b), tt.msg) {
+				t.Errorf("POST /tap = %d %q, want %d with %q", res.StatusCode, b, tt.code, tt.msg)
+			}
+		})
+	}
+	// Exactly the two accepted taps reached the UI.
+	for range 2 {
+		for _, k := range []input.Kind{input.Down, input.Up} {
+			if got, want := <-s.Events(), (input.Event{Kind: k, X: 5, Y: 6}); got != want {
+				t.Errorf("event = %+v, want %+v", got, want)
+			}
+		}
+	}
+	select {
+	case e := <-s.Events():
+		t.Errorf("a refused tap produced event %+v", e)
+	default:
+	}
+}
+
 func TestTapWhenUIIsStuck(t *testing.T) {
 	_, srv := newServer(t)
 	// Nobody reads Events: the queue fills, then taps are refused, not blocked.

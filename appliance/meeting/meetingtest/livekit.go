@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"roomkit/portal/sfu"
 )
@@ -26,6 +28,13 @@ import (
 // installs it, so there its absence fails t.
 func StartLiveKit(t testing.TB) *sfu.Server {
 	t.Helper()
+	return StartLiveKitWith(t, sfu.Options{})
+}
+
+// StartLiveKitWith is StartLiveKit with options (a webhook URL, say); its
+// Dir is t's own.
+func StartLiveKitWith(t testing.TB, opts sfu.Options) *sfu.Server {
+	t.Helper()
 	if _, err := sfu.FindBinary(); err != nil {
 		// err (sfu.ErrNotFound) names scripts/setup-livekit.sh.
 		if os.Getenv("CI") != "" {
@@ -35,7 +44,8 @@ func StartLiveKit(t testing.TB) *sfu.Server {
 	}
 	// Not t.Context(): that ends before t's cleanups run, and the portals
 	// and kits a test starts after LiveKit stop in those, still connected.
-	lk, err := sfu.Start(context.Background(), sfu.Options{Dir: t.TempDir()})
+	opts.Dir = t.TempDir()
+	lk, err := sfu.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +54,16 @@ func StartLiveKit(t testing.TB) *sfu.Server {
 }
 
 // Token returns an hour's token for lk that lets identity, shown as name,
-// join room, as the portal would hand out.
+// join room, as the portal would hand out. It creates the room first, as
+// the portal does: the supervised LiveKit creates no room for a token.
 func Token(t testing.TB, lk *sfu.Server, room, identity, name string) string {
 	t.Helper()
+	rs := lksdk.NewRoomServiceClient(lk.URL, lk.APIKey, lk.APISecret)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := rs.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: room}); err != nil {
+		t.Fatalf("create LiveKit room %s: %v", room, err)
+	}
 	tok, err := auth.NewAccessToken(lk.APIKey, lk.APISecret).
 		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: room}).
 		SetIdentity(identity).SetName(name).SetValidFor(time.Hour).ToJWT()

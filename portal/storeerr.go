@@ -1,0 +1,81 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// sqliteFull is SQLITE_FULL, what SQLite answers when the disk (or the
+// database's page limit) is full. Extended codes keep it in the low byte.
+const sqliteFull = 13
+
+// storeRetry is what Retry-After says when the portal cannot store data:
+// freeing disk space takes a person, so a minute is soon enough.
+const storeRetry = time.Minute
+
+// msgCannotStore is what kits and API callers read when a write failed
+// for want of space. SQLite's own words ("database or disk is full")
+// describe the server's insides, not what the caller should do.
+const msgCannotStore = "The portal cannot store data right now. Try again later; if this persists, tell the portal's administrator (its disk may be full)."
+
+// isDiskFull says whether err is the database's "disk is full".
+func isDiskFull(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == sqliteFull
+}
+
+// storeFailure turns a database error while trying to do what (e.g.
+// "pair the room") into the answer a caller should see: 503 with
+// Retry-After when the disk is full, else a 500 that does not repeat the
+// database's message. The error itself goes to the log, rate-limited.
+func (s *Server) storeFailure(what string, err error) *httpError {
+	s.logStoreError(what, err)
+	if isDiskFull(err) {
+		return &httpError{status: http.StatusServiceUnavailable, msg: msgCannotStore, retry: storeRetry}
+	}
+	return errorf(http.StatusInternalServerError, "Could not %s because of an internal error; the portal's log has the details.", what)
+}
+
+// logStoreError logs a database error, at most once a minute for each
+// what: a full disk fails every write, and a line per heartbeat flush or
+// per request would bury everything else (and fill the disk further).
+func (s *Server) logStoreError(what string, err error) {
+	if n, ok := s.logLimit.allow(s.now(), what); ok {
+		attrs := []any{"what", what, "err", err, "disk_full", isDiskFull(err)}
+		if n > 0 {
+			attrs = append(attrs, "suppressed", n)
+		}
+		s.log.Error("database error", attrs...)
+	}
+}
+
+// logLimiter lets one log line per key through each period and counts
+// the ones it holds back.
+type logLimiter struct {
+	period time.Duration
+
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+func newLogLimiter(period time.Duration) *logLimiter {
+	return &logLimiter{period: period, last: map[string]time.Time{}, held: map[string]int{}}
+}
+
+// allow says whether a line for key may be logged now, and how many were
+// held back since the last one that was.
+func (l *logLimiter) allow(now time.Time, key string) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if last, seen := l.last[key]; seen && now.Sub(last) < l.period {
+		l.held[key]++
+		return 0, false
+	}
+	n := l.held[key]
+	l.last[key] = now
+	delete(l.held, key)
+	return n, true
+}
