@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"roomkit/internal/textfield"
 )
 
 // Meeting is a meeting as the APIs show it (protocol.md §7). Start and End
@@ -279,10 +279,10 @@ func checkSchedule(req scheduleRequest, loc *time.Location) (meetingRow, *httpEr
 	switch {
 	case m.title == "":
 		return m, errorf(http.StatusBadRequest, "Give the meeting a title, for example \"Weekly sync\".")
-	case !utf8.ValidString(m.title) || utf8.RuneCountInString(m.title) > maxTitleRunes:
-		return m, errorf(http.StatusBadRequest, "A meeting title can have at most %d characters.", maxTitleRunes)
-	case strings.ContainsFunc(m.title, unicode.IsControl):
-		return m, errorf(http.StatusBadRequest, "A meeting title cannot contain control characters.")
+	}
+	// The title is drawn on the kit's screen: one line of text, like names.
+	if err := textfield.Check(m.title, maxTitleRunes); err != nil {
+		return m, errorf(http.StatusBadRequest, "The meeting title %v.", err)
 	}
 	start, err := parseLocalTime(req.Start, loc)
 	if err != nil {

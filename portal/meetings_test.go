@@ -512,6 +512,8 @@ func TestScheduledMeetings(t *testing.T) {
 	}{
 		{"unknown room", "rm_nope", `{"title":"x","start":"2026-11-02T09:00","minutes":30}`, 404, `There is no room with the ID "rm_nope".`},
 		{"no title", e.roomID, `{"title":" ","start":"2026-11-02T09:00","minutes":30}`, 400, `Give the meeting a title, for example "Weekly sync".`},
+		{"title with a bidi override", e.roomID, `{"title":"Sync \u202Egnp.exe","start":"2026-11-02T09:00","minutes":30}`, 400, "The meeting title contains an invisible text-direction control (U+202E) at character 6; use one line of plain text."},
+		{"title with a line break", e.roomID, `{"title":"Sync\nEvil","start":"2026-11-02T09:00","minutes":30}`, 400, "The meeting title contains a line break (U+000A) at character 5; use one line of plain text."},
 		{"bad start", e.roomID, `{"title":"x","start":"tomorrow","minutes":30}`, 400, `The start "tomorrow" is not a time: use 2026-11-23T09:30 (the room's local time).`},
 		{"ends before it starts", e.roomID, `{"title":"x","start":"2026-11-02T09:00","end":"2026-11-02T08:00"}`, 400, "The meeting must end after it starts."},
 		{"too long", e.roomID, `{"title":"x","start":"2026-11-02T09:00","minutes":1441}`, 400, "A meeting can last at most 24 hours."},
