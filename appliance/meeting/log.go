@@ -5,14 +5,16 @@ import (
 	"log/slog"
 	"regexp"
 
-	"github.com/go-logr/logr"
 	protoLogger "github.com/livekit/protocol/logger"
+	"github.com/livekit/protocol/logger/zaputil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // server-sdk-go logs its join attempts at info level with the whole
 // connection plan, access token included. The kit never logs a secret, so
-// the SDK's log passes through scrubHandler: warnings and errors only, with
-// anything shaped like a JWT replaced.
+// the SDK's log keeps warnings and errors only, and passes them through
+// scrubHandler, which replaces anything shaped like a JWT.
 
 // jwtPattern matches a JSON Web Token (three base64url parts, the first
 // starting with `{"`, which is "eyJ").
@@ -21,8 +23,55 @@ var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0
 const redacted = "[redacted]"
 
 func sdkLogger(l *slog.Logger) protoLogger.Logger {
-	return protoLogger.LogRLogger(logr.FromSlogHandler(scrubHandler{l.Handler()}))
+	return sdkLog{slog.New(scrubHandler{l.Handler()})}
 }
+
+// sdkLog is the SDK's logger: warnings and errors go to the kit's log,
+// debug and info lines are dropped before anything is formatted.
+//
+// It is a protoLogger.ZapLogger only so that pion's log adapter can ask the
+// level first. Given any other logger the adapter formats every debug
+// line's arguments with %v, reading pion's structs while other goroutines
+// write them: a data race the race detector reports in a meeting.
+type sdkLog struct{ l *slog.Logger }
+
+var _ protoLogger.ZapLogger = sdkLog{}
+
+func (sdkLog) Debugw(string, ...any) {}
+func (sdkLog) Infow(string, ...any)  {}
+func (s sdkLog) Warnw(msg string, err error, kv ...any) {
+	s.l.Warn(msg, withError(kv, err)...)
+}
+func (s sdkLog) Errorw(msg string, err error, kv ...any) {
+	s.l.Error(msg, withError(kv, err)...)
+}
+
+func withError(kv []any, err error) []any {
+	if err == nil {
+		return kv
+	}
+	return append(kv, "err", err)
+}
+
+func (s sdkLog) WithValues(kv ...any) protoLogger.Logger { return sdkLog{s.l.With(kv...)} }
+func (s sdkLog) WithUnlikelyValues(kv ...any) protoLogger.UnlikelyLogger {
+	return protoLogger.NewUnlikelyLogger(s, kv...)
+}
+func (s sdkLog) WithName(n string) protoLogger.Logger      { return sdkLog{s.l.With("logger", n)} }
+func (s sdkLog) WithComponent(c string) protoLogger.Logger { return sdkLog{s.l.With("component", c)} }
+func (s sdkLog) WithCallDepth(int) protoLogger.Logger      { return s }
+func (s sdkLog) WithItemSampler() protoLogger.Logger       { return s }
+func (s sdkLog) WithoutSampler() protoLogger.Logger        { return s }
+func (s sdkLog) WithDeferredValues() (protoLogger.Logger, protoLogger.DeferredFieldResolver) {
+	return s, zaputil.NoOpDeferrer{}
+}
+func (s sdkLog) WithMinLevel(zapcore.LevelEnabler) protoLogger.Logger { return s }
+func (sdkLog) ToZap() *zap.SugaredLogger                              { return zap.NewNop().Sugar() }
+func (sdkLog) ComponentLeveler() protoLogger.ZapComponentLeveler      { return warnLevel{} }
+
+type warnLevel struct{}
+
+func (warnLevel) ComponentLevel(string) zapcore.LevelEnabler { return zapcore.WarnLevel }
 
 type scrubHandler struct{ next slog.Handler }
 

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	protoLogger "github.com/livekit/protocol/logger"
+	"github.com/livekit/protocol/logger/pionlogger"
 )
 
 func TestSDKLogNeverShowsTokens(t *testing.T) {
@@ -37,5 +40,33 @@ func TestSDKLogNeverShowsTokens(t *testing.T) {
 	slog.New(scrubHandler{slog.NewTextHandler(&buf, nil)}).Info("attempting join plan", "token", tok)
 	if buf.Len() != 0 {
 		t.Errorf("the SDK's info chatter was logged: %q", buf.String())
+	}
+}
+
+// formatted counts how often pion's log adapter turned it into text.
+type formatted struct{ n *int }
+
+func (f formatted) String() string { *f.n++; return "track" }
+
+// pion formats its debug lines' arguments (whole tracks and transceivers)
+// while other goroutines change them; the kit's SDK logger must stop debug
+// lines before they are formatted, through every logger the SDK derives.
+func TestPionDebugLinesAreNotFormatted(t *testing.T) {
+	var buf bytes.Buffer
+	base := sdkLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	derived := base.WithValues("participant", "kit").WithComponent("engine")
+	for _, l := range []protoLogger.Logger{base, derived} {
+		n := 0
+		pion := pionlogger.NewLoggerFactory(l).NewLogger("pc")
+		pion.Debugf("got new track: %+v", formatted{&n})
+		pion.Tracef("%v", formatted{&n})
+		if n != 0 {
+			t.Errorf("pion's debug arguments were formatted %d times", n)
+		}
+		pion.Warnf("lost %v", formatted{&n})
+		if n != 1 || !strings.Contains(buf.String(), "lost track") {
+			t.Errorf("a pion warning was not logged (formatted %d times): %q", n, buf.String())
+		}
+		buf.Reset()
 	}
 }
