@@ -221,6 +221,16 @@ var newScreens = []struct {
 		v.Settings.Devices[1].Error = "Microphone muted on the device"
 		return v
 	}},
+	{"settings-health", func() View {
+		v := settingsView(true)
+		v.Settings.Health = []HealthLine{
+			{Failed: true, Text: "Portal: unreachable since 09:14 (connection refused)"},
+			{Failed: true, Text: "Camera: no frames for 12 s"},
+			{Text: "Storage: /perm is nearly full: 40 MB free of 4.0 GB"},
+			{Text: "Clock: 12 s behind the portal's"},
+		}
+		return v
+	}},
 }
 
 // controlViews are the new screens whose every control is checked for
@@ -285,6 +295,7 @@ func TestControls(t *testing.T) {
 		{"meeting-nil", View{Screen: InMeeting}, meeting},
 		{"settings", find("settings"), []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
 		{"settings-tone-playing", find("settings-missing-camera"), []Action{act(CloseSettings), act(OpenReset)}},
+		{"settings-health", find("settings-health"), []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
 		{"settings-nil", View{Screen: Settings}, []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
 	}
 	for _, sz := range sizes {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -146,8 +147,52 @@ func (l *layouter) settings(v View) {
 	y += l.px(44) + l.px(32)
 
 	l.text(x, y, lw, l.px(56), "Camera", bold, 36, colText, left)
-	pw, ph := fit16x9(ctlW, bottom-y)
+	healthTop := l.settingsHealthTop(sv.Health, bottom)
+	pw, ph := fit16x9(ctlW, healthTop-y)
 	l.tile(image.Rect(cx, y, cx+pw, y+ph), "", sv.Preview, "No camera picture", false, false, false)
+	l.settingsHealth(sv.Health, x, healthTop, colW)
 
 	l.footer(v, "", "Factory reset", act(OpenReset))
+}
+
+// maxHealthLines is how many of the health tree's problems Settings shows;
+// the last line then points to the rest.
+const maxHealthLines = 3
+
+func healthRowsShown(hs []HealthLine) int { return min(len(hs), maxHealthLines) }
+
+// settingsHealthTop is where the health section starts: above bottom by
+// its heading and lines, which the camera preview makes room for. No
+// problems, no section.
+func (l *layouter) settingsHealthTop(hs []HealthLine, bottom int) int {
+	if len(hs) == 0 {
+		return bottom
+	}
+	return bottom - l.px(64) - healthRowsShown(hs)*l.px(44)
+}
+
+// settingsHealth lists the health tree's problems at y in the right
+// column, each with a dot in its status's colour.
+func (l *layouter) settingsHealth(hs []HealthLine, x, y, w int) {
+	if len(hs) == 0 {
+		return
+	}
+	y += l.px(16)
+	l.text(x, y, w, l.px(48), "Health", bold, 36, colText, left)
+	y += l.px(48)
+	for i := range healthRowsShown(hs) {
+		h := hs[i]
+		c := colWarning
+		if h.Failed {
+			c = colError
+		}
+		text := h.Text
+		if i == maxHealthLines-1 && len(hs) > maxHealthLines {
+			text = fmt.Sprintf("%d more problems: roomctl health lists them", len(hs)-i)
+		}
+		dot := l.px(16)
+		l.items = append(l.items, item{r: image.Rect(x, y+l.px(14), x+dot, y+l.px(14)+dot), fill: c, radius: dot})
+		l.text(x+dot+l.px(16), y, w-dot-l.px(16), l.px(44), text, regular, 28, c, left)
+		y += l.px(44)
+	}
 }

@@ -145,6 +145,15 @@ type SettingsView struct {
 	MicLevel    float64          // 0..1, the microphone's current level
 	TonePlaying bool             // the test tone is playing
 	Preview     image.Image      // the camera's live picture; nil without one
+	// Health is the health tree's problems (package health), worst
+	// first: what IT reads out over the phone before `roomctl health`.
+	Health []HealthLine
+}
+
+// HealthLine is one check that is not ok: "Camera: no frames for 12 s".
+type HealthLine struct {
+	Failed bool // else degraded
+	Text   string
 }
 
 // Sizes the UI lays itself out for.
