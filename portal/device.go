@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"roomkit/health"
 	"roomkit/internal/textfield"
 )
 
@@ -18,6 +19,9 @@ type heartbeat struct {
 	Version       string   `json:"version"`
 	UptimeSeconds int64    `json:"uptime_seconds"`
 	Devices       []Device `json:"devices"`
+	// Health is the kit's health tree, summarised; kits before issue 12
+	// send none.
+	Health *health.Report `json:"health,omitempty"`
 }
 
 const (
@@ -94,6 +98,11 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 	if hb.Devices == nil {
 		hb.Devices = []Device{}
 	}
+	if hb.Health != nil {
+		if err := hb.Health.Validate(); err != nil {
+			return hb, fmt.Errorf("health: %v", err)
+		}
+	}
 	return hb, nil
 }
 
@@ -160,7 +169,7 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
 		return
 	}
-	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, lastSeen: s.now()})
+	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health, lastSeen: s.now()})
 	s.met.heartbeats.Add(1)
 	writeJSON(w, http.StatusOK, roomAnswer{cfg})
 }

@@ -226,6 +226,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/device/config", s.serveDeviceConfig)
 
 	m.HandleFunc("GET /api/v1/admin/rooms", s.adminAPI(s.apiListRooms))
+	m.HandleFunc("GET /api/v1/admin/rooms/{id}", s.adminAPI(s.apiGetRoom))
 	m.HandleFunc("POST /api/v1/admin/pairings", s.adminAPI(s.apiPair))
 	m.HandleFunc("DELETE /api/v1/admin/pairings/{user_code}", s.adminAPI(s.apiDeny))
 	m.HandleFunc("DELETE /api/v1/admin/rooms/{id}", s.adminAPI(s.apiUnpair))

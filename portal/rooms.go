@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"roomkit/health"
 	"roomkit/internal/textfield"
 	"roomkit/provisioning"
 )
@@ -25,6 +26,8 @@ type Room struct {
 	LastSeen *time.Time `json:"last_seen"` // null until the first heartbeat
 	Version  string     `json:"version"`
 	Devices  []Device   `json:"devices"`
+	// Health is the kit's health tree as last reported; null until then.
+	Health *health.Report `json:"health"`
 }
 
 // Device is one peripheral a kit reports in its heartbeat.
@@ -303,8 +306,14 @@ func roomMeetingIDs(tx *sql.Tx, roomID string) ([]string, error) {
 
 // listRooms returns every room with its freshest status.
 func (s *Server) listRooms() ([]Room, error) {
-	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen
-		FROM rooms ORDER BY name COLLATE NOCASE, id`)
+	return s.queryRooms("")
+}
+
+// queryRooms returns the rooms (where: "" for all, or "WHERE …" with
+// args) with their freshest status.
+func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
+	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health
+		FROM rooms `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}
@@ -313,11 +322,12 @@ func (s *Server) listRooms() ([]Room, error) {
 	rooms := []Room{}
 	for rows.Next() {
 		var r Room
-		var devices string
+		var devices, healthJSON string
 		var lastSeen int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen, &healthJSON); err != nil {
 			return nil, fmt.Errorf("list rooms: %w", err)
 		}
+		r.Health = storedHealth(healthJSON)
 		if err := json.Unmarshal([]byte(devices), &r.Devices); err != nil || r.Devices == nil {
 			r.Devices = []Device{}
 		}
@@ -363,6 +373,7 @@ type heartbeatStatus struct {
 	state    string
 	version  string
 	devices  []Device
+	health   *health.Report // nil: the kit sent none; the last one stays
 	lastSeen time.Time
 }
 
@@ -385,6 +396,9 @@ func (l *liveStatus) setConfig(c roomConfig) {
 
 func (l *liveStatus) record(id string, st heartbeatStatus) {
 	l.mu.Lock()
+	if old, ok := l.rooms[id]; ok && st.health == nil {
+		st.health = old.health
+	}
 	l.rooms[id] = &st
 	l.dirty[id] = true
 	l.mu.Unlock()
@@ -406,6 +420,9 @@ func (l *liveStatus) overlay(r *Room) {
 		return
 	}
 	r.State, r.Version, r.Devices = st.state, st.version, append([]Device{}, st.devices...)
+	if st.health != nil {
+		r.Health = st.health // reports are never changed once recorded: sharing is safe
+	}
 	t := st.lastSeen.UTC()
 	r.LastSeen = &t
 }
@@ -450,14 +467,14 @@ func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ? WHERE id = ?")
+	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ?, health = COALESCE(?, health) WHERE id = ?")
 	if err != nil {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer stmt.Close()
 	for _, r := range batch {
 		devices, _ := json.Marshal(r.st.devices)
-		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), r.id); err != nil {
+		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), r.id); err != nil {
 			return fmt.Errorf("flush heartbeat of %s: %w", r.id, err)
 		}
 	}

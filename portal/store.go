@@ -118,6 +118,9 @@ CREATE INDEX throttle_expires ON throttle(expires);
 ALTER TABLE api_tokens ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pairings ADD COLUMN addr TEXT NOT NULL DEFAULT '';
 `,
+	// 6 (issue 12): the kit's health tree as its last heartbeat reported
+	// it (health.Report as JSON; '' until a kit reports one).
+	`ALTER TABLE rooms ADD COLUMN health TEXT NOT NULL DEFAULT '';`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
