@@ -225,6 +225,9 @@ func (k *Kit) watchCamera(ctx context.Context) {
 				img, convErr = previewImage(&conv, cam.Info(), f)
 			}
 		})
+		if read && ctx.Err() == nil {
+			k.health.frame(k.now(), err)
+		}
 		switch {
 		case !read:
 			// A meeting holds the camera: it notices an unplug itself.

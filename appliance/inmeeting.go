@@ -527,6 +527,7 @@ func (k *Kit) refreshMeetings(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		k.health.meetings(k.now(), err)
 		if err != nil {
 			// The list stays as it was; the heartbeat says whether the
 			// portal is there.

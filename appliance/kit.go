@@ -191,6 +191,8 @@ type Kit struct {
 	recoverMsg  string // the message if the portal says the kit is not paired
 	resetReq    bool
 	resetDone   []chan error
+
+	health kitHealth // the health tree and what it needs (health.go)
 }
 
 // New checks cfg and returns a kit; Run starts it.
@@ -578,6 +580,9 @@ func (k *Kit) heartbeat(ctx context.Context) error {
 		k.mu.Unlock()
 		err = k.heartbeatOnce(ctx)
 	}
+	if ctx.Err() == nil {
+		k.health.beat(k.now(), err)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil {
@@ -632,7 +637,8 @@ func (k *Kit) accessToken(ctx context.Context) (*provisioning.Client, *provision
 
 func (k *Kit) report() provisioning.Report {
 	st := k.Status()
-	return provisioning.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices}
+	h := k.Health(k.now()).Summary()
+	return provisioning.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices, Health: &h}
 }
 
 // applyRoom takes the room's configuration from the portal: a rename in
@@ -1073,7 +1079,8 @@ func (k *Kit) view() ui.View {
 		switch {
 		case k.settings:
 			v.Screen = ui.Settings
-			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: k.micLevel, TonePlaying: k.tonePlaying, Preview: k.preview}
+			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: k.micLevel, TonePlaying: k.tonePlaying, Preview: k.preview,
+				Health: k.healthProblemsLocked(now)}
 		case k.keypad != nil:
 			v.Screen = ui.Keypad
 			kp := *k.keypad

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/health"
 	"roomkit/internal/textfield"
 )
 
@@ -146,6 +147,9 @@ type Report struct {
 	Version       string           `json:"version"`
 	UptimeSeconds int64            `json:"uptime_seconds"`
 	Devices       []drivers.Status `json:"devices"`
+	// Health is the kit's health tree, summarised (health.Report.Summary):
+	// the portal keeps the last one for the admin center.
+	Health *health.Report `json:"health,omitempty"`
 }
 
 // The portal's limits on a heartbeat's text (protocol.md §5).

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"roomkit/appliance"
+	"roomkit/health"
 	"roomkit/provisioning"
 )
 
@@ -52,6 +53,8 @@ type Kit interface {
 	// as the screen's End and Lock buttons do.
 	EndMeeting(ctx context.Context) error
 	LockMeeting(ctx context.Context, locked bool) error
+	// Health is the kit's health tree at now (health.go).
+	Health(now time.Time) health.Report
 }
 
 var _ Kit = (*appliance.Kit)(nil)
@@ -169,6 +172,7 @@ func Handler(kit Kit, token string, log *slog.Logger) http.Handler {
 	s := &server{kit: kit, token: []byte(token), log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
+	mux.HandleFunc("GET /v1/health", s.health)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("POST /v1/factory-reset", s.factoryReset)
 	mux.HandleFunc("POST /v1/meeting/meet-now", s.meetNow)

@@ -1,12 +1,15 @@
 // roomctl controls the room kit's roomd through its local control API.
 //
 //	roomctl [-control ADDR] [-state DIR] status [-json]
+//	roomctl [-control ADDR] [-state DIR] health [-json]
 //	roomctl [-control ADDR] [-state DIR] factory-reset
 //	roomctl [-control ADDR] [-state DIR] meet-now | join <id> | leave
 //	roomctl [-control ADDR] [-state DIR] mute | unmute | camera on|off | volume <0-100>
 //	roomctl [-control ADDR] [-state DIR] end | lock | unlock
 //
-// Exit codes: 0 done, 1 failed, 2 usage error.
+// Exit codes: 0 done, 1 failed, 2 usage error; health exits 3 when the
+// kit's health is failed (its tree printed all the same), so a script
+// tells a sick kit from a roomd it could not ask.
 package main
 
 import (
@@ -32,6 +35,7 @@ const usage = `usage: roomctl [-control ADDR] [-state DIR] <command>
 
 commands:
   status [-json]   the kit's state, room, portal, devices (and the code while pairing)
+  health [-json]   the kit's health checks; exit code 3 when one failed
   factory-reset    erase the kit's identity and pairing; it shows a new code
   meet-now         start an instant meeting in the room
   join <id>        join the meeting with this ID (123456789 or 123-456-789)
@@ -54,6 +58,8 @@ func main() {
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case err == nil:
+	case errors.Is(err, errUnhealthy):
+		os.Exit(3) // the tree on stdout says why
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "roomctl:", strings.TrimPrefix(err.Error(), "usage: "))
 		os.Exit(2)
@@ -108,6 +114,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return enc.Encode(st)
 		}
 		return printStatus(stdout, st)
+	case "health":
+		return runHealth(ctx, *addr, *stateDir, rest, stdout, stderr)
 	case "factory-reset":
 		if len(rest) > 0 {
 			return fmt.Errorf("%w: factory-reset takes no arguments, got %q", errUsage, rest)
@@ -145,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "record-input":
 		return recordInput(rest)
 	default:
-		return fmt.Errorf("%w: unknown command %q (want status, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera or record-input)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want status, health, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera or record-input)", errUsage, cmd)
 	}
 }
 
