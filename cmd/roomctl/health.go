@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 
 	"roomkit/appliance/control"
@@ -18,14 +16,9 @@ var errUnhealthy = errors.New("the kit's health is failed")
 
 // runHealth prints the kit's health tree, as text or as JSON.
 func runHealth(ctx context.Context, addr, stateDir string, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the health tree as JSON")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: health: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: health takes no arguments, got %q", errUsage, fs.Args())
+	asJSON, err := jsonFlag("health", args, stderr)
+	if err != nil {
+		return err
 	}
 	c, err := control.Dial(addr, stateDir)
 	if err != nil {
@@ -35,7 +28,7 @@ func runHealth(ctx context.Context, addr, stateDir string, args []string, stdout
 	if err != nil {
 		return err
 	}
-	if err := printHealth(stdout, r, *asJSON); err != nil {
+	if err := printHealth(stdout, r, asJSON); err != nil {
 		return err
 	}
 	if !r.Healthy() {

@@ -68,7 +68,7 @@ func TestHealthCommand(t *testing.T) {
 			if !strings.Contains(out.String(), tc.want) {
 				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
 			}
-			if slices := tc.args; len(slices) == 1 && slices[0] == "-json" {
+			if len(tc.args) == 1 && tc.args[0] == "-json" {
 				var back health.Report
 				if err := json.Unmarshal(out.Bytes(), &back); err != nil || back.Status != tc.r.Status {
 					t.Errorf("-json prints %s (%v)", out.String(), err)

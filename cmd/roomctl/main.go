@@ -91,14 +91,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	switch cmd {
 	case "status":
-		sfs := flag.NewFlagSet("status", flag.ContinueOnError)
-		sfs.SetOutput(stderr)
-		asJSON := sfs.Bool("json", false, "print the status as JSON")
-		if err := sfs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: status: %v", errUsage, err)
-		}
-		if sfs.NArg() > 0 {
-			return fmt.Errorf("%w: status takes no arguments, got %q", errUsage, sfs.Args())
+		asJSON, err := jsonFlag("status", rest, stderr)
+		if err != nil {
+			return err
 		}
 		c, err := control.Dial(*addr, *stateDir)
 		if err != nil {
@@ -108,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
+		if asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(st)
@@ -155,6 +150,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: unknown command %q (want status, health, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera or record-input)", errUsage, cmd)
 	}
+}
+
+// jsonFlag parses the arguments of a command whose only flag is -json.
+func jsonFlag(cmd string, args []string, stderr io.Writer) (bool, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print it as JSON")
+	if err := fs.Parse(args); err != nil {
+		return false, fmt.Errorf("%w: %s: %v", errUsage, cmd, err)
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, cmd, fs.Args())
+	}
+	return *asJSON, nil
 }
 
 // printStatus prints aligned "key: value" lines, skipping what does not
