@@ -27,7 +27,10 @@ import (
 
 // kitHealth keeps the few facts the checks need beyond the kit's state,
 // and the tree, which remembers since when each check has had its status.
-// Its zero value is ready: the tree is built on first use.
+// Its zero value is ready: the tree is built on first use. Locks: k.mu,
+// then kitHealth.mu; the checks run under both, so they only read the
+// snapshot, the local file system (statfs on /perm) and the interface
+// list, none of which can block for long.
 type kitHealth struct {
 	mu   sync.Mutex
 	tree *health.Tree
@@ -187,9 +190,11 @@ func (k *Kit) healthInputsLocked(now time.Time) healthInputs {
 	case err != nil:
 		in.portal.Err = shortReason(err)
 		in.portal.Unreachable = errors.Is(err, provisioning.ErrUnreachable)
-	case !k.connected && k.errText != "":
-		// Pairing: the heartbeat has not run; the screen's line says why.
-		in.portal.Err = k.errText
+	case !k.connected:
+		// Pairing, or booting: no heartbeat has run, and only an
+		// unreachable portal leaves the kit disconnected (waitRetry);
+		// a portal that refuses a code still answers.
+		in.portal.Unreachable = true
 	}
 	if k.connected {
 		in.portal.FailedSince = time.Time{}
