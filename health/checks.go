@@ -73,8 +73,12 @@ func Touch(status func() (drivers.Status, bool)) *Check {
 // StallAfter is how long a camera may go without a frame, while someone
 // reads it, before it counts as failed. The kit reads it at least once a
 // second; a camera that stops sending without an error (a firmware hang
-// some UVC cameras have) shows here within StallAfter.
-const StallAfter = 5 * time.Second
+// some UVC cameras have) shows here within StallAfter. It is the camera
+// driver's own limit (camera.StallLimit, after which it reopens the
+// camera), so the tree and the driver call the same silence a stall;
+// this package does not import the drivers, which the portal would
+// then build too.
+const StallAfter = 10 * time.Second
 
 // CameraState is what the kit knows about its camera.
 type CameraState struct {

@@ -35,13 +35,13 @@ func TestKitChecks(t *testing.T) {
 			return CameraState{Device: cam, Watched: true, LastFrame: t0.Add(-12 * time.Second), Since: t0.Add(-time.Hour)}
 		}), t0, Failed, "Camera: no frames for 12 s", t0.Add(-12 * time.Second)},
 		{"camera stalled with an error", Camera(func() CameraState {
-			return CameraState{Device: cam, Watched: true, LastFrame: t0.Add(-7 * time.Second), Err: "timeout"}
-		}), t0, Failed, "Camera: no frames for 7 s (timeout)", time.Time{}},
+			return CameraState{Device: cam, Watched: true, LastFrame: t0.Add(-11 * time.Second), Err: "timeout"}
+		}), t0, Failed, "Camera: no frames for 11 s (timeout)", time.Time{}},
 		{"camera never sent", Camera(func() CameraState {
 			return CameraState{Device: cam, Watched: true, Since: t0.Add(-30 * time.Second)}
 		}), t0, Failed, "Camera: no frame since the kit started 30 s ago", time.Time{}},
 		{"camera starting", Camera(func() CameraState {
-			return CameraState{Device: cam, Watched: true, Since: t0.Add(-time.Second)}
+			return CameraState{Device: cam, Watched: true, Since: t0.Add(-9 * time.Second)}
 		}), t0, OK, "Camera: Logitech C920", time.Time{}},
 		{"camera in a meeting's hands: the driver decides", Camera(func() CameraState {
 			return CameraState{Device: cam, LastFrame: t0.Add(-time.Hour)}
