@@ -63,7 +63,8 @@ func summarise(ns []Node, depth int, budget *int) []Node {
 func valid(s Status) bool { return s == OK || s == Degraded || s == Failed }
 
 // Validate checks a report that came over the network: known statuses, a
-// top status that is the worst of its checks, names and details that are
+// top status no better than its worst check (it may be worse: a summary
+// keeps the whole tree's status when it cuts checks), names and details that are
 // one line of text within the limits, and no more than MaxChecks checks
 // MaxDepth deep. The error names the field, for the kit's log.
 func (r Report) Validate() error {
@@ -78,7 +79,7 @@ func (r Report) Validate() error {
 	for _, n := range r.Checks {
 		worst = worst.Worse(n.worst())
 	}
-	if worst != r.Status {
+	if worst.rank() > r.Status.rank() {
 		return fmt.Errorf("status is %q but the worst check is %q", r.Status, worst)
 	}
 	return nil
