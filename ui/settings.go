@@ -161,25 +161,28 @@ const maxHealthLines = 3
 
 func healthRowsShown(hs []HealthLine) int { return min(len(hs), maxHealthLines) }
 
-// settingsHealthTop is where the health section starts: above bottom by
-// its heading and lines, which the camera preview makes room for. No
-// problems, no section.
+// healthRow is the height of one problem's line. The lines have no
+// heading: each names its check ("Camera: …"), and every row they take
+// is taken from the camera preview above them.
+const healthRow = 40
+
+// settingsHealthTop is where the health lines start: above bottom by as
+// many rows as are shown, which the camera preview makes room for. No
+// problems, no lines.
 func (l *layouter) settingsHealthTop(hs []HealthLine, bottom int) int {
 	if len(hs) == 0 {
 		return bottom
 	}
-	return bottom - l.px(64) - healthRowsShown(hs)*l.px(44)
+	return bottom - l.px(16) - healthRowsShown(hs)*l.px(healthRow)
 }
 
-// settingsHealth lists the health tree's problems at y in the right
+// settingsHealth lists the health tree's problems from y in the right
 // column, each with a dot in its status's colour.
 func (l *layouter) settingsHealth(hs []HealthLine, x, y, w int) {
 	if len(hs) == 0 {
 		return
 	}
 	y += l.px(16)
-	l.text(x, y, w, l.px(48), "Health", bold, 36, colText, left)
-	y += l.px(48)
 	for i := range healthRowsShown(hs) {
 		h := hs[i]
 		c := colWarning
@@ -191,8 +194,8 @@ func (l *layouter) settingsHealth(hs []HealthLine, x, y, w int) {
 			text = fmt.Sprintf("%d more problems: roomctl health lists them", len(hs)-i)
 		}
 		dot := l.px(16)
-		l.items = append(l.items, item{r: image.Rect(x, y+l.px(14), x+dot, y+l.px(14)+dot), fill: c, radius: dot})
-		l.text(x+dot+l.px(16), y, w-dot-l.px(16), l.px(44), text, regular, 28, c, left)
-		y += l.px(44)
+		l.items = append(l.items, item{r: image.Rect(x, y+l.px(12), x+dot, y+l.px(12)+dot), fill: c, radius: dot})
+		l.text(x+dot+l.px(16), y, w-dot-l.px(16), l.px(healthRow), text, regular, 28, c, left)
+		y += l.px(healthRow)
 	}
 }
