@@ -433,22 +433,8 @@ func newFullDiskEnv(t *testing.T) (*env, *atomic.Bool, *lockedBuffer) {
 	}
 	logs := new(lockedBuffer)
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
-		t.Fatal(err)
-	}
+	e := startEnv(t, httptest.NewUnstartedServer(nil), c,
+		Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open}, nil)
 	return e, full, logs
 }
 
