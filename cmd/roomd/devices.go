@@ -73,7 +73,10 @@ func openReal(s provisioning.Settings, log *slog.Logger) (*devices, error) {
 	d.input = evdev.NewManager(evdev.DefaultDir, fb.Bounds().Size(), evdev.Options{
 		Rotate: s.Display.Rotate, SwapXY: s.Display.SwapXY, InvertX: s.Display.InvertX, InvertY: s.Display.InvertY,
 	})
-	d.camera = v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p})
+	// A camera that falls silent without an error is closed and reopened.
+	d.camera = camera.WatchStalls(func() (camera.Camera, error) {
+		return v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p}), nil
+	}, 0, nil)
 	sp, err := alsa.NewManager(alsa.Options{})
 	if err != nil {
 		// miniaudio itself failed: no audio until roomd restarts, but
