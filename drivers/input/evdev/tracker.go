@@ -11,8 +11,11 @@ import (
 // Options adapt a panel's touch axes to the screen.
 type Options struct {
 	// Rotate turns touch coordinates clockwise by 0, 90, 180 or 270 degrees,
-	// for a panel mounted rotated relative to its touch sensor: with 90, a
-	// touch at the sensor's top-left corner lands at the screen's top-right.
+	// for a panel mounted turned clockwise from its native orientation
+	// (settings.json's display.rotate): with 90, a touch at the sensor's
+	// top-left corner lands at the screen's top-right. The screen is then
+	// the turned one (display.Rotate with the same degrees), so taps land
+	// where the picture shows.
 	Rotate int
 	// SwapXY exchanges the sensor's axes, and InvertX and InvertY mirror
 	// them, before rotation. Some panels need these whatever the rotation.
