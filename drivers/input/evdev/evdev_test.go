@@ -139,6 +139,21 @@ func TestRecordedDevices(t *testing.T) {
 	}
 }
 
+// track feeds a stream to a tracker for dev and returns what the UI sees.
+func track(t *testing.T, dev deviceInfo, screen image.Point, opts Options, query func() (deviceState, error), s *stream) []input.Event {
+	t.Helper()
+	p, err := classify("test", dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(p, screen, opts, query)
+	var got []input.Event
+	for i := 0; i < len(s.b); i += fixtureRecord {
+		got = tr.feed(decodeRecord(s.b[i:], fixtureRecord, binary.LittleEndian), got)
+	}
+	return got
+}
+
 // TestSlotsAtOpen: what EVIOCGMTSLOTS said at open seeds the contacts.
 func TestSlotsAtOpen(t *testing.T) {
 	dev := func(ids, xs, ys []int32) deviceInfo {
@@ -165,15 +180,7 @@ func TestSlotsAtOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := classify("test", tt.dev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := newTracker(p, image.Pt(1280, 800), Options{}, nil)
-			var got []input.Event
-			for i := 0; i < len(tt.s.b); i += fixtureRecord {
-				got = tr.feed(decodeRecord(tt.s.b[i:], fixtureRecord, binary.LittleEndian), got)
-			}
+			got := track(t, tt.dev, image.Pt(1280, 800), Options{}, nil, tt.s)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("events %v, want %v", got, tt.want)
 			}
@@ -529,15 +536,8 @@ func TestResyncWithoutState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := classify("test", tt.dev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := newTracker(p, image.Pt(1280, 800), Options{}, func() (deviceState, error) { return deviceState{}, syscall.ENODEV })
-			var got []input.Event
-			for i := 0; i < len(tt.s.b); i += fixtureRecord {
-				got = tr.feed(decodeRecord(tt.s.b[i:], fixtureRecord, binary.LittleEndian), got)
-			}
+			gone := func() (deviceState, error) { return deviceState{}, syscall.ENODEV }
+			got := track(t, tt.dev, image.Pt(1280, 800), Options{}, gone, tt.s)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("events %v, want %v", got, tt.want)
 			}

@@ -1,7 +1,6 @@
 package evdev
 
 import (
-	"encoding/binary"
 	"image"
 	"image/color"
 	"image/draw"
@@ -53,16 +52,8 @@ func TestTapOnRotatedScreen(t *testing.T) {
 			Abs:  []axis{{Code: absX, Max: panelW - 1}, {Code: absY, Max: panelH - 1}},
 			Keys: []uint16{btnTouch},
 		}
-		p, err := classify("test", dev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := newTracker(p, room.Size(), Options{Rotate: degrees}, nil)
-		s := new(stream).abs(absX, int32(tap.X)).abs(absY, int32(tap.Y)).key(btnTouch, 1).syn().key(btnTouch, 0).syn()
-		var got []input.Event
-		for i := 0; i < len(s.b); i += fixtureRecord {
-			got = tr.feed(decodeRecord(s.b[i:], fixtureRecord, binary.LittleEndian), got)
-		}
+		got := track(t, dev, room.Size(), Options{Rotate: degrees}, nil,
+			new(stream).abs(absX, int32(tap.X)).abs(absY, int32(tap.Y)).key(btnTouch, 1).syn().key(btnTouch, 0).syn())
 		if len(got) != 2 || got[0].Kind != input.Down {
 			t.Fatalf("%d°: events %v, want a tap", degrees, got)
 		}
