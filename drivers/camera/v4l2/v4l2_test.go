@@ -369,12 +369,13 @@ func TestParseFixtureErrors(t *testing.T) {
 }
 
 func FuzzParseFixture(f *testing.F) {
-	for _, name := range []string{"uvc-mjpeg-720p.v4l2", "ir-grey.v4l2"} {
+	for _, name := range []string{"uvc-mjpeg-720p.v4l2", "ir-grey.v4l2", "uvc-mjpeg-stalled.v4l2"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b[:min(len(b), 4096)])
+		f.Add(b[:bytes.IndexByte(b, '\n')+1]) // the header alone: a camera without frames
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fx, err := parseFixture(b)
@@ -384,8 +385,12 @@ func FuzzParseFixture(f *testing.F) {
 		// Whatever parses must open or fail cleanly, never panic.
 		c, err := openWith(func(string) (device, error) { return newReplay(fx, false), nil }, Options{Path: "/dev/video0"})
 		if err == nil {
+			// Ended already, so that waiting on a camera that fell silent
+			// ("ends":"stalled") returns at once; recorded frames still come.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
 			for range 3 {
-				if _, err := c.Next(context.Background()); err != nil {
+				if _, err := c.Next(ctx); err != nil {
 					break
 				}
 			}
