@@ -3,6 +3,7 @@ package display_test
 import (
 	"image"
 	"image/color"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,4 +104,19 @@ func letters(img *image.RGBA) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// BenchmarkRotate is the cost a turned kit pays per frame, on a 1280×800
+// panel, before the display's own conversion.
+func BenchmarkRotate(b *testing.B) {
+	for _, degrees := range []int{90, 180} {
+		b.Run(strconv.Itoa(degrees), func(b *testing.B) {
+			d, _ := display.Rotate(displaytest.New(1280, 800), degrees)
+			frame := image.NewRGBA(d.Bounds())
+			b.SetBytes(int64(len(frame.Pix)))
+			for b.Loop() {
+				d.Show(frame)
+			}
+		})
+	}
 }
