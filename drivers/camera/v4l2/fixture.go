@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"roomkit/drivers"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 // fixtureFormat names version 1 of the fixture format (see doc.go).
@@ -199,7 +199,7 @@ type replay struct {
 func newReplay(fx *fixture, paced bool) *replay {
 	return &replay{
 		fx: fx, paced: paced, end: fmt.Errorf("replay %s: recording ended: %w", fx.Path, camera.ErrUnplugged),
-		closed: make(chan struct{}), sleep: drivers.Sleep,
+		closed: make(chan struct{}), sleep: clock.Sleep,
 	}
 }
 
