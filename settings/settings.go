@@ -49,7 +49,7 @@ type Settings struct {
 
 // Display describes the touch panel's mounting.
 type Display struct {
-	Rotate  int  `json:"rotate,omitempty"` // touch rotation: 0, 90, 180 or 270
+	Rotate  int  `json:"rotate,omitempty"` // the panel is mounted turned clockwise by this much (0, 90, 180 or 270): picture and touch turn together
 	SwapXY  bool `json:"swap_xy,omitempty"`
 	InvertX bool `json:"invert_x,omitempty"`
 	InvertY bool `json:"invert_y,omitempty"`
