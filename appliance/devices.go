@@ -23,6 +23,7 @@ import (
 
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 const (
@@ -137,7 +138,7 @@ func (k *Kit) meterMic(ctx context.Context, sp audio.Speakerphone, gen int) {
 			}
 			meter.Reset()
 			k.setTest(gen, func() { k.micLevel = 0 })
-			sleepCtx(ctx, deviceRetry)
+			clock.Sleep(ctx, deviceRetry)
 			continue
 		}
 		lastErr = ""
@@ -183,7 +184,7 @@ func (k *Kit) playTone() {
 			}
 			return
 		}
-		sleepCtx(t.ctx, audio.TestToneDuration-time.Since(start))
+		clock.Sleep(t.ctx, audio.TestToneDuration-time.Since(start))
 	})
 }
 
@@ -408,19 +409,6 @@ func (g *camGate) read(ctx context.Context, cam camera.Camera, use func(camera.F
 	}
 	use(f)
 	return true, nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // h264Placeholder is the preview of a camera that only sends H.264: a

@@ -21,7 +21,7 @@ import (
 	"roomkit/drivers"
 	"roomkit/health"
 	"roomkit/internal/textfield"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 	"roomkit/ui"
 )
 
@@ -189,7 +189,7 @@ func (k *Kit) healthInputsLocked(now time.Time) healthInputs {
 	switch err := h.beatErr; {
 	case err != nil:
 		in.portal.Err = shortReason(err)
-		in.portal.Unreachable = errors.Is(err, provisioning.ErrUnreachable)
+		in.portal.Unreachable = errors.Is(err, portalapi.ErrUnreachable)
 	case !k.connected:
 		// Pairing, or booting: no heartbeat has run, and only an
 		// unreachable portal leaves the kit disconnected (waitRetry);
@@ -268,7 +268,7 @@ func loopbackPortal(raw string) bool {
 // for: "connection refused", "timed out", "invalid_client". The whole
 // error is in the log.
 func shortReason(err error) string {
-	var oe *provisioning.OAuthError
+	var oe *portalapi.OAuthError
 	var dns *net.DNSError
 	var errno syscall.Errno
 	switch {

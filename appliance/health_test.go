@@ -101,14 +101,14 @@ func TestHealthFollowsThePortal(t *testing.T) {
 	}
 }
 
-// clock is a kit clock a test moves.
-type clock struct {
+// kitClock is a kit clock a test moves.
+type kitClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
+func (c *kitClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *kitClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
@@ -135,7 +135,7 @@ func (c *stallingCamera) Next(ctx context.Context) (camera.Frame, error) {
 // TestHealthCameraStall: a camera that stops sending frames without an
 // error is failed once StallAfter has passed on the kit's clock.
 func TestHealthCameraStall(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 12, 5, 9, 14, 0, 0, time.UTC)}
+	clk := &kitClock{t: time.Date(2026, 12, 5, 9, 14, 0, 0, time.UTC)}
 	cam := &stallingCamera{fakeCamera: *stillCamera(64, 36), stalled: make(chan struct{})}
 	h := startWith(t, newFakePortal(t), t.TempDir(), func(c *Config) { c.Camera, c.Now = cam, clk.now })
 	h.until("a frame read", func(Status, ui.View) bool {

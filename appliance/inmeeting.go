@@ -26,7 +26,7 @@ import (
 	"roomkit/appliance/meeting"
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 	"roomkit/ui"
 )
 
@@ -94,7 +94,7 @@ func joinMeetingSession(ctx context.Context, cfg meeting.Config) (session, error
 // inMeeting is the meeting the kit is in.
 type inMeeting struct {
 	sess      session
-	info      provisioning.Meeting
+	info      portalapi.Meeting
 	organizer bool
 	self      *selfCam // nil without a camera
 	release   func()   // gives the camera back to the kit's own reads
@@ -145,20 +145,20 @@ type UpcomingStatus struct {
 // MeetNow starts an instant meeting and joins it. It returns once the
 // kit is in the meeting, or why it is not.
 func (k *Kit) MeetNow(ctx context.Context) error {
-	return k.join(ctx, noticeStarting, func(ctx context.Context, c *provisioning.Client, tok string) (*provisioning.MeetingJoin, error) {
+	return k.join(ctx, noticeStarting, func(ctx context.Context, c *portalapi.Client, tok string) (*portalapi.MeetingJoin, error) {
 		return c.MeetNow(ctx, tok)
 	})
 }
 
 // JoinMeeting joins the meeting id ("123456789" or "123-456-789"). A
-// refusal by the portal is a *provisioning.MeetingError in its words.
+// refusal by the portal is a *portalapi.MeetingError in its words.
 func (k *Kit) JoinMeeting(ctx context.Context, id string) error {
-	return k.join(ctx, noticeJoining, func(ctx context.Context, c *provisioning.Client, tok string) (*provisioning.MeetingJoin, error) {
+	return k.join(ctx, noticeJoining, func(ctx context.Context, c *portalapi.Client, tok string) (*portalapi.MeetingJoin, error) {
 		return c.JoinMeeting(ctx, tok, id)
 	})
 }
 
-func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context, *provisioning.Client, string) (*provisioning.MeetingJoin, error)) error {
+func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context, *portalapi.Client, string) (*portalapi.MeetingJoin, error)) error {
 	k.mu.Lock()
 	switch {
 	case k.state == InMeeting:
@@ -187,8 +187,8 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 		k.signal()
 	}()
 
-	var ans *provisioning.MeetingJoin
-	err := k.withToken(jctx, func(c *provisioning.Client, tok string) error {
+	var ans *portalapi.MeetingJoin
+	err := k.withToken(jctx, func(c *portalapi.Client, tok string) error {
 		var err error
 		ans, err = ask(jctx, c, tok)
 		return err
@@ -259,13 +259,13 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 // come back with the token it has, so the session keeps trying with it.
 func (k *Kit) renewMeeting(id string) func(ctx context.Context) (string, string, error) {
 	return func(ctx context.Context) (string, string, error) {
-		var ans *provisioning.MeetingJoin
-		err := k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+		var ans *portalapi.MeetingJoin
+		err := k.withToken(ctx, func(c *portalapi.Client, tok string) error {
 			var err error
 			ans, err = c.JoinMeeting(ctx, tok, id)
 			return err
 		})
-		var me *provisioning.MeetingError
+		var me *portalapi.MeetingError
 		if errors.As(err, &me) {
 			switch me.Status {
 			case http.StatusNotFound, http.StatusGone:
@@ -426,8 +426,8 @@ func (k *Kit) LockMeeting(ctx context.Context, locked bool) error {
 	if err != nil {
 		return err
 	}
-	var info provisioning.Meeting
-	err = k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	var info portalapi.Meeting
+	err = k.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		var err error
 		info, err = c.LockMeeting(ctx, tok, m.info.ID, locked)
 		return err
@@ -450,7 +450,7 @@ func (k *Kit) MuteParticipant(ctx context.Context, identity string) error {
 	if err != nil {
 		return err
 	}
-	return k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	return k.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		if identity == "" {
 			return c.MuteAll(ctx, tok, m.info.ID)
 		}
@@ -468,7 +468,7 @@ func (k *Kit) EndMeeting(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	err = k.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		return c.EndMeeting(ctx, tok, m.info.ID)
 	})
 	k.leave(m, noticeEnded)
@@ -494,14 +494,14 @@ func (k *Kit) organised() (*inMeeting, error) {
 
 // withToken calls fn with the portal client and a current access token,
 // once more with a fresh token if the portal refused the one it had.
-func (k *Kit) withToken(ctx context.Context, fn func(c *provisioning.Client, tok string) error) error {
+func (k *Kit) withToken(ctx context.Context, fn func(c *portalapi.Client, tok string) error) error {
 	for try := 0; ; try++ {
 		c, tok, err := k.accessToken(ctx)
 		if err != nil {
 			return err
 		}
 		err = fn(c, tok.AccessToken)
-		if errors.Is(err, provisioning.ErrInvalidToken) && try == 0 {
+		if errors.Is(err, portalapi.ErrInvalidToken) && try == 0 {
 			k.mu.Lock()
 			if k.token == tok {
 				k.token = nil
@@ -518,8 +518,8 @@ func (k *Kit) withToken(ctx context.Context, fn func(c *provisioning.Client, tok
 // after a meeting.
 func (k *Kit) refreshMeetings(ctx context.Context) {
 	for {
-		var ms []provisioning.Meeting
-		err := k.withToken(ctx, func(c *provisioning.Client, tok string) error {
+		var ms []portalapi.Meeting
+		err := k.withToken(ctx, func(c *portalapi.Client, tok string) error {
 			var err error
 			ms, err = c.Meetings(ctx, tok)
 			return err
@@ -559,8 +559,8 @@ func (k *Kit) refreshMeetingsSoon() {
 
 // upcomingLocked is the list the home screen shows: today's meetings
 // that have not ended, in the portal's order.
-func (k *Kit) upcomingLocked(now time.Time) []provisioning.Meeting {
-	var out []provisioning.Meeting
+func (k *Kit) upcomingLocked(now time.Time) []portalapi.Meeting {
+	var out []portalapi.Meeting
 	for _, m := range k.upcoming {
 		if m.End.IsZero() || m.End.After(now) {
 			out = append(out, m)
@@ -710,11 +710,11 @@ func (k *Kit) goControl(what string, fn func(context.Context) error) {
 // meetingErrorLine says in words why a meeting request failed: the
 // portal's own words when it refused.
 func (k *Kit) meetingErrorLine(err error) string {
-	var me *provisioning.MeetingError
+	var me *portalapi.MeetingError
 	switch {
 	case errors.As(err, &me):
 		return me.Message
-	case errors.Is(err, provisioning.ErrUnreachable), errors.Is(err, provisioning.ErrBadAnswer), errors.As(err, new(*provisioning.OAuthError)):
+	case errors.Is(err, portalapi.ErrUnreachable), errors.Is(err, portalapi.ErrBadAnswer), errors.As(err, new(*portalapi.OAuthError)):
 		return k.failureLine(err)
 	}
 	return err.Error()

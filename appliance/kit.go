@@ -41,7 +41,10 @@ import (
 	"roomkit/drivers/display"
 	"roomkit/drivers/gpio"
 	"roomkit/drivers/input"
+	"roomkit/internal/clock"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
+	"roomkit/settings"
 	"roomkit/ui"
 )
 
@@ -87,7 +90,7 @@ type Config struct {
 	// Settings are the installer's settings.json (provisioning.LoadSettings).
 	// SettingsErr is why that file could not be used: Settings are then
 	// the defaults, and the screen says so until the file is fixed.
-	Settings    provisioning.Settings
+	Settings    settings.Settings
 	SettingsErr error
 
 	Logger            *slog.Logger
@@ -159,13 +162,13 @@ type Kit struct {
 	running     bool
 	state       State
 	id          *provisioning.Identity
-	client      *provisioning.Client
+	client      *portalapi.Client
 	saved       provisioning.State
-	token       *provisioning.Token
+	token       *portalapi.Token
 	loc         *time.Location
 	connected   bool
 	lastBeat    time.Time
-	code        *provisioning.DeviceAuthorization
+	code        *portalapi.DeviceAuthorization
 	message     string
 	errText     string    // shown with a countdown to retryAt
 	retryAt     time.Time // zero: no countdown
@@ -179,7 +182,7 @@ type Kit struct {
 	joinCancel  context.CancelFunc
 	meet        *inMeeting     // the meeting the kit is in (state InMeeting)
 	keypad      *ui.KeypadView // the join keypad is up (state Ready)
-	upcoming    []provisioning.Meeting
+	upcoming    []portalapi.Meeting
 	testGen     int // bumped when the device tests start or stop: late results are dropped
 	micLevel    float64
 	tonePlaying bool
@@ -233,7 +236,7 @@ func New(cfg Config) (*Kit, error) {
 		cfg:          cfg,
 		log:          cfg.Logger,
 		now:          cfg.Now,
-		sleep:        provisioning.Sleep,
+		sleep:        clock.Sleep,
 		started:      cfg.Now(),
 		renderer:     ui.NewRenderer(cfg.Display.Bounds().Size()),
 		changed:      make(chan struct{}, 1),
@@ -400,8 +403,8 @@ func (k *Kit) load() error {
 	return nil
 }
 
-func (k *Kit) newClient(id *provisioning.Identity) *provisioning.Client {
-	return &provisioning.Client{PortalURL: k.cfg.PortalURL, HTTP: k.cfg.HTTPClient, Identity: id, Now: k.now,
+func (k *Kit) newClient(id *provisioning.Identity) *portalapi.Client {
+	return &portalapi.Client{PortalURL: k.cfg.PortalURL, HTTP: k.cfg.HTTPClient, Identity: id, Now: k.now,
 		AllowPlainHTTP: k.cfg.Settings.AllowPlainHTTP}
 }
 
@@ -456,7 +459,7 @@ func (k *Kit) pair(ctx context.Context) {
 
 // awaitApproval polls for da until it is approved (true) or a fresh code
 // is needed (false).
-func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da *provisioning.DeviceAuthorization, bo *backoff) bool {
+func (k *Kit) awaitApproval(ctx context.Context, client *portalapi.Client, da *portalapi.DeviceAuthorization, bo *backoff) bool {
 	for {
 		// WaitForApproval sleeps before every poll; a second sleep means
 		// the poll before it got an answer: the portal is there.
@@ -480,14 +483,14 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 			return true
 		case ctx.Err() != nil:
 			return false
-		case errors.Is(err, provisioning.ErrAccessDenied):
+		case errors.Is(err, portalapi.ErrAccessDenied):
 			k.log.Info("pairing code denied in the admin center")
 			k.setMessage(msgDenied)
 			return false
-		case errors.Is(err, provisioning.ErrExpiredToken), errors.Is(err, provisioning.ErrInvalidGrant):
+		case errors.Is(err, portalapi.ErrExpiredToken), errors.Is(err, portalapi.ErrInvalidGrant):
 			k.log.Info("pairing code ran out: asking for a fresh one", "err", err)
 			return false
-		case errors.Is(err, provisioning.ErrUnreachable):
+		case errors.Is(err, portalapi.ErrUnreachable):
 			k.log.Warn("cannot poll the portal", "err", err)
 			k.waitRetry(ctx, bo, err, k.failureLine(err))
 			if !k.now().Before(da.ExpiresAt) {
@@ -505,7 +508,7 @@ func (k *Kit) awaitApproval(ctx context.Context, client *provisioning.Client, da
 }
 
 // paired saves the new pairing and switches to the home screen.
-func (k *Kit) paired(tok *provisioning.Token) error {
+func (k *Kit) paired(tok *portalapi.Token) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	st := provisioning.State{
@@ -552,7 +555,7 @@ func (k *Kit) ready(ctx context.Context) {
 		switch {
 		case err == nil:
 			bo.reset()
-		case errors.Is(err, provisioning.ErrNotPaired):
+		case errors.Is(err, portalapi.ErrNotPaired):
 			// Only this explicit answer forgets the room. A refused
 			// assertion (invalid_client for a clock that is off, a
 			// replayed jti), a portal that is down or confused: all pass,
@@ -574,7 +577,7 @@ func (k *Kit) ready(ctx context.Context) {
 // kit has none or the portal refused the one it had.
 func (k *Kit) heartbeat(ctx context.Context) error {
 	err := k.heartbeatOnce(ctx)
-	if errors.Is(err, provisioning.ErrInvalidToken) {
+	if errors.Is(err, portalapi.ErrInvalidToken) {
 		k.mu.Lock()
 		k.token = nil
 		k.mu.Unlock()
@@ -614,7 +617,7 @@ func (k *Kit) heartbeatOnce(ctx context.Context) error {
 
 // accessToken returns the portal client and a current access token,
 // asking for a new one when the kit has none or it is about to run out.
-func (k *Kit) accessToken(ctx context.Context) (*provisioning.Client, *provisioning.Token, error) {
+func (k *Kit) accessToken(ctx context.Context) (*portalapi.Client, *portalapi.Token, error) {
 	k.mu.Lock()
 	client, tok := k.client, k.token
 	k.mu.Unlock()
@@ -635,10 +638,10 @@ func (k *Kit) accessToken(ctx context.Context) (*provisioning.Client, *provision
 	return client, tok, nil
 }
 
-func (k *Kit) report() provisioning.Report {
+func (k *Kit) report() portalapi.Report {
 	st := k.Status()
 	h := k.Health(k.now()).Summary()
-	return provisioning.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices, Health: &h}
+	return portalapi.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices, Health: &h}
 }
 
 // applyRoom takes the room's configuration from the portal: a rename in
@@ -847,13 +850,13 @@ func (k *Kit) Metrics() Metrics {
 
 // failureLine is the error line for a failed portal request.
 func (k *Kit) failureLine(err error) string {
-	if errors.Is(err, provisioning.ErrUnreachable) {
+	if errors.Is(err, portalapi.ErrUnreachable) {
 		return "Cannot reach the portal at " + k.cfg.PortalURL
 	}
 	if errors.Is(err, provisioning.ErrInsecurePortal) {
 		return "The portal named a plain http:// endpoint; the kit sends no credentials over it"
 	}
-	var oe *provisioning.OAuthError
+	var oe *portalapi.OAuthError
 	if errors.As(err, &oe) {
 		return fmt.Sprintf("The portal refused the kit (%s)", oe.Code)
 	}
@@ -866,7 +869,7 @@ func (k *Kit) waitRetry(ctx context.Context, bo *backoff, err error, line string
 	d := bo.next()
 	k.mu.Lock()
 	k.errText, k.retryAt = line, k.now().Add(d)
-	if errors.Is(err, provisioning.ErrUnreachable) {
+	if errors.Is(err, portalapi.ErrUnreachable) {
 		k.connected = false
 	}
 	k.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -68,7 +69,7 @@ func (k *Kit) recoverRoom(ctx context.Context) bool {
 		k.mu.Unlock()
 		tok, err := client.RefreshToken(ctx)
 		if err == nil && tok.Room == nil {
-			err = fmt.Errorf("recover the room: %w: the token answer names no room", provisioning.ErrBadAnswer)
+			err = fmt.Errorf("recover the room: %w: the token answer names no room", portalapi.ErrBadAnswer)
 		}
 		switch {
 		case err == nil:
@@ -84,7 +85,7 @@ func (k *Kit) recoverRoom(ctx context.Context) bool {
 			return false
 		case ctx.Err() != nil:
 			return false
-		case errors.Is(err, provisioning.ErrNotPaired):
+		case errors.Is(err, portalapi.ErrNotPaired):
 			k.log.Info("the portal holds no room for this kit: pairing again")
 			k.mu.Lock()
 			k.recovering = false

@@ -7,11 +7,9 @@
 package drivers
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 )
 
 // Status is what a device reports about itself: shown on screen, in
@@ -67,17 +65,4 @@ func (r *Registry[T]) Names() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// Sleep waits for d or until ctx ends, whichever is first: how fakes and
-// replays pace themselves like real devices.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -3,13 +3,11 @@ package control
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"roomkit/appliance"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 // The meeting verbs of fakeKit: a meeting 123456789 exists, 555666777 is
@@ -33,11 +31,11 @@ func (k *fakeKit) JoinMeeting(ctx context.Context, id string) error {
 	case k.status.Meeting != nil:
 		return appliance.ErrInMeeting
 	case len(digits) != 9:
-		return &provisioning.MeetingError{Status: 400, Message: "That is not a meeting ID: it has 9 digits, like 123-456-789."}
+		return &portalapi.MeetingError{Status: 400, Message: "That is not a meeting ID: it has 9 digits, like 123-456-789."}
 	case digits == "555666777":
-		return &provisioning.MeetingError{Status: 403, Message: "This meeting is locked."}
+		return &portalapi.MeetingError{Status: 403, Message: "This meeting is locked."}
 	case digits != "123456789":
-		return errors.New("join: " + (&provisioning.MeetingError{Status: 404, Message: "No meeting has the ID 987-654-321."}).Error())
+		return errors.New("join: " + (&portalapi.MeetingError{Status: 404, Message: "No meeting has the ID 987-654-321."}).Error())
 	}
 	k.status.State = appliance.InMeeting
 	k.status.Meeting = &appliance.MeetingStatus{ID: digits, Title: "Meet Now", Volume: 70}
@@ -124,18 +122,8 @@ func TestMeetingVerbsAuth(t *testing.T) {
 			{"GET is refused", "GET", "Bearer " + token, 405},
 		} {
 			t.Run(path+"/"+tc.name, func(t *testing.T) {
-				req, _ := http.NewRequest(tc.method, "http://"+addr+path, strings.NewReader(`{}`))
-				if tc.auth != "" {
-					req.Header.Set("Authorization", tc.auth)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != tc.want {
-					t.Errorf("%s %s: %d %s, want %d", tc.method, path, resp.StatusCode, body, tc.want)
+				if code, body := send(t, tc.method, "http://"+addr+path, tc.auth, `{}`); code != tc.want {
+					t.Errorf("%s %s: %d %s, want %d", tc.method, path, code, body, tc.want)
 				}
 			})
 		}
@@ -197,16 +185,8 @@ func TestMeetingVerbs(t *testing.T) {
 		{"/v1/meeting/lock", `{}`, `say {\"locked\"`},
 		{"/v1/meeting/lock", `{"locked": "yes"}`, "bad request"},
 	} {
-		req, _ := http.NewRequest("POST", "http://"+addr+tc.path, strings.NewReader(tc.body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode < 400 || !strings.Contains(string(b), tc.want) {
-			t.Errorf("POST %s %.40q: %d %s, want an error mentioning %q", tc.path, tc.body, resp.StatusCode, b, tc.want)
+		if code, b := send(t, "POST", "http://"+addr+tc.path, "Bearer "+token, tc.body); code < 400 || !strings.Contains(string(b), tc.want) {
+			t.Errorf("POST %s %.40q: %d %s, want an error mentioning %q", tc.path, tc.body, code, b, tc.want)
 		}
 	}
 }
@@ -262,9 +242,9 @@ func TestErrorStatus(t *testing.T) {
 		{appliance.ErrNotInMeeting, 409},
 		{appliance.ErrInMeeting, 409},
 		{appliance.ErrNotOrganizer, 403},
-		{&provisioning.MeetingError{Status: 404, Message: "No meeting has the ID 123-456-789."}, 404},
-		{errors.Join(errors.New("join"), &provisioning.MeetingError{Status: 403, Message: "This meeting is full."}), 403},
-		{errors.Join(provisioning.ErrUnreachable), 502},
+		{&portalapi.MeetingError{Status: 404, Message: "No meeting has the ID 123-456-789."}, 404},
+		{errors.Join(errors.New("join"), &portalapi.MeetingError{Status: 403, Message: "This meeting is full."}), 403},
+		{errors.Join(portalapi.ErrUnreachable), 502},
 	} {
 		if got := errorStatus(tc.err); got != tc.want {
 			t.Errorf("errorStatus(%v) = %d, want %d", tc.err, got, tc.want)

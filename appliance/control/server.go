@@ -24,9 +24,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"roomkit/appliance"
 	"roomkit/health"
-	"roomkit/provisioning"
 )
 
 // DefaultAddr is where roomd listens and roomctl asks by default.
@@ -148,7 +149,7 @@ func LoadOrCreateToken(stateDir string) (string, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
-	if err := provisioning.WriteFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := renameio.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
 	return tok, nil
@@ -175,14 +176,9 @@ func Handler(kit Kit, token string, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/health", s.health)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("POST /v1/factory-reset", s.factoryReset)
-	mux.HandleFunc("POST /v1/meeting/meet-now", s.meetNow)
-	mux.HandleFunc("POST /v1/meeting/join", s.join)
-	mux.HandleFunc("POST /v1/meeting/leave", s.leave)
-	mux.HandleFunc("POST /v1/microphone", s.microphone)
-	mux.HandleFunc("POST /v1/meeting/camera", s.camera)
-	mux.HandleFunc("POST /v1/volume", s.volume)
-	mux.HandleFunc("POST /v1/meeting/end", s.end)
-	mux.HandleFunc("POST /v1/meeting/lock", s.lock)
+	for _, v := range meetingVerbs {
+		mux.HandleFunc(v.route, s.serveVerb(v))
+	}
 	return s.auth(mux)
 }
 

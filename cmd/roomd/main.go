@@ -25,6 +25,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/provisioning"
+	"roomkit/settings"
 	"roomkit/ui"
 )
 
@@ -72,7 +73,7 @@ func run(log *slog.Logger) error {
 	}
 	// A settings file with errors is shown on screen by the kit, which
 	// carries on with defaults: a typo must not leave a room dark.
-	settings, settingsErr := provisioning.LoadSettings(*stateDir)
+	settings, settingsErr := settings.Load(*stateDir)
 	*portal = portalURL(*portal, settings, *stateDir)
 
 	var devs *devices
@@ -182,7 +183,7 @@ func serve(log *slog.Logger, srv *http.Server, l net.Listener, what string) {
 // paired with (so a paired kit keeps its portal across reboots), else
 // defaultPortal. A damaged state file is dealt with (and shown) by the
 // kit itself.
-func portalURL(flagValue string, s provisioning.Settings, stateDir string) string {
+func portalURL(flagValue string, s settings.Settings, stateDir string) string {
 	switch {
 	case flagValue != "":
 		return flagValue
