@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/drivers/camera"
 	"roomkit/health"
 	"roomkit/internal/textfield"
 	"roomkit/portalapi"
@@ -248,7 +249,9 @@ func (k *Kit) cameraStateLocked(now time.Time) health.CameraState {
 	if h.lastFrame.Before(h.camWatchedSince) {
 		st.LastFrame = time.Time{}
 	}
-	if h.frameErr != nil {
+	var stall *camera.StallError
+	if h.frameErr != nil && !errors.As(h.frameErr, &stall) {
+		// A stall's own words ("no frames for 10 s") would repeat the check's.
 		st.Err = shortReason(h.frameErr)
 	}
 	return st

@@ -115,43 +115,75 @@ func (c *kitClock) add(d time.Duration) {
 }
 
 // stallingCamera sends frames until stall is set, then hangs in Next
-// without an error, as some UVC firmware does.
+// without an error, as some UVC firmware does; or, with giveUp, returns
+// the stall watch's error (camera.StallWatch, which roomd wraps around
+// every camera) at once.
 type stallingCamera struct {
 	fakeCamera
+	giveUp  bool
 	stall   atomic.Bool
-	stalled chan struct{} // closed once a read hangs
+	stalled chan struct{} // closed once a read hangs or gives up
 	once    sync.Once
 }
 
-func (c *stallingCamera) Next(ctx context.Context) (camera.Frame, error) {
-	if c.stall.Load() {
-		c.once.Do(func() { close(c.stalled) })
-		<-ctx.Done()
-		return camera.Frame{}, ctx.Err()
+// Status is the stall watch's while it gives up: present, with the silence.
+func (c *stallingCamera) Status() drivers.Status {
+	st := c.fakeCamera.Status()
+	if c.giveUp && c.stall.Load() {
+		st.Error = "No frames for 10 s; the camera was reopened."
 	}
-	return c.fakeCamera.Next(ctx)
+	return st
+}
+
+func (c *stallingCamera) Next(ctx context.Context) (camera.Frame, error) {
+	if !c.stall.Load() {
+		return c.fakeCamera.Next(ctx)
+	}
+	c.once.Do(func() { close(c.stalled) })
+	if c.giveUp {
+		return camera.Frame{}, &camera.StallError{Quiet: camera.StallLimit}
+	}
+	<-ctx.Done()
+	return camera.Frame{}, ctx.Err()
 }
 
 // TestHealthCameraStall: a camera that stops sending frames without an
-// error is failed once StallAfter has passed on the kit's clock.
+// error, or whose stall watch gave up on it, is failed once StallAfter
+// has passed on the kit's clock, in the check's words.
 func TestHealthCameraStall(t *testing.T) {
-	clk := &kitClock{t: time.Date(2026, 12, 5, 9, 14, 0, 0, time.UTC)}
-	cam := &stallingCamera{fakeCamera: *stillCamera(64, 36), stalled: make(chan struct{})}
-	h := startWith(t, newFakePortal(t), t.TempDir(), func(c *Config) { c.Camera, c.Now = cam, clk.now })
-	h.until("a frame read", func(Status, ui.View) bool {
-		h.kit.health.mu.Lock()
-		defer h.kit.health.mu.Unlock()
-		return !h.kit.health.lastFrame.IsZero()
-	})
-	cam.stall.Store(true)
-	<-cam.stalled
-	if n, _ := node(h.kit.Health(clk.now()), health.NameCamera); n.Status != health.OK {
-		t.Fatalf("camera %s %q before any time passed", n.Status, n.Detail)
-	}
-	clk.add(12 * time.Second)
-	n, _ := node(h.kit.Health(clk.now()), health.NameCamera)
-	if n.Status != health.Failed || n.Line() != "Camera: no frames for 12 s" {
-		t.Errorf("got %s %q, want failed \"Camera: no frames for 12 s\"", n.Status, n.Line())
+	for _, tc := range []struct {
+		name   string
+		giveUp bool
+	}{
+		{"hangs", false},
+		{"the stall watch gives up", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &kitClock{t: time.Date(2026, 12, 5, 9, 14, 0, 0, time.UTC)}
+			cam := &stallingCamera{fakeCamera: *stillCamera(64, 36), giveUp: tc.giveUp, stalled: make(chan struct{})}
+			h := startWith(t, newFakePortal(t), t.TempDir(), func(c *Config) { c.Camera, c.Now = cam, clk.now })
+			lastRead := func() (frame time.Time, err error) {
+				h.kit.health.mu.Lock()
+				defer h.kit.health.mu.Unlock()
+				return h.kit.health.lastFrame, h.kit.health.frameErr
+			}
+			h.until("a frame read", func(Status, ui.View) bool { f, _ := lastRead(); return !f.IsZero() })
+			cam.stall.Store(true)
+			<-cam.stalled
+			if tc.giveUp {
+				h.until("the stall recorded", func(Status, ui.View) bool { _, err := lastRead(); return err != nil })
+			}
+			// Before the limit the driver's own words decide (the stall
+			// watch's "reopened" is degraded).
+			if n, _ := node(h.kit.Health(clk.now()), health.NameCamera); n.Status == health.Failed {
+				t.Fatalf("camera %s %q before any time passed", n.Status, n.Detail)
+			}
+			clk.add(12 * time.Second)
+			n, _ := node(h.kit.Health(clk.now()), health.NameCamera)
+			if n.Status != health.Failed || n.Line() != "Camera: no frames for 12 s" {
+				t.Errorf("got %s %q, want failed \"Camera: no frames for 12 s\"", n.Status, n.Line())
+			}
+		})
 	}
 }
 

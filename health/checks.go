@@ -96,9 +96,12 @@ type CameraState struct {
 func Camera(state func() CameraState) *Check {
 	return New(NameCamera, func(now time.Time) Result {
 		st := state()
-		if r := deviceResult(st.Device); r.Status != OK || !st.Watched {
-			return r
+		dev := deviceResult(st.Device)
+		if dev.Status == Failed || !st.Watched {
+			return dev
 		}
+		// A silence is failed even while the driver calls the camera
+		// present with a problem (a stall watch that reopened it).
 		last := st.LastFrame
 		if last.IsZero() {
 			last = st.Since
@@ -113,7 +116,7 @@ func Camera(state func() CameraState) *Check {
 			}
 			return Fail("%s", what).At(last)
 		}
-		return deviceResult(st.Device)
+		return dev
 	})
 }
 

@@ -43,6 +43,10 @@ func TestKitChecks(t *testing.T) {
 		{"camera starting", Camera(func() CameraState {
 			return CameraState{Device: cam, Watched: true, Since: t0.Add(-9 * time.Second)}
 		}), t0, OK, "Camera: Logitech C920", time.Time{}},
+		{"camera silent while its driver reports a problem", Camera(func() CameraState {
+			return CameraState{Device: drivers.Status{Kind: "camera", Name: "Logitech C920", Present: true, Error: "No frames for 12 s; the camera was reopened."},
+				Watched: true, LastFrame: t0.Add(-12 * time.Second)}
+		}), t0, Failed, "Camera: no frames for 12 s", time.Time{}},
 		{"camera in a meeting's hands: the driver decides", Camera(func() CameraState {
 			return CameraState{Device: cam, LastFrame: t0.Add(-time.Hour)}
 		}), t0, OK, "Camera: Logitech C920", time.Time{}},
