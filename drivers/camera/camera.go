@@ -53,6 +53,3 @@ type Camera interface {
 	Status() drivers.Status
 	Close() error
 }
-
-// Drivers holds the registered camera drivers.
-var Drivers = drivers.NewRegistry[Camera]("camera")

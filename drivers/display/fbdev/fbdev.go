@@ -21,7 +21,6 @@ import (
 	"sync"
 
 	"roomkit/drivers"
-	"roomkit/drivers/display"
 )
 
 // DefaultPath is the first framebuffer, the one the console uses.
@@ -29,16 +28,6 @@ const DefaultPath = "/dev/fb0"
 
 // DefaultConsole is the foreground virtual terminal.
 const DefaultConsole = "/dev/tty0"
-
-func init() {
-	display.Drivers.Register("fbdev", func() (display.Display, error) {
-		fb, err := Open(DefaultPath)
-		if err != nil {
-			return nil, err
-		}
-		return fb, nil
-	})
-}
 
 // Framebuffer is an open Linux framebuffer. It is safe for concurrent use.
 type Framebuffer struct {
