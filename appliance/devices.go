@@ -9,17 +9,9 @@ package appliance
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image"
-	"image/color"
-	"image/draw"
 	"math"
-	"sync"
 	"time"
-
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
 
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
@@ -49,10 +41,6 @@ const (
 	// is a few hundred pixels wide on screen.
 	previewMaxWidth = 640
 )
-
-// placeholderH264 is shown for a camera that only sends H.264: its frames
-// need the meeting's decoder, which the Settings screen does not run.
-const placeholderH264 = "Preview needs decoding: not available"
 
 // deviceTests is one opening of the Settings screen's device tests.
 type deviceTests struct {
@@ -201,10 +189,10 @@ func (k *Kit) wakeCamera() {
 // looks for it again), and five times a second while Settings is up,
 // for the preview.
 func (k *Kit) watchCamera(ctx context.Context) {
-	cam := k.cfg.Camera
-	if cam == nil {
+	if k.cam == nil {
 		return
 	}
+	cam := k.cam.Camera()
 	var (
 		conv    camera.Converter
 		lastErr string
@@ -220,9 +208,9 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		}
 		var img image.Image
 		var convErr error
-		read, err := k.cam.read(ctx, cam, func(f camera.Frame) {
+		read, err := k.cam.Read(ctx, func(f camera.Frame) {
 			if preview {
-				img, convErr = previewImage(&conv, cam.Info(), f)
+				img, convErr = camera.Preview(&conv, cam.Info(), f, previewMaxWidth)
 			}
 		})
 		switch {
@@ -248,12 +236,12 @@ func (k *Kit) watchCamera(ctx context.Context) {
 				lastErr = ""
 			}
 			if convErr != nil {
-				if errors.Is(convErr, errNeedsDecoder) {
+				if errors.Is(convErr, camera.ErrNeedsDecoder) {
 					if !logged {
 						k.log.Info("camera preview: the camera sends H.264, which the Settings screen does not decode")
 						logged = true
 					}
-					img = h264Placeholder()
+					img = camera.H264Placeholder()
 				} else {
 					k.log.Warn("camera preview: cannot convert a frame", "err", convErr)
 				}
@@ -273,138 +261,18 @@ func (k *Kit) watchCamera(ctx context.Context) {
 	}
 }
 
-var errNeedsDecoder = errors.New("H.264 frames need a decoder")
-
-// previewImage turns a frame into the preview's picture. The frame's
-// buffer belongs to the driver and is reused by the next read while the
-// screen may still be drawing, so the picture is a copy: made at most
-// previewMaxWidth wide, it costs less than the frame and makes drawing
-// it cheaper too.
-func previewImage(conv *camera.Converter, info camera.Info, f camera.Frame) (image.Image, error) {
-	return previewImageMax(conv, info, f, previewMaxWidth)
-}
-
-// previewImageMax is previewImage at most maxW wide (the meeting's
-// self-view is smaller than the preview).
-func previewImageMax(conv *camera.Converter, info camera.Info, f camera.Frame, maxW int) (image.Image, error) {
-	if info.Format == camera.H264 {
-		return nil, errNeedsDecoder
-	}
-	i420, err := conv.I420(f, info)
-	if err != nil {
-		return nil, err
-	}
-	return downscaleI420(i420, info.Width, info.Height, maxW)
-}
-
-// downscaleI420 copies a w×h I420 frame into a new image.YCbCr at most
-// maxW wide, keeping every n-th pixel (nearest neighbour, as the screen
-// scales video anyway).
-func downscaleI420(src []byte, w, h, maxW int) (*image.YCbCr, error) {
-	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 || len(src) < w*h*3/2 {
-		return nil, fmt.Errorf("preview: I420 frame of %d bytes for %dx%d", len(src), w, h)
-	}
-	n := (w + maxW - 1) / maxW
-	dw, dh := (w/n)&^1, (h/n)&^1
-	if dw == 0 || dh == 0 {
-		return nil, fmt.Errorf("preview: frame %dx%d too small", w, h)
-	}
-	img := image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio420)
-	ys, us, vs := src[:w*h], src[w*h:w*h+w*h/4], src[w*h+w*h/4:w*h*3/2]
-	cw := w / 2
-	if n == 1 {
-		for y := range dh {
-			copy(img.Y[y*img.YStride:y*img.YStride+dw], ys[y*w:])
-		}
-		for y := range dh / 2 {
-			copy(img.Cb[y*img.CStride:y*img.CStride+dw/2], us[y*cw:])
-			copy(img.Cr[y*img.CStride:y*img.CStride+dw/2], vs[y*cw:])
-		}
-		return img, nil
-	}
-	for y := range dh {
-		row, out := ys[y*n*w:], img.Y[y*img.YStride:]
-		for x := range dw {
-			out[x] = row[x*n]
-		}
-	}
-	// Destination chroma sample (x, y) covers destination pixels 2x, 2y,
-	// which come from source pixels 2xn, 2yn: source chroma xn, yn.
-	for y := range dh / 2 {
-		ur, vr := us[y*n*cw:], vs[y*n*cw:]
-		uo, vo := img.Cb[y*img.CStride:], img.Cr[y*img.CStride:]
-		for x := range dw / 2 {
-			uo[x], vo[x] = ur[x*n], vr[x*n]
-		}
-	}
-	return img, nil
-}
-
-// camGate keeps the kit's own reads of the camera (the watch and the
-// preview) out of a meeting's way: Camera.Next must not run concurrently
-// with itself, and a frame is only valid until the next call.
-type camGate struct {
-	mu sync.Mutex // held by the kit's reader while it reads and uses a frame
-
-	cmu    sync.Mutex
-	holds  int                // meetings (or others) holding the camera
-	cancel context.CancelFunc // ends the kit's read in progress
-}
-
 // holdCamera stops the kit's own reads of the camera until release is
 // called, so that a meeting reads it alone. It returns once no read of
 // the kit's is in progress.
-func (k *Kit) holdCamera() (release func()) {
-	g := &k.cam
-	g.cmu.Lock()
-	g.holds++
-	if g.cancel != nil {
-		g.cancel()
+func (k *Kit) holdCamera() func() {
+	if k.cam == nil {
+		return func() {}
 	}
-	g.cmu.Unlock()
-	g.mu.Lock()
-	g.mu.Unlock()
-	var once sync.Once
+	release := k.cam.Hold()
 	return func() {
-		once.Do(func() {
-			g.cmu.Lock()
-			g.holds--
-			g.cmu.Unlock()
-			k.wakeCamera()
-		})
+		release()
+		k.wakeCamera() // the home screen's probe resumes at once
 	}
-}
-
-// read reads one frame and hands it to use, unless the camera is held:
-// then it reports false.
-func (g *camGate) read(ctx context.Context, cam camera.Camera, use func(camera.Frame)) (bool, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g.cmu.Lock()
-	held := g.holds > 0
-	if !held {
-		g.cancel = cancel
-	}
-	g.cmu.Unlock()
-	if held {
-		return false, nil
-	}
-	defer func() {
-		g.cmu.Lock()
-		g.cancel = nil
-		g.cmu.Unlock()
-	}()
-	f, err := cam.Next(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, nil // held meanwhile, or stopping
-		}
-		return true, err
-	}
-	use(f)
-	return true, nil
 }
 
 // sleepCtx waits d or until ctx ends.
@@ -419,18 +287,3 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-// h264Placeholder is the preview of a camera that only sends H.264: a
-// dark picture that says why there is none. The UI's own placeholder
-// ("No camera picture") would send staff to check a camera that works.
-var h264Placeholder = sync.OnceValue(func() image.Image {
-	face := basicfont.Face7x13
-	// Small, so that the screen's scaling makes the text readable.
-	w := font.MeasureString(face, placeholderH264).Ceil() + 2*12
-	img := image.NewRGBA(image.Rect(0, 0, w, w*9/16))
-	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{0x26, 0x2a, 0x33, 0xff}), image.Point{}, draw.Src)
-	d := font.Drawer{Dst: img, Src: image.NewUniform(color.RGBA{0xc8, 0xcc, 0xd4, 0xff}), Face: face,
-		Dot: fixed.P(12, img.Rect.Dy()/2+face.Ascent/2)}
-	d.DrawString(placeholderH264)
-	return img
-})

@@ -20,11 +20,9 @@ import (
 	"fmt"
 	"image"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"roomkit/appliance/meeting"
-	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
 	"roomkit/provisioning"
 	"roomkit/ui"
@@ -96,8 +94,8 @@ type inMeeting struct {
 	sess      session
 	info      provisioning.Meeting
 	organizer bool
-	self      *selfCam // nil without a camera
-	release   func()   // gives the camera back to the kit's own reads
+	self      *camera.SelfView // nil without a camera
+	release   func()           // gives the camera back to the kit's own reads
 	stop      context.CancelFunc
 	panel     ui.Panel
 	cameraOff bool
@@ -204,16 +202,17 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 	release := k.holdCamera()
 	cfg := meeting.Config{URL: ans.URL, Token: ans.Token, Logger: k.log.With("meeting", ans.Meeting.ID), OnChange: k.signal,
 		Renew: k.renewMeeting(ans.Meeting.ID)}
-	var self *selfCam
-	if k.cfg.Camera != nil {
-		self = newSelfCam(k.cfg.Camera)
+	var self *camera.SelfView
+	if k.cam != nil {
+		every := selfViewInterval
+		if k.cam.Camera().Info().Format == camera.MJPEG {
+			every = selfViewIntervalMJPEG
+		}
+		self = camera.NewSelfView(k.cam.Camera(), every, selfViewMaxWidth)
 		cfg.Camera = self
 	}
-	if k.cfg.Speakerphone != nil {
-		// The microphone is silenced here as well as in the session, so
-		// that a muted room is never heard, not even in the moment
-		// between joining and the session learning that it is muted.
-		cfg.Speakerphone = &muteGate{Speakerphone: k.cfg.Speakerphone, muted: &k.micGate}
+	if k.mic != nil {
+		cfg.Speakerphone = k.mic
 	}
 	sess, err := k.joinSession(jctx, cfg)
 	if err != nil {
@@ -394,7 +393,7 @@ func (k *Kit) SetCameraOff(off bool) error {
 	m.cameraOff = off
 	k.mu.Unlock()
 	if m.self != nil {
-		m.self.setOff(off)
+		m.self.SetOff(off)
 	}
 	m.sess.SetCameraOff(off)
 	k.log.Info("camera", "off", off)
@@ -754,7 +753,7 @@ func (k *Kit) meetingViewLocked(v *ui.View, m *inMeeting, tiles []meeting.Tile, 
 		mv.Tiles = append(mv.Tiles, ut)
 	}
 	if m.self != nil && !m.cameraOff {
-		if img := m.self.picture(); img != nil {
+		if img := m.self.Latest(); img != nil {
 			mv.Self = img
 		}
 	}
@@ -838,82 +837,4 @@ func sameFrames(a, b []image.Image) bool {
 		}
 	}
 	return true
-}
-
-// selfCam is the camera as the meeting reads it, keeping a small copy of
-// the last frame it sent for the self-view. Next is called by the
-// session's video loop alone; picture by the screen.
-type selfCam struct {
-	camera.Camera
-	off   atomic.Bool
-	last  atomic.Pointer[selfPicture]
-	conv  camera.Converter
-	every time.Duration
-	next  time.Time
-}
-
-type selfPicture struct{ img image.Image }
-
-func newSelfCam(cam camera.Camera) *selfCam {
-	c := &selfCam{Camera: cam, every: selfViewInterval}
-	if cam.Info().Format == camera.MJPEG {
-		c.every = selfViewIntervalMJPEG
-	}
-	return c
-}
-
-func (c *selfCam) Next(ctx context.Context) (camera.Frame, error) {
-	f, err := c.Camera.Next(ctx)
-	if err != nil {
-		// No frame (the camera was unplugged): the self-view must not
-		// keep showing the room as it was.
-		c.last.Store(nil)
-		return f, err
-	}
-	if c.off.Load() {
-		return f, nil
-	}
-	if now := time.Now(); now.After(c.next) {
-		c.next = now.Add(c.every)
-		img, perr := previewImageMax(&c.conv, c.Camera.Info(), f, selfViewMaxWidth)
-		switch {
-		case errors.Is(perr, errNeedsDecoder):
-			img = h264Placeholder()
-		case perr != nil:
-			img = nil
-		}
-		if img != nil {
-			c.last.Store(&selfPicture{img})
-		}
-	}
-	return f, nil
-}
-
-func (c *selfCam) setOff(off bool) {
-	c.off.Store(off)
-	if off {
-		c.last.Store(nil)
-	}
-}
-
-func (c *selfCam) picture() image.Image {
-	if p := c.last.Load(); p != nil {
-		return p.img
-	}
-	return nil
-}
-
-// muteGate silences the microphone while the room is muted, under the
-// session's own mute (see join).
-type muteGate struct {
-	audio.Speakerphone
-	muted *atomic.Bool
-}
-
-func (g *muteGate) Read(ctx context.Context, buf []int16) error {
-	err := g.Speakerphone.Read(ctx, buf)
-	if g.muted.Load() {
-		clear(buf)
-	}
-	return err
 }

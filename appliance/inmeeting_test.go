@@ -15,6 +15,7 @@ import (
 
 	"roomkit/appliance/meeting"
 	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/gpio/gpiotest"
 	"roomkit/provisioning"
@@ -278,7 +279,7 @@ func TestMeetNowControlsAndLeave(t *testing.T) {
 		t.Errorf("the meeting got camera %v and speakerphone %v; want both", sess.cfg.Camera, sess.cfg.Speakerphone)
 	}
 	// The meeting reads the camera alone, and shows the room itself.
-	if s, ok := sess.cfg.Camera.(*selfCam); ok {
+	if s, ok := sess.cfg.Camera.(*camera.SelfView); ok {
 		go func() {
 			for range 3 {
 				s.Next(context.Background())

@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"roomkit/appliance/meeting"
@@ -145,15 +144,15 @@ type Kit struct {
 	settingsLine string         // why settings.json is unused, for the screen
 	portalErr    string         // why the kit will not talk to its portal at all (an http:// URL across a network)
 	portalWarn   string         // the kit talks to its portal without encryption, as settings.json allows
-	cam          camGate        // who reads the camera (devices.go)
+	cam          *camera.Shared // who reads the camera: the kit's watch or a meeting; nil without one
 	camWake      chan struct{}  // the Settings screen opened or closed
 	devWG        sync.WaitGroup // the device tests' goroutines
 	tests        *deviceTests   // owned by the screen goroutine: nil unless Settings is up
 	runCtx       context.Context
 	meetingsWake chan struct{}
 	joinSession  func(context.Context, meeting.Config) (session, error)
-	muteMu       sync.Mutex  // serialises mute changes: flag, LED and session agree
-	micGate      atomic.Bool // the room is muted: the meeting's microphone is silenced
+	muteMu       sync.Mutex      // serialises mute changes: flag, LED and session agree
+	mic          *audio.MuteGate // the speakerphone, silenced while the room is muted; nil without one
 
 	mu          sync.Mutex
 	running     bool
@@ -227,7 +226,7 @@ func New(cfg Config) (*Kit, error) {
 	if portalWarn != "" {
 		cfg.Logger.Warn("plain HTTP to a portal beyond this machine, as settings.json allows: credentials cross the network unencrypted", "portal", cfg.PortalURL)
 	}
-	return &Kit{
+	k := &Kit{
 		cfg:          cfg,
 		log:          cfg.Logger,
 		now:          cfg.Now,
@@ -245,7 +244,14 @@ func New(cfg Config) (*Kit, error) {
 		volume:       defaultVolume,
 		meetingsWake: make(chan struct{}, 1),
 		joinSession:  joinMeetingSession,
-	}, nil
+	}
+	if cfg.Camera != nil {
+		k.cam = camera.NewShared(cfg.Camera)
+	}
+	if cfg.Speakerphone != nil {
+		k.mic = audio.NewMuteGate(cfg.Speakerphone)
+	}
+	return k, nil
 }
 
 // Run runs the kit until ctx ends.

@@ -52,7 +52,9 @@ func (k *Kit) setMuted(change func(muted bool) bool) {
 	k.mu.Lock()
 	muted := change(k.muted)
 	k.muted = muted
-	k.micGate.Store(muted)
+	if k.mic != nil {
+		k.mic.SetMuted(muted)
+	}
 	var sess session
 	if k.meet != nil {
 		sess = k.meet.sess
