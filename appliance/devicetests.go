@@ -48,64 +48,55 @@ type deviceTests struct {
 	cancel context.CancelFunc
 }
 
-// settingsShownLocked reports whether the Settings screen is up, which is
-// when the device tests run.
-func (k *Kit) settingsShownLocked() bool {
-	return k.state == Ready && k.settings
-}
-
 // syncTests starts the device tests when Settings is up and stops them
 // when it is not, and reports whether it is up. It runs on the screen
 // goroutine after every event, so a tap, a reset or an unpairing all
 // start or stop the tests within one frame.
-func (k *Kit) syncTests(ctx context.Context) bool {
-	k.mu.Lock()
-	up := k.settingsShownLocked()
-	k.mu.Unlock()
+func (k *Kit) syncTests(ctx context.Context, s *screenState) bool {
+	up := s.settings && k.atHome()
 	switch {
-	case up && k.tests == nil:
-		k.startTests(ctx)
-	case !up && k.tests != nil:
-		k.stopTests()
+	case up && s.tests == nil:
+		k.startTests(ctx, s)
+	case !up && s.tests != nil:
+		k.stopTests(s)
 	}
 	return up
 }
 
-func (k *Kit) startTests(ctx context.Context) {
+func (k *Kit) startTests(ctx context.Context, s *screenState) {
 	tctx, cancel := context.WithCancel(ctx)
-	k.tests = &deviceTests{ctx: tctx, cancel: cancel}
-	k.mu.Lock()
-	k.testGen++
-	gen := k.testGen
-	k.mu.Unlock()
+	s.tests = &deviceTests{ctx: tctx, cancel: cancel}
+	s.testGen++
+	gen := s.testGen
 	if sp := k.cfg.Speakerphone; sp != nil {
 		k.devWG.Go(func() { k.meterMic(tctx, sp, gen) })
 	}
+	k.preview.Store(int64(gen))
 	k.wakeCamera()
 }
 
 // stopTests ends the device tests and clears what they showed.
-func (k *Kit) stopTests() {
-	if k.tests == nil {
+func (k *Kit) stopTests(s *screenState) {
+	if s.tests == nil {
 		return
 	}
-	k.tests.cancel()
-	k.tests = nil
-	k.mu.Lock()
-	k.testGen++
-	k.micLevel, k.tonePlaying, k.preview = 0, false, nil
-	k.mu.Unlock()
+	s.tests.cancel()
+	s.tests = nil
+	s.testGen++
+	s.micLevel, s.tonePlaying, s.preview = 0, false, nil
+	k.preview.Store(0)
 	k.wakeCamera()
 }
 
-// setTest applies a device test's result unless the tests it belongs to
-// (gen) have stopped since.
-func (k *Kit) setTest(gen int, set func()) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.testGen == gen {
-		set()
-	}
+// setTest posts a device test's result to the screen, where it applies
+// unless the tests it belongs to (gen) have stopped since. The Settings
+// screen redraws five times a second: no need to wake it.
+func (k *Kit) setTest(gen int, set func(s *screenState)) {
+	k.screen.postQuiet(func(s *screenState) {
+		if s.testGen == gen {
+			set(s)
+		}
+	})
 }
 
 // meterMic reads the microphone and keeps micLevel at the RMS level of
@@ -124,14 +115,15 @@ func (k *Kit) meterMic(ctx context.Context, sp audio.Speakerphone, gen int) {
 				lastErr = msg
 			}
 			meter.Reset()
-			k.setTest(gen, func() { k.micLevel = 0 })
+			k.setTest(gen, func(s *screenState) { s.micLevel = 0 })
 			sleepCtx(ctx, deviceRetry)
 			continue
 		}
 		lastErr = ""
 		meter.Write(buf)
 		rms, _ := meter.Level()
-		k.setTest(gen, func() { k.micLevel = meterPosition(rms) })
+		level := meterPosition(rms)
+		k.setTest(gen, func(s *screenState) { s.micLevel = level })
 	}
 }
 
@@ -148,19 +140,16 @@ func meterPosition(dbfs float64) float64 {
 // playTone plays the test tone (1 kHz, 1 s) through the speakerphone
 // while Settings is up. TonePlaying stays on for the tone's length, also
 // on devices that queue it faster than it plays.
-func (k *Kit) playTone() {
-	sp, t := k.cfg.Speakerphone, k.tests
-	k.mu.Lock()
-	if sp == nil || t == nil || k.tonePlaying {
-		k.mu.Unlock()
+func (k *Kit) playTone(s *screenState) {
+	sp, t := k.cfg.Speakerphone, s.tests
+	if sp == nil || t == nil || s.tonePlaying {
 		return
 	}
-	k.tonePlaying = true
-	gen := k.testGen
-	k.mu.Unlock()
+	s.tonePlaying = true
+	gen := s.testGen
 	k.devWG.Go(func() {
 		defer func() {
-			k.setTest(gen, func() { k.tonePlaying = false })
+			k.setTest(gen, func(s *screenState) { s.tonePlaying = false })
 			k.signal()
 		}()
 		start := time.Now()
@@ -176,7 +165,8 @@ func (k *Kit) playTone() {
 }
 
 // wakeCamera tells the camera watch that the Settings screen opened or
-// closed, so the preview starts or stops without waiting a probe.
+// closed, or that a meeting let go of the camera, so the preview starts
+// or stops and the probe resumes without waiting.
 func (k *Kit) wakeCamera() {
 	select {
 	case k.camWake <- struct{}{}:
@@ -199,9 +189,8 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		logged  bool // the H.264 placeholder was logged
 	)
 	for ctx.Err() == nil {
-		k.mu.Lock()
-		preview, gen := k.settingsShownLocked(), k.testGen
-		k.mu.Unlock()
+		gen := int(k.preview.Load())
+		preview := gen != 0
 		wait := probeInterval
 		if preview {
 			wait = settingsFrameInterval
@@ -249,7 +238,7 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		}
 		if preview {
 			// The Settings screen redraws five times a second: no signal.
-			k.setTest(gen, func() { k.preview = img })
+			k.setTest(gen, func(s *screenState) { s.preview = img })
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -258,20 +247,6 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		case <-k.camWake:
 		}
 		t.Stop()
-	}
-}
-
-// holdCamera stops the kit's own reads of the camera until release is
-// called, so that a meeting reads it alone. It returns once no read of
-// the kit's is in progress.
-func (k *Kit) holdCamera() func() {
-	if k.cam == nil {
-		return func() {}
-	}
-	release := k.cam.Hold()
-	return func() {
-		release()
-		k.wakeCamera() // the home screen's probe resumes at once
 	}
 }
 

@@ -251,9 +251,9 @@ func TestCameraPreview(t *testing.T) {
 
 	h.tap(ui.CloseSettings)
 	h.until("home, the preview let go", func(s Status, v ui.View) bool {
-		h.kit.mu.Lock()
-		defer h.kit.mu.Unlock()
-		return v.Screen == ui.Home && h.kit.preview == nil
+		var preview image.Image
+		h.kit.onScreen(func(s *screenState) { preview = s.preview })
+		return v.Screen == ui.Home && preview == nil
 	})
 	// Settings again: a fresh preview.
 	h.openSettings()
@@ -346,7 +346,7 @@ func TestHoldCamera(t *testing.T) {
 	h.until("the preview", func(s Status, v ui.View) bool { return v.Settings.Preview != nil })
 	// A meeting takes the camera: the kit's reader is out of Next and
 	// stays out until release.
-	release := h.kit.holdCamera()
+	release := h.kit.meetings.holdCamera()
 	for range 20 {
 		if _, err := cam.Next(context.Background()); err != nil {
 			t.Fatal(err)

@@ -242,7 +242,7 @@ func startMeetingKit(t *testing.T) (*harness, *sessions) {
 		c.Camera = cameratest.NewSynthetic(320, 240, 15)
 		c.Speakerphone = audiotest.NewSynthetic(440)
 	})
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	h.pairAs(boardroom)
 	return h, ss
 }
@@ -440,7 +440,7 @@ func TestUpcomingStart(t *testing.T) {
 	now := time.Now()
 	ss := &sessions{}
 	h := startWith(t, p, t.TempDir(), nil)
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	p.addMeeting(provisioning.Meeting{ID: "100200300", Title: "Over", Organizer: "rm_1", Start: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}, true)
 	p.addMeeting(provisioning.Meeting{ID: "400500600", Title: "Standup", Organizer: "rm_1", Start: now.Add(-5 * time.Minute), End: now.Add(10 * time.Minute)}, true)
 	p.addMeeting(provisioning.Meeting{ID: "700800900", Title: "Planning", Organizer: "rm_1", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour)}, true)
@@ -463,7 +463,7 @@ func TestMuteButtonInMeeting(t *testing.T) {
 	ss := &sessions{}
 	panel := gpiotest.New(4)
 	h := startWith(t, p, t.TempDir(), func(c *Config) { c.GPIO = panel })
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	h.pairAs(boardroom)
 	if err := h.kit.MeetNow(context.Background()); err != nil {
 		t.Fatal(err)
