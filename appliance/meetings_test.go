@@ -114,6 +114,17 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 			writeJSON(w, 200, map[string]any{"meeting": m})
 		}
 	})
+	mux.HandleFunc("POST /api/v1/device/meetings/{id}/end", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if _, ok := room(w, r); !ok {
+			return
+		}
+		if m := find(w, r); m != nil {
+			delete(p.meetings.byID, m.ID)
+			w.WriteHeader(204)
+		}
+	})
 	mux.HandleFunc("POST /api/v1/device/meetings/{id}/mute", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
