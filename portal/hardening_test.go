@@ -433,22 +433,8 @@ func newFullDiskEnv(t *testing.T) (*env, *atomic.Bool, *lockedBuffer) {
 	}
 	logs := new(lockedBuffer)
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
-		t.Fatal(err)
-	}
+	e := startEnv(t, httptest.NewUnstartedServer(nil), c,
+		Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open}, nil)
 	return e, full, logs
 }
 
@@ -517,6 +503,70 @@ func TestDiskFull(t *testing.T) {
 	full.Store(false)
 	if code, _, b := e.admin("POST", "/api/v1/admin/pairings", pairRequest{UserCode: da.UserCode, Name: "Boardroom"}); code != 201 {
 		t.Errorf("pairing once there is space: %d %s", code, b)
+	}
+}
+
+// TestMeetingStoreFailures: scheduling and deleting meetings answer a
+// failing database as pairing does (TestDiskFull): the plain words to
+// the caller, SQLite's message only in the log.
+func TestMeetingStoreFailures(t *testing.T) {
+	e, full, logs := newFullDiskEnv(t)
+	roomID, _ := e.pairKit(e.newKit(), "Boardroom")
+	schedule := func() (int, http.Header, []byte) {
+		return e.admin("POST", "/api/v1/admin/rooms/"+roomID+"/meetings",
+			scheduleRequest{Title: "Weekly sync", Start: "2026-11-02T10:00", Minutes: 60})
+	}
+	code, _, b := schedule()
+	if code != 201 {
+		t.Fatalf("schedule while there is space: %d %s", code, b)
+	}
+	var ans meetingAnswer
+	if err := json.Unmarshal(b, &ans); err != nil {
+		t.Fatal(err)
+	}
+	full.Store(true)
+
+	// In order: the last one takes the rooms table away, so that even
+	// reading a room (one the portal has not cached) fails.
+	for _, tc := range []struct {
+		name   string
+		before func()
+		do     func() (int, http.Header, []byte)
+		code   int
+		words  string
+		logged string // the log's what
+	}{
+		{"schedule, disk full", nil, schedule, 503, "cannot store data right now", "create the meeting"},
+		{"delete, disk full", nil, func() (int, http.Header, []byte) {
+			return e.admin("DELETE", "/api/v1/admin/meetings/"+ans.Meeting.ID, nil)
+		}, 503, "cannot store data right now", "delete the meeting"},
+		{"schedule, rooms unreadable", func() {
+			if _, err := e.srv.db.Exec("ALTER TABLE rooms RENAME TO rooms_gone"); err != nil {
+				t.Fatal(err)
+			}
+		}, func() (int, http.Header, []byte) {
+			return e.admin("POST", "/api/v1/admin/rooms/rm_notcached/meetings",
+				scheduleRequest{Title: "Weekly sync", Start: "2026-11-02T10:00", Minutes: 60})
+		}, 500,
+			"Could not look up the room because of an internal error; the portal's log has the details.", "look up the room"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before()
+			}
+			code, _, b := tc.do()
+			if code != tc.code || !strings.Contains(string(b), tc.words) {
+				t.Errorf("%d %s; want %d and %q", code, b, tc.code, tc.words)
+			}
+			for _, sqlite := range []string{"(13)", "disk is full", "no such table"} {
+				if strings.Contains(string(b), sqlite) {
+					t.Errorf("the answer repeats the database's message: %s", b)
+				}
+			}
+			if got := logs.lines(`what="` + tc.logged + `"`); len(got) != 1 {
+				t.Errorf("log lines for %q: %q, want one", tc.logged, got)
+			}
+		})
 	}
 }
 

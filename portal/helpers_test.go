@@ -38,7 +38,7 @@ func (c *clock) Advance(d time.Duration) {
 // env is a portal on a loopback test server with an admin API token.
 type env struct {
 	t      *testing.T
-	dir    string
+	dir    string // the portal's data directory
 	srv    *Server
 	ts     *httptest.Server
 	clock  *clock
@@ -53,23 +53,36 @@ func newEnv(t *testing.T) *env {
 
 func newEnvIn(t *testing.T, dir string, c *clock) *env {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: dir, URL: "http://" + ts.Listener.Addr().String(), Now: c.Now})
+	return startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: dir}, nil)
+}
+
+// startEnv opens a portal configured by cfg on ts, a test server not
+// started yet (the portal must know its own address before it exists,
+// and LiveKit may already post webhooks to it), with the clock c and an
+// admin API token; the test's end closes both. prep, when not nil,
+// changes the server before it can answer a request, so the test needs
+// no lock for it.
+func startEnv(t *testing.T, ts *httptest.Server, c *clock, cfg Config, prep func(*Server)) *env {
+	t.Helper()
+	cfg.URL = "http://" + ts.Listener.Addr().String()
+	cfg.Now = c.Now
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if prep != nil {
+		prep(srv)
+	}
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
-	e := &env{t: t, dir: dir, srv: srv, ts: ts, clock: c, client: ts.Client()}
+	e := &env{t: t, dir: cfg.DataDir, srv: srv, ts: ts, clock: c, client: ts.Client()}
 	t.Cleanup(func() {
 		ts.Close()
 		srv.Close()
 	})
-	tok, err := srv.CreateAPIToken("tests")
-	if err != nil {
+	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
 		t.Fatal(err)
 	}
-	e.token = tok
 	return e
 }
 
@@ -155,18 +168,10 @@ func (k *kit) assertion() string {
 
 func (k *kit) pollWith(deviceCode, assertion string) (int, map[string]any) {
 	k.e.t.Helper()
-	code, b := k.e.form("/oauth/token", url.Values{
-		"grant_type":            {grantDeviceCode},
-		"device_code":           {deviceCode},
-		"client_id":             {provisioning.ClientID},
-		"client_assertion_type": {provisioning.AssertionType},
-		"client_assertion":      {assertion},
-	})
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		k.e.t.Fatalf("token answer is not JSON: %s", b)
-	}
-	return code, m
+	return k.tokenRequest(url.Values{
+		"grant_type":  {grantDeviceCode},
+		"device_code": {deviceCode},
+	}, assertion)
 }
 
 func (k *kit) poll(deviceCode string) (int, map[string]any) {
@@ -176,14 +181,26 @@ func (k *kit) poll(deviceCode string) (int, map[string]any) {
 
 func (k *kit) refresh() (int, map[string]any) {
 	k.e.t.Helper()
-	code, b := k.e.form("/oauth/token", url.Values{
-		"grant_type":            {grantClientCredentials},
-		"client_id":             {provisioning.ClientID},
-		"client_assertion_type": {provisioning.AssertionType},
-		"client_assertion":      {k.assertion()},
-	})
+	return k.refreshWith(k.assertion())
+}
+
+func (k *kit) refreshWith(assertion string) (int, map[string]any) {
+	k.e.t.Helper()
+	return k.tokenRequest(url.Values{"grant_type": {grantClientCredentials}}, assertion)
+}
+
+// tokenRequest asks the token endpoint for grant v as this kit, proving
+// who it is with assertion, and returns the status and the JSON answer.
+func (k *kit) tokenRequest(v url.Values, assertion string) (int, map[string]any) {
+	k.e.t.Helper()
+	v.Set("client_id", provisioning.ClientID)
+	v.Set("client_assertion_type", provisioning.AssertionType)
+	v.Set("client_assertion", assertion)
+	code, b := k.e.form("/oauth/token", v)
 	var m map[string]any
-	json.Unmarshal(b, &m)
+	if err := json.Unmarshal(b, &m); err != nil {
+		k.e.t.Fatalf("token answer is not JSON: %s", b)
+	}
 	return code, m
 }
 

@@ -31,26 +31,8 @@ func newLiveEnv(t *testing.T, lk LiveKit, assets string) *meetingEnv {
 // address LiveKit may already know (for its webhooks).
 func newLiveEnvOn(t *testing.T, ts *httptest.Server, lk LiveKit, assets string) *meetingEnv {
 	t.Helper()
-	dir := t.TempDir()
-	c := &clock{t: time.Now()}
-	srv, err := New(Config{DataDir: filepath.Join(dir, "data"), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		LiveKit: lk, AssetsDir: assets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, dir: dir, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
-		t.Fatal(err)
-	}
-	me := &meetingEnv{env: e}
-	me.roomID, me.access = e.pairKit(e.newKit(), "Boardroom")
-	return me
+	cfg := Config{DataDir: filepath.Join(t.TempDir(), "data"), LiveKit: lk, AssetsDir: assets}
+	return startEnv(t, ts, &clock{t: time.Now()}, cfg, nil).withBoardroom(nil)
 }
 
 func connect(url, token string) (*lksdk.Room, error) {

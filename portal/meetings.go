@@ -340,7 +340,7 @@ func (s *Server) scheduleMeeting(actor, addr, roomID string, req scheduleRequest
 		return Meeting{}, errorf(http.StatusNotFound, "There is no room with the ID %q.", roomID)
 	}
 	if err != nil {
-		return Meeting{}, errorf(http.StatusInternalServerError, "Could not look up the room: %v", err)
+		return Meeting{}, s.storeFailure("look up the room", err)
 	}
 	m, herr := checkSchedule(req, roomLocation(rc.TimeZone))
 	if herr != nil {
@@ -350,7 +350,7 @@ func (s *Server) scheduleMeeting(actor, addr, roomID string, req scheduleRequest
 	m.created = s.now()
 	m, err = s.insertMeeting(m)
 	if err != nil {
-		return Meeting{}, errorf(http.StatusInternalServerError, "Could not create the meeting: %v", err)
+		return Meeting{}, s.storeFailure("create the meeting", err)
 	}
 	s.audit(actor, "schedule meeting", fmt.Sprintf("%s %q for %q (%s)", formatMeetingID(m.id), m.title, rc.Name, rc.ID), addr)
 	return s.meetingJSON(m, rc.TimeZone), nil
@@ -422,7 +422,7 @@ func (s *Server) deleteMeeting(actor, addr, typed string) *httpError {
 		return errorf(http.StatusNotFound, "No meeting has the ID %s.", formatMeetingID(id))
 	}
 	if err != nil {
-		return errorf(http.StatusInternalServerError, "Could not delete the meeting: %v", err)
+		return s.storeFailure("delete the meeting", err)
 	}
 	s.endConference(id)
 	s.audit(actor, "delete meeting", fmt.Sprintf("%s %q of %s", formatMeetingID(id), title, roomID), addr)

@@ -124,26 +124,23 @@ func newMeetingEnvWith(t *testing.T, assets bool) *meetingEnv {
 	if assets {
 		os.WriteFile(filepath.Join(assetDir, liveKitClientFile), []byte("window.LivekitClient = {};\n"), 0o644)
 	}
-	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)} // a Monday; 10:00 in Zurich
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: filepath.Join(dir, "data"), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		LiveKit:   LiveKit{URL: testLiveKitURL, APIKey: testLiveKitKey, APISecret: testLiveKitSecret},
-		AssetsDir: assetDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newFakeMeetingEnv(t, Config{DataDir: filepath.Join(dir, "data"), AssetsDir: assetDir})
+}
+
+// newFakeMeetingEnv is a meeting environment on the fake conference
+// with cfg and the test LiveKit settings.
+func newFakeMeetingEnv(t *testing.T, cfg Config) *meetingEnv {
+	t.Helper()
+	cfg.LiveKit = LiveKit{URL: testLiveKitURL, APIKey: testLiveKitKey, APISecret: testLiveKitSecret}
 	fake := newFakeConference()
-	srv.conf = fake
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, dir: dir, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
-		t.Fatal(err)
-	}
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)} // a Monday; 10:00 in Zurich
+	e := startEnv(t, httptest.NewUnstartedServer(nil), c, cfg, func(s *Server) { s.conf = fake })
+	return e.withBoardroom(fake)
+}
+
+// withBoardroom is e with a room kit paired as "Boardroom".
+func (e *env) withBoardroom(fake *fakeConference) *meetingEnv {
+	e.t.Helper()
 	me := &meetingEnv{env: e, fake: fake}
 	me.roomID, me.access = e.pairKit(e.newKit(), "Boardroom")
 	return me

@@ -1,9 +1,7 @@
 package portal
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -69,19 +67,4 @@ func TestDateIsThePortalsClock(t *testing.T) {
 			t.Errorf("GET %s: Date %q, want the portal's clock %q", path, got, want)
 		}
 	}
-}
-
-func (k *kit) refreshWith(assertion string) (int, map[string]any) {
-	k.e.t.Helper()
-	code, b := k.e.form("/oauth/token", url.Values{
-		"grant_type":            {grantClientCredentials},
-		"client_id":             {provisioning.ClientID},
-		"client_assertion_type": {provisioning.AssertionType},
-		"client_assertion":      {assertion},
-	})
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		k.e.t.Fatalf("token answer is not JSON: %s", b)
-	}
-	return code, m
 }

@@ -25,21 +25,10 @@ import (
 // X-Forwarded-For says which client a test request comes from.
 func newProxyEnv(t *testing.T, dir string, c *clock) *env {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: dir, URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, dir: dir, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	return e
+	return startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: dir, TrustedProxies: loopbackProxy}, nil)
 }
+
+var loopbackProxy = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
 // restart closes the portal and opens a new one on the same state.
 func (e *env) restart() *env {
@@ -329,29 +318,7 @@ func statusBytes(t *testing.T, field string) int64 {
 // newProxyMeetingEnv is newMeetingEnv behind a trusted loopback proxy.
 func newProxyMeetingEnv(t *testing.T) *meetingEnv {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := New(Config{DataDir: filepath.Join(t.TempDir(), "data"), URL: "http://" + ts.Listener.Addr().String(), Now: c.Now,
-		LiveKit:        LiveKit{URL: testLiveKitURL, APIKey: testLiveKitKey, APISecret: testLiveKitSecret},
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := newFakeConference()
-	srv.conf = fake
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	e := &env{t: t, srv: srv, ts: ts, clock: c, client: ts.Client()}
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	if e.token, err = srv.CreateAPIToken("tests"); err != nil {
-		t.Fatal(err)
-	}
-	me := &meetingEnv{env: e, fake: fake}
-	me.roomID, me.access = e.pairKit(e.newKit(), "Boardroom")
-	return me
+	return newFakeMeetingEnv(t, Config{DataDir: filepath.Join(t.TempDir(), "data"), TrustedProxies: loopbackProxy})
 }
 
 type joinResult struct {

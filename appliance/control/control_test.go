@@ -61,6 +61,26 @@ func serve(t *testing.T, kit Kit) (addr, dir, token string) {
 	return l.Addr().String(), dir, token
 }
 
+// send makes one request with auth as its Authorization header ("" for
+// none) and returns the status and the body.
+func send(t *testing.T, method, url, auth, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
 func TestAuth(t *testing.T) {
 	addr, _, token := serve(t, &fakeKit{status: readyStatus})
 	for _, tc := range []struct {
@@ -78,20 +98,11 @@ func TestAuth(t *testing.T) {
 		{"reset is a POST", "GET", "/v1/factory-reset", "Bearer " + token, 405},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, "http://"+addr+tc.path, nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
+			code, body := send(t, tc.method, "http://"+addr+tc.path, tc.auth, "")
+			if code != tc.want {
+				t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, code, body, tc.want)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.want)
-			}
-			if resp.StatusCode == 401 && !strings.Contains(string(body), TokenFile) {
+			if code == 401 && !strings.Contains(string(body), TokenFile) {
 				t.Errorf("401 body %q does not say where the token is", body)
 			}
 		})

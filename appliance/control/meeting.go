@@ -39,86 +39,103 @@ type VolumeRequest struct {
 	Volume *int `json:"volume"`
 }
 
-func (s *server) meetNow(w http.ResponseWriter, r *http.Request) {
-	s.log.Info("meet now requested through the control API")
-	s.answer(w, s.kit.MeetNow(r.Context()))
-}
-
-func (s *server) join(w http.ResponseWriter, r *http.Request) {
-	var req JoinRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.ID == "" {
-		writeError(w, http.StatusBadRequest, `join: say which meeting: {"id": "123-456-789"}`)
-		return
-	}
-	s.log.Info("join requested through the control API", "meeting", req.ID)
-	s.answer(w, s.kit.JoinMeeting(r.Context(), req.ID))
-}
-
-func (s *server) leave(w http.ResponseWriter, r *http.Request) {
-	s.answer(w, s.kit.Leave())
-}
-
-func (s *server) microphone(w http.ResponseWriter, r *http.Request) {
-	var req MicrophoneRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.Muted == nil {
-		writeError(w, http.StatusBadRequest, `say {"muted": true} or {"muted": false}`)
-		return
-	}
-	s.kit.SetMuted(*req.Muted)
-	s.answer(w, nil)
-}
-
-func (s *server) camera(w http.ResponseWriter, r *http.Request) {
-	var req CameraRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.Off == nil {
-		writeError(w, http.StatusBadRequest, `say {"off": true} or {"off": false}`)
-		return
-	}
-	s.answer(w, s.kit.SetCameraOff(*req.Off))
-}
-
-func (s *server) volume(w http.ResponseWriter, r *http.Request) {
-	var req VolumeRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.Volume == nil {
-		writeError(w, http.StatusBadRequest, `say {"volume": 0…100}`)
-		return
-	}
-	s.answer(w, s.kit.SetVolume(*req.Volume))
-}
-
 // LockRequest is the body of POST /v1/meeting/lock.
 type LockRequest struct {
 	Locked *bool `json:"locked"`
 }
 
-func (s *server) end(w http.ResponseWriter, r *http.Request) {
-	s.log.Info("end meeting for everyone requested through the control API")
-	s.answer(w, s.kit.EndMeeting(r.Context()))
+// request is a verb's JSON body; missing says in words what the client
+// left out, "" when nothing.
+type request interface{ missing() string }
+
+func (q *JoinRequest) missing() string {
+	if q.ID == "" {
+		return `join: say which meeting: {"id": "123-456-789"}`
+	}
+	return ""
 }
 
-func (s *server) lock(w http.ResponseWriter, r *http.Request) {
-	var req LockRequest
-	if !decode(w, r, &req) {
-		return
+func (q *MicrophoneRequest) missing() string { return missingBool(q.Muted, "muted") }
+
+func (q *CameraRequest) missing() string { return missingBool(q.Off, "off") }
+
+func (q *VolumeRequest) missing() string {
+	if q.Volume == nil {
+		return `say {"volume": 0…100}`
 	}
-	if req.Locked == nil {
-		writeError(w, http.StatusBadRequest, `say {"locked": true} or {"locked": false}`)
-		return
+	return ""
+}
+
+func (q *LockRequest) missing() string { return missingBool(q.Locked, "locked") }
+
+func missingBool(v *bool, field string) string {
+	if v == nil {
+		return fmt.Sprintf(`say {%q: true} or {%q: false}`, field, field)
 	}
-	s.log.Info("meeting lock requested through the control API", "locked", *req.Locked)
-	s.answer(w, s.kit.LockMeeting(r.Context(), *req.Locked))
+	return ""
+}
+
+// meetingVerb is one meeting verb: its route, a new body for it (nil:
+// it takes none) and what it does with the body once decoded and
+// complete. One table, so that every verb reads, checks and answers its
+// request alike and a new verb is a row.
+type meetingVerb struct {
+	route string
+	body  func() request
+	act   func(s *server, r *http.Request, req request) error
+}
+
+var meetingVerbs = []meetingVerb{
+	{"POST /v1/meeting/meet-now", nil, func(s *server, r *http.Request, _ request) error {
+		s.log.Info("meet now requested through the control API")
+		return s.kit.MeetNow(r.Context())
+	}},
+	{"POST /v1/meeting/join", func() request { return new(JoinRequest) }, func(s *server, r *http.Request, req request) error {
+		id := req.(*JoinRequest).ID
+		s.log.Info("join requested through the control API", "meeting", id)
+		return s.kit.JoinMeeting(r.Context(), id)
+	}},
+	{"POST /v1/meeting/leave", nil, func(s *server, _ *http.Request, _ request) error {
+		return s.kit.Leave()
+	}},
+	{"POST /v1/microphone", func() request { return new(MicrophoneRequest) }, func(s *server, _ *http.Request, req request) error {
+		s.kit.SetMuted(*req.(*MicrophoneRequest).Muted)
+		return nil
+	}},
+	{"POST /v1/meeting/camera", func() request { return new(CameraRequest) }, func(s *server, _ *http.Request, req request) error {
+		return s.kit.SetCameraOff(*req.(*CameraRequest).Off)
+	}},
+	{"POST /v1/volume", func() request { return new(VolumeRequest) }, func(s *server, _ *http.Request, req request) error {
+		return s.kit.SetVolume(*req.(*VolumeRequest).Volume)
+	}},
+	{"POST /v1/meeting/end", nil, func(s *server, r *http.Request, _ request) error {
+		s.log.Info("end meeting for everyone requested through the control API")
+		return s.kit.EndMeeting(r.Context())
+	}},
+	{"POST /v1/meeting/lock", func() request { return new(LockRequest) }, func(s *server, r *http.Request, req request) error {
+		locked := *req.(*LockRequest).Locked
+		s.log.Info("meeting lock requested through the control API", "locked", locked)
+		return s.kit.LockMeeting(r.Context(), locked)
+	}},
+}
+
+// serveVerb answers v's requests: the body decoded strictly and
+// complete, then the kit's status after the verb or its error.
+func (s *server) serveVerb(v meetingVerb) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if v.body != nil {
+			req = v.body()
+			if !decode(w, r, req) {
+				return
+			}
+			if msg := req.missing(); msg != "" {
+				writeError(w, http.StatusBadRequest, msg)
+				return
+			}
+		}
+		s.answer(w, v.act(s, r, req))
+	}
 }
 
 // answer writes the kit's status after a verb, or err with the status

@@ -3,8 +3,6 @@ package control
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -124,18 +122,8 @@ func TestMeetingVerbsAuth(t *testing.T) {
 			{"GET is refused", "GET", "Bearer " + token, 405},
 		} {
 			t.Run(path+"/"+tc.name, func(t *testing.T) {
-				req, _ := http.NewRequest(tc.method, "http://"+addr+path, strings.NewReader(`{}`))
-				if tc.auth != "" {
-					req.Header.Set("Authorization", tc.auth)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != tc.want {
-					t.Errorf("%s %s: %d %s, want %d", tc.method, path, resp.StatusCode, body, tc.want)
+				if code, body := send(t, tc.method, "http://"+addr+path, tc.auth, `{}`); code != tc.want {
+					t.Errorf("%s %s: %d %s, want %d", tc.method, path, code, body, tc.want)
 				}
 			})
 		}
@@ -197,16 +185,8 @@ func TestMeetingVerbs(t *testing.T) {
 		{"/v1/meeting/lock", `{}`, `say {\"locked\"`},
 		{"/v1/meeting/lock", `{"locked": "yes"}`, "bad request"},
 	} {
-		req, _ := http.NewRequest("POST", "http://"+addr+tc.path, strings.NewReader(tc.body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode < 400 || !strings.Contains(string(b), tc.want) {
-			t.Errorf("POST %s %.40q: %d %s, want an error mentioning %q", tc.path, tc.body, resp.StatusCode, b, tc.want)
+		if code, b := send(t, "POST", "http://"+addr+tc.path, "Bearer "+token, tc.body); code < 400 || !strings.Contains(string(b), tc.want) {
+			t.Errorf("POST %s %.40q: %d %s, want an error mentioning %q", tc.path, tc.body, code, b, tc.want)
 		}
 	}
 }

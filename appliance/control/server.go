@@ -171,14 +171,9 @@ func Handler(kit Kit, token string, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("POST /v1/factory-reset", s.factoryReset)
-	mux.HandleFunc("POST /v1/meeting/meet-now", s.meetNow)
-	mux.HandleFunc("POST /v1/meeting/join", s.join)
-	mux.HandleFunc("POST /v1/meeting/leave", s.leave)
-	mux.HandleFunc("POST /v1/microphone", s.microphone)
-	mux.HandleFunc("POST /v1/meeting/camera", s.camera)
-	mux.HandleFunc("POST /v1/volume", s.volume)
-	mux.HandleFunc("POST /v1/meeting/end", s.end)
-	mux.HandleFunc("POST /v1/meeting/lock", s.lock)
+	for _, v := range meetingVerbs {
+		mux.HandleFunc(v.route, s.serveVerb(v))
+	}
 	return s.auth(mux)
 }
 

@@ -36,7 +36,9 @@ func main() {
 	if len(os.Args) >= 3 && (os.Args[1] == "admin" || os.Args[1] == "token") {
 		err = command(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: stdinIsTerminal})
 	} else {
-		err = serve(os.Args[1:])
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = serve(ctx, os.Args[1:], nil)
+		stop()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
@@ -53,7 +55,11 @@ func withServer(data string, f func(*portal.Server) error) error {
 	return errors.Join(f(s), s.Close())
 }
 
-func serve(args []string) error {
+// serve runs the portal until ctx ends. listening, when not nil, learns
+// the addresses once both listeners accept connections (metrics is nil
+// without -metrics-listen): tests ask for port 0 and need to know where
+// to connect.
+func serve(ctx context.Context, args []string, listening func(main, metrics net.Addr)) error {
 	fs := flag.NewFlagSet("portal", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	data := fs.String("data", "", "state directory (holds portal.db)")
@@ -78,9 +84,6 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	// Listening comes first: the local LiveKit posts its webhooks to the
 	// portal's own address.
 	ln, err := net.Listen("tcp", *listen)
@@ -159,6 +162,13 @@ func serve(args []string) error {
 		defer ms.Close()
 		go func() { errc <- ms.Serve(metricsLn) }()
 		fmt.Printf("metrics: http://%s/metrics (no token needed there)\n", metricsLn.Addr())
+	}
+	if listening != nil {
+		var metricsAddr net.Addr
+		if metricsLn != nil {
+			metricsAddr = metricsLn.Addr()
+		}
+		listening(ln.Addr(), metricsAddr)
 	}
 	select {
 	case err := <-errc:

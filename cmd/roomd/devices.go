@@ -77,12 +77,21 @@ func openReal(s provisioning.Settings, log *slog.Logger) (*devices, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no screen to draw on, so roomd cannot run: %w", err)
 	}
-	log.Info("display", "display", fb.Status().Name)
-	d := &devices{display: fb}
-	d.input = evdev.NewManager(evdev.DefaultDir, fb.Bounds().Size(), evdev.Options{
+	// display.rotate turns the picture and the touches alike.
+	scr, err := display.Rotate(fb, s.Display.Rotate)
+	if err != nil { // not after LoadSettings, which refuses such angles
+		log.Error("display not turned", "err", err)
+		scr = fb
+	}
+	log.Info("display", "display", scr.Status().Name)
+	d := &devices{display: scr}
+	d.input = evdev.NewManager(evdev.DefaultDir, scr.Bounds().Size(), evdev.Options{
 		Rotate: s.Display.Rotate, SwapXY: s.Display.SwapXY, InvertX: s.Display.InvertX, InvertY: s.Display.InvertY,
 	})
-	d.camera = v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p})
+	// A camera that falls silent without an error is closed and reopened.
+	d.camera = camera.WatchStalls(func() (camera.Camera, error) {
+		return v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p}), nil
+	}, 0, nil)
 	sp, err := alsa.NewManager(alsa.Options{})
 	if err != nil {
 		// miniaudio itself failed: no audio until roomd restarts, but

@@ -2,6 +2,7 @@
 //
 // Drivers: the Linux framebuffer on a kit; the browser screen simulator in
 // the demo (ui/simulator); an in-memory framebuffer in tests (displaytest).
+// Rotate wraps any of them for a panel mounted turned.
 package display
 
 import (

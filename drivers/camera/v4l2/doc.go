@@ -70,8 +70,12 @@
 //     "formats":[{"pixelformat":"MJPG","description":…,"flags":1,
 //     "sizes":[{"width":1280,"height":720,"intervals":[{"num":1,"den":30}]}]}],
 //     "negotiated":{"pixelformat","width","height","bytesperline","sizeimage"},
-//     "interval":{"num":1,"den":30},"keyframe":{"before_frame":10,"method":"uvc-xu"}}
-//     where sizes with max_width/max_height/step_* are stepwise ranges;
+//     "interval":{"num":1,"den":30},"keyframe":{"before_frame":10,"method":"uvc-xu"},
+//     "ends":"stalled"}
+//     where sizes with max_width/max_height/step_* are stepwise ranges, and
+//     ends, if set, says the camera fell silent after the last buffer
+//     (Record ends a recording so when no buffer comes for
+//     RecordOptions.StallAfter); without it the camera went away;
 //   - then each dequeued buffer, as recorded (partial and flagged ones
 //     too): sequence (uint32), flags (uint32), timestamp in microseconds
 //     since the first buffer (uint64), bytesused (uint32), all

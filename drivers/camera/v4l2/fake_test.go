@@ -192,6 +192,14 @@ var fixtureFiles = map[string]func() *fixture{
 		h.Path, h.Source = "/dev/video0", "synthetic: cameratest's pattern as YUYV, one frame cut short, one flagged"
 		return &fixture{h, yuyvStream(6)}
 	},
+	// A camera that keeps its stream on and falls silent after two frames,
+	// as a UVC camera whose firmware hung does: no error, no buffers.
+	"uvc-mjpeg-stalled.v4l2": func() *fixture {
+		h := negotiated(mjpegCam, fmtMJPEG, 1280, 720, fract{1, 30})
+		h.Path, h.Source = "/dev/video0", "synthetic: cameratest's pattern as JPEG, then silence, after a C270's answers"
+		h.Ends = endsStalled
+		return &fixture{h, mjpegStream(2)}
+	},
 	"ir-grey.v4l2": func() *fixture {
 		h := negotiated(irCam, code("GREY"), 640, 360, fract{1, 15})
 		h.Path, h.Source = "/dev/video2", "synthetic: an infrared camera's answers"

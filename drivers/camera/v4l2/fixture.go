@@ -42,7 +42,14 @@ type fixtureHeader struct {
 	Negotiated pixFormat      `json:"negotiated"` // what S_FMT answered for the recorded mode
 	Interval   fract          `json:"interval"`   // what S_PARM answered
 	Keyframe   *fixtureKeyReq `json:"keyframe,omitempty"`
+	// Ends says what the camera did after the last buffer: "" it went away
+	// (DQBUF failed, as after an unplug), endsStalled it kept streaming
+	// and sent nothing more.
+	Ends string `json:"ends,omitempty"`
 }
+
+// endsStalled marks a recording that ends because the camera fell silent.
+const endsStalled = "stalled"
 
 // fixtureFmt is one VIDIOC_ENUM_FMT answer with its sizes.
 type fixtureFmt struct {
@@ -120,6 +127,9 @@ func parseFixture(b []byte) (*fixture, error) {
 	if fx.Format != fixtureFormat {
 		return nil, fmt.Errorf("camera fixture: format %q, want %q", fx.Format, fixtureFormat)
 	}
+	if fx.Ends != "" && fx.Ends != endsStalled {
+		return nil, fmt.Errorf("camera fixture: ends %q, want %q or nothing", fx.Ends, endsStalled)
+	}
 	if n := fx.Negotiated; n.Width < 0 || n.Height < 0 || n.BytesPerLine < 0 || n.SizeImage < 0 || n.SizeImage > maxFrameBytes {
 		return nil, fmt.Errorf("camera fixture: negotiated format %+v is out of range", n)
 	}
@@ -159,7 +169,9 @@ func loadFixture(file string) (*fixture, error) {
 // OpenFixture opens a recorded camera (see doc.go) as if it were plugged
 // in: the camera is chosen and negotiated against the recorded answers,
 // then the recorded buffers play back at their recorded pace. After the
-// last one the camera behaves as unplugged. For tests of code that
+// last one the camera behaves as unplugged, or, for a recording of a camera
+// that fell silent ("ends":"stalled"), Next waits for a frame that never
+// comes until its context ends or the camera is closed. For tests of code that
 // consumes cameras, and for checking a recording.
 func OpenFixture(file string, opts Options) (*Camera, error) {
 	fx, err := loadFixture(file)
@@ -197,10 +209,14 @@ type replay struct {
 }
 
 func newReplay(fx *fixture, paced bool) *replay {
-	return &replay{
+	r := &replay{
 		fx: fx, paced: paced, end: fmt.Errorf("replay %s: recording ended: %w", fx.Path, camera.ErrUnplugged),
 		closed: make(chan struct{}), sleep: drivers.Sleep,
 	}
+	if fx.Ends == endsStalled {
+		r.end = nil
+	}
+	return r
 }
 
 func (r *replay) capability() (capability, error) { return r.fx.Capability, nil }

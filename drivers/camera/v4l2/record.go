@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"roomkit/drivers/camera"
 )
 
 // RecordOptions say what to record.
@@ -18,6 +20,11 @@ type RecordOptions struct {
 	// (0: never), so the recording shows whether the camera obeys.
 	KeyframeAt int
 	Source     string // who recorded, where: goes into the fixture header
+	// StallAfter ends the recording, marked as a camera that fell silent
+	// ("ends":"stalled"), when no buffer comes for this long;
+	// camera.StallLimit if zero. Such a recording is how a kit's stall
+	// handling is tested against a real camera's behaviour.
+	StallAfter time.Duration
 }
 
 // Record opens a camera as Open would, and writes what the driver answers
@@ -32,6 +39,9 @@ func Record(ctx context.Context, opts RecordOptions, w io.Writer) (DeviceInfo, e
 func record(ctx context.Context, open opener, opts RecordOptions, w io.Writer) (DeviceInfo, error) {
 	if opts.Frames <= 0 {
 		opts.Frames = 30
+	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = camera.StallLimit
 	}
 	path, _, err := pick(open, opts.Options)
 	if err != nil {
@@ -77,8 +87,14 @@ func record(ctx context.Context, open opener, opts RecordOptions, w io.Writer) (
 				h.Keyframe.Error = err.Error()
 			}
 		}
-		b, err := d.dequeue(ctx)
+		fctx, cancel := context.WithTimeoutCause(ctx, opts.StallAfter, errStalled)
+		b, err := d.dequeue(fctx)
+		cancel()
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(context.Cause(fctx), errStalled) {
+				h.Ends = endsStalled
+				break
+			}
 			if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
 				break
 			}
@@ -106,6 +122,9 @@ func record(ctx context.Context, open opener, opts RecordOptions, w io.Writer) (
 	}
 	return info, nil
 }
+
+// errStalled ends a recording's wait for a buffer that does not come.
+var errStalled = errors.New("the camera sent no buffer")
 
 // snapshot asks a node everything describe does, keeping the answers in
 // the shape of a fixture header.

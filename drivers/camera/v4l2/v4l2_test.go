@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"roomkit/drivers/camera"
 )
@@ -368,12 +369,13 @@ func TestParseFixtureErrors(t *testing.T) {
 }
 
 func FuzzParseFixture(f *testing.F) {
-	for _, name := range []string{"uvc-mjpeg-720p.v4l2", "ir-grey.v4l2"} {
+	for _, name := range []string{"uvc-mjpeg-720p.v4l2", "ir-grey.v4l2", "uvc-mjpeg-stalled.v4l2"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b[:min(len(b), 4096)])
+		f.Add(b[:bytes.IndexByte(b, '\n')+1]) // the header alone: a camera without frames
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fx, err := parseFixture(b)
@@ -383,8 +385,12 @@ func FuzzParseFixture(f *testing.F) {
 		// Whatever parses must open or fail cleanly, never panic.
 		c, err := openWith(func(string) (device, error) { return newReplay(fx, false), nil }, Options{Path: "/dev/video0"})
 		if err == nil {
+			// Ended already, so that waiting on a camera that fell silent
+			// ("ends":"stalled") returns at once; recorded frames still come.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
 			for range 3 {
-				if _, err := c.Next(context.Background()); err != nil {
+				if _, err := c.Next(ctx); err != nil {
 					break
 				}
 			}
@@ -440,5 +446,55 @@ func TestCameraInUse(t *testing.T) {
 	_, err := openWith(func(string) (device, error) { return busyDevice{newReplay(fx, false)}, nil }, Options{Path: fx.Path})
 	if !errors.Is(err, syscall.EBUSY) || !strings.Contains(err.Error(), "/dev/video0 (vivid) is in use by another program") {
 		t.Errorf("open of a camera another program streams: %v; want it named and said to be in use", err)
+	}
+}
+
+// TestStalledCamera: a camera that falls silent gives no error of its own:
+// Next waits, and only its context ends the wait. camera.StallWatch is what
+// turns that into a failure (drivers/camera/stall_test.go replays the same
+// fixture through it).
+func TestStalledCamera(t *testing.T) {
+	c, fx, _ := openFixture(t, "uvc-mjpeg-stalled.v4l2")
+	if fx.Ends != endsStalled || len(fx.frames) != 2 {
+		t.Fatalf("fixture ends %q after %d frames", fx.Ends, len(fx.frames))
+	}
+	for range fx.frames {
+		if _, err := c.Next(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, err := c.Next(ctx); done <- err }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Next on the silent camera: %v, want the context's end", err)
+	}
+	if st := c.Status(); !st.Present || st.Error != "" {
+		t.Errorf("the silent camera reports %+v: it cannot tell", st)
+	}
+}
+
+// TestRecordStall: a recording ends, marked, when the camera falls silent,
+// and replays as silent.
+func TestRecordStall(t *testing.T) {
+	src := load(t, "uvc-mjpeg-stalled.v4l2")
+	d := devs{"video0": src}
+	dir := d.dir(t)
+	var out bytes.Buffer
+	// The replayed camera never sends a third buffer: however short the
+	// limit, the recording can only end one way.
+	if _, err := record(context.Background(), d.inDir(dir).open, RecordOptions{Options: Options{Dir: dir}, Frames: 10, StallAfter: 10 * time.Millisecond}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseFixture(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Ends != endsStalled || len(got.frames) != 2 {
+		t.Errorf("recording ends %q after %d frames, want %q after 2", got.Ends, len(got.frames), endsStalled)
+	}
+	if _, err := parseFixture([]byte(`{"format":"roomkit-v4l2/1","ends":"exploded"}` + "\n")); err == nil || !strings.Contains(err.Error(), `ends "exploded"`) {
+		t.Errorf("unknown ending: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"log/slog"
 	"os"
 	"sync"
 	"syscall"
@@ -66,7 +67,14 @@ func openWith(open func(string) (handle, error), path string, screen image.Point
 		done:   make(chan struct{}),
 	}
 	d.wg.Add(1)
-	go d.run(newTracker(p, screen, opts))
+	go d.run(newTracker(p, screen, opts, func() (deviceState, error) {
+		st, err := h.state(info)
+		if err != nil {
+			err = fmt.Errorf("input %s (%s): state after dropped events: %w", path, info.Name, err)
+			slog.Warn("input device state unknown after dropped events; releasing its touches", "err", err)
+		}
+		return st, err
+	}))
 	return d, nil
 }
 

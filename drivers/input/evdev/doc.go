@@ -13,6 +13,13 @@
 // mirrored and rotated (Options). Events come out at SYN_REPORT, so a
 // frame's X and Y arrive together.
 //
+// When the kernel's buffer for the kit overflows it says SYN_DROPPED: the
+// partial frame up to the next SYN_REPORT is discarded and the device's
+// state is asked afresh (EVIOCGKEY, EVIOCGABS, EVIOCGMTSLOTS), so a finger
+// lifted meanwhile is released (Up where the UI last saw it) and one put
+// down meanwhile is pressed where it is. If the kernel cannot answer,
+// whatever was held is released.
+//
 // A Device is one event node; a Manager merges all of them and picks up
 // devices plugged in later, dropping (and reporting) those unplugged.
 //
@@ -29,7 +36,10 @@
 //     the codes set in EVIOCGBIT, and slots, for multitouch devices, holds
 //     EVIOCGMTSLOTS of the tracking ID and position axes (the kernel sends
 //     no position for a touch where the slot's last one was, so a reader
-//     opening the device needs them); then
+//     opening the device needs them), and resyncs, for recordings with
+//     SYN_DROPPED in them, holds the device's state asked after each one,
+//     in order: {"keys":[330],"abs":[{"code":0,"value":310},...],
+//     "slots":[...]} (keys held, each axis's value, the slots); then
 //   - the events, each a 24-byte struct input_event in little-endian byte
 //     order whatever the recording machine: seconds (int64), microseconds
 //     (int64), type (uint16), code (uint16), value (int32).

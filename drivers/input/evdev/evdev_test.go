@@ -90,6 +90,20 @@ func TestFixtures(t *testing.T) {
 		{"uhid_mt_two_finger.evdev", image.Pt(1280, 800), Options{}, []input.Event{
 			down(100, 200), move(110, 210), up(110, 210),
 		}},
+		// Events lost (SYN_DROPPED): the state asked afterwards decides.
+		// The lift was lost: Up where the UI last saw the finger.
+		{"mt_drop_lift.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(100, 200), move(110, 210), up(110, 210),
+		}},
+		// A finger put down while events were lost is pressed where the
+		// kernel says it is; one replaced by another in the same loss is
+		// released before the new one is pressed.
+		{"mt_drop_new_touch.evdev", image.Pt(1280, 800), Options{}, []input.Event{
+			down(100, 200), up(100, 200), down(900, 500), move(905, 500), up(905, 500), down(700, 300), up(700, 300),
+		}},
+		{"usb_tablet_drop.evdev", image.Pt(1920, 1080), Options{}, []input.Event{
+			down(960, 540), up(1919, 0),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -125,6 +139,21 @@ func TestRecordedDevices(t *testing.T) {
 	}
 }
 
+// track feeds a stream to a tracker for dev and returns what the UI sees.
+func track(t *testing.T, dev deviceInfo, screen image.Point, opts Options, query func() (deviceState, error), s *stream) []input.Event {
+	t.Helper()
+	p, err := classify("test", dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(p, screen, opts, query)
+	var got []input.Event
+	for i := 0; i < len(s.b); i += fixtureRecord {
+		got = tr.feed(decodeRecord(s.b[i:], fixtureRecord, binary.LittleEndian), got)
+	}
+	return got
+}
+
 // TestSlotsAtOpen: what EVIOCGMTSLOTS said at open seeds the contacts.
 func TestSlotsAtOpen(t *testing.T) {
 	dev := func(ids, xs, ys []int32) deviceInfo {
@@ -151,15 +180,7 @@ func TestSlotsAtOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := classify("test", tt.dev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := newTracker(p, image.Pt(1280, 800), Options{})
-			var got []input.Event
-			for i := 0; i < len(tt.s.b); i += fixtureRecord {
-				got = tr.feed(decodeRecord(tt.s.b[i:], fixtureRecord, binary.LittleEndian), got)
-			}
+			got := track(t, tt.dev, image.Pt(1280, 800), Options{}, nil, tt.s)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("events %v, want %v", got, tt.want)
 			}
@@ -185,7 +206,7 @@ func TestRotationMapping(t *testing.T) {
 		{Options{InvertY: true, Rotate: 90}, []image.Point{{0, 0}, {0, 479}, {799, 0}, {799, 479}, {400, 240}, {799, 0}}},
 	}
 	for _, tt := range tests {
-		tr := newTracker(p, screen, tt.opts)
+		tr := newTracker(p, screen, tt.opts, nil)
 		for i, c := range corners {
 			x, y := tr.mapAbs(int32(c.X), int32(c.Y))
 			if got := image.Pt(x, y); got != tt.want[i] {
@@ -355,7 +376,12 @@ func TestRecord(t *testing.T) {
 		{Sec: 1763800000, Usec: 5, Type: evKey, Code: btnTouch, Value: 1},
 		{Sec: 1763800000, Usec: 5, Type: evSyn, Code: synReport},
 		{Sec: 1763800001, Usec: 999999, Type: evAbs, Code: absY, Value: -7},
+		{Sec: 1763800002, Type: evSyn, Code: synDropped},
+		{Sec: 1763800002, Type: evSyn, Code: synReport},
 	}
+	// After the loss the recorder asks, as the tracker would, and keeps
+	// the answer in the header.
+	dev := withResyncs(singleTouchDev, deviceState{Keys: []uint16{btnTouch}, Abs: []absValue{{absX, 310}, {absY, 4000}, {0x18, 60}}})
 	var native []byte
 	for _, e := range want {
 		native = binary.LittleEndian.AppendUint32(native, uint32(e.Sec))
@@ -364,7 +390,7 @@ func TestRecord(t *testing.T) {
 		native = binary.LittleEndian.AppendUint16(native, e.Code)
 		native = binary.LittleEndian.AppendUint32(native, uint32(e.Value))
 	}
-	h := newFakeHandle(singleTouchDev, native, nil)
+	h := newFakeHandle(dev, native, nil)
 	h.size = 16
 	var out bytes.Buffer
 	if err := record(h, "/dev/input/event0", &out, time.Millisecond); err != nil {
@@ -374,8 +400,8 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(info, singleTouchDev) {
-		t.Errorf("header %+v, want %+v", info, singleTouchDev)
+	if !reflect.DeepEqual(info, dev) {
+		t.Errorf("header %+v, want %+v", info, dev)
 	}
 	var got []rawEvent
 	for i := 0; i < len(recs); i += fixtureRecord {
@@ -439,7 +465,7 @@ func FuzzTracker(f *testing.F) {
 			t.Fatal(err)
 		}
 		screen := image.Pt(1+int(sel)%7*300, 1+int(sel)%3*400)
-		tr := newTracker(p, screen, Options{Rotate: int(sel/5%4) * 90, SwapXY: sel&0x80 != 0})
+		tr := newTracker(p, screen, Options{Rotate: int(sel/5%4) * 90, SwapXY: sel&0x80 != 0}, fuzzState(recs, sel))
 		var out []input.Event
 		down := false
 		for i := 0; i+fixtureRecord <= len(recs); i += fixtureRecord {
@@ -447,6 +473,76 @@ func FuzzTracker(f *testing.F) {
 			checkStream(t, out, screen, &down)
 		}
 	})
+}
+
+// fuzzState answers a tracker's state queries after SYN_DROPPED with states
+// made of the fuzzer's bytes: any keys, axis values and slots, as many
+// slots as the bytes give (more or fewer than the device has), and now and
+// then an error.
+func fuzzState(b []byte, sel byte) func() (deviceState, error) {
+	n := 0
+	return func() (deviceState, error) {
+		n++
+		if (int(sel)+n)%5 == 0 {
+			return deviceState{}, syscall.EIO
+		}
+		var st deviceState
+		word := func(i int) int32 {
+			i = (i + n*7) % max(len(b)-3, 1)
+			if i+4 > len(b) {
+				return -1
+			}
+			return int32(binary.LittleEndian.Uint32(b[i:]))
+		}
+		slots := int(sel) % 40
+		for _, code := range []uint16{absMTTrackingID, absMTPositionX, absMTPositionY} {
+			v := make([]int32, slots)
+			for i := range v {
+				v[i] = word(int(code)*3 + i*5)
+			}
+			st.Slots = append(st.Slots, slotValues{Code: code, Values: v})
+		}
+		for _, code := range []uint16{absX, absY, absMTSlot} {
+			st.Abs = append(st.Abs, absValue{Code: code, Value: word(int(code) * 11)})
+		}
+		if word(1)&1 != 0 {
+			st.Keys = []uint16{btnTouch, btnLeft}
+		}
+		return st, nil
+	}
+}
+
+// TestResyncWithoutState: when the kernel cannot say where the device is
+// after a loss (it went away meanwhile), whatever was held is released.
+func TestResyncWithoutState(t *testing.T) {
+	tests := []struct {
+		name string
+		dev  deviceInfo
+		s    *stream
+		want []input.Event
+	}{
+		{"finger", mtDev,
+			new(stream).abs(absMTTrackingID, 7).abs(absMTPositionX, 10).abs(absMTPositionY, 20).syn().dropped().syn(),
+			[]input.Event{down(10, 20), up(10, 20)}},
+		{"touch screen", singleTouchDev,
+			new(stream).abs(absX, 0).abs(absY, 0).key(btnTouch, 1).syn().dropped().abs(absX, 100).syn(),
+			[]input.Event{down(0, 0), up(0, 0)}},
+		{"mouse button", mouseDev,
+			new(stream).key(btnLeft, 1).syn().dropped().rel(relX, 100).syn().rel(relX, 10).syn(),
+			[]input.Event{down(640, 400), up(640, 400)}},
+		{"keys in the lost frame", keyboardDev,
+			new(stream).key(2, 1).syn().dropped().key(3, 1).syn().key(4, 1).syn(),
+			[]input.Event{key("1"), key("3")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gone := func() (deviceState, error) { return deviceState{}, syscall.ENODEV }
+			got := track(t, tt.dev, image.Pt(1280, 800), Options{}, gone, tt.s)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("events %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
 
 // FuzzFixture parses arbitrary files as fixtures and replays what parses.
@@ -468,7 +564,8 @@ func FuzzFixture(f *testing.F) {
 			return
 		}
 		screen := image.Pt(640, 480)
-		tr := newTracker(p, screen, Options{})
+		h := newFakeHandle(info, nil, nil)
+		tr := newTracker(p, screen, Options{}, func() (deviceState, error) { return h.state(info) })
 		var out []input.Event
 		down := false
 		for i := 0; i+fixtureRecord <= len(recs); i += fixtureRecord {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,18 +22,38 @@ type fakeHandle struct {
 	bo   binary.ByteOrder
 	end  error
 
-	mu     sync.Mutex
-	closed chan struct{}
-	once   sync.Once
+	mu      sync.Mutex
+	resyncs int // state answers given, from dev.Resyncs
+	closed  chan struct{}
+	once    sync.Once
 }
 
 func newFakeHandle(dev deviceInfo, records []byte, end error) *fakeHandle {
 	return &fakeHandle{dev: dev, data: records, size: fixtureRecord, bo: binary.LittleEndian, end: end, closed: make(chan struct{})}
 }
 
-func (h *fakeHandle) info() (deviceInfo, error) { return h.dev, nil }
-func (h *fakeHandle) recordSize() int           { return h.size }
-func (h *fakeHandle) order() binary.ByteOrder   { return h.bo }
+// info answers as EVIOCGNAME, EVIOCGBIT, EVIOCGABS and EVIOCGMTSLOTS do:
+// the answers after a loss come only from state.
+func (h *fakeHandle) info() (deviceInfo, error) {
+	info := h.dev
+	info.Resyncs = nil
+	return info, nil
+}
+
+// state answers as the kernel did after each SYN_DROPPED of the recording,
+// in order; asked once more than recorded, it fails as a device gone would.
+func (h *fakeHandle) state(deviceInfo) (deviceState, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.resyncs >= len(h.dev.Resyncs) {
+		return deviceState{}, syscall.ENODEV
+	}
+	h.resyncs++
+	return h.dev.Resyncs[h.resyncs-1], nil
+}
+
+func (h *fakeHandle) recordSize() int         { return h.size }
+func (h *fakeHandle) order() binary.ByteOrder { return h.bo }
 
 func (h *fakeHandle) read(p []byte) (int, error) {
 	h.mu.Lock()
@@ -87,6 +108,10 @@ func (s *stream) syn() *stream {
 	return s
 }
 
+// dropped is the kernel's SYN_DROPPED: this reader's buffer overflowed and
+// the events after it, up to the next SYN_REPORT, are a partial frame.
+func (s *stream) dropped() *stream { return s.ev(evSyn, synDropped, 0) }
+
 func (s *stream) abs(code uint16, v int32) *stream { return s.ev(evAbs, code, v) }
 func (s *stream) key(code uint16, v int32) *stream { return s.ev(evKey, code, v) }
 func (s *stream) rel(code uint16, v int32) *stream { return s.ev(evRel, code, v) }
@@ -107,7 +132,14 @@ var (
 		},
 		Keys: []uint16{btnTouch},
 	}
-	tabletDev = deviceInfo{
+	// mtDev after events were lost: the kernel's answers to EVIOCGKEY,
+	// EVIOCGABS and EVIOCGMTSLOTS (two slots of ten shown, the rest free).
+	mtDropLiftDev = withResyncs(mtDev, mtState(1, 1279, 0, 0, -1, -1, []int32{110, 905}, []int32{210, 505}))
+	mtDropNewDev  = withResyncs(mtDev,
+		mtState(1, 1279, 0, btnTouch, -1, 46, []int32{100, 900}, []int32{200, 500}),
+		mtState(0, 1279, 0, btnTouch, 47, -1, []int32{700, 905}, []int32{300, 505}))
+	tabletDropDev = withResyncs(tabletDev, deviceState{Abs: []absValue{{absX, 32767}, {absY, 0}}})
+	tabletDev     = deviceInfo{
 		Name: "QEMU QEMU USB Tablet",
 		Abs:  []axis{{Code: absX, Max: 32767}, {Code: absY, Max: 32767}},
 		Rel:  []uint16{0x08, 0x0b}, // REL_WHEEL, REL_WHEEL_HI_RES: as the kernel reports it (testdata/qemu_usb_tablet_caps.evdev)
@@ -130,6 +162,28 @@ var (
 	}
 )
 
+// withResyncs is dev with the kernel's answers after each SYN_DROPPED.
+func withResyncs(dev deviceInfo, st ...deviceState) deviceInfo {
+	dev.Resyncs = st
+	return dev
+}
+
+// mtState is a multitouch device's state: the current slot, ABS_X and ABS_Y
+// (which follow the first contact), BTN_TOUCH if held (0: not), and the
+// first two slots' tracking IDs and positions, the other eight free.
+func mtState(cur, x, y int32, touch uint16, id0, id1 int32, xs, ys []int32) deviceState {
+	ids := append([]int32{id0, id1}, slices.Repeat([]int32{-1}, 8)...)
+	pad := func(v []int32) []int32 { return append(slices.Clone(v), make([]int32, 8)...) }
+	st := deviceState{
+		Abs:   []absValue{{absX, x}, {absY, y}, {absMTSlot, cur}},
+		Slots: []slotValues{{absMTTrackingID, ids}, {absMTPositionX, pad(xs)}, {absMTPositionY, pad(ys)}},
+	}
+	if touch != 0 {
+		st.Keys = []uint16{touch}
+	}
+	return st
+}
+
 // fixtures are the streams in testdata, regenerated with -update.
 var fixtures = map[string]struct {
 	dev deviceInfo
@@ -149,6 +203,31 @@ var fixtures = map[string]struct {
 		abs(absMTSlot, 0).abs(absMTTrackingID, -1).syn().
 		abs(absMTSlot, 1).abs(absMTPositionY, 505).syn().
 		abs(absMTTrackingID, -1).key(btnTouch, 0).syn()},
+	// A finger down and moving when this reader fell behind: the kernel
+	// dropped events, among them the lift; the partial frame after
+	// SYN_DROPPED says the finger moved. Only the state asked after it
+	// says it is gone.
+	"mt_drop_lift.evdev": {mtDropLiftDev, new(stream).
+		abs(absMTSlot, 0).abs(absMTTrackingID, 45).abs(absMTPositionX, 100).abs(absMTPositionY, 200).
+		key(btnTouch, 1).abs(absX, 100).abs(absY, 200).syn().
+		abs(absMTPositionX, 110).abs(absMTPositionY, 210).abs(absX, 110).abs(absY, 210).syn().
+		dropped().abs(absMTPositionX, 120).syn()},
+	// A tap, then events lost while a second finger went down in slot 1;
+	// it moves and lifts. Events lost again: it lifted, and a third finger
+	// is down in slot 0, with no position event of its own to come.
+	"mt_drop_new_touch.evdev": {mtDropNewDev, new(stream).
+		abs(absMTSlot, 0).abs(absMTTrackingID, 45).abs(absMTPositionX, 100).abs(absMTPositionY, 200).
+		key(btnTouch, 1).abs(absX, 100).abs(absY, 200).syn().
+		abs(absMTTrackingID, -1).key(btnTouch, 0).syn().
+		dropped().syn().
+		abs(absMTPositionX, 905).syn().
+		dropped().abs(absMTSlot, 1).syn().
+		abs(absMTSlot, 0).abs(absMTTrackingID, -1).key(btnTouch, 0).syn()},
+	// A tablet's button held when events were lost: released meanwhile,
+	// after the pointer moved to the corner.
+	"usb_tablet_drop.evdev": {tabletDropDev, new(stream).
+		abs(absX, 16384).abs(absY, 16384).key(btnLeft, 1).syn().
+		dropped().abs(absX, 20000).syn()},
 	"usb_tablet_click.evdev": {tabletDev, new(stream).
 		abs(absX, 16384).abs(absY, 16384).syn(). // hover: nothing
 		key(btnLeft, 1).syn().

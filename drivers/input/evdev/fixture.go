@@ -53,7 +53,37 @@ type deviceInfo struct {
 	Rel   []uint16     `json:"rel,omitempty"`
 	Keys  []uint16     `json:"keys,omitempty"`
 	Slots []slotValues `json:"slots,omitempty"`
+	// Resyncs, in a fixture only, are the kernel's answers to state (the
+	// keys held, axis values and slots) after each SYN_DROPPED in the
+	// recording, in order: what a reader that lost events learns.
+	Resyncs []deviceState `json:"resyncs,omitempty"`
 }
+
+// deviceState is where a device is at one moment, as the kernel tells a
+// reader that lost events: the keys held down (EVIOCGKEY), the value of
+// each absolute axis (EVIOCGABS) and each multitouch slot (EVIOCGMTSLOTS).
+type deviceState struct {
+	Keys  []uint16     `json:"keys,omitempty"`
+	Abs   []absValue   `json:"abs,omitempty"`
+	Slots []slotValues `json:"slots,omitempty"`
+}
+
+// absValue is an absolute axis's current value.
+type absValue struct {
+	Code  uint16 `json:"code"`
+	Value int32  `json:"value"`
+}
+
+func (s *deviceState) abs(code uint16) (int32, bool) {
+	for _, a := range s.Abs {
+		if a.Code == code {
+			return a.Value, true
+		}
+	}
+	return 0, false
+}
+
+func (s *deviceState) slots(code uint16) []int32 { return findSlots(s.Slots, code) }
 
 func (d *deviceInfo) axis(code uint16) (axis, bool) {
 	for _, a := range d.Abs {
@@ -65,13 +95,25 @@ func (d *deviceInfo) axis(code uint16) (axis, bool) {
 }
 
 // slots returns the per-slot values of a multitouch axis, nil if unknown.
-func (d *deviceInfo) slots(code uint16) []int32 {
-	for _, s := range d.Slots {
+func (d *deviceInfo) slots(code uint16) []int32 { return findSlots(d.Slots, code) }
+
+func findSlots(slots []slotValues, code uint16) []int32 {
+	for _, s := range slots {
 		if s.Code == code {
 			return s.Values
 		}
 	}
 	return nil
+}
+
+// slotCount is how many multitouch slots the kit keeps for the device: 0
+// for a device without slots.
+func (d *deviceInfo) slotCount() int {
+	slot, ok := d.axis(absMTSlot)
+	if !ok || slot.Max < 0 {
+		return 0
+	}
+	return int(min(int64(slot.Max)+1, maxSlots))
 }
 
 func (d *deviceInfo) hasKey(code uint16) bool { return slices.Contains(d.Keys, code) }

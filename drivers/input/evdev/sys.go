@@ -2,6 +2,7 @@ package evdev
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"unsafe"
 
@@ -12,6 +13,9 @@ import (
 // struct input_event records. Tests replay fixtures through it.
 type handle interface {
 	info() (deviceInfo, error)
+	// state is where the device is now (keys held, axis values, slots),
+	// asked after the kernel dropped events; info says which axes it has.
+	state(info deviceInfo) (deviceState, error)
 	// read fills p with whole records of recordSize bytes.
 	read(p []byte) (int, error)
 	recordSize() int
@@ -67,13 +71,18 @@ func (h *kernelHandle) bits(ev uintptr, n int) ([]uint16, error) {
 	if err := h.ioctl(ioc(iocRead, 0x20+ev, uintptr(len(buf))), unsafe.Pointer(&buf[0])); err != nil {
 		return nil, err
 	}
+	return setBits(buf), nil
+}
+
+// setBits lists the bits set in a kernel bitmap, lowest first.
+func setBits(buf []byte) []uint16 {
 	var set []uint16
-	for i := 0; i < n; i++ {
+	for i := 0; i < 8*len(buf); i++ {
 		if buf[i/8]&(1<<(i%8)) != 0 {
 			set = append(set, uint16(i))
 		}
 	}
-	return set, nil
+	return set
 }
 
 func (h *kernelHandle) info() (deviceInfo, error) {
@@ -98,33 +107,79 @@ func (h *kernelHandle) info() (deviceInfo, error) {
 		return info, err
 	}
 	for _, code := range abs {
-		var ai struct{ Value, Min, Max, Fuzz, Flat, Resolution int32 }                                            // struct input_absinfo
-		if err := h.ioctl(ioc(iocRead, 0x40+uintptr(code), unsafe.Sizeof(ai)), unsafe.Pointer(&ai)); err != nil { // EVIOCGABS
+		ai, err := h.absInfo(code)
+		if err != nil {
 			return info, err
 		}
-		info.Abs = append(info.Abs, axis{Code: code, Value: ai.Value, Min: ai.Min, Max: ai.Max})
+		info.Abs = append(info.Abs, ai)
 	}
-	if slot, ok := info.axis(absMTSlot); ok && slot.Max >= 0 {
+	if n := info.slotCount(); n > 0 {
 		// The kernel drops an event that repeats a slot's value, so a touch
 		// where that slot's last one was says nothing about its position;
 		// EVIOCGABS only knows the values of the axes without slots.
-		n := int(min(int64(slot.Max)+1, maxSlots))
-		for _, code := range []uint16{absMTTrackingID, absMTPositionX, absMTPositionY} {
-			if _, ok := info.axis(code); !ok {
-				continue
-			}
-			req := make([]int32, 1+n) // struct input_mt_request_layout: code, values[n]
-			req[0] = int32(code)
-			if err := h.ioctl(ioc(iocRead, 0x0a, uintptr(4*len(req))), unsafe.Pointer(&req[0])); err != nil { // EVIOCGMTSLOTS
-				// Not worth refusing a touch screen over: the slots start
-				// unknown, and most touches move anyway.
-				info.Slots = nil
-				break
-			}
-			info.Slots = append(info.Slots, slotValues{Code: code, Values: req[1:]})
+		slots, err := h.mtSlots(info, n)
+		if err != nil {
+			// Not worth refusing a touch screen over: the slots start
+			// unknown, and most touches move anyway.
+			slots = nil
 		}
+		info.Slots = slots
 	}
 	return info, nil
+}
+
+// absInfo asks EVIOCGABS for one axis: its current value and range.
+func (h *kernelHandle) absInfo(code uint16) (axis, error) {
+	var ai struct{ Value, Min, Max, Fuzz, Flat, Resolution int32 } // struct input_absinfo
+	if err := h.ioctl(ioc(iocRead, 0x40+uintptr(code), unsafe.Sizeof(ai)), unsafe.Pointer(&ai)); err != nil {
+		return axis{}, fmt.Errorf("EVIOCGABS(%#x): %w", code, err)
+	}
+	return axis{Code: code, Value: ai.Value, Min: ai.Min, Max: ai.Max}, nil
+}
+
+// mtSlots asks EVIOCGMTSLOTS for the tracking ID and position of each of
+// n slots, for the axes the device has.
+func (h *kernelHandle) mtSlots(info deviceInfo, n int) ([]slotValues, error) {
+	var out []slotValues
+	for _, code := range []uint16{absMTTrackingID, absMTPositionX, absMTPositionY} {
+		if _, ok := info.axis(code); !ok {
+			continue
+		}
+		req := make([]int32, 1+n) // struct input_mt_request_layout: code, values[n]
+		req[0] = int32(code)
+		if err := h.ioctl(ioc(iocRead, 0x0a, uintptr(4*len(req))), unsafe.Pointer(&req[0])); err != nil {
+			return nil, fmt.Errorf("EVIOCGMTSLOTS(%#x): %w", code, err)
+		}
+		out = append(out, slotValues{Code: code, Values: req[1:]})
+	}
+	return out, nil
+}
+
+// state asks the kernel where the device is now, after SYN_DROPPED told us
+// events were lost: the keys held down (EVIOCGKEY), the value of each
+// absolute axis (EVIOCGABS) and every multitouch slot (EVIOCGMTSLOTS).
+func (h *kernelHandle) state(info deviceInfo) (deviceState, error) {
+	var st deviceState
+	keys := make([]byte, 0x300/8) // KEY_MAX+1 bits
+	if err := h.ioctl(ioc(iocRead, 0x18, uintptr(len(keys))), unsafe.Pointer(&keys[0])); err != nil {
+		return st, fmt.Errorf("EVIOCGKEY: %w", err)
+	}
+	st.Keys = setBits(keys)
+	for _, a := range info.Abs {
+		ai, err := h.absInfo(a.Code)
+		if err != nil {
+			return st, err
+		}
+		st.Abs = append(st.Abs, absValue{Code: a.Code, Value: ai.Value})
+	}
+	if n := info.slotCount(); n > 0 {
+		slots, err := h.mtSlots(info, n)
+		if err != nil {
+			return st, err
+		}
+		st.Slots = slots
+	}
+	return st, nil
 }
 
 func indexNUL(b []byte) int {

@@ -3,6 +3,7 @@ package evdev
 import (
 	"fmt"
 	"image"
+	"slices"
 
 	"roomkit/drivers/input"
 )
@@ -10,8 +11,11 @@ import (
 // Options adapt a panel's touch axes to the screen.
 type Options struct {
 	// Rotate turns touch coordinates clockwise by 0, 90, 180 or 270 degrees,
-	// for a panel mounted rotated relative to its touch sensor: with 90, a
-	// touch at the sensor's top-left corner lands at the screen's top-right.
+	// for a panel mounted turned clockwise from its native orientation
+	// (settings.json's display.rotate): with 90, a touch at the sensor's
+	// top-left corner lands at the screen's top-right. The screen is then
+	// the turned one (display.Rotate with the same degrees), so taps land
+	// where the picture shows.
 	Rotate int
 	// SwapXY exchanges the sensor's axes, and InvertX and InvertY mirror
 	// them, before rotation. Some panels need these whatever the rotation.
@@ -86,16 +90,24 @@ func classify(path string, info deviceInfo) (profile, error) {
 
 type slot struct {
 	active bool
+	id     int32  // the kernel's tracking ID while active
 	since  uint64 // when the contact appeared, to find the first one
 	x, y   int32
 }
 
 // tracker turns a device's raw events into UI events. Everything between
 // two SYN_REPORTs is one frame; events come out when the frame completes.
+//
+// When the kernel's buffer for this reader overflowed it sends SYN_DROPPED:
+// the events up to the next SYN_REPORT are discarded, and the tracker asks
+// query where the device is now (the kernel's ioctls on a kit, a fixture in
+// tests), so a finger lifted during the loss is released and one put down
+// is pressed.
 type tracker struct {
 	p      profile
 	opts   Options
 	screen image.Point
+	query  func() (deviceState, error)
 
 	// multitouch
 	slots   []slot
@@ -117,8 +129,8 @@ type tracker struct {
 	dropping bool // after SYN_DROPPED, until the next SYN_REPORT
 }
 
-func newTracker(p profile, screen image.Point, opts Options) *tracker {
-	t := &tracker{p: p, opts: opts, screen: screen, primary: -1}
+func newTracker(p profile, screen image.Point, opts Options, query func() (deviceState, error)) *tracker {
+	t := &tracker{p: p, opts: opts, screen: screen, query: query, primary: -1}
 	if p.mt {
 		t.slots = make([]slot, p.slots)
 		t.cur = int(p.slot0)
@@ -139,7 +151,7 @@ func newTracker(p profile, screen image.Point, opts Options) *tracker {
 				// Already down when opened: it leads, oldest slot first, and
 				// the UI sees Down at the next frame.
 				t.clock++
-				t.slots[i].active, t.slots[i].since = true, t.clock
+				t.slots[i].active, t.slots[i].id, t.slots[i].since = true, ids[i], t.clock
 			}
 		}
 	}
@@ -155,6 +167,7 @@ func (t *tracker) feed(e rawEvent, out []input.Event) []input.Event {
 		if e.Type == evSyn && e.Code == synReport {
 			t.dropping = false
 			t.keys = t.keys[:0]
+			return t.resync(out)
 		}
 		return out
 	}
@@ -214,6 +227,7 @@ func (t *tracker) abs(code uint16, v int32) {
 				t.clock++
 				s.active, s.since = true, t.clock
 			}
+			s.id = v
 		case absMTPositionX:
 			if t.cur >= 0 {
 				t.slots[t.cur].x = v
@@ -233,6 +247,77 @@ func (t *tracker) abs(code uint16, v int32) {
 			t.rawY = v
 		}
 	}
+}
+
+// resync replaces what the lost events would have said with the device's
+// state now, and reports the difference to what the UI saw.
+func (t *tracker) resync(out []input.Event) []input.Event {
+	var st deviceState
+	if t.query != nil {
+		var err error
+		if st, err = t.query(); err != nil {
+			// Not knowing, assume nothing is held: a finger still down
+			// presses again at its next move, while a button the UI thinks
+			// is held would swallow every tap after it.
+			st = deviceState{}
+		}
+	}
+	held := func(code uint16) bool { return slices.Contains(st.Keys, code) }
+	switch {
+	case t.p.mt:
+		ids, xs, ys := st.slots(absMTTrackingID), st.slots(absMTPositionX), st.slots(absMTPositionY)
+		id := func(i int) int32 {
+			if i < len(ids) {
+				return ids[i]
+			}
+			return -1
+		}
+		// First the contacts that ended during the loss, or were replaced
+		// by another in their slot: when none is left the UI sees Up where
+		// it last saw the finger, before any new contact's Down.
+		left := false
+		for i := range t.slots {
+			s := &t.slots[i]
+			if s.active && s.id != id(i) {
+				s.active = false
+			}
+			left = left || s.active
+		}
+		if t.down && !left {
+			out = append(out, input.Event{Kind: input.Up, X: t.lastX, Y: t.lastY})
+			t.down = false
+		}
+		for i := range t.slots {
+			s := &t.slots[i]
+			if v := id(i); v >= 0 && !s.active {
+				t.clock++
+				s.active, s.id, s.since = true, v, t.clock
+			}
+			if i < len(xs) {
+				s.x = xs[i]
+			}
+			if i < len(ys) {
+				s.y = ys[i]
+			}
+		}
+		if v, ok := st.abs(absMTSlot); ok {
+			t.cur = -1
+			if v >= 0 && int(v) < len(t.slots) {
+				t.cur = int(v)
+			}
+		}
+	case t.p.abs:
+		t.touch, t.left = held(btnTouch), held(btnLeft)
+		if v, ok := st.abs(t.p.x.Code); ok {
+			t.rawX = v
+		}
+		if v, ok := st.abs(t.p.y.Code); ok {
+			t.rawY = v
+		}
+	default:
+		t.left = held(btnLeft) // a mouse's motion is relative: what was lost is lost
+	}
+	return t.report(out)
 }
 
 // report ends a frame: the pointer's state against what the UI last saw.
