@@ -40,7 +40,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -67,20 +66,6 @@ const (
 
 // States lists every state, for metrics.
 var States = []State{Booting, Pairing, Ready, InMeeting}
-
-// Messages the room's staff and IT read on the pairing screen.
-const (
-	msgNewIdentity = "This kit has a new identity and must be paired again."
-	msgCorrupt     = "The kit's settings were damaged and have been reset; pair the room again."
-	msgUnpaired    = "This room was unpaired in the admin center; pair it again."
-	msgDenied      = "The code was denied in the admin center; here is a new one."
-	msgReset       = "The kit was reset to factory settings; pair the room again."
-	msgRecovering  = "The kit's settings were damaged; asking the portal for this room's pairing…"
-	msgPlainHTTP   = "Plain HTTP to the portal: credentials cross the network unencrypted (settings.json allow_plain_http)."
-)
-
-// noticeFor is how long a transient notice stays on screen.
-const noticeFor = 4 * time.Second
 
 // Config is what roomd hands the kit.
 type Config struct {
@@ -370,20 +355,4 @@ func (k *Kit) signal() {
 	case k.changed <- struct{}{}:
 	default:
 	}
-}
-
-// backoff is exponential from 1 s to 60 s with ±20 % jitter, so a fleet
-// of kits that lost the portal together does not return in lockstep.
-type backoff struct{ n int }
-
-func newBackoff() *backoff { return &backoff{} }
-
-func (b *backoff) reset() { b.n = 0 }
-
-func (b *backoff) next() time.Duration {
-	d := time.Second << min(b.n, 6)
-	b.n++
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	d = d.Round(100 * time.Millisecond)
-	return min(max(d, time.Second), time.Minute)
 }

@@ -13,11 +13,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
 	"roomkit/provisioning"
+)
+
+// Messages the room's staff and IT read on the pairing screen.
+const (
+	msgNewIdentity = "This kit has a new identity and must be paired again."
+	msgCorrupt     = "The kit's settings were damaged and have been reset; pair the room again."
+	msgUnpaired    = "This room was unpaired in the admin center; pair it again."
+	msgDenied      = "The code was denied in the admin center; here is a new one."
+	msgReset       = "The kit was reset to factory settings; pair the room again."
+	msgRecovering  = "The kit's settings were damaged; asking the portal for this room's pairing…"
+	msgPlainHTTP   = "Plain HTTP to the portal: credentials cross the network unencrypted (settings.json allow_plain_http)."
 )
 
 // errUnpaired is what keepInTouch returns when the portal said the kit is
@@ -453,4 +465,20 @@ func (l *portalLink) errorLineLocked(now time.Time) string {
 		return l.errText + " — retrying now"
 	}
 	return fmt.Sprintf("%s — retrying in %d s", l.errText, int((left+time.Second-1)/time.Second))
+}
+
+// backoff is exponential from 1 s to 60 s with ±20 % jitter, so a fleet
+// of kits that lost the portal together does not return in lockstep.
+type backoff struct{ n int }
+
+func newBackoff() *backoff { return &backoff{} }
+
+func (b *backoff) reset() { b.n = 0 }
+
+func (b *backoff) next() time.Duration {
+	d := time.Second << min(b.n, 6)
+	b.n++
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	d = d.Round(100 * time.Millisecond)
+	return min(max(d, time.Second), time.Minute)
 }

@@ -23,6 +23,9 @@ import (
 // drawn when a picture changed.
 const meetingFrameInterval = time.Second / 15
 
+// noticeFor is how long a transient notice stays on screen.
+const noticeFor = 4 * time.Second
+
 // screenState is what only the screen goroutine reads and writes.
 type screenState struct {
 	confirming  bool           // the "Factory reset?" screen is up

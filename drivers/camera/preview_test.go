@@ -57,12 +57,21 @@ func TestDownscaleI420(t *testing.T) {
 	}
 }
 
+// patternAt is when the test pattern's clock shows.
+var patternAt = time.Date(2026, 11, 3, 9, 41, 0, 0, time.UTC)
+
+// patterns are the synthetic camera's test pattern at 1280×720 in I420,
+// and at w×h in YUYV and MJPEG.
+func patterns(w, h int) (i420, yuyv, mjpeg []byte) {
+	i420 = make([]byte, 1280*720*3/2)
+	cameratest.Draw(i420, 1280, 720, 0, patternAt)
+	yuyv = make([]byte, w*h*2)
+	cameratest.DrawYUYV(yuyv, w, h, 0, patternAt)
+	return i420, yuyv, cameratest.JPEG(w, h, 0, patternAt, 80)
+}
+
 func TestPreview(t *testing.T) {
-	at := time.Date(2026, 11, 3, 9, 41, 0, 0, time.UTC)
-	i420 := make([]byte, 1280*720*3/2)
-	cameratest.Draw(i420, 1280, 720, 0, at)
-	yuyv := make([]byte, 640*360*2)
-	cameratest.DrawYUYV(yuyv, 640, 360, 0, at)
+	i420, yuyv, mjpeg := patterns(640, 360)
 	for _, tc := range []struct {
 		name string
 		info camera.Info
@@ -72,7 +81,7 @@ func TestPreview(t *testing.T) {
 	}{
 		{"I420 720p is halved", camera.Info{Format: camera.I420, Width: 1280, Height: 720}, i420, image.Pt(640, 360), nil},
 		{"YUYV", camera.Info{Format: camera.YUYV, Width: 640, Height: 360}, yuyv, image.Pt(640, 360), nil},
-		{"MJPEG", camera.Info{Format: camera.MJPEG, Width: 640, Height: 360}, cameratest.JPEG(640, 360, 0, at, 80), image.Pt(640, 360), nil},
+		{"MJPEG", camera.Info{Format: camera.MJPEG, Width: 640, Height: 360}, mjpeg, image.Pt(640, 360), nil},
 		{"H.264 needs a decoder", camera.Info{Format: camera.H264, Width: 1280, Height: 720}, []byte{0, 0, 0, 1, 0x65}, image.Point{}, camera.ErrNeedsDecoder},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,18 +110,14 @@ func TestPreview(t *testing.T) {
 // BenchmarkPreviewFrame is one preview picture from a 720p frame: what
 // the Settings screen spends five times a second.
 func BenchmarkPreviewFrame(b *testing.B) {
-	at := time.Date(2026, 11, 3, 9, 41, 0, 0, time.UTC)
-	i420 := make([]byte, 1280*720*3/2)
-	cameratest.Draw(i420, 1280, 720, 0, at)
-	yuyv := make([]byte, 1280*720*2)
-	cameratest.DrawYUYV(yuyv, 1280, 720, 0, at)
+	i420, yuyv, mjpeg := patterns(1280, 720)
 	for _, bc := range []struct {
 		format camera.Format
 		data   []byte
 	}{
 		{camera.I420, i420},
 		{camera.YUYV, yuyv},
-		{camera.MJPEG, cameratest.JPEG(1280, 720, 0, at, 80)},
+		{camera.MJPEG, mjpeg},
 	} {
 		b.Run(string(bc.format), func(b *testing.B) {
 			var conv camera.Converter
