@@ -12,7 +12,7 @@ import (
 	"errors"
 	"time"
 
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 	"roomkit/ui"
 )
 
@@ -230,11 +230,11 @@ func (k *Kit) goControl(what string, fn func(context.Context) error) {
 // meetingErrorLine says in words why a meeting request failed: the
 // portal's own words when it refused.
 func (k *Kit) meetingErrorLine(err error) string {
-	var me *provisioning.MeetingError
+	var me *portalapi.MeetingError
 	switch {
 	case errors.As(err, &me):
 		return me.Message
-	case errors.Is(err, provisioning.ErrUnreachable), errors.Is(err, provisioning.ErrBadAnswer), errors.As(err, new(*provisioning.OAuthError)):
+	case errors.Is(err, portalapi.ErrUnreachable), errors.Is(err, portalapi.ErrBadAnswer), errors.As(err, new(*portalapi.OAuthError)):
 		return k.link.failureLine(err)
 	}
 	return err.Error()

@@ -13,7 +13,7 @@ import (
 func (k *Kit) MeetNow(ctx context.Context) error { return k.meetings.meetNow(ctx) }
 
 // JoinMeeting joins the meeting id ("123456789" or "123-456-789"). A
-// refusal by the portal is a *provisioning.MeetingError in its words.
+// refusal by the portal is a *portalapi.MeetingError in its words.
 func (k *Kit) JoinMeeting(ctx context.Context, id string) error { return k.meetings.joinID(ctx, id) }
 
 // Leave leaves the meeting and returns the kit to the home screen.

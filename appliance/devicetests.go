@@ -15,6 +15,7 @@ import (
 
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 const (
@@ -116,7 +117,7 @@ func (k *Kit) meterMic(ctx context.Context, sp audio.Speakerphone, gen int) {
 			}
 			meter.Reset()
 			k.setTest(gen, func(s *screenState) { s.micLevel = 0 })
-			sleepCtx(ctx, deviceRetry)
+			clock.Sleep(ctx, deviceRetry)
 			continue
 		}
 		lastErr = ""
@@ -160,7 +161,7 @@ func (k *Kit) playTone(s *screenState) {
 			}
 			return
 		}
-		sleepCtx(t.ctx, audio.TestToneDuration-time.Since(start))
+		clock.Sleep(t.ctx, audio.TestToneDuration-time.Since(start))
 	})
 }
 
@@ -247,18 +248,5 @@ func (k *Kit) watchCamera(ctx context.Context) {
 		case <-k.camWake:
 		}
 		t.Stop()
-	}
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"roomkit/drivers/gpio/gpiotest"
 	"roomkit/drivers/input"
 	"roomkit/provisioning"
+	"roomkit/settings"
 	"roomkit/ui"
 	"roomkit/ui/uitest"
 )
@@ -416,10 +417,10 @@ func TestSettingsFileErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, provisioning.SettingsFile), []byte(tc.file), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, settings.File), []byte(tc.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			st, err := provisioning.LoadSettings(dir)
+			st, err := settings.Load(dir)
 			if err == nil {
 				t.Fatal("LoadSettings took a bad file")
 			}

@@ -51,6 +51,7 @@ import (
 	"roomkit/drivers/gpio"
 	"roomkit/drivers/input"
 	"roomkit/provisioning"
+	"roomkit/settings"
 	"roomkit/ui"
 )
 
@@ -79,10 +80,10 @@ type Config struct {
 	Speakerphone audio.Speakerphone
 	GPIO         gpio.Controls // optional: mute button and LED, presence sensor
 
-	// Settings are the installer's settings.json (provisioning.LoadSettings).
+	// Settings are the installer's settings.json (settings.Load).
 	// SettingsErr is why that file could not be used: Settings are then
 	// the defaults, and the screen says so until the file is fixed.
-	Settings    provisioning.Settings
+	Settings    settings.Settings
 	SettingsErr error
 
 	Logger            *slog.Logger

@@ -15,6 +15,8 @@ import (
 
 	"roomkit/drivers/display/displaytest"
 	"roomkit/drivers/input/inputtest"
+	"roomkit/internal/clock"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 	"roomkit/ui"
 )
@@ -100,7 +102,7 @@ func startOn(t *testing.T, portalURL string, client *http.Client, dir string, wi
 		h.mu.Lock()
 		h.slept = append(h.slept, d)
 		h.mu.Unlock()
-		return provisioning.Sleep(ctx, min(d, 2*time.Millisecond))
+		return clock.Sleep(ctx, min(d, 2*time.Millisecond))
 	}
 	h.kit = k
 	ctx, cancel := context.WithCancel(context.Background())
@@ -240,10 +242,10 @@ func TestPairingToReadyToUnpaired(t *testing.T) {
 	}
 
 	// An access token the portal no longer takes is replaced.
-	refreshes := p.grantCount(provisioning.GrantClientCredentials)
+	refreshes := p.grantCount(portalapi.GrantClientCredentials)
 	p.revokeTokens()
 	h.until("a fresh token", func(s Status, v ui.View) bool {
-		return p.grantCount(provisioning.GrantClientCredentials) > refreshes
+		return p.grantCount(portalapi.GrantClientCredentials) > refreshes
 	})
 	s, _ = h.until("heartbeats with the fresh token", func(s Status, v ui.View) bool { return s.PortalConnected && s.State == Ready })
 	if m := h.kit.Metrics(); m.HeartbeatsOK < 2 {

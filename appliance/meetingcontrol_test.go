@@ -12,7 +12,7 @@ import (
 	"roomkit/drivers/audio"
 	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/gpio/gpiotest"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 // recordedEvents is the screen, as the meeting controller sees it: every
@@ -93,7 +93,7 @@ func TestMeetingControllerJoin(t *testing.T) {
 	}{
 		{"Meet Now: the room organises", func(r *controllerRig) {}, (*meetingControl).meetNow, nil, true, false, noticeStarting},
 		{"join by ID: a guest room", func(r *controllerRig) {
-			r.p.addMeeting(provisioning.Meeting{ID: "987654321", Title: "Weekly", Organizer: "rm_other"}, false)
+			r.p.addMeeting(portalapi.Meeting{ID: "987654321", Title: "Weekly", Organizer: "rm_other"}, false)
 		}, func(mc *meetingControl, ctx context.Context) error { return mc.joinID(ctx, "987-654-321") }, nil, false, false, noticeJoining},
 		{"muted before: the meeting starts muted", func(r *controllerRig) {
 			r.mc.setMuted(func(bool) bool { return true })

@@ -28,7 +28,7 @@ import (
 	"roomkit/drivers/audio"
 	"roomkit/drivers/camera"
 	"roomkit/drivers/gpio"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 const (
@@ -118,7 +118,7 @@ type meetingControl struct {
 	joining    bool // asking the portal or connecting to a meeting
 	joinCancel context.CancelFunc
 	meet       *inMeeting // the meeting the kit is in
-	upcoming   []provisioning.Meeting
+	upcoming   []portalapi.Meeting
 	muted      bool // the room's microphone, toggled by the mute button
 	volume     int  // the speaker's volume, 0..100
 }
@@ -126,7 +126,7 @@ type meetingControl struct {
 // inMeeting is the meeting the kit is in.
 type inMeeting struct {
 	sess      session
-	info      provisioning.Meeting
+	info      portalapi.Meeting
 	organizer bool
 	self      *camera.SelfView // nil without a camera
 	release   func()           // gives the camera back to the kit's own reads
@@ -138,7 +138,7 @@ type inMeeting struct {
 // meetingState is a snapshot of the meeting, for the screen and the
 // status.
 type meetingState struct {
-	Info         provisioning.Meeting
+	Info         portalapi.Meeting
 	Organizer    bool
 	CameraOff    bool
 	Muted        bool
@@ -152,14 +152,14 @@ type meetingState struct {
 
 // MeetNow starts an instant meeting and joins it.
 func (mc *meetingControl) meetNow(ctx context.Context) error {
-	return mc.join(ctx, noticeStarting, func(ctx context.Context, c *provisioning.Client, tok string) (*provisioning.MeetingJoin, error) {
+	return mc.join(ctx, noticeStarting, func(ctx context.Context, c *portalapi.Client, tok string) (*portalapi.MeetingJoin, error) {
 		return c.MeetNow(ctx, tok)
 	})
 }
 
 // joinID joins the meeting id ("123456789" or "123-456-789").
 func (mc *meetingControl) joinID(ctx context.Context, id string) error {
-	return mc.join(ctx, noticeJoining, func(ctx context.Context, c *provisioning.Client, tok string) (*provisioning.MeetingJoin, error) {
+	return mc.join(ctx, noticeJoining, func(ctx context.Context, c *portalapi.Client, tok string) (*portalapi.MeetingJoin, error) {
 		return c.JoinMeeting(ctx, tok, id)
 	})
 }
@@ -167,7 +167,7 @@ func (mc *meetingControl) joinID(ctx context.Context, id string) error {
 // join asks the portal for a meeting (ask), connects to it with the
 // camera and the speakerphone, and returns once the kit is in it, or
 // why it is not.
-func (mc *meetingControl) join(ctx context.Context, notice string, ask func(context.Context, *provisioning.Client, string) (*provisioning.MeetingJoin, error)) error {
+func (mc *meetingControl) join(ctx context.Context, notice string, ask func(context.Context, *portalapi.Client, string) (*portalapi.MeetingJoin, error)) error {
 	mc.mu.Lock()
 	switch {
 	case mc.meet != nil:
@@ -192,8 +192,8 @@ func (mc *meetingControl) join(ctx context.Context, notice string, ask func(cont
 		mc.events.notice(notice, 0)
 	}()
 
-	var ans *provisioning.MeetingJoin
-	err := mc.link.withToken(jctx, func(c *provisioning.Client, tok string) error {
+	var ans *portalapi.MeetingJoin
+	err := mc.link.withToken(jctx, func(c *portalapi.Client, tok string) error {
 		var err error
 		ans, err = ask(jctx, c, tok)
 		return err
@@ -276,13 +276,13 @@ func (mc *meetingControl) holdCamera() (release func()) {
 // come back with the token it has, so the session keeps trying with it.
 func (mc *meetingControl) renew(id string) func(ctx context.Context) (string, string, error) {
 	return func(ctx context.Context) (string, string, error) {
-		var ans *provisioning.MeetingJoin
-		err := mc.link.withToken(ctx, func(c *provisioning.Client, tok string) error {
+		var ans *portalapi.MeetingJoin
+		err := mc.link.withToken(ctx, func(c *portalapi.Client, tok string) error {
 			var err error
 			ans, err = c.JoinMeeting(ctx, tok, id)
 			return err
 		})
-		var me *provisioning.MeetingError
+		var me *portalapi.MeetingError
 		if errors.As(err, &me) {
 			switch me.Status {
 			case http.StatusNotFound, http.StatusGone:
@@ -490,8 +490,8 @@ func (mc *meetingControl) lock(ctx context.Context, locked bool) error {
 	if err != nil {
 		return err
 	}
-	var info provisioning.Meeting
-	err = mc.link.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	var info portalapi.Meeting
+	err = mc.link.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		var err error
 		info, err = c.LockMeeting(ctx, tok, m.info.ID, locked)
 		return err
@@ -514,7 +514,7 @@ func (mc *meetingControl) muteParticipant(ctx context.Context, identity string) 
 	if err != nil {
 		return err
 	}
-	return mc.link.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	return mc.link.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		if identity == "" {
 			return c.MuteAll(ctx, tok, m.info.ID)
 		}
@@ -532,7 +532,7 @@ func (mc *meetingControl) endForAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = mc.link.withToken(ctx, func(c *provisioning.Client, tok string) error {
+	err = mc.link.withToken(ctx, func(c *portalapi.Client, tok string) error {
 		return c.EndMeeting(ctx, tok, m.info.ID)
 	})
 	mc.leaveMeeting(m, noticeEnded)
@@ -549,8 +549,8 @@ func (mc *meetingControl) endForAll(ctx context.Context) error {
 // after a meeting.
 func (mc *meetingControl) refreshUpcoming(ctx context.Context) {
 	for {
-		var ms []provisioning.Meeting
-		err := mc.link.withToken(ctx, func(c *provisioning.Client, tok string) error {
+		var ms []portalapi.Meeting
+		err := mc.link.withToken(ctx, func(c *portalapi.Client, tok string) error {
 			var err error
 			ms, err = c.Meetings(ctx, tok)
 			return err
@@ -589,10 +589,10 @@ func (mc *meetingControl) refreshSoon() {
 
 // upcomingAt is the list the home screen shows: today's meetings that
 // have not ended at now, in the portal's order.
-func (mc *meetingControl) upcomingAt(now time.Time) []provisioning.Meeting {
+func (mc *meetingControl) upcomingAt(now time.Time) []portalapi.Meeting {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	var out []provisioning.Meeting
+	var out []portalapi.Meeting
 	for _, m := range mc.upcoming {
 		if m.End.IsZero() || m.End.After(now) {
 			out = append(out, m)

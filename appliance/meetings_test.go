@@ -18,13 +18,14 @@ import (
 	"roomkit/drivers/camera"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/gpio/gpiotest"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 	"roomkit/ui"
 )
 
 // fakeMeetings is the fake portal's side of protocol.md §7.
 type fakeMeetings struct {
-	byID   map[string]*provisioning.Meeting
+	byID   map[string]*portalapi.Meeting
 	today  []string // IDs listed for the room today
 	mutes  []string // identities muted, "*" for all
 	lists  int      // GET requests
@@ -32,7 +33,7 @@ type fakeMeetings struct {
 }
 
 func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
-	p.meetings.byID = map[string]*provisioning.Meeting{}
+	p.meetings.byID = map[string]*portalapi.Meeting{}
 	room := func(w http.ResponseWriter, r *http.Request) (*provisioning.Room, bool) {
 		id, ok := p.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 		if !ok {
@@ -41,13 +42,13 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 		}
 		return p.rooms[id], true
 	}
-	answer := func(w http.ResponseWriter, status int, m *provisioning.Meeting) {
+	answer := func(w http.ResponseWriter, status int, m *portalapi.Meeting) {
 		p.meetings.joined = append(p.meetings.joined, m.ID)
 		// A fresh token for every join, as the portal mints.
 		tok := fmt.Sprintf("lk-secret-token-%d", len(p.meetings.joined))
 		writeJSON(w, status, map[string]any{"url": "ws://127.0.0.1:1", "token": tok, "meeting": m})
 	}
-	find := func(w http.ResponseWriter, r *http.Request) *provisioning.Meeting {
+	find := func(w http.ResponseWriter, r *http.Request) *portalapi.Meeting {
 		id := strings.ReplaceAll(r.PathValue("id"), "-", "")
 		if len(id) != 9 {
 			writeJSON(w, 400, map[string]string{"error": "That is not a meeting ID: it has 9 digits, like 123-456-789."})
@@ -67,7 +68,7 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 			return
 		}
 		now := time.Now()
-		m := &provisioning.Meeting{ID: "111222333", Title: now.Format("2006-01-02 15:04") + " Meet Now",
+		m := &portalapi.Meeting{ID: "111222333", Title: now.Format("2006-01-02 15:04") + " Meet Now",
 			JoinURL: p.srv.URL + "/join/111-222-333", Organizer: rm.ID, Start: now, End: now.Add(time.Hour)}
 		p.meetings.byID[m.ID] = m
 		answer(w, 201, m)
@@ -79,7 +80,7 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 			return
 		}
 		p.meetings.lists++
-		ms := []*provisioning.Meeting{}
+		ms := []*portalapi.Meeting{}
 		for _, id := range p.meetings.today {
 			ms = append(ms, p.meetings.byID[id])
 		}
@@ -146,7 +147,7 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 	})
 }
 
-func (p *fakePortal) addMeeting(m provisioning.Meeting, today bool) {
+func (p *fakePortal) addMeeting(m portalapi.Meeting, today bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.meetings.byID[m.ID] = &m
@@ -161,7 +162,7 @@ func (p *fakePortal) mutes() []string {
 	return append([]string(nil), p.meetings.mutes...)
 }
 
-func (p *fakePortal) meeting(id string) provisioning.Meeting {
+func (p *fakePortal) meeting(id string) portalapi.Meeting {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return *p.meetings.byID[id]
@@ -383,8 +384,8 @@ func TestMeetNowControlsAndLeave(t *testing.T) {
 
 func TestKeypadJoin(t *testing.T) {
 	h, ss := startMeetingKit(t)
-	h.portal.addMeeting(provisioning.Meeting{ID: "555666777", Title: "Locked review", Organizer: "rm_other", Locked: true}, false)
-	h.portal.addMeeting(provisioning.Meeting{ID: "987654321", Title: "Weekly", Organizer: "rm_other", JoinURL: "http://x/join/987-654-321"}, false)
+	h.portal.addMeeting(portalapi.Meeting{ID: "555666777", Title: "Locked review", Organizer: "rm_other", Locked: true}, false)
+	h.portal.addMeeting(portalapi.Meeting{ID: "987654321", Title: "Weekly", Organizer: "rm_other", JoinURL: "http://x/join/987-654-321"}, false)
 
 	for _, tc := range []struct {
 		id, want string
@@ -452,9 +453,9 @@ func TestUpcomingStart(t *testing.T) {
 	ss := &sessions{}
 	h := startWith(t, p, t.TempDir(), nil)
 	h.kit.meetings.joinSession = ss.join
-	p.addMeeting(provisioning.Meeting{ID: "100200300", Title: "Over", Organizer: "rm_1", Start: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}, true)
-	p.addMeeting(provisioning.Meeting{ID: "400500600", Title: "Standup", Organizer: "rm_1", Start: now.Add(-5 * time.Minute), End: now.Add(10 * time.Minute)}, true)
-	p.addMeeting(provisioning.Meeting{ID: "700800900", Title: "Planning", Organizer: "rm_1", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour)}, true)
+	p.addMeeting(portalapi.Meeting{ID: "100200300", Title: "Over", Organizer: "rm_1", Start: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}, true)
+	p.addMeeting(portalapi.Meeting{ID: "400500600", Title: "Standup", Organizer: "rm_1", Start: now.Add(-5 * time.Minute), End: now.Add(10 * time.Minute)}, true)
+	p.addMeeting(portalapi.Meeting{ID: "700800900", Title: "Planning", Organizer: "rm_1", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour)}, true)
 	h.pairAs(boardroom)
 	s, v := h.until("today's meetings", func(s Status, v ui.View) bool { return len(v.Upcoming) == 2 })
 	if v.Upcoming[0].Title != "Standup" || !v.Upcoming[0].InProgress || v.Upcoming[1].InProgress || len(s.Upcoming) != 2 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -90,7 +91,7 @@ func (l *portalLink) pair(ctx context.Context) bool {
 
 // awaitApproval polls for da until it is approved (true) or a fresh code
 // is needed (false).
-func (l *portalLink) awaitApproval(ctx context.Context, client *provisioning.Client, da *provisioning.DeviceAuthorization, bo *backoff) bool {
+func (l *portalLink) awaitApproval(ctx context.Context, client *portalapi.Client, da *portalapi.DeviceAuthorization, bo *backoff) bool {
 	for {
 		// WaitForApproval sleeps before every poll; a second sleep means
 		// the poll before it got an answer: the portal is there.
@@ -114,11 +115,11 @@ func (l *portalLink) awaitApproval(ctx context.Context, client *provisioning.Cli
 			return true
 		case ctx.Err() != nil:
 			return false
-		case errors.Is(err, provisioning.ErrAccessDenied):
+		case errors.Is(err, portalapi.ErrAccessDenied):
 			l.log.Info("pairing code denied in the admin center")
 			l.setMessage(msgDenied)
 			return false
-		case errors.Is(err, provisioning.ErrExpiredToken), errors.Is(err, provisioning.ErrInvalidGrant):
+		case errors.Is(err, portalapi.ErrExpiredToken), errors.Is(err, portalapi.ErrInvalidGrant):
 			l.log.Info("pairing code ran out: asking for a fresh one", "err", err)
 			return false
 		case portalBusy(err):
@@ -146,12 +147,12 @@ func (l *portalLink) awaitApproval(ctx context.Context, client *provisioning.Cli
 // now rather than refused: unreachable, or a 5xx answer (with an OAuth
 // error such as temporarily_unavailable or server_error, or without).
 func portalBusy(err error) bool {
-	var oe *provisioning.OAuthError
-	return errors.Is(err, provisioning.ErrUnreachable) || errors.As(err, &oe) && oe.Status >= http.StatusInternalServerError
+	var oe *portalapi.OAuthError
+	return errors.Is(err, portalapi.ErrUnreachable) || errors.As(err, &oe) && oe.Status >= http.StatusInternalServerError
 }
 
 // paired saves the new pairing.
-func (l *portalLink) paired(tok *provisioning.Token) error {
+func (l *portalLink) paired(tok *portalapi.Token) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := provisioning.State{

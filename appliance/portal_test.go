@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -37,7 +38,7 @@ type fakePortal struct {
 	rooms     map[string]*provisioning.Room // by device ID
 	tokens    map[string]string             // access token -> device ID
 	grants    map[string]int                // grant type -> count
-	beats     []provisioning.Report
+	beats     []portalapi.Report
 	nextToken int
 	meetings  fakeMeetings
 }
@@ -53,10 +54,10 @@ func newFakePortal(t *testing.T) *fakePortal {
 	p := &fakePortal{t: t, codes: map[string]*fakeCode{}, bound: map[string]ed25519.PublicKey{},
 		rooms: map[string]*provisioning.Room{}, tokens: map[string]string{}, grants: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+provisioning.MetadataPath, p.metadata)
+	mux.HandleFunc("GET "+portalapi.MetadataPath, p.metadata)
 	mux.HandleFunc("POST /oauth/device_authorization", p.deviceAuthorization)
 	mux.HandleFunc("POST /oauth/token", p.token)
-	mux.HandleFunc("POST "+provisioning.HeartbeatPath, p.heartbeat)
+	mux.HandleFunc("POST "+portalapi.HeartbeatPath, p.heartbeat)
 	p.meetingRoutes(mux)
 	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)
@@ -121,7 +122,7 @@ func (p *fakePortal) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch grant {
-	case provisioning.GrantDeviceCode:
+	case portalapi.GrantDeviceCode:
 		c := p.codes[r.FormValue("device_code")]
 		if c == nil {
 			fail(400, "invalid_grant")
@@ -146,7 +147,7 @@ func (p *fakePortal) token(w http.ResponseWriter, r *http.Request) {
 			p.bound[id], p.rooms[id] = c.key, c.room
 			writeJSON(w, 200, p.newTokenLocked(id))
 		}
-	case provisioning.GrantClientCredentials:
+	case portalapi.GrantClientCredentials:
 		key := p.bound[claims.Sub]
 		if key == nil {
 			writeJSON(w, 401, map[string]string{"error": "invalid_client", "error_description": provisioning.NotPairedDescription})
@@ -177,7 +178,7 @@ func (p *fakePortal) heartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, map[string]string{"error": "invalid_token"})
 		return
 	}
-	var rep provisioning.Report
+	var rep portalapi.Report
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rep); err != nil {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"roomkit/internal/clock"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -48,7 +50,7 @@ type linkConfig struct {
 	Now               func() time.Time
 	BaseLocation      *time.Location // the clock's zone until the portal sends the room's
 	// Report is the heartbeat's body: the kit's state and devices.
-	Report func() provisioning.Report
+	Report func() portalapi.Report
 	// Signal says that something shown changed.
 	Signal func()
 }
@@ -63,13 +65,13 @@ type portalLink struct {
 
 	mu         sync.Mutex
 	id         *provisioning.Identity
-	client     *provisioning.Client
+	client     *portalapi.Client
 	saved      provisioning.State
-	token      *provisioning.Token
+	token      *portalapi.Token
 	loc        *time.Location
 	connected  bool
 	lastBeat   time.Time
-	code       *provisioning.DeviceAuthorization
+	code       *portalapi.DeviceAuthorization
 	message    string
 	errText    string    // shown with a countdown to retryAt
 	retryAt    time.Time // zero: no countdown
@@ -80,7 +82,7 @@ type portalLink struct {
 }
 
 func newPortalLink(cfg linkConfig) *portalLink {
-	l := &portalLink{cfg: cfg, log: cfg.Logger, now: cfg.Now, sleep: provisioning.Sleep, loc: cfg.BaseLocation}
+	l := &portalLink{cfg: cfg, log: cfg.Logger, now: cfg.Now, sleep: clock.Sleep, loc: cfg.BaseLocation}
 	l.portalErr, _ = portalLines(cfg.PortalURL, cfg.AllowPlainHTTP)
 	return l
 }
@@ -92,7 +94,7 @@ type linkStatus struct {
 	Location    *time.Location     // the room's clock
 	Connected   bool
 	LastBeat    time.Time
-	Code        *provisioning.DeviceAuthorization // the pairing code shown
+	Code        *portalapi.DeviceAuthorization // the pairing code shown
 	Message     string
 	Error       string // what failed, with its countdown
 	StorageLine string // the kit runs without storage
@@ -110,8 +112,8 @@ func (l *portalLink) status(now time.Time) linkStatus {
 	return s
 }
 
-func (l *portalLink) newClient(id *provisioning.Identity) *provisioning.Client {
-	return &provisioning.Client{PortalURL: l.cfg.PortalURL, HTTP: l.cfg.HTTPClient, Identity: id, Now: l.now,
+func (l *portalLink) newClient(id *provisioning.Identity) *portalapi.Client {
+	return &portalapi.Client{PortalURL: l.cfg.PortalURL, HTTP: l.cfg.HTTPClient, Identity: id, Now: l.now,
 		AllowPlainHTTP: l.cfg.AllowPlainHTTP}
 }
 
@@ -205,7 +207,7 @@ func (l *portalLink) keepInTouch(ctx context.Context) error {
 		switch {
 		case err == nil:
 			bo.reset()
-		case errors.Is(err, provisioning.ErrNotPaired):
+		case errors.Is(err, portalapi.ErrNotPaired):
 			// Only this explicit answer forgets the room. A refused
 			// assertion (invalid_client for a clock that is off, a
 			// replayed jti), a portal that is down or confused: all pass,
@@ -227,7 +229,7 @@ func (l *portalLink) keepInTouch(ctx context.Context) error {
 // kit has none or the portal refused the one it had.
 func (l *portalLink) heartbeat(ctx context.Context) error {
 	err := l.heartbeatOnce(ctx)
-	if errors.Is(err, provisioning.ErrInvalidToken) {
+	if errors.Is(err, portalapi.ErrInvalidToken) {
 		l.mu.Lock()
 		l.token = nil
 		l.mu.Unlock()
@@ -264,7 +266,7 @@ func (l *portalLink) heartbeatOnce(ctx context.Context) error {
 
 // accessToken returns the portal client and a current access token,
 // asking for a new one when the kit has none or it is about to run out.
-func (l *portalLink) accessToken(ctx context.Context) (*provisioning.Client, *provisioning.Token, error) {
+func (l *portalLink) accessToken(ctx context.Context) (*portalapi.Client, *portalapi.Token, error) {
 	l.mu.Lock()
 	client, tok := l.client, l.token
 	l.mu.Unlock()
@@ -290,14 +292,14 @@ func (l *portalLink) accessToken(ctx context.Context) (*provisioning.Client, *pr
 
 // withToken calls fn with the portal client and a current access token,
 // once more with a fresh token if the portal refused the one it had.
-func (l *portalLink) withToken(ctx context.Context, fn func(c *provisioning.Client, tok string) error) error {
+func (l *portalLink) withToken(ctx context.Context, fn func(c *portalapi.Client, tok string) error) error {
 	for try := 0; ; try++ {
 		c, tok, err := l.accessToken(ctx)
 		if err != nil {
 			return err
 		}
 		err = fn(c, tok.AccessToken)
-		if errors.Is(err, provisioning.ErrInvalidToken) && try == 0 {
+		if errors.Is(err, portalapi.ErrInvalidToken) && try == 0 {
 			l.mu.Lock()
 			if l.token == tok {
 				l.token = nil
@@ -410,13 +412,13 @@ func (l *portalLink) reset() error {
 
 // failureLine is the error line for a failed portal request.
 func (l *portalLink) failureLine(err error) string {
-	if errors.Is(err, provisioning.ErrUnreachable) {
+	if errors.Is(err, portalapi.ErrUnreachable) {
 		return "Cannot reach the portal at " + l.cfg.PortalURL
 	}
 	if errors.Is(err, provisioning.ErrInsecurePortal) {
 		return "The portal named a plain http:// endpoint; the kit sends no credentials over it"
 	}
-	var oe *provisioning.OAuthError
+	var oe *portalapi.OAuthError
 	if errors.As(err, &oe) {
 		return fmt.Sprintf("The portal refused the kit (%s)", oe.Code)
 	}
@@ -429,7 +431,7 @@ func (l *portalLink) waitRetry(ctx context.Context, bo *backoff, err error, line
 	d := bo.next()
 	l.mu.Lock()
 	l.errText, l.retryAt = line, l.now().Add(d)
-	if errors.Is(err, provisioning.ErrUnreachable) {
+	if errors.Is(err, portalapi.ErrUnreachable) {
 		l.connected = false
 	}
 	l.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -24,7 +25,7 @@ func newSteppedLink(t *testing.T, p *fakePortal) *steppedLink {
 	l := newPortalLink(linkConfig{
 		StateDir: t.TempDir(), PortalURL: p.srv.URL, HTTPClient: p.client(),
 		HeartbeatInterval: time.Minute, Logger: slog.New(slog.DiscardHandler), Now: time.Now, BaseLocation: time.UTC,
-		Report: func() provisioning.Report { return provisioning.Report{State: string(Ready), Version: "0.1.0-test"} },
+		Report: func() portalapi.Report { return portalapi.Report{State: string(Ready), Version: "0.1.0-test"} },
 		Signal: func() {},
 	})
 	sl := &steppedLink{portalLink: l, steps: make(chan time.Duration)}
@@ -123,8 +124,8 @@ func TestLinkHeartbeat(t *testing.T) {
 		{"answered", func(p *fakePortal) {}, nil, 1, 0, "Boardroom"},
 		{"renamed in the admin center", func(p *fakePortal) { p.rename("Aquarium") }, nil, 1, 0, "Aquarium"},
 		{"token revoked: a fresh one", func(p *fakePortal) { p.revokeTokens() }, nil, 1, 0, "Boardroom"},
-		{"portal down", func(p *fakePortal) { p.down.Store(true) }, provisioning.ErrUnreachable, 0, 1, "Boardroom"},
-		{"unpaired", func(p *fakePortal) { p.unpairAll() }, provisioning.ErrNotPaired, 0, 1, "Boardroom"},
+		{"portal down", func(p *fakePortal) { p.down.Store(true) }, portalapi.ErrUnreachable, 0, 1, "Boardroom"},
+		{"unpaired", func(p *fakePortal) { p.unpairAll() }, portalapi.ErrNotPaired, 0, 1, "Boardroom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newFakePortal(t)

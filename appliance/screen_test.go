@@ -6,7 +6,7 @@ import (
 
 	"roomkit/appliance/meeting"
 	"roomkit/drivers/display/displaytest"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 	"roomkit/ui"
 )
 
@@ -27,7 +27,7 @@ func newScreenKit(t *testing.T, st State) (*Kit, *screenState) {
 // session.
 func inFakeMeeting(k *Kit) *fakeSession {
 	sess := &fakeSession{conn: meeting.Connected, volume: -1}
-	k.meetings.meet = &inMeeting{sess: sess, info: provisioning.Meeting{ID: "111222333", Title: "Meet Now"}, organizer: true,
+	k.meetings.meet = &inMeeting{sess: sess, info: portalapi.Meeting{ID: "111222333", Title: "Meet Now"}, organizer: true,
 		release: func() {}, stop: func() {}}
 	return sess
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // settingsWarning is the line the screen shows while settings.json has
@@ -24,20 +24,20 @@ func settingsWarning(err error) string {
 	}
 	msg := err.Error()
 	// LoadSettings names the file by its path; staff need its name only.
-	if i := strings.Index(msg, provisioning.SettingsFile+": "); i >= 0 && !strings.Contains(msg[:i], " ") {
-		msg = msg[i+len(provisioning.SettingsFile)+2:]
+	if i := strings.Index(msg, settings.File+": "); i >= 0 && !strings.Contains(msg[:i], " ") {
+		msg = msg[i+len(settings.File)+2:]
 	}
 	msg = strings.ReplaceAll(msg, "\n", "; ")
 	sep := ": "
 	if strings.HasPrefix(msg, "line ") {
 		sep = " "
 	}
-	return provisioning.SettingsFile + sep + msg + " — using defaults"
+	return settings.File + sep + msg + " — using defaults"
 }
 
 // settingsLocation is the clock's zone until the portal sends the room's:
 // the installer's time_zone, else UTC.
-func settingsLocation(s provisioning.Settings, log *slog.Logger) *time.Location {
+func settingsLocation(s settings.Settings, log *slog.Logger) *time.Location {
 	if s.TimeZone == "" {
 		return time.UTC
 	}
@@ -53,7 +53,7 @@ func settingsLocation(s provisioning.Settings, log *slog.Logger) *time.Location 
 // portalClient is the kit's HTTP client for the portal: through the
 // installer's proxy when there is one, else the environment's
 // (HTTPS_PROXY and friends, as Go reads them).
-func portalClient(s provisioning.Settings) *http.Client {
+func portalClient(s settings.Settings) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if s.HTTPProxy != "" {
 		if u, err := url.Parse(s.HTTPProxy); err == nil && u.Host != "" {

@@ -7,7 +7,7 @@ import (
 
 	"roomkit/appliance/meeting"
 	"roomkit/drivers"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 // Status is the kit's state as roomctl and the control API show it.
@@ -143,9 +143,9 @@ func meetingStatus(m *meetingState) *MeetingStatus {
 }
 
 // report is the heartbeat's body.
-func (k *Kit) report() provisioning.Report {
+func (k *Kit) report() portalapi.Report {
 	st := k.Status()
-	return provisioning.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices}
+	return portalapi.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices}
 }
 
 // devices asks every device for its status. Drivers lock their own

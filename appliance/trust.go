@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -68,7 +69,7 @@ func (l *portalLink) recoverRoom(ctx context.Context) bool {
 		l.mu.Unlock()
 		tok, err := client.RefreshToken(ctx)
 		if err == nil && tok.Room == nil {
-			err = fmt.Errorf("recover the room: %w: the token answer names no room", provisioning.ErrBadAnswer)
+			err = fmt.Errorf("recover the room: %w: the token answer names no room", portalapi.ErrBadAnswer)
 		}
 		switch {
 		case err == nil:
@@ -84,7 +85,7 @@ func (l *portalLink) recoverRoom(ctx context.Context) bool {
 			return false
 		case ctx.Err() != nil:
 			return false
-		case errors.Is(err, provisioning.ErrNotPaired):
+		case errors.Is(err, portalapi.ErrNotPaired):
 			l.log.Info("the portal holds no room for this kit: pairing again")
 			l.mu.Lock()
 			l.recovering = false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"roomkit/portal"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 	"roomkit/ui"
 )
@@ -134,11 +135,11 @@ func TestRefusedAssertionKeepsPairing(t *testing.T) {
 	h.pairAs(boardroom)
 	codes := p.lastCode()
 
-	refreshes := p.grantCount(provisioning.GrantClientCredentials)
+	refreshes := p.grantCount(portalapi.GrantClientCredentials)
 	p.refuse.Store(true)
 	p.revokeTokens()
 	h.until("several refused refreshes", func(s Status, v ui.View) bool {
-		return p.grantCount(provisioning.GrantClientCredentials) >= refreshes+4 && !s.PortalConnected
+		return p.grantCount(portalapi.GrantClientCredentials) >= refreshes+4 && !s.PortalConnected
 	})
 	s, v := h.kit.Status(), h.kit.view()
 	if s.State != Ready || v.Screen != ui.Home || v.RoomName != "Boardroom" || v.Message == msgUnpaired {

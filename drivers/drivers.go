@@ -1,6 +1,5 @@
 // Package drivers holds what every hardware driver of the kit shares: the
-// status a device reports to the portal and to roomctl, and a paced sleep
-// for fakes and replays.
+// status a device reports to the portal and to roomctl.
 //
 // Each kind of device lives in its own package (camera, audio, display,
 // input, gpio) with an interface, and a …test package beside it with fakes.
@@ -9,11 +8,6 @@
 // of drivers by name would only add an indirection.
 package drivers
 
-import (
-	"context"
-	"time"
-)
-
 // Status is what a device reports about itself: shown on screen, in
 // `roomctl status` and in the heartbeat to the portal.
 type Status struct {
@@ -21,17 +15,4 @@ type Status struct {
 	Name    string `json:"name"`            // human name, e.g. "Synthetic camera"
 	Present bool   `json:"present"`         // false when unplugged or never found
 	Error   string `json:"error,omitempty"` // what went wrong, in words for the room's staff
-}
-
-// Sleep waits for d or until ctx ends, whichever is first: how fakes and
-// replays pace themselves like real devices.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

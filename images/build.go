@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // Config describes one image.
@@ -27,7 +27,7 @@ type Config struct {
 	Out string
 	// Settings are pre-seeded into /perm/roomkit/settings.json when not
 	// zero; the label is the hostname (and so the partition GUIDs).
-	Settings provisioning.Settings
+	Settings settings.Settings
 	// CACert is the portal's CA in PEM, added to the system's bundle.
 	CACert []byte
 	// Binaries is a directory with static roomd and roomctl for the
@@ -165,12 +165,12 @@ func Build(ctx context.Context, cfg Config, workDir string) (Result, error) {
 	if err := assemble(ctx, cfg.Out, res.Layout, bootImg, res.Root); err != nil {
 		return res, err
 	}
-	if cfg.Settings != (provisioning.Settings{}) {
+	if cfg.Settings != (settings.Settings{}) {
 		b, err := json.MarshalIndent(cfg.Settings, "", "  ")
 		if err != nil {
 			return res, err
 		}
-		if err := SeedPerm(ctx, cfg.Out, res.Layout.Perm(), map[string][]byte{"roomkit/" + provisioning.SettingsFile: append(b, '\n')}); err != nil {
+		if err := SeedPerm(ctx, cfg.Out, res.Layout.Perm(), map[string][]byte{"roomkit/" + settings.File: append(b, '\n')}); err != nil {
 			return res, err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // TestBuildRPi4 builds the Raspberry Pi 4 image and checks what the Pi's
@@ -38,7 +38,7 @@ func TestBuildRPi4(t *testing.T) {
 		Target:   tg,
 		Repo:     repoRoot(t),
 		Out:      filepath.Join(dir, "rpi4.img"),
-		Settings: provisioning.Settings{Label: "Pi Room", PortalURL: "https://portal.example"},
+		Settings: settings.Settings{Label: "Pi Room", PortalURL: "https://portal.example"},
 		Version:  "rpi4-test",
 	}
 	res, err := Build(context.Background(), cfg, filepath.Join(dir, "work"))

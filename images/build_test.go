@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // TestBuildAMD64 checks two amd64 builds from the same inputs (the QEMU
@@ -119,7 +119,7 @@ func TestBuildAMD64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provisioning.ParseSettings(got); err != nil || !bytes.Contains(got, []byte(`"http://`+guestPortal+`"`)) {
+	if _, err := settings.Parse(got); err != nil || !bytes.Contains(got, []byte(`"http://`+guestPortal+`"`)) {
 		t.Errorf("pre-seeded settings %q: %v", got, err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"roomkit/drivers"
 	"roomkit/portal"
 	"roomkit/portal/sfu"
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // The QEMU kit test runs in a network namespace of its own, where the
@@ -341,7 +341,7 @@ func buildKitImage(t *testing.T, ctx context.Context, dir string) (disk, roomctl
 		Repo:   repoRoot(t),
 		// The test portal serves plain HTTP on the namespace's link, which a
 		// kit refuses unless its installer allows it (the screen says so).
-		Settings: provisioning.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit", AllowPlainHTTP: true},
+		Settings: settings.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit", AllowPlainHTTP: true},
 		Extra: []Program{{Name: "kitprobe", Path: probe,
 			Args: []string{"-control", "http://" + kitControl, "-forward", fmt.Sprintf(":%d", guestRoomctl), "-roomd-log"}}},
 		Version: "qemu-kit-test",

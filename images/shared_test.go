@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // Image builds take most of this package's test time on two cores, so
@@ -81,7 +81,7 @@ func sharedBuildLocked(t *testing.T, name string) (*sharedBuild, error) {
 			Repo:   repoRoot(t),
 			// The guest reaches the host's loopback portal through a forwarded
 			// address: plain HTTP across the (virtual) network, allowed for the rig.
-			Settings: provisioning.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room", AllowPlainHTTP: true},
+			Settings: settings.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room", AllowPlainHTTP: true},
 			Extra:    []Program{{Name: "kitprobe", Path: probe, Args: []string{"-control", "http://" + guestControl}}},
 			Version:  "qemu-test",
 		}

@@ -19,6 +19,13 @@ const ClientID = "roomkit"
 // AssertionType is the RFC 7523 client_assertion_type.
 const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
+// NotPairedDescription is the token endpoint's error_description, with
+// invalid_client, when the portal holds no room for the device the
+// assertion names (docs/protocol.md §4). The kit compares it whole: it is
+// the only refusal that makes a kit forget its room, so nothing else may
+// look like it.
+const NotPairedDescription = "this device is not paired with a room"
+
 // MaxAssertionLifetime bounds exp-iat, so a captured assertion is useless soon.
 const MaxAssertionLifetime = 5 * time.Minute
 

@@ -86,7 +86,7 @@ func LoadOrCreateIdentity(dir string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode identity: %w", err)
 	}
-	if err := WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return nil, fmt.Errorf("save identity: %w", err)
 	}
 	return &Identity{

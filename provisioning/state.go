@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // StateFile is the kit's state in its state directory.
@@ -156,57 +158,20 @@ func SaveState(dir string, s State) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, StateFile), data, 0o600)
+	return writeFile(filepath.Join(dir, StateFile), data)
 }
 
-// WriteFileAtomic replaces path with data: it writes a temporary file in
-// the same directory, fsyncs it, renames it over path and fsyncs the
-// directory, so the rename itself survives a power cut.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeFileAtomic(path, data, perm, nil)
-}
-
-// tempPrefix marks WriteFileAtomic's temporary files. A crash leaves one
-// behind; FactoryReset removes them, the next write ignores them.
-const tempPrefix = ".tmp-"
-
-// writeFileAtomic is WriteFileAtomic with a hook run before the rename, so
-// tests can simulate a crash at the worst moment.
-func writeFileAtomic(path string, data []byte, perm os.FileMode, beforeRename func(tmp string) error) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+base+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(tmp); err != nil {
-			// A simulated crash: leave the temporary file, as a real one would.
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+// writeFile replaces path, one of the kit's pairing files, with data:
+// renameio writes a temporary file, fsyncs it and renames it over path, so
+// a crash leaves the old file or the new one, never a mix. Its temporary
+// file stays beside path, where FactoryReset finds a crash's leftover
+// (renameio would otherwise probe $TMPDIR on every write), and the
+// directory is fsynced after, so that the rename itself survives a power
+// cut: a kit that was just paired stays paired. The mode is 0600, or what
+// the file already has.
+func writeFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := renameio.WriteFile(path, data, 0o600, renameio.WithTempDir(dir)); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return syncDir(dir)
@@ -271,9 +236,16 @@ func FactoryReset(dir string) error {
 // removes.
 func pairingFile(name string) bool {
 	for _, f := range []string{IdentityFile, StateFile} {
-		if name == f || strings.HasPrefix(name, f+".corrupt-") || strings.HasPrefix(name, tempPrefix+f+"-") {
+		if name == f || strings.HasPrefix(name, f+".corrupt-") ||
+			strings.HasPrefix(name, "."+f) || // renameio's temporary file: "." + name + a random number
+			strings.HasPrefix(name, oldTempPrefix+f+"-") {
 			return true
 		}
 	}
 	return false
 }
+
+// oldTempPrefix marked the temporary files of the kit's own atomic writes
+// before renameio: a kit updated from such firmware may still hold a
+// crash's leftover.
+const oldTempPrefix = ".tmp-"

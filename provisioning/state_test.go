@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 var boardroom = &Room{ID: "rm_1", Name: "Boardroom", Location: "3rd floor", TimeZone: "Europe/Zurich"}
@@ -140,11 +142,21 @@ func TestStateCrashBeforeRename(t *testing.T) {
 	if err := SaveState(dir, old); err != nil {
 		t.Fatal(err)
 	}
-	crash := errors.New("power cut")
+	// The power cut: the new state is written to renameio's temporary
+	// file, as writeFile writes it, but never renamed.
 	path := filepath.Join(dir, StateFile)
-	err := writeFileAtomic(path, []byte(`{"version":1,"device_id":"dev","room":null}`), 0o600, func(string) error { return crash })
-	if !errors.Is(err, crash) {
-		t.Fatalf("write = %v, want the simulated crash", err)
+	pending, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pending.Write([]byte(`{"version":1,"device_id":"dev","room":null}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pending.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 2 {
+		t.Fatalf("before the crash the directory holds %v, want the state and a temporary file", names(left))
 	}
 	got, err := LoadState(dir)
 	if err != nil || !reflect.DeepEqual(got, old) {
@@ -174,10 +186,12 @@ func TestFactoryReset(t *testing.T) {
 	}
 	SaveState(dir, State{DeviceID: id.DeviceID, Room: boardroom})
 	for name, data := range map[string]string{
-		"control.token":                     "secret\n",
-		IdentityFile + ".corrupt-123":       "old key",
-		StateFile + ".corrupt-456":          "{",
-		tempPrefix + StateFile + "-9876543": "{}",
+		"control.token":                            "secret\n",
+		IdentityFile + ".corrupt-123":              "old key",
+		StateFile + ".corrupt-456":                 "{",
+		"." + StateFile + "5577006791947779410":    "{}", // renameio's
+		"." + IdentityFile + "8674665223082153551": "k",
+		oldTempPrefix + StateFile + "-9876543":     "{}", // before renameio
 	} {
 		os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600)
 	}
@@ -235,4 +249,37 @@ func FuzzLoadState(f *testing.F) {
 			t.Fatalf("round trip changed the state: %+v -> %+v", s, again)
 		}
 	})
+}
+
+// The kit's pairing files are 0600 when writeFile makes them, and keep
+// the mode they have when it replaces them (renameio.WriteFile's rule).
+func TestWriteFileModes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing os.FileMode // 0: no file yet
+		want     os.FileMode
+	}{
+		{"new file", 0, 0o600},
+		{"replaces a 0600 file", 0o600, 0o600},
+		{"replaces a 0400 file", 0o400, 0o400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), StateFile)
+			if tc.existing != 0 {
+				if err := os.WriteFile(path, []byte("old"), tc.existing); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := writeFile(path, []byte("new")); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := os.ReadFile(path); string(got) != "new" || fi.Mode().Perm() != tc.want {
+				t.Errorf("after writeFile: %q, mode %v; want \"new\", mode %v", got, fi.Mode().Perm(), tc.want)
+			}
+		})
+	}
 }

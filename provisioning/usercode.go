@@ -1,6 +1,10 @@
-// Package provisioning holds both sides of pairing a kit with the portal
-// (RFC 8628 device authorization with RFC 7523 client assertions, see
-// docs/protocol.md), the kit's identity and the state it keeps on /perm.
+// Package provisioning holds what both sides of pairing a kit with the
+// portal share (RFC 8628 device authorization with RFC 7523 client
+// assertions, see docs/protocol.md): the kit's identity and the
+// assertions it signs, user codes, the protocol's constants, the rule for
+// which portal URLs a kit may trust, and the state a kit keeps on /perm.
+// The kit's HTTP client for the portal is portalapi; the portal itself
+// needs only this package.
 package provisioning
 
 import (

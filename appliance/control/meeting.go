@@ -13,7 +13,7 @@ import (
 	"net/http"
 
 	"roomkit/appliance"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 // maxRequest caps a control request's body: they are a few bytes of JSON.
@@ -149,7 +149,7 @@ func (s *server) answer(w http.ResponseWriter, err error) {
 }
 
 func errorStatus(err error) int {
-	var me *provisioning.MeetingError
+	var me *portalapi.MeetingError
 	switch {
 	case errors.As(err, &me):
 		return me.Status
@@ -158,7 +158,7 @@ func errorStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, appliance.ErrNotOrganizer):
 		return http.StatusForbidden
-	case errors.Is(err, provisioning.ErrUnreachable):
+	case errors.Is(err, portalapi.ErrUnreachable):
 		return http.StatusBadGateway
 	}
 	return http.StatusBadRequest

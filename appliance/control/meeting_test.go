@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"roomkit/appliance"
-	"roomkit/provisioning"
+	"roomkit/portalapi"
 )
 
 // The meeting verbs of fakeKit: a meeting 123456789 exists, 555666777 is
@@ -31,11 +31,11 @@ func (k *fakeKit) JoinMeeting(ctx context.Context, id string) error {
 	case k.status.Meeting != nil:
 		return appliance.ErrInMeeting
 	case len(digits) != 9:
-		return &provisioning.MeetingError{Status: 400, Message: "That is not a meeting ID: it has 9 digits, like 123-456-789."}
+		return &portalapi.MeetingError{Status: 400, Message: "That is not a meeting ID: it has 9 digits, like 123-456-789."}
 	case digits == "555666777":
-		return &provisioning.MeetingError{Status: 403, Message: "This meeting is locked."}
+		return &portalapi.MeetingError{Status: 403, Message: "This meeting is locked."}
 	case digits != "123456789":
-		return errors.New("join: " + (&provisioning.MeetingError{Status: 404, Message: "No meeting has the ID 987-654-321."}).Error())
+		return errors.New("join: " + (&portalapi.MeetingError{Status: 404, Message: "No meeting has the ID 987-654-321."}).Error())
 	}
 	k.status.State = appliance.InMeeting
 	k.status.Meeting = &appliance.MeetingStatus{ID: digits, Title: "Meet Now", Volume: 70}
@@ -242,9 +242,9 @@ func TestErrorStatus(t *testing.T) {
 		{appliance.ErrNotInMeeting, 409},
 		{appliance.ErrInMeeting, 409},
 		{appliance.ErrNotOrganizer, 403},
-		{&provisioning.MeetingError{Status: 404, Message: "No meeting has the ID 123-456-789."}, 404},
-		{errors.Join(errors.New("join"), &provisioning.MeetingError{Status: 403, Message: "This meeting is full."}), 403},
-		{errors.Join(provisioning.ErrUnreachable), 502},
+		{&portalapi.MeetingError{Status: 404, Message: "No meeting has the ID 123-456-789."}, 404},
+		{errors.Join(errors.New("join"), &portalapi.MeetingError{Status: 403, Message: "This meeting is full."}), 403},
+		{errors.Join(portalapi.ErrUnreachable), 502},
 	} {
 		if got := errorStatus(tc.err); got != tc.want {
 			t.Errorf("errorStatus(%v) = %d, want %d", tc.err, got, tc.want)

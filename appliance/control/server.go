@@ -24,8 +24,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"roomkit/appliance"
-	"roomkit/provisioning"
 )
 
 // DefaultAddr is where roomd listens and roomctl asks by default.
@@ -145,7 +146,7 @@ func LoadOrCreateToken(stateDir string) (string, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
-	if err := provisioning.WriteFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := renameio.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("control credential: %w", err)
 	}
 	return tok, nil

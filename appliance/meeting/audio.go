@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"roomkit/appliance/meeting/codec"
+	"roomkit/internal/clock"
 )
 
 const (
@@ -57,7 +58,7 @@ func (s *Session) microphoneLoop() {
 				s.log.Warn("microphone read failed", "device", sp.Info().Name, "err", err)
 				failing = true
 			}
-			if !sleepCtx(s.ctx, time.Second) {
+			if clock.Sleep(s.ctx, time.Second) != nil {
 				return
 			}
 			start, n = time.Time{}, 0

@@ -9,6 +9,8 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"roomkit/internal/clock"
 )
 
 // Reconnecting happens on two levels. server-sdk-go resumes (ICE restart)
@@ -182,7 +184,7 @@ func (s *Session) rejoin() {
 	s.dropRemote()
 	wait := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		if !sleepCtx(s.ctx, wait) {
+		if clock.Sleep(s.ctx, wait) != nil {
 			return
 		}
 		wait = min(wait*2, 10*time.Second)

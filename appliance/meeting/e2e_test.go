@@ -20,6 +20,7 @@ import (
 	"roomkit/appliance/meeting/meetingtest"
 	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/camera/cameratest"
+	"roomkit/internal/clock"
 	"roomkit/portal/sfu"
 )
 
@@ -175,7 +176,7 @@ func TestMeetingEndToEnd(t *testing.T) {
 		defer bcancel()
 		go func() {
 			frame := make([]byte, 1000) // not a valid VP8 frame either: the kit must not care
-			for sleepCtx(bctx, 66*time.Millisecond) {
+			for clock.Sleep(bctx, 66*time.Millisecond) == nil {
 				vt.WriteSample(media.Sample{Data: frame, Duration: 66 * time.Millisecond}, nil)
 			}
 		}()

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
@@ -293,17 +292,5 @@ func (s *Session) Stats() Stats {
 		AudioFramesDecoded:  s.stats.audioDecoded.Load(),
 		SpeakerFrames:       s.stats.speaker.Load(),
 		Reconnects:          s.stats.reconnects.Load(),
-	}
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

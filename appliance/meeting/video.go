@@ -11,6 +11,7 @@ import (
 
 	"roomkit/appliance/meeting/codec"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 // h264Capability is what the kit publishes: constrained baseline, packetization
@@ -83,7 +84,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 				s.log.Warn("camera read failed", "camera", info.Name, "err", err)
 				failing = true
 			}
-			if !sleepCtx(s.ctx, time.Second) {
+			if clock.Sleep(s.ctx, time.Second) != nil {
 				return
 			}
 			continue

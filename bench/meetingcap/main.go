@@ -37,6 +37,7 @@ import (
 
 	"roomkit/portal"
 	"roomkit/portal/sfu"
+	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
 
@@ -56,7 +57,7 @@ type row struct{ what, result, detail string }
 
 type bench struct {
 	base, admin string
-	kit         *provisioning.Client
+	kit         *portalapi.Client
 	access      string
 	roomID      string
 	rs          *lksdk.RoomServiceClient
@@ -133,7 +134,7 @@ func (b *bench) pair(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	b.kit = &provisioning.Client{PortalURL: b.base, Identity: id}
+	b.kit = &portalapi.Client{PortalURL: b.base, Identity: id}
 	da, err := b.kit.StartPairing(ctx, "meetingcap")
 	if err != nil {
 		return err
@@ -231,7 +232,7 @@ func (p *participant) waitGone(ctx context.Context, since time.Time) (time.Durat
 	}
 }
 
-func (b *bench) meetNow(ctx context.Context) (*provisioning.MeetingJoin, *participant, error) {
+func (b *bench) meetNow(ctx context.Context) (*portalapi.MeetingJoin, *participant, error) {
 	ans, err := b.kit.MeetNow(ctx, b.access)
 	if err != nil {
 		return nil, nil, err

@@ -27,6 +27,8 @@ import (
 
 	_ "time/tzdata" // room time zones are validated even where the host has no zoneinfo
 
+	"github.com/google/renameio/v2"
+
 	"roomkit/portal"
 	"roomkit/portal/sfu"
 )
@@ -147,7 +149,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 		}
 		if pw != "" {
 			creds := fmt.Sprintf("admin center: %s/admin\nemail: %s\npassword: %s\n", base, portal.BootstrapAdminEmail, pw)
-			if err := os.WriteFile(*bootstrap, []byte(creds), 0o600); err != nil {
+			if err := renameio.WriteFile(*bootstrap, []byte(creds), 0o600); err != nil {
 				return fmt.Errorf("write bootstrap credentials: %w", err)
 			}
 			fmt.Printf("created administrator %s with password %s (also in %s)\n", portal.BootstrapAdminEmail, pw, *bootstrap)

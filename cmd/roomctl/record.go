@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"roomkit/drivers/camera/v4l2"
 )
 
@@ -60,42 +62,51 @@ func recordCamera(args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(*frames)*time.Second+30*time.Second)
 	defer cancel()
 
-	// Write beside the target and rename, so an interrupted recording
-	// leaves no half fixture behind.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".record-camera-*")
+	host, _ := os.Hostname()
+	var info v4l2.DeviceInfo
+	err := recordTo(*out, func(w io.Writer) (err error) {
+		info, err = v4l2.Record(ctx, v4l2.RecordOptions{
+			Options:    v4l2.Options{Dir: *dir, Path: *device, Prefer1080p: *hd},
+			Frames:     *frames,
+			KeyframeAt: *keyAt,
+			Source:     fmt.Sprintf("roomctl record-camera on %s, %s", host, time.Now().UTC().Format(time.DateOnly)),
+		}, w)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("recorded %s (%s, %s) streaming %s to %s\n", info.Name, info.Path, info.Driver, info.Mode, *out)
+	return nil
+}
+
+// recordTo writes what record writes to path, gzipped when path ends in
+// .gz, and replaces path only once record and the compression are done:
+// an interrupted or failed recording leaves the old file (or none) and no
+// half fixture. The temporary file is beside path, so a crash's leftover
+// is where the user looks.
+func recordTo(path string, record func(io.Writer) error) error {
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)))
 	if err != nil {
 		return fmt.Errorf("record camera: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	var w io.Writer = tmp
+	defer f.Cleanup() // removes the temporary file unless it replaced path
+	var w io.Writer = f
 	var zw *gzip.Writer
-	if strings.HasSuffix(*out, ".gz") {
-		zw, _ = gzip.NewWriterLevel(tmp, gzip.BestCompression)
+	if strings.HasSuffix(path, ".gz") {
+		zw, _ = gzip.NewWriterLevel(f, gzip.BestCompression)
 		w = zw
 	}
-	host, _ := os.Hostname()
-	info, err := v4l2.Record(ctx, v4l2.RecordOptions{
-		Options:    v4l2.Options{Dir: *dir, Path: *device, Prefer1080p: *hd},
-		Frames:     *frames,
-		KeyframeAt: *keyAt,
-		Source:     fmt.Sprintf("roomctl record-camera on %s, %s", host, time.Now().UTC().Format(time.DateOnly)),
-	}, w)
-	if err != nil {
-		tmp.Close()
+	if err := record(w); err != nil {
 		return err
 	}
 	if zw != nil {
 		if err := zw.Close(); err != nil {
-			tmp.Close()
 			return fmt.Errorf("record camera: %w", err)
 		}
 	}
-	if err := tmp.Close(); err != nil {
+	if err := f.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("record camera: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return fmt.Errorf("record camera: %w", err)
-	}
-	fmt.Printf("recorded %s (%s, %s) streaming %s to %s\n", info.Name, info.Path, info.Driver, info.Mode, *out)
 	return nil
 }

@@ -7,8 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"roomkit/drivers/input/evdev"
-	"roomkit/provisioning"
 )
 
 // recordInput is `roomctl record-input`: it copies a touch screen's,
@@ -51,8 +52,8 @@ func recordInput(args []string) error {
 		return err
 	}
 	data := buf.Bytes()
-	if err := provisioning.WriteFileAtomic(*out, data, 0o644); err != nil {
-		return err
+	if err := renameio.WriteFile(*out, data, 0o644); err != nil {
+		return fmt.Errorf("record input: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", *out, len(data))
 	return nil

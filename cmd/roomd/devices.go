@@ -18,7 +18,7 @@ import (
 	"roomkit/drivers/gpio"
 	"roomkit/drivers/input"
 	"roomkit/drivers/input/evdev"
-	"roomkit/provisioning"
+	"roomkit/settings"
 	"roomkit/ui"
 	"roomkit/ui/simulator"
 )
@@ -72,7 +72,7 @@ func openSim(size image.Point, withScreen bool) *devices {
 // openReal opens a kit's hardware. Only a kit that cannot show anything
 // fails: a missing camera, speakerphone, touch screen or GPIO is reported
 // on screen and in the status, and hot-plug brings the USB ones back.
-func openReal(s provisioning.Settings, log *slog.Logger) (*devices, error) {
+func openReal(s settings.Settings, log *slog.Logger) (*devices, error) {
 	fb, err := fbdev.OpenConsole(fbdev.DefaultPath, fbdev.DefaultConsole)
 	if err != nil {
 		return nil, fmt.Errorf("no screen to draw on, so roomd cannot run: %w", err)

@@ -21,7 +21,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/drivers/audio"
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 // version is set at build time: -ldflags "-X main.version=…".
@@ -61,7 +61,7 @@ func run(log *slog.Logger) error {
 	}
 	// A settings file with errors is shown on screen by the kit, which
 	// carries on with defaults: a typo must not leave a room dark.
-	settings, settingsErr := provisioning.LoadSettings(*stateDir)
+	settings, settingsErr := settings.Load(*stateDir)
 	*portal = portalURL(*portal, settings, *stateDir)
 
 	var devs *devices

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 func TestPortalURL(t *testing.T) {
@@ -27,7 +28,7 @@ func TestPortalURL(t *testing.T) {
 		{"a damaged state file: the default", "", "", damaged, defaultPortal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := portalURL(tc.flag, provisioning.Settings{PortalURL: tc.settings}, tc.dir); got != tc.want {
+			if got := portalURL(tc.flag, settings.Settings{PortalURL: tc.settings}, tc.dir); got != tc.want {
 				t.Errorf("portal %q, want %q", got, tc.want)
 			}
 		})

@@ -1,6 +1,9 @@
 package main
 
-import "roomkit/provisioning"
+import (
+	"roomkit/provisioning"
+	"roomkit/settings"
+)
 
 const defaultPortal = "http://127.0.0.1:8080"
 
@@ -9,7 +12,7 @@ const defaultPortal = "http://127.0.0.1:8080"
 // paired with (so a paired kit keeps its portal across reboots), else
 // defaultPortal. A damaged state file is dealt with (and shown) by the
 // kit itself.
-func portalURL(flagValue string, s provisioning.Settings, stateDir string) string {
+func portalURL(flagValue string, s settings.Settings, stateDir string) string {
 	switch {
 	case flagValue != "":
 		return flagValue

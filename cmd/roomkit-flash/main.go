@@ -19,7 +19,7 @@ import (
 	"strings"
 
 	"roomkit/images"
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 func main() {
@@ -31,15 +31,15 @@ func main() {
 
 func run() error {
 	var (
-		image    = flag.String("image", "", "the kit image (from make image)")
-		device   = flag.String("device", "", "the whole disk to write, e.g. /dev/sdX (everything on it is lost)")
-		out      = flag.String("out", "", "write to this file instead of a disk")
-		size     = flag.String("size", "", "with -out: the disk size, e.g. 8G or 2048M (default: the image's)")
-		settings = flag.String("settings", "", "an installer settings file (JSON) to pre-seed into /perm/roomkit")
-		portal   = flag.String("portal", "", "pre-seed: the portal's URL")
-		label    = flag.String("label", "", "pre-seed: the room's label")
-		tz       = flag.String("timezone", "", "pre-seed: the time zone, e.g. Europe/Zurich")
-		proxy    = flag.String("proxy", "", "pre-seed: an HTTP proxy URL for the portal")
+		image        = flag.String("image", "", "the kit image (from make image)")
+		device       = flag.String("device", "", "the whole disk to write, e.g. /dev/sdX (everything on it is lost)")
+		out          = flag.String("out", "", "write to this file instead of a disk")
+		size         = flag.String("size", "", "with -out: the disk size, e.g. 8G or 2048M (default: the image's)")
+		settingsFile = flag.String("settings", "", "an installer settings file (JSON) to pre-seed into /perm/roomkit")
+		portal       = flag.String("portal", "", "pre-seed: the portal's URL")
+		label        = flag.String("label", "", "pre-seed: the room's label")
+		tz           = flag.String("timezone", "", "pre-seed: the time zone, e.g. Europe/Zurich")
+		proxy        = flag.String("proxy", "", "pre-seed: an HTTP proxy URL for the portal")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -57,15 +57,15 @@ func run() error {
 		cfg.OutSize = n
 	}
 
-	var s provisioning.Settings
+	var s settings.Settings
 	seed := false
-	if *settings != "" {
-		b, err := os.ReadFile(*settings)
+	if *settingsFile != "" {
+		b, err := os.ReadFile(*settingsFile)
 		if err != nil {
 			return fmt.Errorf("settings: %w", err)
 		}
-		if s, err = provisioning.ParseSettings(b); err != nil {
-			return fmt.Errorf("%s: %w", *settings, err)
+		if s, err = settings.Parse(b); err != nil {
+			return fmt.Errorf("%s: %w", *settingsFile, err)
 		}
 		seed = true
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"roomkit/images"
-	"roomkit/provisioning"
+	"roomkit/settings"
 )
 
 var version = "dev"
@@ -31,13 +31,13 @@ func main() {
 
 func run() error {
 	var (
-		target   = flag.String("target", "", "the kit hardware: rpi4, amd64, or amd64-testdevices (the QEMU test kit)")
-		out      = flag.String("out", "", "the image file to write (default roomkit-TARGET.img)")
-		settings = flag.String("settings", "", "an installer settings file to pre-seed into /perm (its label names the host)")
-		ca       = flag.String("ca", "", "a PEM file with the portal's CA, added to the kit's trust store")
-		bins     = flag.String("binaries", "", "a directory with static roomd and roomctl for the target (default: build them)")
-		roomd    = flag.String("roomd-flags", "", "roomd's flags in the image, space-separated (default: none)")
-		keep     = flag.Bool("keep", false, "keep the work directory (the staged root) and print its path")
+		target       = flag.String("target", "", "the kit hardware: rpi4, amd64, or amd64-testdevices (the QEMU test kit)")
+		out          = flag.String("out", "", "the image file to write (default roomkit-TARGET.img)")
+		settingsFile = flag.String("settings", "", "an installer settings file to pre-seed into /perm (its label names the host)")
+		ca           = flag.String("ca", "", "a PEM file with the portal's CA, added to the kit's trust store")
+		bins         = flag.String("binaries", "", "a directory with static roomd and roomctl for the target (default: build them)")
+		roomd        = flag.String("roomd-flags", "", "roomd's flags in the image, space-separated (default: none)")
+		keep         = flag.Bool("keep", false, "keep the work directory (the staged root) and print its path")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -59,13 +59,13 @@ func run() error {
 	if *roomd != "" {
 		cfg.RoomdArgs = strings.Fields(*roomd)
 	}
-	if *settings != "" {
-		b, err := os.ReadFile(*settings)
+	if *settingsFile != "" {
+		b, err := os.ReadFile(*settingsFile)
 		if err != nil {
 			return fmt.Errorf("settings: %w", err)
 		}
-		if cfg.Settings, err = provisioning.ParseSettings(b); err != nil {
-			return fmt.Errorf("%s: %w", *settings, err)
+		if cfg.Settings, err = settings.Parse(b); err != nil {
+			return fmt.Errorf("%s: %w", *settingsFile, err)
 		}
 	}
 	if *ca != "" {

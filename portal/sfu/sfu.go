@@ -27,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Options configures Start.
@@ -182,7 +184,7 @@ func (s *Server) choosePorts() error {
 	udp := u.LocalAddr().(*net.UDPAddr).Port
 	u.Close()
 	s.URL = "ws://" + net.JoinHostPort(s.addr, strconv.Itoa(s.port))
-	if err := os.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret, s.webhook)), 0o600); err != nil {
+	if err := renameio.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret, s.webhook)), 0o600); err != nil {
 		return fmt.Errorf("livekit: write config: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"roomkit/drivers"
 	"roomkit/drivers/audio"
+	"roomkit/internal/clock"
 )
 
 // Synthetic is a speakerphone paced in real time: Read returns samples no
@@ -36,7 +37,7 @@ type Synthetic struct {
 // NewSynthetic returns a speakerphone whose microphone hears a sine tone of
 // toneHz at -12 dBFS (0 for silence).
 func NewSynthetic(toneHz float64) *Synthetic {
-	return &Synthetic{toneHz: toneHz, volume: 70, now: time.Now, sleep: drivers.Sleep}
+	return &Synthetic{toneHz: toneHz, volume: 70, now: time.Now, sleep: clock.Sleep}
 }
 
 func (s *Synthetic) Info() audio.Info {

@@ -11,6 +11,7 @@ import (
 
 	"roomkit/drivers"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 // Synthetic is a camera that produces I420 frames at a fixed rate.
@@ -39,7 +40,7 @@ func NewSynthetic(width, height int, fps float64) *Synthetic {
 		},
 		frame: make([]byte, (width&^1)*(height&^1)*3/2),
 		now:   time.Now,
-		sleep: drivers.Sleep,
+		sleep: clock.Sleep,
 	}
 }
 

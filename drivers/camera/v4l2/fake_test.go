@@ -127,7 +127,7 @@ func (d devs) inDir(dir string) devs {
 	return out
 }
 
-var clock = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+var patternTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 
 // Recorded streams, regenerated with -update. Frames are the test pattern
 // of cameratest in the camera's format, 30 fps apart.
@@ -136,7 +136,7 @@ func h264Stream(n int) []fixtureFrame {
 	i420 := make([]byte, 1280*720*3/2)
 	var out []fixtureFrame
 	for i := 0; i < n; i++ {
-		cameratest.Draw(i420, 1280, 720, i, clock.Add(time.Duration(i)*time.Second/30))
+		cameratest.Draw(i420, 1280, 720, i, patternTime.Add(time.Duration(i)*time.Second/30))
 		key := i == 0 || i == 4 // frame 4: the camera obeyed a keyframe request
 		var flags uint32
 		if key {
@@ -151,7 +151,7 @@ func mjpegStream(n int) []fixtureFrame {
 	var out []fixtureFrame
 	for i := 0; i < n; i++ {
 		out = append(out, fixtureFrame{Sequence: uint32(i), Timestamp: time.Duration(i) * time.Second / 30,
-			Data: cameratest.JPEG(1280, 720, i, clock.Add(time.Duration(i)*time.Second/30), 60)})
+			Data: cameratest.JPEG(1280, 720, i, patternTime.Add(time.Duration(i)*time.Second/30), 60)})
 	}
 	return out
 }
@@ -162,7 +162,7 @@ func yuyvStream(n int) []fixtureFrame {
 	var out []fixtureFrame
 	for i := 0; i < n; i++ {
 		buf := make([]byte, 1280*720*2)
-		cameratest.DrawYUYV(buf, 1280, 720, i, clock.Add(time.Duration(i)*time.Second/30))
+		cameratest.DrawYUYV(buf, 1280, 720, i, patternTime.Add(time.Duration(i)*time.Second/30))
 		f := fixtureFrame{Sequence: uint32(i), Timestamp: time.Duration(i) * time.Second / 30, Data: buf}
 		switch i {
 		case 2:

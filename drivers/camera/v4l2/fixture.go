@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"roomkit/drivers"
 	"roomkit/drivers/camera"
+	"roomkit/internal/clock"
 )
 
 // fixtureFormat names version 1 of the fixture format (see doc.go).
@@ -211,7 +211,7 @@ type replay struct {
 func newReplay(fx *fixture, paced bool) *replay {
 	r := &replay{
 		fx: fx, paced: paced, end: fmt.Errorf("replay %s: recording ended: %w", fx.Path, camera.ErrUnplugged),
-		closed: make(chan struct{}), sleep: drivers.Sleep,
+		closed: make(chan struct{}), sleep: clock.Sleep,
 	}
 	if fx.Ends == endsStalled {
 		r.end = nil

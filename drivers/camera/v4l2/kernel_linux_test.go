@@ -21,9 +21,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"roomkit/drivers"
 	"roomkit/drivers/camera"
 	"roomkit/drivers/kerneltest"
+	"roomkit/internal/clock"
 )
 
 const (
@@ -271,7 +271,7 @@ func TestKernelVividUnplug(t *testing.T) {
 		if !errors.Is(err, camera.ErrUnplugged) {
 			break
 		}
-		if err := drivers.Sleep(ctx, 100*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 100*time.Millisecond); err != nil {
 			t.Fatalf("no camera again after vivid was bound: %v; status %+v", err, m.Status())
 		}
 	}

@@ -1,4 +1,4 @@
-package provisioning
+package settings
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestParseSettings(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name, file string
 		wantErr    string // "" for none
@@ -31,37 +31,37 @@ func TestParseSettings(t *testing.T) {
 		{"two objects", `{} {}`, "more than one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseSettings([]byte(tc.file))
+			_, err := Parse([]byte(tc.file))
 			if tc.wantErr == "" {
 				if err != nil {
-					t.Fatalf("ParseSettings: %v", err)
+					t.Fatalf("Parse: %v", err)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("ParseSettings error = %v, want one containing %q", err, tc.wantErr)
+				t.Fatalf("Parse error = %v, want one containing %q", err, tc.wantErr)
 			}
 		})
 	}
 }
 
-func TestLoadSettings(t *testing.T) {
+func TestLoad(t *testing.T) {
 	dir := t.TempDir()
-	if s, err := LoadSettings(dir); err != nil || s != (Settings{}) {
+	if s, err := Load(dir); err != nil || s != (Settings{}) {
 		t.Errorf("no settings file: %+v, %v; want defaults and no error", s, err)
 	}
-	path := filepath.Join(dir, SettingsFile)
+	path := filepath.Join(dir, File)
 	os.WriteFile(path, []byte("{\n \"label\": 7\n}"), 0o644)
-	if s, err := LoadSettings(dir); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 2") || s != (Settings{}) {
+	if s, err := Load(dir); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 2") || s != (Settings{}) {
 		t.Errorf("broken settings: %+v, %v; want defaults and an error naming %s line 2", s, err, path)
 	}
 }
 
-func FuzzParseSettings(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"portal_url": "https://p", "display": {"rotate": 90}}`))
 	f.Add([]byte("{\n,"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := ParseSettings(b)
+		s, err := Parse(b)
 		if err == nil && s.Check() != nil {
 			t.Fatalf("accepted settings that fail Check: %+v", s)
 		}

@@ -1,4 +1,4 @@
-package provisioning
+package portalapi
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"roomkit/provisioning"
 	"strings"
 	"testing"
 	"time"
 )
 
 // notPaired is the portal's answer for a device it holds no room for.
-var notPaired = answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, NotPairedDescription)}
+var notPaired = answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, provisioning.NotPairedDescription)}
 
 // Only the portal's explicit "not paired" unpairs a kit; every other
 // refusal, invalid_client for a bad assertion included, must not match.
@@ -26,9 +27,9 @@ func TestNotPairedIsExplicit(t *testing.T) {
 		{"expired assertion", answer{401, `{"error":"invalid_client","error_description":"invalid client assertion: expired"}`}, false},
 		{"replayed jti", answer{401, `{"error":"invalid_client","error_description":"this client assertion was already used (jti replayed)"}`}, false},
 		{"invalid_client without a description", answer{401, `{"error":"invalid_client"}`}, false},
-		{"the words under another code", answer{400, fmt.Sprintf(`{"error":"invalid_grant","error_description":%q}`, NotPairedDescription)}, false},
-		{"the words with more after them", answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, NotPairedDescription+" yet")}, false},
-		{"the words in other case", answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, strings.ToUpper(NotPairedDescription))}, false},
+		{"the words under another code", answer{400, fmt.Sprintf(`{"error":"invalid_grant","error_description":%q}`, provisioning.NotPairedDescription)}, false},
+		{"the words with more after them", answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, provisioning.NotPairedDescription+" yet")}, false},
+		{"the words in other case", answer{401, fmt.Sprintf(`{"error":"invalid_client","error_description":%q}`, strings.ToUpper(provisioning.NotPairedDescription))}, false},
 		{"401 without a body", answer{401, ``}, false},
 		{"gateway", answer{502, `bad gateway`}, false},
 		{"server error", answer{500, `{"error":"server_error"}`}, false},
@@ -97,53 +98,6 @@ func TestClockOffsetWithoutDate(t *testing.T) {
 	}
 }
 
-func TestCheckPortalURL(t *testing.T) {
-	for _, tc := range []struct {
-		url      string
-		allow    bool
-		insecure bool // refused for plain HTTP
-		bad      bool // refused as no usable URL
-	}{
-		{url: "https://portal.example"},
-		{url: "https://10.0.0.5:8443/"},
-		{url: "http://127.0.0.1:8080"},
-		{url: "http://127.1.2.3"},
-		{url: "http://localhost:8080"},
-		{url: "http://LocalHost"},
-		{url: "http://[::1]:8080"},
-		{url: "http://portal.example", insecure: true},
-		{url: "http://10.0.2.100", insecure: true},
-		{url: "http://192.168.1.20:8080", insecure: true},
-		{url: "http://128.0.0.1", insecure: true},
-		{url: "http://[::2]", insecure: true},
-		{url: "http://localhost.example.com", insecure: true},
-		{url: "http://127.0.0.1.nip.example", insecure: true},
-		{url: "http://10.0.2.100", allow: true},
-		{url: "portal.example", bad: true},
-		{url: "ftp://portal.example", bad: true},
-		{url: "https://", bad: true},
-		{url: "", bad: true},
-	} {
-		t.Run(fmt.Sprintf("%s allow=%v", tc.url, tc.allow), func(t *testing.T) {
-			err := CheckPortalURL(tc.url, tc.allow)
-			switch {
-			case tc.insecure:
-				if !errors.Is(err, ErrInsecurePortal) || !strings.Contains(err.Error(), "https://") || !strings.Contains(err.Error(), tc.url) {
-					t.Errorf("CheckPortalURL = %v; want ErrInsecurePortal, naming the URL and https://", err)
-				}
-			case tc.bad:
-				if err == nil || errors.Is(err, ErrInsecurePortal) {
-					t.Errorf("CheckPortalURL = %v; want a refusal of the URL itself", err)
-				}
-			default:
-				if err != nil {
-					t.Errorf("CheckPortalURL = %v; want it accepted", err)
-				}
-			}
-		})
-	}
-}
-
 // The client itself refuses plain HTTP beyond loopback, before anything
 // leaves the kit, and so does it for an endpoint the metadata names.
 func TestClientRefusesPlainHTTP(t *testing.T) {
@@ -151,16 +105,16 @@ func TestClientRefusesPlainHTTP(t *testing.T) {
 		t.Errorf("the kit sent %s %s", r.Method, r.URL)
 		return nil, errors.New("no network here")
 	})}}
-	if _, err := c.StartPairing(context.Background(), "kit"); !errors.Is(err, ErrInsecurePortal) {
+	if _, err := c.StartPairing(context.Background(), "kit"); !errors.Is(err, provisioning.ErrInsecurePortal) {
 		t.Errorf("StartPairing over plain HTTP: %v, want ErrInsecurePortal", err)
 	}
-	if _, err := c.Heartbeat(context.Background(), "at-secret", Report{}); !errors.Is(err, ErrInsecurePortal) {
+	if _, err := c.Heartbeat(context.Background(), "at-secret", Report{}); !errors.Is(err, provisioning.ErrInsecurePortal) {
 		t.Errorf("Heartbeat over plain HTTP: %v, want ErrInsecurePortal", err)
 	}
 
 	for _, ep := range []string{"http://192.0.2.1/oauth/token", "https://portal.example/oauth/token"} {
 		_, err := parseMetadata([]byte(`{"device_authorization_endpoint":"https://portal.example/d","token_endpoint":"`+ep+`"}`), false)
-		if insecure := strings.HasPrefix(ep, "http:"); insecure != errors.Is(err, ErrInsecurePortal) || !insecure && err != nil {
+		if insecure := strings.HasPrefix(ep, "http:"); insecure != errors.Is(err, provisioning.ErrInsecurePortal) || !insecure && err != nil {
 			t.Errorf("metadata with token_endpoint %s: %v", ep, err)
 		}
 	}

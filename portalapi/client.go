@@ -1,4 +1,10 @@
-package provisioning
+// Package portalapi is the kit's client for the portal's API: the OAuth
+// device flow that pairs it (RFC 8628), the client assertions it signs for
+// tokens, the heartbeat, and the meeting calls (meet now, join, list, mute,
+// lock, end). It is the kit's side only; what the portal shares with it
+// (identity, assertions, user codes, the kit's state) is in provisioning,
+// so the portal never builds this client.
+package portalapi
 
 import (
 	"bytes"
@@ -16,7 +22,9 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/internal/clock"
 	"roomkit/internal/textfield"
+	"roomkit/provisioning"
 )
 
 // The kit's side of docs/protocol.md §1–5.
@@ -59,23 +67,16 @@ func (e *OAuthError) Error() string {
 
 func (e *OAuthError) Is(target error) bool {
 	if target == ErrNotPaired {
-		return e.Code == ErrInvalidClient.Code && e.Description == NotPairedDescription
+		return e.Code == ErrInvalidClient.Code && e.Description == provisioning.NotPairedDescription
 	}
 	t, ok := target.(*OAuthError)
 	return ok && t.Code == e.Code
 }
 
-// NotPairedDescription is the token endpoint's error_description, with
-// invalid_client, when the portal holds no room for the device the
-// assertion names (docs/protocol.md §4). The kit compares it whole: it is
-// the only refusal that makes a kit forget its room, so nothing else may
-// look like it.
-const NotPairedDescription = "this device is not paired with a room"
-
 // ErrNotPaired matches the portal's explicit "this device is not paired"
 // answer, and nothing else: a refused assertion (a clock that is off, a
 // replayed jti) is invalid_client too, but says nothing about the pairing.
-var ErrNotPaired = errors.New(NotPairedDescription)
+var ErrNotPaired = errors.New(provisioning.NotPairedDescription)
 
 // Refusals the kit acts on (docs/protocol.md §4, §5).
 var (
@@ -126,10 +127,10 @@ func (d *DeviceAuthorization) LogValue() slog.Value {
 
 // Token is an access token for the kit API. AccessToken is a secret.
 type Token struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	Room        *Room  `json:"room"`
+	AccessToken string             `json:"access_token"`
+	TokenType   string             `json:"token_type"`
+	ExpiresIn   int                `json:"expires_in"`
+	Room        *provisioning.Room `json:"room"`
 
 	// Expiry is when the token runs out, from the kit's clock.
 	Expiry time.Time `json:"-"`
@@ -176,7 +177,7 @@ func (r Report) clean() Report {
 type Client struct {
 	PortalURL string       // e.g. "https://portal.example"
 	HTTP      *http.Client // nil: http.DefaultClient
-	Identity  *Identity
+	Identity  *provisioning.Identity
 	Now       func() time.Time // nil: time.Now
 	// AllowPlainHTTP lets the kit talk plain HTTP to a portal that is not
 	// on loopback (settings.json's allow_plain_http; test rigs only).
@@ -278,7 +279,7 @@ func parseMetadata(body []byte, allowPlainHTTP bool) (*Metadata, error) {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("%w: metadata's %s %q is not an http(s) URL", ErrBadAnswer, name, ep)
 		}
-		if err := CheckPortalURL(ep, allowPlainHTTP); err != nil {
+		if err := provisioning.CheckPortalURL(ep, allowPlainHTTP); err != nil {
 			return nil, fmt.Errorf("metadata's %s: %w", name, err)
 		}
 	}
@@ -296,8 +297,8 @@ func (c *Client) StartPairing(ctx context.Context, label string) (*DeviceAuthori
 		label = string(r[:maxLabel])
 	}
 	form := url.Values{
-		"client_id":         {ClientID},
-		"device_public_key": {EncodePublicKey(c.Identity.PublicKey())},
+		"client_id":         {provisioning.ClientID},
+		"device_public_key": {provisioning.EncodePublicKey(c.Identity.PublicKey())},
 	}
 	if label != "" {
 		form.Set("device_label", label)
@@ -357,7 +358,7 @@ func (c *Client) PollToken(ctx context.Context, da *DeviceAuthorization) (*Token
 // the same da while the code lasts.
 func (c *Client) WaitForApproval(ctx context.Context, da *DeviceAuthorization, sleep func(ctx context.Context, d time.Duration) error) (*Token, error) {
 	if sleep == nil {
-		sleep = Sleep
+		sleep = clock.Sleep
 	}
 	for {
 		if !c.now().Before(da.ExpiresAt) {
@@ -376,18 +377,6 @@ func (c *Client) WaitForApproval(ctx context.Context, da *DeviceAuthorization, s
 		default:
 			return nil, err
 		}
-	}
-}
-
-// Sleep waits for d or until ctx ends.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -411,12 +400,12 @@ func (c *Client) token(ctx context.Context, form url.Values) (*Token, error) {
 		return nil, err
 	}
 	now := c.now()
-	assertion, err := SignAssertion(c.Identity.Key, m.TokenEndpoint, c.portalNow())
+	assertion, err := provisioning.SignAssertion(c.Identity.Key, m.TokenEndpoint, c.portalNow())
 	if err != nil {
 		return nil, err
 	}
-	form.Set("client_id", ClientID)
-	form.Set("client_assertion_type", AssertionType)
+	form.Set("client_id", provisioning.ClientID)
+	form.Set("client_assertion_type", provisioning.AssertionType)
 	form.Set("client_assertion", assertion)
 	status, body, err := c.postForm(ctx, m.TokenEndpoint, form)
 	if err != nil {
@@ -450,31 +439,31 @@ func parseToken(status int, body []byte, now time.Time) (*Token, error) {
 
 // Heartbeat reports the kit's health and returns the room's current
 // configuration. An error matching ErrInvalidToken asks for RefreshToken.
-func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (Room, error) {
+func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (provisioning.Room, error) {
 	body, err := json.Marshal(r.clean())
 	if err != nil {
-		return Room{}, fmt.Errorf("heartbeat: %w", err)
+		return provisioning.Room{}, fmt.Errorf("heartbeat: %w", err)
 	}
 	room, err := c.kitAPI(ctx, http.MethodPost, HeartbeatPath, accessToken, body)
 	if err != nil {
-		return Room{}, fmt.Errorf("heartbeat: %w", err)
+		return provisioning.Room{}, fmt.Errorf("heartbeat: %w", err)
 	}
 	return room, nil
 }
 
 // Config returns the room's current configuration.
-func (c *Client) Config(ctx context.Context, accessToken string) (Room, error) {
+func (c *Client) Config(ctx context.Context, accessToken string) (provisioning.Room, error) {
 	room, err := c.kitAPI(ctx, http.MethodGet, ConfigPath, accessToken, nil)
 	if err != nil {
-		return Room{}, fmt.Errorf("config: %w", err)
+		return provisioning.Room{}, fmt.Errorf("config: %w", err)
 	}
 	return room, nil
 }
 
-func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, body []byte) (Room, error) {
+func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, body []byte) (provisioning.Room, error) {
 	u, err := c.url(path)
 	if err != nil {
-		return Room{}, err
+		return provisioning.Room{}, err
 	}
 	var rd io.Reader
 	if body != nil {
@@ -482,7 +471,7 @@ func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return Room{}, err
+		return provisioning.Room{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	if body != nil {
@@ -490,23 +479,23 @@ func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, b
 	}
 	status, resp, err := c.do(req)
 	if err != nil {
-		return Room{}, err
+		return provisioning.Room{}, err
 	}
 	return parseRoomAnswer(status, resp)
 }
 
-func parseRoomAnswer(status int, body []byte) (Room, error) {
+func parseRoomAnswer(status int, body []byte) (provisioning.Room, error) {
 	if status != http.StatusOK {
-		return Room{}, refusal(status, body)
+		return provisioning.Room{}, refusal(status, body)
 	}
 	var a struct {
-		Room *Room `json:"room"`
+		Room *provisioning.Room `json:"room"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil {
-		return Room{}, fmt.Errorf("%w: room answer is not JSON: %v", ErrBadAnswer, err)
+		return provisioning.Room{}, fmt.Errorf("%w: room answer is not JSON: %v", ErrBadAnswer, err)
 	}
 	if a.Room == nil || a.Room.ID == "" {
-		return Room{}, fmt.Errorf("%w: answer without a room", ErrBadAnswer)
+		return provisioning.Room{}, fmt.Errorf("%w: answer without a room", ErrBadAnswer)
 	}
 	return *a.Room, nil
 }
@@ -547,7 +536,7 @@ func snippet(body []byte) string {
 }
 
 func (c *Client) url(path string) (string, error) {
-	if err := CheckPortalURL(c.PortalURL, c.AllowPlainHTTP); err != nil {
+	if err := provisioning.CheckPortalURL(c.PortalURL, c.AllowPlainHTTP); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(strings.TrimRight(c.PortalURL, "/") + path)

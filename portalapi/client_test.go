@@ -1,4 +1,4 @@
-package provisioning
+package portalapi
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/provisioning"
 )
 
 // script is a portal that answers each request to a path with the next of
@@ -21,7 +22,7 @@ import (
 type script struct {
 	t   *testing.T
 	srv *httptest.Server
-	id  *Identity
+	id  *provisioning.Identity
 	now func() time.Time // the portal's clock
 
 	mu       sync.Mutex
@@ -36,7 +37,7 @@ type answer struct {
 
 func newScript(t *testing.T) (*script, *Client) {
 	t.Helper()
-	id, err := LoadOrCreateIdentity(t.TempDir())
+	id, err := provisioning.LoadOrCreateIdentity(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +78,15 @@ func (s *script) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/oauth/device_authorization":
 		r.ParseForm()
-		if r.Form.Get("client_id") != ClientID || r.Form.Get("device_public_key") != EncodePublicKey(s.id.PublicKey()) {
+		if r.Form.Get("client_id") != provisioning.ClientID || r.Form.Get("device_public_key") != provisioning.EncodePublicKey(s.id.PublicKey()) {
 			s.t.Errorf("device authorization form %v lacks client_id or the kit's key", r.Form)
 		}
 	case "/oauth/token":
 		r.ParseForm()
-		if _, err := VerifyAssertion(r.Form.Get("client_assertion"), s.id.PublicKey(), s.srv.URL+"/oauth/token", s.now()); err != nil {
+		if _, err := provisioning.VerifyAssertion(r.Form.Get("client_assertion"), s.id.PublicKey(), s.srv.URL+"/oauth/token", s.now()); err != nil {
 			s.t.Errorf("client assertion: %v", err)
 		}
-		if r.Form.Get("client_assertion_type") != AssertionType {
+		if r.Form.Get("client_assertion_type") != provisioning.AssertionType {
 			s.t.Errorf("client_assertion_type %q", r.Form.Get("client_assertion_type"))
 		}
 	case HeartbeatPath, ConfigPath:

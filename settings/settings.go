@@ -1,4 +1,9 @@
-package provisioning
+// Package settings reads settings.json: the installer's choices for one
+// kit (portal, label, time zone, proxy, how the hardware is mounted),
+// pre-seeded into /perm by roomkit-flash and never written by the kit. It
+// is its own package because the image tools read it too, and they need
+// nothing of pairing.
+package settings
 
 import (
 	"bytes"
@@ -10,14 +15,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"roomkit/provisioning"
 	"strings"
 	"time"
 )
 
-// SettingsFile holds what an installer pre-seeds (roomkit-flash writes it
+// File holds what an installer pre-seeds (roomkit-flash writes it
 // into /perm) and what a kit's hardware needs to know. Unlike state.json,
 // the kit never writes it.
-const SettingsFile = "settings.json"
+const File = "settings.json"
 
 // Settings are the installer's choices for one kit. Every field is
 // optional; the zero value is a kit with defaults.
@@ -36,38 +42,38 @@ type Settings struct {
 	// host); the kit warns on screen while it is on.
 	AllowPlainHTTP bool `json:"allow_plain_http,omitempty"`
 
-	Display DisplaySettings `json:"display,omitzero"`
-	GPIO    GPIOSettings    `json:"gpio,omitzero"`
-	Camera  CameraSettings  `json:"camera,omitzero"`
+	Display Display `json:"display,omitzero"`
+	GPIO    GPIO    `json:"gpio,omitzero"`
+	Camera  Camera  `json:"camera,omitzero"`
 }
 
-// DisplaySettings describe the touch panel's mounting.
-type DisplaySettings struct {
-	Rotate  int  `json:"rotate,omitempty"` // touch rotation: 0, 90, 180 or 270
+// Display describes the touch panel's mounting.
+type Display struct {
+	Rotate  int  `json:"rotate,omitempty"` // the panel is mounted turned clockwise by this much (0, 90, 180 or 270): picture and touch turn together
 	SwapXY  bool `json:"swap_xy,omitempty"`
 	InvertX bool `json:"invert_x,omitempty"`
 	InvertY bool `json:"invert_y,omitempty"`
 }
 
-// GPIOSettings name the pins of an optional mute button, mute LED and
+// GPIO names the pins of an optional mute button, mute LED and
 // presence sensor ("GPIO17"); empty means not fitted.
-type GPIOSettings struct {
+type GPIO struct {
 	MuteButton string `json:"mute_button,omitempty"`
 	MuteLED    string `json:"mute_led,omitempty"`
 	Presence   string `json:"presence,omitempty"`
 	ActiveLow  bool   `json:"active_low,omitempty"`
 }
 
-// CameraSettings choose among what the camera offers.
-type CameraSettings struct {
+// Camera chooses among what the camera offers.
+type Camera struct {
 	Prefer1080p bool `json:"prefer_1080p,omitempty"`
 }
 
-// LoadSettings reads dir's settings file. A missing file gives defaults
+// Load reads dir's settings file. A missing file gives defaults
 // and no error; a file with errors gives defaults and an error that names
 // the file and the line, so the kit can show it and carry on.
-func LoadSettings(dir string) (Settings, error) {
-	path := filepath.Join(dir, SettingsFile)
+func Load(dir string) (Settings, error) {
+	path := filepath.Join(dir, File)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Settings{}, nil
@@ -75,15 +81,15 @@ func LoadSettings(dir string) (Settings, error) {
 	if err != nil {
 		return Settings{}, fmt.Errorf("read settings: %w", err)
 	}
-	s, err := ParseSettings(b)
+	s, err := Parse(b)
 	if err != nil {
 		return Settings{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
 
-// ParseSettings parses and checks a settings file's contents.
-func ParseSettings(b []byte) (Settings, error) {
+// Parse parses and checks a settings file's contents.
+func Parse(b []byte) (Settings, error) {
 	var s Settings
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -100,7 +106,7 @@ func ParseSettings(b []byte) (Settings, error) {
 func (s Settings) Check() error {
 	var errs []error
 	if s.PortalURL != "" {
-		if err := CheckPortalURL(s.PortalURL, s.AllowPlainHTTP); err != nil {
+		if err := provisioning.CheckPortalURL(s.PortalURL, s.AllowPlainHTTP); err != nil {
 			errs = append(errs, fmt.Errorf("portal_url: %w", err))
 		}
 	}
