@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -34,13 +33,6 @@ var version = "0.1.0-dev"
 const defaultPortal = "http://127.0.0.1:8080"
 
 func main() {
-	// A kit is a small computer. Decoded video makes garbage quickly, and
-	// Go's default lets the heap grow to twice the live data between
-	// collections: with six remote videos that is 172 MB; at 50 % it is
-	// 147 MB (bench/meetingrss, docs/benchmarks.md). GOGC still overrides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		fmt.Fprintln(os.Stderr, "roomd:", err)
