@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"roomkit/internal/offheap"
 	"roomkit/internal/textfield"
 )
 
@@ -43,10 +44,12 @@ type Renderer struct {
 func NewRenderer(size image.Point) *Renderer {
 	s := min(float64(size.X)/1920, float64(size.Y)/1080)
 	return &Renderer{
-		size:   size,
-		scale:  s,
-		back:   image.NewRGBA(image.Rectangle{Max: size}),
-		static: image.NewRGBA(image.Rectangle{Max: size}),
+		size:  size,
+		scale: s,
+		// The two screen-sized layers are most of an idle kit's memory:
+		// outside the heap they do not double the collector's goal.
+		back:   offheap.RGBA(image.Rectangle{Max: size}),
+		static: offheap.RGBA(image.Rectangle{Max: size}),
 		faces:  make(map[faceKey]*face),
 		masks:  make(map[roundKey]*image.Alpha),
 		icons:  make(map[iconKey]*image.Alpha),

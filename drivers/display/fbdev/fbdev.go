@@ -22,6 +22,7 @@ import (
 
 	"roomkit/drivers"
 	"roomkit/drivers/display"
+	"roomkit/internal/offheap"
 )
 
 // DefaultPath is the first framebuffer, the one the console uses.
@@ -168,7 +169,7 @@ func setup(dev device, path string) (*Framebuffer, error) {
 func (fb *Framebuffer) singleBuffer() {
 	frame := fb.line * fb.h
 	fb.double = false
-	fb.back = make([]byte, frame)
+	fb.back = offheap.Bytes(fb, frame) // outside the heap: see internal/offheap
 	copy(fb.back, fb.mem[fb.page*frame:(fb.page+1)*frame])
 }
 
