@@ -21,10 +21,16 @@ type Renderer struct {
 	size  image.Point
 	scale float64
 
-	back   *image.RGBA // what Render returns
-	static *image.RGBA // background and every non-dynamic item
+	back *image.RGBA // what Render returns
+	// static keeps the background and non-dynamic items, but only under
+	// the rectangles in saved: what the dynamic items cover and each frame
+	// restores. Its pages (outside the heap) are given back whenever the
+	// static items change, so an idle screen whose only dynamic item is
+	// the clock keeps a strip of it, not a whole second screen.
+	static *image.RGBA
+	saved  []image.Rectangle
 
-	staticItems []item // the non-dynamic items static was drawn from
+	staticItems []item // the non-dynamic items drawn into back
 	staticValid bool
 	dirty       []image.Rectangle // dynamic rectangles drawn into back last frame
 
@@ -62,20 +68,28 @@ func NewRenderer(size image.Point) *Renderer {
 func (r *Renderer) Render(v View) *image.RGBA {
 	items := r.layout(v)
 	if !r.staticValid || !sameStatic(items, r.staticItems) {
-		draw.Draw(r.static, r.static.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
+		draw.Draw(r.back, r.back.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
 		r.staticItems = r.staticItems[:0]
 		for i := range items {
 			if !items[i].dynamic {
-				r.drawItem(r.static, &items[i])
+				r.drawItem(r.back, &items[i])
 				r.staticItems = append(r.staticItems, items[i])
 			}
 		}
 		r.staticValid = true
-		copy(r.back.Pix, r.static.Pix)
+		offheap.Discard(r.static)
+		r.saved = r.saved[:0]
 	} else {
 		// Same screen as last frame: only undo what the dynamic items drew.
 		for _, d := range r.dirty {
 			draw.Draw(r.back, d, r.static, d.Min, draw.Src)
+		}
+	}
+	// back shows only the static items now: keep what lies under each
+	// dynamic item before drawing it.
+	for i := range items {
+		if items[i].dynamic {
+			r.save(items[i].r)
 		}
 	}
 	r.dirty = r.dirty[:0]
@@ -86,6 +100,19 @@ func (r *Renderer) Render(v View) *image.RGBA {
 		}
 	}
 	return r.back
+}
+
+// save copies back's pixels under d into the static layer, unless they
+// were copied since the static items last changed.
+func (r *Renderer) save(d image.Rectangle) {
+	d = d.Intersect(r.back.Rect)
+	for _, s := range r.saved {
+		if d.In(s) {
+			return
+		}
+	}
+	draw.Draw(r.static, d, r.back, d.Min, draw.Src)
+	r.saved = append(r.saved, d)
 }
 
 // Hit returns the action of the control at p on the screen v describes, or

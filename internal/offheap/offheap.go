@@ -25,3 +25,8 @@ func RGBA(r image.Rectangle) *image.RGBA {
 // Bytes returns n zeroed bytes outside the Go heap, freed once owner is
 // unreachable: owner must outlive every use of the slice.
 func Bytes[T any](owner *T, n int) []byte { return alloc(owner, n) }
+
+// Discard gives img's pages back to the system: its pixels read as zero
+// until written again, and only the pages written count as resident. img
+// must come from RGBA.
+func Discard(img *image.RGBA) { discard(img.Pix) }

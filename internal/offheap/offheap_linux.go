@@ -20,3 +20,11 @@ func alloc[T any](owner *T, n int) []byte {
 	runtime.AddCleanup(owner, func(b []byte) { unix.Munmap(b) }, b)
 	return b
 }
+
+func discard(b []byte) {
+	if len(b) > 0 {
+		// MADV_DONTNEED on a private anonymous mapping: the pages are
+		// freed now and read as zero later.
+		unix.Madvise(b, unix.MADV_DONTNEED)
+	}
+}

@@ -23,3 +23,20 @@ func TestRGBA(t *testing.T) {
 		t.Error("an empty image has pixels")
 	}
 }
+
+func TestDiscard(t *testing.T) {
+	img := RGBA(image.Rect(0, 0, 2048, 8)) // 16 pages
+	for i := range img.Pix {
+		img.Pix[i] = 7
+	}
+	Discard(img)
+	for i, b := range img.Pix {
+		if b != 0 {
+			t.Fatalf("byte %d is %d after Discard, want 0", i, b)
+		}
+	}
+	img.Pix[5] = 9 // still writable
+	if img.Pix[5] != 9 {
+		t.Error("a discarded image cannot be written")
+	}
+}
