@@ -103,7 +103,8 @@ func (r *Renderer) Render(v View) *image.RGBA {
 }
 
 // save copies back's pixels under d into the static layer, unless they
-// were copied since the static items last changed.
+// were copied since the static items last changed. It runs while back
+// shows the static items alone.
 func (r *Renderer) save(d image.Rectangle) {
 	d = d.Intersect(r.back.Rect)
 	for _, s := range r.saved {
@@ -111,9 +112,21 @@ func (r *Renderer) save(d image.Rectangle) {
 			return
 		}
 	}
+	if len(r.saved) >= maxSaved {
+		// Dynamic items that keep moving over an unchanged screen: keep
+		// one rectangle around them all rather than a growing list.
+		for _, s := range r.saved {
+			d = d.Union(s)
+		}
+		r.saved = r.saved[:0]
+	}
 	draw.Draw(r.static, d, r.back, d.Min, draw.Src)
 	r.saved = append(r.saved, d)
 }
+
+// maxSaved bounds the rectangles the static layer keeps apart; screens
+// have a few dozen dynamic items at most.
+const maxSaved = 64
 
 // Hit returns the action of the control at p on the screen v describes, or
 // None when p is on no control.
