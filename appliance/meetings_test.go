@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"net/http"
 	"strings"
 	"sync"
@@ -302,7 +301,7 @@ func TestMeetNowControlsAndLeave(t *testing.T) {
 	h.until("the self-view", func(s Status, v ui.View) bool { return v.Meeting != nil && v.Meeting.Self != nil })
 
 	// A guest with a picture and one without.
-	pic := image.NewRGBA(image.Rect(0, 0, 32, 18))
+	pic := image.NewYCbCr(image.Rect(0, 0, 32, 18), image.YCbCrSubsampleRatio420)
 	sess.mu.Lock()
 	sess.people = []meeting.Participant{{Identity: "guest-ada", Name: "Ada"}, {Identity: "guest-bob", Name: "Bob", AudioMuted: true}}
 	sess.tiles = []meeting.Tile{{Identity: "guest-ada", Name: "Ada", Frame: pic}, {Identity: "guest-bob", Name: "Bob", Placeholder: "Video not supported (VP8)"}}
@@ -504,8 +503,8 @@ func TestMeetingScreenRedraws(t *testing.T) {
 	// A new picture is drawn without any other change.
 	before := h.screen.Frames()
 	for i := range 5 {
-		pic := image.NewRGBA(image.Rect(0, 0, 16, 9))
-		pic.Set(0, 0, color.RGBA{uint8(i * 40), 0, 0, 255})
+		pic := image.NewYCbCr(image.Rect(0, 0, 16, 9), image.YCbCrSubsampleRatio420)
+		pic.Y[0] = uint8(i * 40)
 		sess.mu.Lock()
 		sess.people = []meeting.Participant{{Identity: "guest-ada", Name: "Ada"}}
 		sess.tiles = []meeting.Tile{{Identity: "guest-ada", Name: "Ada", Frame: pic}}

@@ -128,7 +128,7 @@ func meetingView(s *screenState, m *meetingState) *ui.MeetingView {
 			continue
 		}
 		ut := ui.Tile{Name: t.Name, Placeholder: t.Placeholder, Speaking: t.Speaking, AudioMuted: muted[t.Identity]}
-		if t.Frame != nil { // a nil *image.RGBA must stay a nil image.Image
+		if t.Frame != nil { // a nil *image.YCbCr must stay a nil image.Image
 			ut.Frame = t.Frame
 		}
 		mv.Tiles = append(mv.Tiles, ut)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -28,13 +27,6 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	// A kit is a small computer. Decoded video makes garbage quickly, and
-	// Go's default lets the heap grow to twice the live data between
-	// collections: with six remote videos that is 172 MB; at 50 % it is
-	// 147 MB (bench/meetingrss, docs/benchmarks.md). GOGC still overrides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		fmt.Fprintln(os.Stderr, "roomd:", err)

@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"roomkit/drivers"
+	"roomkit/internal/offheap"
 )
 
 // DefaultPath is the first framebuffer, the one the console uses.
@@ -157,7 +158,7 @@ func setup(dev device, path string) (*Framebuffer, error) {
 func (fb *Framebuffer) singleBuffer() {
 	frame := fb.line * fb.h
 	fb.double = false
-	fb.back = make([]byte, frame)
+	fb.back = offheap.Bytes(fb, frame) // outside the heap: see internal/offheap
 	copy(fb.back, fb.mem[fb.page*frame:(fb.page+1)*frame])
 }
 
