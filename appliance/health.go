@@ -4,8 +4,9 @@ package appliance
 // (the portal link, the devices' reports, the meetings list, the
 // storage, the camera's frames) handed to the checks in package health.
 // Everything the tree needs and the kit did not keep lives in kitHealth;
-// the kit's other files only report events to it (beat, meetings, frame)
-// and ask for the tree (Health, healthLocked).
+// the kit's other parts only report events to it (the link's Beat, the
+// meeting controller's listed, the camera watch's frame) and ask for the
+// tree (Health, healthProblems).
 
 import (
 	"context"
@@ -28,10 +29,11 @@ import (
 
 // kitHealth keeps the few facts the checks need beyond the kit's state,
 // and the tree, which remembers since when each check has had its status.
-// Its zero value is ready: the tree is built on first use. Locks: k.mu,
-// then kitHealth.mu; the checks run under both, so they only read the
-// snapshot, the local file system (statfs on /perm) and the interface
-// list, none of which can block for long.
+// Its zero value is ready: the tree is built on first use. The kit's and
+// the link's locks are taken (briefly, for the snapshot) before
+// kitHealth.mu, never under it; the checks run under kitHealth.mu and
+// read only the snapshot, the local file system (statfs on /perm) and
+// the interface list.
 type kitHealth struct {
 	mu   sync.Mutex
 	tree *health.Tree
@@ -44,6 +46,7 @@ type kitHealth struct {
 	meetingsFailed  time.Time
 	lastFrame       time.Time
 	frameErr        error
+	camHeld         bool      // the last read found the camera held (a meeting reads it)
 	camWatchedSince time.Time // when the kit's own reads of the camera (re)started
 	// interfaces lists the network interfaces; nil: the system's. Tests
 	// set it, the machine running them having any network or none.
@@ -89,10 +92,20 @@ func (h *kitHealth) meetings(now time.Time, err error) {
 	h.meetingsErr = err
 }
 
-// frame records one of the kit's own reads of the camera.
-func (h *kitHealth) frame(now time.Time, err error) {
+// frame records one of the camera watch's reads: read false, the camera
+// was held (a meeting reads it) and nothing was read.
+func (h *kitHealth) frame(now time.Time, read bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !read {
+		h.camHeld, h.camWatchedSince = true, time.Time{}
+		return
+	}
+	if h.camHeld || h.camWatchedSince.IsZero() {
+		// The kit's reads start (again) now: a frame from before a
+		// meeting says nothing about the gap since.
+		h.camHeld, h.camWatchedSince = false, now
+	}
 	if err == nil {
 		h.lastFrame = now
 	}
@@ -101,28 +114,27 @@ func (h *kitHealth) frame(now time.Time, err error) {
 
 // Health evaluates the kit's health tree at now.
 func (k *Kit) Health(now time.Time) health.Report {
+	link := k.link.healthState()
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.healthLocked(now)
-}
+	running := k.running
+	k.mu.Unlock()
+	devs := k.devices()
 
-// healthLocked is Health for callers that hold k.mu (the screen's view).
-func (k *Kit) healthLocked(now time.Time) health.Report {
 	h := &k.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.tree == nil {
 		h.tree = k.newHealthTree()
 	}
-	h.in = k.healthInputsLocked(now)
+	h.in = k.healthInputs(now, link, running, devs)
 	return h.tree.Evaluate(now)
 }
 
-// healthProblemsLocked is what the Settings screen lists: the causes of
+// healthProblems is what the Settings screen lists: the causes of
 // whatever is not ok.
-func (k *Kit) healthProblemsLocked(now time.Time) []ui.HealthLine {
+func (k *Kit) healthProblems(now time.Time) []ui.HealthLine {
 	var out []ui.HealthLine
-	for _, p := range k.healthLocked(now).Problems() {
+	for _, p := range k.Health(now).Problems() {
 		out = append(out, ui.HealthLine{Failed: p.Status == health.Failed, Text: p.Line()})
 	}
 	return out
@@ -174,55 +186,75 @@ func (k *Kit) newHealthTree() *health.Tree {
 	)
 }
 
-// healthInputsLocked takes the snapshot the checks read. k.mu and
-// k.health.mu are held.
-func (k *Kit) healthInputsLocked(now time.Time) healthInputs {
+// linkHealth is what the health tree needs of the portal link.
+type linkHealth struct {
+	refused    string
+	connected  bool
+	lastBeat   time.Time
+	loc        *time.Location
+	storageErr error
+	offset     time.Duration
+	offsetOK   bool
+}
+
+// healthState takes the link's part of the health snapshot.
+func (l *portalLink) healthState() linkHealth {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := linkHealth{refused: l.portalErr, connected: l.connected, lastBeat: l.lastBeat, loc: l.loc, storageErr: l.storageErr}
+	if l.client != nil && (l.connected || !l.lastBeat.IsZero()) {
+		s.offset, s.offsetOK = l.client.ClockOffset(), true
+	}
+	return s
+}
+
+// healthInputs takes the snapshot the checks read; k.health.mu is held.
+func (k *Kit) healthInputs(now time.Time, link linkHealth, running bool, devs []drivers.Status) healthInputs {
 	h := &k.health
 	in := healthInputs{
-		devices:  k.devices(),
+		devices:  devs,
 		hasTouch: k.cfg.Input != nil,
-		storage:  health.StorageState{Dir: k.cfg.StateDir, Unusable: k.storageErr},
+		storage:  health.StorageState{Dir: k.cfg.StateDir, Unusable: link.storageErr},
 		loopback: loopbackPortal(k.cfg.PortalURL),
 		ifaces:   h.interfaces,
+		offset:   link.offset,
+		offsetOK: link.offsetOK,
 	}
-	in.portal = health.PortalState{Refused: k.portalErr, Connected: k.connected, LastOK: k.lastBeat,
-		FailedSince: h.beatFailedSince, Zone: k.loc}
+	in.portal = health.PortalState{Refused: link.refused, Connected: link.connected, LastOK: link.lastBeat,
+		FailedSince: h.beatFailedSince, Zone: link.loc}
 	switch err := h.beatErr; {
 	case err != nil:
 		in.portal.Err = shortReason(err)
 		in.portal.Unreachable = errors.Is(err, portalapi.ErrUnreachable)
-	case !k.connected:
+	case !link.connected:
 		// Pairing, or booting: no heartbeat has run, and only an
 		// unreachable portal leaves the kit disconnected (waitRetry);
 		// a portal that refuses a code still answers.
 		in.portal.Unreachable = true
 	}
-	if k.connected {
+	if link.connected {
 		in.portal.FailedSince = time.Time{}
 	}
 	if in.ifaces == nil {
 		in.ifaces = health.SystemInterfaces
 	}
-	in.meetings = health.MeetingsState{LastOK: h.meetingsOK, FailedSince: h.meetingsFailed, Zone: k.loc}
+	in.meetings = health.MeetingsState{LastOK: h.meetingsOK, FailedSince: h.meetingsFailed, Zone: link.loc}
 	if h.meetingsErr != nil {
 		in.meetings.Err = shortReason(h.meetingsErr)
-	}
-	if k.client != nil && (k.connected || !k.lastBeat.IsZero()) {
-		in.offset, in.offsetOK = k.client.ClockOffset(), true
 	}
 	if sp, ok := k.cfg.Speakerphone.(interface{ Stuck() bool }); ok {
 		in.stuck = sp.Stuck()
 	}
-	in.camera = k.cameraStateLocked(now)
+	in.camera = k.cameraState(running)
 	return in
 }
 
-// cameraStateLocked says whether frames are expected and when the last
-// came. A camera driver that keeps its own time (LastFrame, as a stall
-// detector in drivers/camera does) is believed in meetings too; else
-// only the kit's own reads count, and while a meeting holds the camera
-// the driver's report decides.
-func (k *Kit) cameraStateLocked(now time.Time) health.CameraState {
+// cameraState says whether frames are expected and when the last came;
+// k.health.mu is held. A camera driver that keeps its own time
+// (LastFrame) is believed in meetings too; else only the kit's own reads
+// count, and while a meeting holds the camera the driver's report
+// decides.
+func (k *Kit) cameraState(running bool) health.CameraState {
 	cam := k.cfg.Camera
 	if cam == nil {
 		return health.CameraState{Device: drivers.Status{Kind: "camera", Name: "Camera", Error: "No camera configured"}}
@@ -233,19 +265,16 @@ func (k *Kit) cameraStateLocked(now time.Time) health.CameraState {
 		return st
 	}
 	h := &k.health
-	k.cam.cmu.Lock()
-	held := k.cam.holds > 0
-	k.cam.cmu.Unlock()
-	if held || !k.running {
-		h.camWatchedSince = time.Time{}
+	if h.camHeld || !running {
 		return st
 	}
-	if h.camWatchedSince.IsZero() {
-		// The kit's reads start (again) now: a frame from before a
-		// meeting says nothing about the gap since.
-		h.camWatchedSince = now
+	// Watched from the kit's start until a meeting first holds the
+	// camera, then from the first read after it let go: a camera that
+	// hangs in its very first read is caught too.
+	st.Watched, st.LastFrame = true, h.lastFrame
+	if !h.camWatchedSince.IsZero() {
+		st.Since = h.camWatchedSince
 	}
-	st.Watched, st.LastFrame, st.Since = true, h.lastFrame, h.camWatchedSince
 	if h.lastFrame.Before(h.camWatchedSince) {
 		st.LastFrame = time.Time{}
 	}

@@ -272,7 +272,7 @@ func TestHealthRunningFromMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.loadMemory(errors.New("mkdir /nonexistent: read-only file system")); err != nil {
+	if err := k.link.loadMemory(errors.New("mkdir /nonexistent: read-only file system")); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := node(k.Health(k.now()), health.NameStorage)

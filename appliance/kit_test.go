@@ -98,7 +98,7 @@ func startOn(t *testing.T, portalURL string, client *http.Client, dir string, wi
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.sleep = func(ctx context.Context, d time.Duration) error {
+	k.link.sleep = func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
 		h.slept = append(h.slept, d)
 		h.mu.Unlock()
@@ -132,7 +132,10 @@ func (h *harness) until(what string, cond func(s Status, v ui.View) bool) (Statu
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, v := h.kit.Status(), h.kit.view()
+		// The view first: it comes from the screen goroutine, and a
+		// status taken after it is at least as new.
+		v := h.kit.view()
+		s := h.kit.Status()
 		if cond(s, v) {
 			return s, v
 		}

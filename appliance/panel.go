@@ -32,44 +32,11 @@ func (k *Kit) watchPanel(ctx context.Context) {
 			}
 			switch ev.Kind {
 			case gpio.MuteToggled:
-				k.setMuted(func(muted bool) bool { return !muted })
+				k.meetings.setMuted(func(muted bool) bool { return !muted })
 			case gpio.PresenceChanged:
 				k.log.Info("presence", "present", ev.Present)
 				k.signal()
 			}
 		}
 	}
-}
-
-// setMuted sets the room's microphone to change(its current state) (true:
-// muted) and lights the mute LED to match.
-//
-// In a meeting it mutes the session too: the button, the screen and
-// roomctl all mute the same microphone.
-func (k *Kit) setMuted(change func(muted bool) bool) {
-	k.muteMu.Lock()
-	defer k.muteMu.Unlock()
-	k.mu.Lock()
-	muted := change(k.muted)
-	k.muted = muted
-	k.micGate.Store(muted)
-	var sess session
-	if k.meet != nil {
-		sess = k.meet.sess
-	}
-	// Under the lock, so that LED and flag never disagree after two
-	// quick changes; the panel's own lock is short.
-	var err error
-	if p := k.cfg.GPIO; p != nil {
-		err = p.SetMuteLED(muted)
-	}
-	k.mu.Unlock()
-	if sess != nil {
-		sess.SetMuted(muted)
-	}
-	k.log.Info("microphone", "muted", muted)
-	if err != nil {
-		k.log.Warn("cannot set the mute LED", "err", err)
-	}
-	k.signal()
 }

@@ -27,6 +27,9 @@ type fakePortal struct {
 	// refuse makes the token endpoint refuse every client assertion
 	// with a plain invalid_client, as for a kit whose clock is off.
 	refuse atomic.Bool
+	// busy answers that many token requests with a 503
+	// temporarily_unavailable, as a portal whose disk is full.
+	busy atomic.Int32
 
 	mu        sync.Mutex
 	codes     map[string]*fakeCode // by device code
@@ -101,6 +104,11 @@ func (p *fakePortal) token(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fail := func(status int, code string) { writeJSON(w, status, map[string]string{"error": code}) }
+	if p.busy.Load() > 0 {
+		p.busy.Add(-1)
+		fail(http.StatusServiceUnavailable, "temporarily_unavailable")
+		return
+	}
 	claims, err := provisioning.ParseAssertion(r.FormValue("client_assertion"))
 	if err != nil {
 		fail(401, "invalid_client")
@@ -203,6 +211,17 @@ func (p *fakePortal) setCode(user, state string, room *provisioning.Room) {
 		}
 	}
 	p.t.Fatalf("no code %s", user)
+}
+
+func (p *fakePortal) codeState(user string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.codes {
+		if c.user == user {
+			return c.state
+		}
+	}
+	return ""
 }
 
 func (p *fakePortal) rename(name string) {

@@ -29,39 +29,38 @@ func memoryIdentity() (*provisioning.Identity, error) {
 
 // loadMemory starts the kit without storage, because of why: a fresh
 // identity in memory, nothing paired.
-func (k *Kit) loadMemory(why error) error {
+func (l *portalLink) loadMemory(why error) error {
 	id, err := memoryIdentity()
 	if err != nil {
 		return err
 	}
-	k.log.Info("new identity, in memory only", "device_id", id.DeviceID)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.storageErr = why
-	k.id = id
-	k.client = k.newClient(id)
-	k.saved = provisioning.State{Version: provisioning.StateVersion}
-	k.recovering = false
-	k.message = ""
-	k.errText, k.retryAt = "", time.Time{}
-	k.state = Pairing
-	k.signal()
+	l.log.Info("new identity, in memory only", "device_id", id.DeviceID)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.storageErr = why
+	l.id = id
+	l.client = l.newClient(id)
+	l.saved = provisioning.State{Version: provisioning.StateVersion}
+	l.recovering = false
+	l.message = ""
+	l.errText, l.retryAt = "", time.Time{}
+	l.cfg.Signal()
 	return nil
 }
 
 // saveStateLocked keeps st in the state directory; without storage, only
-// in memory (the caller's k.saved).
-func (k *Kit) saveStateLocked(st provisioning.State) error {
-	if k.storageErr != nil {
+// in memory (the caller's l.saved).
+func (l *portalLink) saveStateLocked(st provisioning.State) error {
+	if l.storageErr != nil {
 		return nil
 	}
-	return provisioning.SaveState(k.cfg.StateDir, st)
+	return provisioning.SaveState(l.cfg.StateDir, st)
 }
 
 // storageLineLocked is the warning the screen and the status show while
 // the kit runs without storage.
-func (k *Kit) storageLineLocked() string {
-	if k.storageErr == nil {
+func (l *portalLink) storageLineLocked() string {
+	if l.storageErr == nil {
 		return ""
 	}
 	return msgNoStorage

@@ -32,26 +32,26 @@ func portalLines(portalURL string, allowPlainHTTP bool) (refusal, warning string
 	return "", ""
 }
 
-// refusePortal holds the state function while the portal URL is refused:
+// refuse holds the link's loops while the portal URL is refused:
 // nothing the kit could ask would be safe, and only a new URL (settings
 // or flag, then a restart) changes that. The screen and roomctl status
 // show why all along (errorLineLocked). It reports whether it held.
-func (k *Kit) refusePortal(ctx context.Context) bool {
-	if k.portalErr == "" {
+func (l *portalLink) refuse(ctx context.Context) bool {
+	if l.portalErr == "" {
 		return false
 	}
-	k.mu.Lock()
-	k.connected = false
-	k.mu.Unlock()
-	k.signal()
+	l.mu.Lock()
+	l.connected = false
+	l.mu.Unlock()
+	l.cfg.Signal()
 	<-ctx.Done()
 	return true
 }
 
-func (k *Kit) recoverPending() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.recovering
+func (l *portalLink) recoverPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.recovering
 }
 
 // recoverRoom asks the portal which room the kit's key is paired with,
@@ -61,42 +61,42 @@ func (k *Kit) recoverPending() bool {
 // other failure is retried with backoff: starting the device flow on a
 // guess would leave a code the admin center refuses while the portal
 // still holds this key.
-func (k *Kit) recoverRoom(ctx context.Context) bool {
+func (l *portalLink) recoverRoom(ctx context.Context) bool {
 	bo := newBackoff()
 	for ctx.Err() == nil {
-		k.mu.Lock()
-		client := k.client
-		k.mu.Unlock()
+		l.mu.Lock()
+		client := l.client
+		l.mu.Unlock()
 		tok, err := client.RefreshToken(ctx)
 		if err == nil && tok.Room == nil {
 			err = fmt.Errorf("recover the room: %w: the token answer names no room", portalapi.ErrBadAnswer)
 		}
 		switch {
 		case err == nil:
-			if err := k.paired(tok); err != nil {
-				k.log.Error("cannot save the recovered pairing", "err", err)
-				k.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot save the pairing (%v)", err))
+			if err := l.paired(tok); err != nil {
+				l.log.Error("cannot save the recovered pairing", "err", err)
+				l.waitRetry(ctx, bo, err, fmt.Sprintf("Cannot save the pairing (%v)", err))
 				continue
 			}
-			k.mu.Lock()
-			k.recovering = false
-			k.mu.Unlock()
-			k.log.Info("room recovered from the portal", "room", tok.Room.Name, "room_id", tok.Room.ID)
+			l.mu.Lock()
+			l.recovering = false
+			l.mu.Unlock()
+			l.log.Info("room recovered from the portal", "room", tok.Room.Name, "room_id", tok.Room.ID)
 			return false
 		case ctx.Err() != nil:
 			return false
 		case errors.Is(err, portalapi.ErrNotPaired):
-			k.log.Info("the portal holds no room for this kit: pairing again")
-			k.mu.Lock()
-			k.recovering = false
-			k.message = k.recoverMsg
-			k.errText, k.retryAt = "", time.Time{}
-			k.mu.Unlock()
-			k.signal()
+			l.log.Info("the portal holds no room for this kit: pairing again")
+			l.mu.Lock()
+			l.recovering = false
+			l.message = l.recoverMsg
+			l.errText, l.retryAt = "", time.Time{}
+			l.mu.Unlock()
+			l.cfg.Signal()
 			return true
 		default:
-			k.log.Warn("cannot recover the room from the portal yet", "portal", k.cfg.PortalURL, "err", err)
-			k.waitRetry(ctx, bo, err, k.failureLine(err))
+			l.log.Warn("cannot recover the room from the portal yet", "portal", l.cfg.PortalURL, "err", err)
+			l.waitRetry(ctx, bo, err, l.failureLine(err))
 		}
 	}
 	return false

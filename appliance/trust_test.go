@@ -88,9 +88,9 @@ func TestSlowClockStaysPaired(t *testing.T) {
 		if m := h.kit.Metrics(); m.HeartbeatsFailed != 0 || s.Error != "" {
 			t.Errorf("%s: %d heartbeats failed, error line %q", what, m.HeartbeatsFailed, s.Error)
 		}
-		h.kit.mu.Lock()
-		client := h.kit.client
-		h.kit.mu.Unlock()
+		h.kit.link.mu.Lock()
+		client := h.kit.link.client
+		h.kit.link.mu.Unlock()
 		if off := client.ClockOffset(); off < 3*time.Minute-2*time.Second || off > 3*time.Minute+2*time.Second {
 			t.Errorf("%s: the kit takes the portal's clock to be %v ahead, want about 3m", what, off)
 		}

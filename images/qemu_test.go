@@ -42,19 +42,21 @@ const (
 
 // probeReport mirrors kitprobe's Report.
 type probeReport struct {
-	Uptime   float64 `json:"uptime"`
-	State    string  `json:"state"`
-	UserCode string  `json:"user_code"`
-	RoomName string  `json:"room_name"`
-	RoomdRSS int     `json:"roomd_rss_kb"`
-	RoomdCPU float64 `json:"roomd_cpu_s"`
-	Root     string  `json:"root"`
-	Version  string  `json:"version"`
-	BootID   string  `json:"boot_id"`
-	Cmdline  string  `json:"cmdline"`
-	Error    string  `json:"error"`
-	Done     string  `json:"done"`
-	ActErr   string  `json:"action_error"`
+	Uptime    float64 `json:"uptime"`
+	State     string  `json:"state"`
+	UserCode  string  `json:"user_code"`
+	RoomName  string  `json:"room_name"`
+	RoomdRSS  int     `json:"roomd_rss_kb"`
+	RoomdAnon int     `json:"roomd_rss_anon_kb"`
+	RoomdFile int     `json:"roomd_rss_file_kb"`
+	RoomdCPU  float64 `json:"roomd_cpu_s"`
+	Root      string  `json:"root"`
+	Version   string  `json:"version"`
+	BootID    string  `json:"boot_id"`
+	Cmdline   string  `json:"cmdline"`
+	Error     string  `json:"error"`
+	Done      string  `json:"done"`
+	ActErr    string  `json:"action_error"`
 }
 
 // probeAction mirrors kitprobe's Action.
@@ -133,7 +135,7 @@ func TestQEMUBoot(t *testing.T) {
 	if r.RoomName != "QEMU Room" {
 		t.Errorf("roomctl status: room %q, want %q", r.RoomName, "QEMU Room")
 	}
-	t.Logf("ready after %.1fs of guest uptime; roomd RSS %d kB; root %s", r.Uptime, r.RoomdRSS, r.Root)
+	t.Logf("ready after %.1fs of guest uptime; roomd RSS %d kB (anonymous %d, file %d); root %s", r.Uptime, r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.Root)
 	// roomd says ready when it has paired; its screen goroutine draws the
 	// home screen after that, as fast as the emulated CPU allows.
 	home := vm.waitScreen(t, ctx, "the home screen after pairing", func(img image.Image) bool { return !matches(img, pairingGolden, pairingStatic) })

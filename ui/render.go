@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"roomkit/internal/offheap"
 	"roomkit/internal/textfield"
 )
 
@@ -20,10 +21,16 @@ type Renderer struct {
 	size  image.Point
 	scale float64
 
-	back   *image.RGBA // what Render returns
-	static *image.RGBA // background and every non-dynamic item
+	back *image.RGBA // what Render returns
+	// static keeps the background and non-dynamic items, but only under
+	// the rectangles in saved: what the dynamic items cover and each frame
+	// restores. Its pages (outside the heap) are given back whenever the
+	// static items change, so an idle screen whose only dynamic item is
+	// the clock keeps a strip of it, not a whole second screen.
+	static *image.RGBA
+	saved  []image.Rectangle
 
-	staticItems []item // the non-dynamic items static was drawn from
+	staticItems []item // the non-dynamic items drawn into back
 	staticValid bool
 	dirty       []image.Rectangle // dynamic rectangles drawn into back last frame
 
@@ -43,10 +50,12 @@ type Renderer struct {
 func NewRenderer(size image.Point) *Renderer {
 	s := min(float64(size.X)/1920, float64(size.Y)/1080)
 	return &Renderer{
-		size:   size,
-		scale:  s,
-		back:   image.NewRGBA(image.Rectangle{Max: size}),
-		static: image.NewRGBA(image.Rectangle{Max: size}),
+		size:  size,
+		scale: s,
+		// The two screen-sized layers are most of an idle kit's memory:
+		// outside the heap they do not double the collector's goal.
+		back:   offheap.RGBA(image.Rectangle{Max: size}),
+		static: offheap.RGBA(image.Rectangle{Max: size}),
 		faces:  make(map[faceKey]*face),
 		masks:  make(map[roundKey]*image.Alpha),
 		icons:  make(map[iconKey]*image.Alpha),
@@ -59,20 +68,28 @@ func NewRenderer(size image.Point) *Renderer {
 func (r *Renderer) Render(v View) *image.RGBA {
 	items := r.layout(v)
 	if !r.staticValid || !sameStatic(items, r.staticItems) {
-		draw.Draw(r.static, r.static.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
+		draw.Draw(r.back, r.back.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
 		r.staticItems = r.staticItems[:0]
 		for i := range items {
 			if !items[i].dynamic {
-				r.drawItem(r.static, &items[i])
+				r.drawItem(r.back, &items[i])
 				r.staticItems = append(r.staticItems, items[i])
 			}
 		}
 		r.staticValid = true
-		copy(r.back.Pix, r.static.Pix)
+		offheap.Discard(r.static)
+		r.saved = r.saved[:0]
 	} else {
 		// Same screen as last frame: only undo what the dynamic items drew.
 		for _, d := range r.dirty {
 			draw.Draw(r.back, d, r.static, d.Min, draw.Src)
+		}
+	}
+	// back shows only the static items now: keep what lies under each
+	// dynamic item before drawing it.
+	for i := range items {
+		if items[i].dynamic {
+			r.save(items[i].r)
 		}
 	}
 	r.dirty = r.dirty[:0]
@@ -84,6 +101,32 @@ func (r *Renderer) Render(v View) *image.RGBA {
 	}
 	return r.back
 }
+
+// save copies back's pixels under d into the static layer, unless they
+// were copied since the static items last changed. It runs while back
+// shows the static items alone.
+func (r *Renderer) save(d image.Rectangle) {
+	d = d.Intersect(r.back.Rect)
+	for _, s := range r.saved {
+		if d.In(s) {
+			return
+		}
+	}
+	if len(r.saved) >= maxSaved {
+		// Dynamic items that keep moving over an unchanged screen: keep
+		// one rectangle around them all rather than a growing list.
+		for _, s := range r.saved {
+			d = d.Union(s)
+		}
+		r.saved = r.saved[:0]
+	}
+	draw.Draw(r.static, d, r.back, d.Min, draw.Src)
+	r.saved = append(r.saved, d)
+}
+
+// maxSaved bounds the rectangles the static layer keeps apart; screens
+// have a few dozen dynamic items at most.
+const maxSaved = 64
 
 // Hit returns the action of the control at p on the screen v describes, or
 // None when p is on no control.

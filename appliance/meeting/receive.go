@@ -3,7 +3,6 @@ package meeting
 import (
 	"errors"
 	"image"
-	"image/draw"
 	"strings"
 	"sync"
 	"time"
@@ -12,9 +11,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"roomkit/appliance/meeting/codec"
 )
@@ -32,40 +29,40 @@ type remoteVideo struct {
 
 	mu          sync.Mutex
 	placeholder string        // why there is no picture; "" once one was decoded
-	front       *image.YCbCr  // the latest decoded picture, never written again
-	seq         uint64        // counts pictures; 0: none yet
-	rgba        *image.RGBA   // front converted for the UI, made on demand
-	rgbaSeq     uint64        // which picture rgba shows
+	front       *image.YCbCr  // the latest decoded picture
+	lent        bool          // front was handed out: it is never written again
 	done        chan struct{} // closed when the track ends
 	closeOnce   sync.Once
 }
 
 func (v *remoteVideo) close() { v.closeOnce.Do(func() { close(v.done) }) }
 
-// picture returns the latest picture as RGBA, converting it at most once.
-// The returned image is never modified afterwards, so the UI may keep it.
-func (v *remoteVideo) picture() (*image.RGBA, string) {
+// picture returns the latest picture, as decoded: the UI scales YCbCr
+// straight into its back buffer, so a copy in RGBA would only cost
+// memory (4 bytes a pixel instead of 1.5) and a conversion per frame. The
+// returned image is never modified afterwards, so the UI may keep it.
+func (v *remoteVideo) picture() (*image.YCbCr, string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.front == nil {
 		return nil, v.placeholder
 	}
-	if v.rgbaSeq != v.seq {
-		rgba := image.NewRGBA(v.front.Rect)
-		draw.Draw(rgba, rgba.Rect, v.front, v.front.Rect.Min, draw.Src) // fast path for YCbCr
-		v.rgba, v.rgbaSeq = rgba, v.seq
-	}
-	return v.rgba, ""
+	v.lent = true
+	return v.front, ""
 }
 
 // show publishes a decoded picture and returns the buffer to decode the
-// next one into.
+// next one into: the previous picture if nobody was handed it, else nil
+// (the decoder allocates a new one). So a track owns at most two buffers
+// of its own, and allocates only for pictures the screen actually took.
 func (v *remoteVideo) show(pic *image.YCbCr) *image.YCbCr {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old := v.front
-	v.front, v.placeholder = pic, ""
-	v.seq++
+	old, lent := v.front, v.lent
+	v.front, v.lent, v.placeholder = pic, false, ""
+	if lent {
+		return nil
+	}
 	return old
 }
 
@@ -179,9 +176,7 @@ func (s *Session) decodeVideo(v *remoteVideo, r rtpReader, pli func()) {
 		return
 	}
 	defer dec.Close()
-	// A frame whose packet is lost is given up after 200 ms: waiting longer
-	// only freezes the picture, and a keyframe is asked for anyway.
-	sb := samplebuilder.New(256, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(200*time.Millisecond))
+	var jb jitterBuffer
 	var back *image.YCbCr
 	var lastPLI time.Time
 	// After a loss or a decode error the following frames refer to a
@@ -204,19 +199,19 @@ func (s *Session) decodeVideo(v *remoteVideo, r rtpReader, pli func()) {
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for sample := sb.Pop(); sample != nil; sample = sb.Pop() {
-			if sample.PrevDroppedPackets > 0 {
+		jb.push(pkt)
+		for au, afterLoss, ok := jb.pop(); ok; au, afterLoss, ok = jb.pop() {
+			if afterLoss {
 				waitKey = true
 			}
 			if waitKey {
-				if !codec.IsKeyframe(sample.Data) {
+				if !codec.IsKeyframe(au) {
 					askKeyframe()
 					continue
 				}
 				waitKey = false
 			}
-			pic, err := dec.Decode(sample.Data, back)
+			pic, err := dec.Decode(au, back)
 			if errors.Is(err, codec.ErrNoPicture) {
 				continue
 			}

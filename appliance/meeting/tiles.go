@@ -24,7 +24,7 @@ type Tile struct {
 	Name     string
 	// Frame is the latest decoded picture, or nil with Placeholder saying
 	// why there is none. A Frame is never modified once returned.
-	Frame       *image.RGBA
+	Frame       *image.YCbCr
 	Placeholder string
 	Speaking    bool
 	ScreenShare bool // shared content, not a camera

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"log/slog"
 	"net/http"
-	"time"
 
-	"roomkit/drivers"
 	"roomkit/drivers/audio"
 	"roomkit/drivers/audio/alsa"
 	"roomkit/drivers/audio/audiotest"
@@ -22,6 +19,7 @@ import (
 	"roomkit/drivers/input"
 	"roomkit/drivers/input/evdev"
 	"roomkit/settings"
+	"roomkit/ui"
 	"roomkit/ui/simulator"
 )
 
@@ -42,6 +40,17 @@ func (d *devices) close() {
 			c.Close()
 		}
 	}
+}
+
+// simSize is the -size flag: the simulated screen's size.
+func simSize(flag string) (image.Point, error) {
+	switch flag {
+	case "1920x1080":
+		return ui.Size1080p, nil
+	case "1280x800":
+		return ui.Size800p, nil
+	}
+	return image.Point{}, fmt.Errorf("-size %q: want 1920x1080 or 1280x800", flag)
 }
 
 // openSim opens the demo's devices: a synthetic camera and speakerphone,
@@ -89,7 +98,7 @@ func openReal(s settings.Settings, log *slog.Logger) (*devices, error) {
 		// the room still shows its screen and pairs, and the device list
 		// says why.
 		log.Error("speakerphone unavailable", "err", err)
-		d.speakerphone = brokenSpeakerphone{err}
+		d.speakerphone = audio.Broken(err)
 	} else {
 		d.speakerphone = sp
 	}
@@ -102,61 +111,10 @@ func openReal(s settings.Settings, log *slog.Logger) (*devices, error) {
 		}, nil)
 		if err != nil {
 			log.Error("GPIO unavailable", "err", err)
-			d.gpio = brokenPanel{err}
+			d.gpio = gpio.Broken(err)
 		} else {
 			d.gpio = panel
 		}
 	}
 	return d, nil
-}
-
-// brokenPanel stands in for a GPIO panel that settings.json describes
-// but that could not be opened, so the Settings screen says why.
-type brokenPanel struct{ err error }
-
-func (p brokenPanel) Events() <-chan gpio.Event { return nil }
-func (p brokenPanel) SetMuteLED(bool) error     { return p.err }
-func (p brokenPanel) Close() error              { return nil }
-func (p brokenPanel) Status() drivers.Status {
-	return drivers.Status{Kind: "gpio", Name: "GPIO panel", Present: false, Error: p.err.Error()}
-}
-
-// brokenSpeakerphone stands in for a speakerphone whose audio system
-// failed to start: nothing hot-plug can fix, but the screen must say so.
-type brokenSpeakerphone struct{ err error }
-
-func (b brokenSpeakerphone) Info() audio.Info                     { return audio.Info{Name: "Speakerphone"} }
-func (b brokenSpeakerphone) Read(context.Context, []int16) error  { return b.failed() }
-func (b brokenSpeakerphone) Write(context.Context, []int16) error { return b.failed() }
-func (b brokenSpeakerphone) SetVolume(int)                        {}
-func (b brokenSpeakerphone) Close() error                         { return nil }
-func (b brokenSpeakerphone) failed() error {
-	return fmt.Errorf("audio system failed to start (%v): %w", b.err, audio.ErrUnplugged)
-}
-func (b brokenSpeakerphone) Status() drivers.Status {
-	return drivers.Status{Kind: "speakerphone", Name: "Speakerphone", Present: false,
-		Error: "The audio system failed to start; restart the kit. (" + b.err.Error() + ")"}
-}
-
-// restartWhenStuck calls stop once the speakerphone's audio thread is
-// stuck (alsa.Manager.Stuck) and no meeting is on (inMeeting, asked every
-// tick): only a new process frees that thread, and gokrazy starts one at
-// once. It returns when ctx ends or after stop.
-func restartWhenStuck(ctx context.Context, sp audio.Speakerphone, inMeeting func() bool, tick <-chan time.Time, stop func(), log *slog.Logger) {
-	m, ok := sp.(interface{ Stuck() bool })
-	if !ok {
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
-		}
-		if m.Stuck() && !inMeeting() {
-			log.Error("restarting roomd: an unplugged speakerphone left an audio thread running")
-			stop()
-			return
-		}
-	}
 }

@@ -7,14 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,24 +19,14 @@ import (
 
 	"roomkit/appliance"
 	"roomkit/appliance/control"
-	"roomkit/provisioning"
+	"roomkit/drivers/audio"
 	"roomkit/settings"
-	"roomkit/ui"
 )
 
 // version is set at build time: -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
 
-const defaultPortal = "http://127.0.0.1:8080"
-
 func main() {
-	// A kit is a small computer. Decoded video makes garbage quickly, and
-	// Go's default lets the heap grow to twice the live data between
-	// collections: with six remote videos that is 172 MB; at 50 % it is
-	// 147 MB (bench/meetingrss, docs/benchmarks.md). GOGC still overrides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		fmt.Fprintln(os.Stderr, "roomd:", err)
@@ -62,14 +47,9 @@ func run(log *slog.Logger) error {
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (roomd takes flags only; see -help)", flag.Args())
 	}
-	var size image.Point
-	switch *sizeFlag {
-	case "1920x1080":
-		size = ui.Size1080p
-	case "1280x800":
-		size = ui.Size800p
-	default:
-		return fmt.Errorf("-size %q: want 1920x1080 or 1280x800", *sizeFlag)
+	size, err := simSize(*sizeFlag)
+	if err != nil {
+		return err
 	}
 	// A settings file with errors is shown on screen by the kit, which
 	// carries on with defaults: a typo must not leave a room dark.
@@ -82,7 +62,6 @@ func run(log *slog.Logger) error {
 		if *screenAddr != "" {
 			return errors.New("-screen needs -devices sim")
 		}
-		var err error
 		if devs, err = openReal(settings, log); err != nil {
 			return err
 		}
@@ -106,43 +85,15 @@ func run(log *slog.Logger) error {
 		Settings:     settings,
 		SettingsErr:  settingsErr,
 	}
-	screen := devs.screen
-
 	kit, err := appliance.New(cfg)
 	if err != nil {
 		return err
 	}
-	token, err := control.LoadOrCreateToken(*stateDir)
+	servers, err := serveAPIs(kit, *stateDir, *controlAddr, *screenAddr, devs.screen, log)
 	if err != nil {
-		// No usable storage: the kit still shows its screen, its storage
-		// warning and can meet; only roomctl, which reads the credential
-		// from the state directory, is locked out until storage works.
-		log.Error("control API credential not stored; roomctl cannot authenticate", "err", err)
-		if token, err = control.NewToken(); err != nil {
-			return err
-		}
+		return err
 	}
-	cl, err := control.Listen(*controlAddr)
-	if err != nil {
-		return fmt.Errorf("-control: %w", err)
-	}
-	servers := []*http.Server{{Handler: control.Handler(kit, token, log), ReadHeaderTimeout: 10 * time.Second}}
-	go serve(log, servers[0], cl, "control API")
-	log.Info("control API", "addr", *controlAddr)
-
-	if screen != nil {
-		if strings.HasPrefix(*screenAddr, "unix:") {
-			return errors.New("-screen: want a loopback host:port a browser can open")
-		}
-		sl, err := control.Listen(*screenAddr)
-		if err != nil {
-			return fmt.Errorf("-screen: %w", err)
-		}
-		srv := &http.Server{Handler: screen, ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, srv)
-		go serve(log, srv, sl, "screen simulator")
-		log.Info("screen simulator at http://" + sl.Addr().String() + "/")
-	}
+	defer servers.shutdown()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -151,49 +102,16 @@ func run(log *slog.Logger) error {
 	stuckTick := time.NewTicker(10 * time.Second)
 	defer stuckTick.Stop()
 	inMeeting := func() bool { return kit.Status().State == appliance.InMeeting }
-	go restartWhenStuck(runCtx, devs.speakerphone, inMeeting, stuckTick.C, restart, log)
+	go audio.RestartWhenStuck(runCtx, devs.speakerphone, inMeeting, stuckTick.C, restart, log)
 	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
 	err = kit.Run(runCtx)
 	if ctx.Err() == nil && runCtx.Err() != nil {
-		// restartWhenStuck: exit now, without the deferred device
+		// audio.RestartWhenStuck: exit now, without the deferred device
 		// closes, which could wait on the stuck audio thread; gokrazy
 		// starts roomd again.
 		os.Exit(1)
 	}
 
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		srv.Shutdown(shutdown)
-	}
 	log.Info("roomd stopped")
 	return err
-}
-
-// serve serves srv on l until Shutdown. A server that stops otherwise
-// is logged: the kit itself keeps running.
-func serve(log *slog.Logger, srv *http.Server, l net.Listener, what string) {
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error(what+" stopped", "err", err)
-	}
-}
-
-// portalURL picks the portal: the -portal flag, else settings.json's
-// portal_url (what the installer chose), else the portal the kit was
-// paired with (so a paired kit keeps its portal across reboots), else
-// defaultPortal. A damaged state file is dealt with (and shown) by the
-// kit itself.
-func portalURL(flagValue string, s settings.Settings, stateDir string) string {
-	switch {
-	case flagValue != "":
-		return flagValue
-	case s.PortalURL != "":
-		return s.PortalURL
-	}
-	// Peek: a damaged state file must stay where the kit finds it, so
-	// the kit can recover its room from the portal.
-	if st, err := provisioning.PeekState(stateDir); err == nil && st.PortalURL != "" {
-		return st.PortalURL
-	}
-	return defaultPortal
 }

@@ -37,6 +37,3 @@ type Speakerphone interface {
 	Status() drivers.Status
 	Close() error
 }
-
-// Drivers holds the registered speakerphone drivers.
-var Drivers = drivers.NewRegistry[Speakerphone]("speakerphone")

@@ -44,15 +44,17 @@ type Frame struct {
 var ErrUnplugged = errors.New("camera unplugged")
 
 // Camera is an open, streaming camera.
+//
+// Next is never called concurrently: a driver may keep one buffer and
+// one capture loop, and hand that buffer out. Users that share one camera
+// (the kit's own reads and a meeting) take turns through Shared.
 type Camera interface {
 	Info() Info
-	// Next blocks until the next frame or ctx ends.
+	// Next blocks until the next frame or ctx ends. It is never called
+	// while another call of Next is in progress.
 	Next(ctx context.Context) (Frame, error)
 	// RequestKeyframe asks an H.264 camera for an IDR frame soon.
 	RequestKeyframe()
 	Status() drivers.Status
 	Close() error
 }
-
-// Drivers holds the registered camera drivers.
-var Drivers = drivers.NewRegistry[Camera]("camera")

@@ -21,6 +21,3 @@ type Display interface {
 	Status() drivers.Status
 	Close() error
 }
-
-// Drivers holds the registered display drivers.
-var Drivers = drivers.NewRegistry[Display]("display")

@@ -44,6 +44,3 @@ type Source interface {
 	Status() drivers.Status
 	Close() error
 }
-
-// Drivers holds the registered input drivers.
-var Drivers = drivers.NewRegistry[Source]("input")

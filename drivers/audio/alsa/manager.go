@@ -347,9 +347,3 @@ func (m *Manager) Close() error {
 	}
 	return nil
 }
-
-func init() {
-	audio.Drivers.Register("alsa", func() (audio.Speakerphone, error) {
-		return NewManager(Options{})
-	})
-}

@@ -174,15 +174,6 @@ func TestManagerClose(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, name := range audio.Drivers.Names() {
-		if name == "alsa" {
-			return
-		}
-	}
-	t.Errorf("audio.Drivers has %v, want alsa among them", audio.Drivers.Names())
-}
-
 // qemuUSBSpeaker is QEMU's usb-audio: a real USB speaker, no microphone.
 var qemuUSBSpeaker = func() Device {
 	d := dev(":2,0", "QEMU USB Audio, USB Audio", true, false)

@@ -18,12 +18,6 @@ import (
 // plugging a camera back in.
 const RescanInterval = 2 * time.Second
 
-func init() {
-	camera.Drivers.Register("v4l2", func() (camera.Camera, error) {
-		return NewManager(Options{}), nil
-	})
-}
-
 // Manager keeps a camera available across unplug and replug. While no
 // camera streams, Next returns an error wrapping camera.ErrUnplugged at
 // once (callers wait and retry) and Status says why; every RescanInterval

@@ -110,13 +110,3 @@ func TestManagerUnusableCamera(t *testing.T) {
 		t.Errorf("status with only an infrared camera: %+v", st)
 	}
 }
-
-func TestRegistered(t *testing.T) {
-	found := false
-	for _, n := range camera.Drivers.Names() {
-		found = found || n == "v4l2"
-	}
-	if !found {
-		t.Errorf("camera drivers %v lack v4l2", camera.Drivers.Names())
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"roomkit/drivers"
+	"roomkit/internal/offheap"
 )
 
 // Framebuffer is an in-memory display. It is safe for concurrent use.
@@ -20,7 +21,7 @@ type Framebuffer struct {
 
 // New returns a blank framebuffer of the given size.
 func New(width, height int) *Framebuffer {
-	return &Framebuffer{frame: image.NewRGBA(image.Rect(0, 0, width, height))}
+	return &Framebuffer{frame: offheap.RGBA(image.Rect(0, 0, width, height))}
 }
 
 func (f *Framebuffer) Bounds() image.Rectangle { return f.frame.Bounds() }

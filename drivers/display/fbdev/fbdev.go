@@ -21,7 +21,7 @@ import (
 	"sync"
 
 	"roomkit/drivers"
-	"roomkit/drivers/display"
+	"roomkit/internal/offheap"
 )
 
 // DefaultPath is the first framebuffer, the one the console uses.
@@ -29,16 +29,6 @@ const DefaultPath = "/dev/fb0"
 
 // DefaultConsole is the foreground virtual terminal.
 const DefaultConsole = "/dev/tty0"
-
-func init() {
-	display.Drivers.Register("fbdev", func() (display.Display, error) {
-		fb, err := Open(DefaultPath)
-		if err != nil {
-			return nil, err
-		}
-		return fb, nil
-	})
-}
 
 // Framebuffer is an open Linux framebuffer. It is safe for concurrent use.
 type Framebuffer struct {
@@ -168,7 +158,7 @@ func setup(dev device, path string) (*Framebuffer, error) {
 func (fb *Framebuffer) singleBuffer() {
 	frame := fb.line * fb.h
 	fb.double = false
-	fb.back = make([]byte, frame)
+	fb.back = offheap.Bytes(fb, frame) // outside the heap: see internal/offheap
 	copy(fb.back, fb.mem[fb.page*frame:(fb.page+1)*frame])
 }
 

@@ -42,12 +42,17 @@ type Report struct {
 	UserCode string  `json:"user_code,omitempty"`
 	RoomName string  `json:"room_name,omitempty"`
 	RoomdRSS int     `json:"roomd_rss_kb,omitempty"`
-	RoomdCPU float64 `json:"roomd_cpu_s,omitempty"` // user+system CPU time so far
-	Root     string  `json:"root,omitempty"`        // the root file system's device, e.g. vda2 (A/B)
-	Version  string  `json:"version,omitempty"`     // the root's build (/etc/gokrazy/sbom.json)
-	BootID   string  `json:"boot_id,omitempty"`     // changes with every boot
-	Cmdline  string  `json:"cmdline,omitempty"`     // the kernel's command line
-	Error    string  `json:"error,omitempty"`
+	// The resident set's anonymous part (heap, stacks, C allocations) and
+	// file-backed part (the binary's pages): they shrink for different
+	// reasons.
+	RoomdAnon int     `json:"roomd_rss_anon_kb,omitempty"`
+	RoomdFile int     `json:"roomd_rss_file_kb,omitempty"`
+	RoomdCPU  float64 `json:"roomd_cpu_s,omitempty"` // user+system CPU time so far
+	Root      string  `json:"root,omitempty"`        // the root file system's device, e.g. vda2 (A/B)
+	Version   string  `json:"version,omitempty"`     // the root's build (/etc/gokrazy/sbom.json)
+	BootID    string  `json:"boot_id,omitempty"`     // changes with every boot
+	Cmdline   string  `json:"cmdline,omitempty"`     // the kernel's command line
+	Error     string  `json:"error,omitempty"`
 	// Done is the ID of the last action carried out (a reboot follows
 	// when it asked for one); ActionError says why one failed.
 	Done        string `json:"done,omitempty"`
@@ -117,7 +122,7 @@ func probe(state string) Report {
 	if b, err := os.ReadFile("/proc/uptime"); err == nil {
 		r.Uptime, _ = strconv.ParseFloat(strings.Fields(string(b))[0], 64)
 	}
-	r.RoomdRSS, r.RoomdCPU = usageOf("roomd")
+	r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.RoomdCPU = usageOf("roomd")
 	r.Root = rootDevice()
 	r.Version = rootVersion()
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
@@ -154,26 +159,35 @@ func probe(state string) Report {
 	return r
 }
 
-// usageOf returns the resident memory (kB) and the CPU time (s) of the
+// usageOf returns the resident memory (kB: all, anonymous, file-backed) and the CPU time (s) of the
 // process called name.
-func usageOf(name string) (rssKB int, cpu float64) {
+func usageOf(name string) (rssKB, anonKB, fileKB int, cpu float64) {
 	pid := pidOf(name)
 	if pid == 0 {
-		return 0, 0
+		return 0, 0, 0, 0
 	}
 	dir := fmt.Sprintf("/proc/%d", pid)
 	b, err := os.ReadFile(dir + "/status")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0, 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				rssKB, _ = strconv.Atoi(f[0])
-			}
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[0])
+		switch k {
+		case "VmRSS":
+			rssKB = n
+		case "RssAnon":
+			anonKB = n
+		case "RssFile":
+			fileKB = n
 		}
 	}
-	return rssKB, cpuSeconds(dir + "/stat")
+	return rssKB, anonKB, fileKB, cpuSeconds(dir + "/stat")
 }
 
 // pidOf returns the PID of the process called name, or 0.

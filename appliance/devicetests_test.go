@@ -252,9 +252,9 @@ func TestCameraPreview(t *testing.T) {
 
 	h.tap(ui.CloseSettings)
 	h.until("home, the preview let go", func(s Status, v ui.View) bool {
-		h.kit.mu.Lock()
-		defer h.kit.mu.Unlock()
-		return v.Screen == ui.Home && h.kit.preview == nil
+		var preview image.Image
+		h.kit.onScreen(func(s *screenState) { preview = s.preview })
+		return v.Screen == ui.Home && preview == nil
 	})
 	// Settings again: a fresh preview.
 	h.openSettings()
@@ -323,7 +323,7 @@ func TestPreviewFormats(t *testing.T) {
 			_, v := h.until("the preview", func(s Status, v ui.View) bool { return v.Settings != nil && v.Settings.Preview != nil })
 			p := v.Settings.Preview
 			if tc.h264 {
-				if p != h264Placeholder() {
+				if p != camera.H264Placeholder() {
 					t.Errorf("an H.264 camera's preview is %T, want the placeholder", p)
 				}
 				return
@@ -347,7 +347,7 @@ func TestHoldCamera(t *testing.T) {
 	h.until("the preview", func(s Status, v ui.View) bool { return v.Settings.Preview != nil })
 	// A meeting takes the camera: the kit's reader is out of Next and
 	// stays out until release.
-	release := h.kit.holdCamera()
+	release := h.kit.meetings.holdCamera()
 	for range 20 {
 		if _, err := cam.Next(context.Background()); err != nil {
 			t.Fatal(err)
@@ -521,52 +521,6 @@ func TestSettingsWarning(t *testing.T) {
 	}
 }
 
-func TestDownscaleI420(t *testing.T) {
-	for _, tc := range []struct {
-		w, h int
-		want image.Point
-	}{
-		{1280, 720, image.Pt(640, 360)},
-		{1920, 1080, image.Pt(640, 360)},
-		{640, 480, image.Pt(640, 480)},
-		{320, 180, image.Pt(320, 180)},
-		{1280, 800, image.Pt(640, 400)},
-	} {
-		src := make([]byte, tc.w*tc.h*3/2)
-		// Y says where a pixel is; U and V where its chroma sample is.
-		for y := range tc.h {
-			for x := range tc.w {
-				src[y*tc.w+x] = byte(x + y)
-			}
-		}
-		cw := tc.w / 2
-		for y := range tc.h / 2 {
-			for x := range cw {
-				src[tc.w*tc.h+y*cw+x] = byte(x)
-				src[tc.w*tc.h+tc.w*tc.h/4+y*cw+x] = byte(y)
-			}
-		}
-		img, err := downscaleI420(src, tc.w, tc.h, previewMaxWidth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img.Bounds().Size() != tc.want {
-			t.Errorf("%dx%d: preview %v, want %v", tc.w, tc.h, img.Bounds().Size(), tc.want)
-			continue
-		}
-		n := tc.w / tc.want.X
-		for _, p := range []image.Point{{0, 0}, {1, 1}, {tc.want.X - 1, tc.want.Y - 1}, {tc.want.X / 3, tc.want.Y / 2}} {
-			c := img.YCbCrAt(p.X, p.Y)
-			if c.Y != byte(p.X*n+p.Y*n) || c.Cb != byte(p.X/2*n) || c.Cr != byte(p.Y/2*n) {
-				t.Errorf("%dx%d: preview pixel %v is %v; want the source pixel %v", tc.w, tc.h, p, c, p.Mul(n))
-			}
-		}
-	}
-	if _, err := downscaleI420(make([]byte, 10), 1280, 720, previewMaxWidth); err == nil {
-		t.Error("a short frame was taken")
-	}
-}
-
 func TestMeterPosition(t *testing.T) {
 	for _, tc := range []struct{ dbfs, want float64 }{
 		{audio.SilenceDBFS, 0}, {-60, 0}, {-30, 0.5}, {-15, 0.75}, {0, 1}, {3, 1},
@@ -607,33 +561,6 @@ func TestSettingsScreenGolden(t *testing.T) {
 			})
 			v.Now = time.Date(2026, 11, 3, 9, 41, 0, 0, time.UTC)
 			uitest.Golden(t, tc.name, ui.NewRenderer(testSize).Render(v))
-		})
-	}
-}
-
-// BenchmarkPreviewFrame is one preview picture from a 720p frame: what
-// the Settings screen spends five times a second.
-func BenchmarkPreviewFrame(b *testing.B) {
-	at := time.Date(2026, 11, 3, 9, 41, 0, 0, time.UTC)
-	i420 := stillCamera(1280, 720).frame
-	yuyv := make([]byte, 1280*720*2)
-	cameratest.DrawYUYV(yuyv, 1280, 720, 0, at)
-	for _, bc := range []struct {
-		format camera.Format
-		data   []byte
-	}{
-		{camera.I420, i420},
-		{camera.YUYV, yuyv},
-		{camera.MJPEG, cameratest.JPEG(1280, 720, 0, at, 80)},
-	} {
-		b.Run(string(bc.format), func(b *testing.B) {
-			var conv camera.Converter
-			info := camera.Info{Format: bc.format, Width: 1280, Height: 720}
-			for b.Loop() {
-				if _, err := previewImage(&conv, info, camera.Frame{Data: bc.data}); err != nil {
-					b.Fatal(err)
-				}
-			}
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"roomkit/appliance/meeting"
 	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/gpio/gpiotest"
 	"roomkit/portalapi"
@@ -112,6 +112,17 @@ func (p *fakePortal) meetingRoutes(mux *http.ServeMux) {
 			json.NewDecoder(r.Body).Decode(&req)
 			m.Locked = req.Locked
 			writeJSON(w, 200, map[string]any{"meeting": m})
+		}
+	})
+	mux.HandleFunc("POST /api/v1/device/meetings/{id}/end", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if _, ok := room(w, r); !ok {
+			return
+		}
+		if m := find(w, r); m != nil {
+			delete(p.meetings.byID, m.ID)
+			w.WriteHeader(204)
 		}
 	})
 	mux.HandleFunc("POST /api/v1/device/meetings/{id}/mute", func(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +253,7 @@ func startMeetingKit(t *testing.T) (*harness, *sessions) {
 		c.Camera = cameratest.NewSynthetic(320, 240, 15)
 		c.Speakerphone = audiotest.NewSynthetic(440)
 	})
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	h.pairAs(boardroom)
 	return h, ss
 }
@@ -279,7 +290,7 @@ func TestMeetNowControlsAndLeave(t *testing.T) {
 		t.Errorf("the meeting got camera %v and speakerphone %v; want both", sess.cfg.Camera, sess.cfg.Speakerphone)
 	}
 	// The meeting reads the camera alone, and shows the room itself.
-	if s, ok := sess.cfg.Camera.(*selfCam); ok {
+	if s, ok := sess.cfg.Camera.(*camera.SelfView); ok {
 		go func() {
 			for range 3 {
 				s.Next(context.Background())
@@ -290,7 +301,7 @@ func TestMeetNowControlsAndLeave(t *testing.T) {
 	h.until("the self-view", func(s Status, v ui.View) bool { return v.Meeting != nil && v.Meeting.Self != nil })
 
 	// A guest with a picture and one without.
-	pic := image.NewRGBA(image.Rect(0, 0, 32, 18))
+	pic := image.NewYCbCr(image.Rect(0, 0, 32, 18), image.YCbCrSubsampleRatio420)
 	sess.mu.Lock()
 	sess.people = []meeting.Participant{{Identity: "guest-ada", Name: "Ada"}, {Identity: "guest-bob", Name: "Bob", AudioMuted: true}}
 	sess.tiles = []meeting.Tile{{Identity: "guest-ada", Name: "Ada", Frame: pic}, {Identity: "guest-bob", Name: "Bob", Placeholder: "Video not supported (VP8)"}}
@@ -440,7 +451,7 @@ func TestUpcomingStart(t *testing.T) {
 	now := time.Now()
 	ss := &sessions{}
 	h := startWith(t, p, t.TempDir(), nil)
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	p.addMeeting(portalapi.Meeting{ID: "100200300", Title: "Over", Organizer: "rm_1", Start: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}, true)
 	p.addMeeting(portalapi.Meeting{ID: "400500600", Title: "Standup", Organizer: "rm_1", Start: now.Add(-5 * time.Minute), End: now.Add(10 * time.Minute)}, true)
 	p.addMeeting(portalapi.Meeting{ID: "700800900", Title: "Planning", Organizer: "rm_1", Start: now.Add(time.Hour), End: now.Add(2 * time.Hour)}, true)
@@ -463,7 +474,7 @@ func TestMuteButtonInMeeting(t *testing.T) {
 	ss := &sessions{}
 	panel := gpiotest.New(4)
 	h := startWith(t, p, t.TempDir(), func(c *Config) { c.GPIO = panel })
-	h.kit.joinSession = ss.join
+	h.kit.meetings.joinSession = ss.join
 	h.pairAs(boardroom)
 	if err := h.kit.MeetNow(context.Background()); err != nil {
 		t.Fatal(err)
@@ -492,8 +503,8 @@ func TestMeetingScreenRedraws(t *testing.T) {
 	// A new picture is drawn without any other change.
 	before := h.screen.Frames()
 	for i := range 5 {
-		pic := image.NewRGBA(image.Rect(0, 0, 16, 9))
-		pic.Set(0, 0, color.RGBA{uint8(i * 40), 0, 0, 255})
+		pic := image.NewYCbCr(image.Rect(0, 0, 16, 9), image.YCbCrSubsampleRatio420)
+		pic.Y[0] = uint8(i * 40)
 		sess.mu.Lock()
 		sess.people = []meeting.Participant{{Identity: "guest-ada", Name: "Ada"}}
 		sess.tiles = []meeting.Tile{{Identity: "guest-ada", Name: "Ada", Frame: pic}}
