@@ -38,6 +38,10 @@ type kitHealth struct {
 	mu   sync.Mutex
 	tree *health.Tree
 	in   healthInputs // what the checks read while the tree is evaluated
+	// space measures the state directory's file system; nil: statfs.
+	// Tests fix it, so what the Settings screen shows does not depend on
+	// how full the machine's disk is.
+	space func(dir string) (health.Space, error)
 
 	beatErr         error
 	beatFailedSince time.Time
@@ -180,7 +184,12 @@ func (k *Kit) newHealthTree() *health.Tree {
 			func() string { return speakerphone().Error },
 			func() string { return "" }),
 		health.AudioThread(func() bool { return in().stuck }),
-		health.Storage(func() health.StorageState { return in().storage }, nil),
+		health.Storage(func() health.StorageState { return in().storage }, func(dir string) (health.Space, error) {
+			if k.health.space != nil {
+				return k.health.space(dir)
+			}
+			return health.SystemSpace(dir)
+		}),
 		// The update agent (the next issue) adds its check here, at
 		// the top level: health.New(health.NameUpdates, agent.Health).
 	)

@@ -15,6 +15,7 @@ import (
 
 	"roomkit/drivers/display/displaytest"
 	"roomkit/drivers/input/inputtest"
+	"roomkit/health"
 	"roomkit/internal/clock"
 	"roomkit/portalapi"
 	"roomkit/provisioning"
@@ -98,6 +99,7 @@ func startOn(t *testing.T, portalURL string, client *http.Client, dir string, wi
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.health.space = func(string) (health.Space, error) { return health.Space{Total: 4e9, Free: 3e9}, nil }
 	k.link.sleep = func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
 		h.slept = append(h.slept, d)
