@@ -188,7 +188,12 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 	}()
 
 	var ans *provisioning.MeetingJoin
+	step := func(string) {}
+	if k.cfg.OnJoinStep != nil {
+		step = k.cfg.OnJoinStep
+	}
 	err := k.withToken(jctx, func(c *provisioning.Client, tok string) error {
+		step("token")
 		var err error
 		ans, err = ask(jctx, c, tok)
 		return err
@@ -199,11 +204,12 @@ func (k *Kit) join(ctx context.Context, notice string, ask func(context.Context,
 		}
 		return err
 	}
+	step("portal")
 	k.log.Info("joining meeting", "meeting", ans)
 
 	release := k.holdCamera()
 	cfg := meeting.Config{URL: ans.URL, Token: ans.Token, Logger: k.log.With("meeting", ans.Meeting.ID), OnChange: k.signal,
-		Renew: k.renewMeeting(ans.Meeting.ID)}
+		Renew: k.renewMeeting(ans.Meeting.ID), OnStep: func(s meeting.Step) { step(string(s)) }}
 	var self *selfCam
 	if k.cfg.Camera != nil {
 		self = newSelfCam(k.cfg.Camera)

@@ -97,6 +97,10 @@ type Config struct {
 	// goes through Settings.HTTPProxy when there is one; a client given
 	// here is used as it is.
 	HTTPClient *http.Client
+	// OnJoinStep, if set, is called as a join passes each step: "token"
+	// (the kit's access token is ready), "portal" (the portal's answer
+	// is in), then the meeting.Step names. For the tap → media benchmark.
+	OnJoinStep func(step string)
 }
 
 // Status is the kit's state as roomctl and the control API show it.

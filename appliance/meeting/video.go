@@ -94,6 +94,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.requestKeyframe()
 		}
 		s.stats.videoCaptured.Add(1)
+		s.steps.note(StepCamera)
 		if start.IsZero() {
 			start = time.Now().Add(-f.Timestamp)
 		}
@@ -116,6 +117,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 		if len(au) == 0 {
 			continue
 		}
+		s.steps.note(StepEncoded)
 		track := s.video.Load()
 		if track == nil {
 			continue
@@ -127,6 +129,9 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			// nowhere to send; those frames are simply lost.
 			s.log.Debug("write video sample", "err", err)
 			continue
+		}
+		if track.IsBound() { // before, WriteSample drops the frame
+			s.steps.note(StepSent)
 		}
 		s.stats.videoSent.Add(1)
 		s.stats.videoBytes.Add(int64(len(au)))
