@@ -30,8 +30,9 @@ import (
 // for the portal creating the meeting).
 //
 // The kit's time is broken into the steps its join passes (appliance's
-// "token" and "portal", then meeting.Step), each reported as the median
-// time from the tap in ms, and printed as a table. Reported besides:
+// "token" and "portal", then meeting.Step) and the other participant's
+// "subscribed" (LiveKit offered it the kit's video), each reported as the
+// median time from the tap in ms, and printed as a table. Reported besides:
 // kit-ms, chromium-ms (medians) and their ratio (target ≤ 0.25).
 func BenchmarkTapToMedia(b *testing.B) {
 	lk := meetingtest.StartLiveKit(b)
@@ -66,6 +67,9 @@ func BenchmarkTapToMedia(b *testing.B) {
 			return w.Stats().VideoPackets > 0, ""
 		})
 		kitTimes = append(kitTimes, w.FirstVideo()[room.ID].Sub(tap))
+		if at, ok := w.Subscribed()[room.ID]; ok {
+			stepTimes["subscribed"] = append(stepTimes["subscribed"], at.Sub(tap))
+		}
 		for step, at := range k.steps.times() {
 			stepTimes[step] = append(stepTimes[step], at.Sub(tap))
 		}

@@ -100,8 +100,11 @@ type Session struct {
 	muted     atomic.Bool
 	cameraOff atomic.Bool
 	rejoining atomic.Bool
-	keyframe  func() // asks the video source for a keyframe
-	steps     steps
+	// unheard is set while the SFU has sent no RTCP for the current video
+	// track: until then every frame is a keyframe (see videoLoop).
+	unheard  atomic.Bool
+	keyframe func() // asks the video source for a keyframe
+	steps    steps
 
 	mu     sync.Mutex
 	conn   string
@@ -135,10 +138,12 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.steps.on = cfg.OnStep
 
-	var err error
-	var startVideo func()
 	if cfg.Camera != nil {
-		if startVideo, err = s.prepareVideo(); err != nil {
+		// The camera and the encoder warm up while signalling runs (the
+		// frames go nowhere until there is a track): by the time the
+		// connection is up, the camera streams and the encoder has made
+		// its first picture, instead of both starting then.
+		if err := s.startVideo(); err != nil {
 			s.cancel()
 			return nil, err
 		}
@@ -149,14 +154,8 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	room, err := s.connect(ctx)
 	if err != nil {
 		s.cancel()
-		if startVideo != nil {
-			startVideo() // only to close the encoder: the context is done
-		}
 		s.wg.Wait()
 		return nil, err
-	}
-	if startVideo != nil {
-		startVideo()
 	}
 	if cfg.Speakerphone != nil {
 		s.startAudio()

@@ -22,7 +22,8 @@ const (
 	StepPublished Step = "published" // LiveKit has accepted the camera track
 	StepCamera    Step = "camera"    // the camera's first frame is read
 	StepEncoded   Step = "encoded"   // the first frame is encoded (a keyframe)
-	StepSent      Step = "sent"      // the first frame is written to a negotiated track
+	StepSent      Step = "sent"      // the first frame is written once DTLS is done
+	StepAsked     Step = "asked"     // the SFU's first keyframe request (PLI, FIR)
 )
 
 // steps reports each step once per session: the first join is what a tap
@@ -47,6 +48,13 @@ func (s *steps) note(st Step) {
 	if !seen {
 		s.on(st)
 	}
+}
+
+// passed reports whether the session has passed step st.
+func (s *steps) passed(st Step) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done[st]
 }
 
 // observe reads the steps LiveKit's SDK passes inside Join from its debug

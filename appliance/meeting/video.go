@@ -28,9 +28,8 @@ var h264Capability = webrtc.RTPCodecCapability{
 // PLI got lost too) waits for a picture: two seconds at 30 fps.
 const keyframeInterval = 60
 
-// prepareVideo makes the encoder and returns the function that starts the
-// capture loop once the track is published.
-func (s *Session) prepareVideo() (func(), error) {
+// startVideo makes the encoder and starts the capture loop.
+func (s *Session) startVideo() error {
 	info := s.cfg.Camera.Info()
 	var enc *codec.H264Encoder
 	if info.Format != camera.H264 {
@@ -40,23 +39,20 @@ func (s *Session) prepareVideo() (func(), error) {
 			Bitrate: s.cfg.VideoBitrate, KeyframeInterval: keyframeInterval,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("camera %s: %w", info.Name, err)
+			return fmt.Errorf("camera %s: %w", info.Name, err)
 		}
 		s.keyframe = enc.RequestKeyframe
 	} else {
 		// An H.264 camera makes its own IDR frames on request.
 		s.keyframe = s.cfg.Camera.RequestKeyframe
 	}
-	return func() {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if enc != nil {
-				defer enc.Close()
-			}
-			s.videoLoop(enc)
-		}()
-	}, nil
+	s.wg.Go(func() {
+		if enc != nil {
+			defer enc.Close()
+		}
+		s.videoLoop(enc)
+	})
+	return nil
 }
 
 // videoLoop reads the camera until Leave: converts, encodes and writes each
@@ -95,6 +91,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 		}
 		s.stats.videoCaptured.Add(1)
 		s.steps.note(StepCamera)
+		s.steps.note(StepCamera)
 		if start.IsZero() {
 			start = time.Now().Add(-f.Timestamp)
 		}
@@ -107,6 +104,15 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			// Viewers need a picture to start from after the pause.
 			s.requestKeyframe()
 			wasOff = false
+		}
+		if s.video.Load() == nil || s.unheard.Load() {
+			// A track is negotiated before its DTLS handshake is done,
+			// and what is written before then is dropped. A keyframe
+			// written once, at publishing, is lost that way, and the
+			// SFU then waits for the next, asked for by a PLI a round
+			// trip later. So every frame is a keyframe until the SFU
+			// has shown, by sending RTCP, that the connection is up.
+			s.requestKeyframe()
 		}
 		au, err := s.encodeFrame(enc, info, f, &conv)
 		if err != nil {
@@ -133,6 +139,9 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 		if track.IsBound() { // before, WriteSample drops the frame
 			s.steps.note(StepSent)
 		}
+		if s.steps.passed(StepDTLS) { // before, pion drops what is written
+			s.steps.note(StepSent)
+		}
 		s.stats.videoSent.Add(1)
 		s.stats.videoBytes.Add(int64(len(au)))
 	}
@@ -156,9 +165,12 @@ func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera
 // TrackLocalStaticSample plus an RTCP callback, which the kit needs to
 // answer the SFU's keyframe requests (PLI, FIR).
 func (s *Session) newVideoTrack() (*lksdk.LocalTrack, error) {
+	s.unheard.Store(true)
 	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
+		s.unheard.Store(false)
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			s.steps.note(StepAsked)
 			s.stats.keyframeReqs.Add(1)
 			s.requestKeyframe()
 		}
