@@ -100,11 +100,8 @@ type Session struct {
 	muted     atomic.Bool
 	cameraOff atomic.Bool
 	rejoining atomic.Bool
-	// unheard is set while the SFU has sent no RTCP for the current video
-	// track: until then every frame is a keyframe (see videoLoop).
-	unheard  atomic.Bool
-	keyframe func() // asks the video source for a keyframe
-	steps    steps
+	keyframe  func() // asks the video source for a keyframe
+	steps     steps
 
 	mu     sync.Mutex
 	conn   string

@@ -67,6 +67,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	var conv camera.Converter // YUYV and MJPEG cameras: to I420, reusing one buffer
 	var start time.Time
 	wasOff, failing := false, false
+	warm := false // a frame was encoded
 	for {
 		f, err := cam.Next(s.ctx)
 		if err != nil {
@@ -105,14 +106,14 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.requestKeyframe()
 			wasOff = false
 		}
-		if s.video.Load() == nil || s.unheard.Load() {
-			// A track is negotiated before its DTLS handshake is done,
-			// and what is written before then is dropped. A keyframe
-			// written once, at publishing, is lost that way, and the
-			// SFU then waits for the next, asked for by a PLI a round
-			// trip later. So every frame is a keyframe until the SFU
-			// has shown, by sending RTCP, that the connection is up.
-			s.requestKeyframe()
+		track := s.video.Load()
+		if track == nil && warm {
+			// Still joining, and the encoder has made its first
+			// picture (openh264 allocates and calibrates on it): the
+			// frames before the track exists would be thrown away, so
+			// they are not encoded, to leave the CPU to the handshakes.
+			// Joining ends with a keyframe request (see connect).
+			continue
 		}
 		au, err := s.encodeFrame(enc, info, f, &conv)
 		if err != nil {
@@ -124,7 +125,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			continue
 		}
 		s.steps.note(StepEncoded)
-		track := s.video.Load()
+		warm = true
 		if track == nil {
 			continue
 		}
@@ -165,9 +166,7 @@ func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera
 // TrackLocalStaticSample plus an RTCP callback, which the kit needs to
 // answer the SFU's keyframe requests (PLI, FIR).
 func (s *Session) newVideoTrack() (*lksdk.LocalTrack, error) {
-	s.unheard.Store(true)
 	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
-		s.unheard.Store(false)
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			s.steps.note(StepAsked)
