@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -99,68 +98,41 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	); err != nil {
 		return nil, fmt.Errorf("join meeting at %s: %w", url, err)
 	}
-	video, audio, err := s.publish(room)
-	if err != nil {
-		room.Disconnect()
-		return nil, err
-	}
-	if video != nil {
-		s.video.Store(video)
+	if s.cfg.Camera != nil {
+		track, err := s.newVideoTrack()
+		if err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("video track: %w", err)
+		}
+		info := s.cfg.Camera.Info()
+		if _, err := room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+			Name: "camera", Source: livekit.TrackSource_CAMERA, VideoWidth: info.Width, VideoHeight: info.Height,
+		}); err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("publish camera: %w", err)
+		}
+		s.video.Store(track)
 		s.steps.note(StepPublished)
 	}
-	if audio != nil {
-		s.audio.Store(audio)
+	if s.cfg.Speakerphone != nil {
+		track, err := lksdk.NewLocalTrack(opusCapability)
+		if err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("audio track: %w", err)
+		}
+		if _, err := room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+			Name: "microphone", Source: livekit.TrackSource_MICROPHONE,
+		}); err != nil {
+			room.Disconnect()
+			return nil, fmt.Errorf("publish microphone: %w", err)
+		}
+		s.audio.Store(track)
 	}
 	established.Store(true)
 	s.applyMute()
 	s.requestKeyframe()
 	s.setConn(Connected)
 	return room, nil
-}
-
-// publish publishes the camera and the microphone, both at once: their
-// AddTrack requests go out together and one offer and answer negotiates
-// both, where one after the other took two round trips to LiveKit and two
-// negotiations.
-//
-// (LiveKit's single peer connection mode, where the tracks travel in the
-// join request itself, would save more; pion v4.2.20 races reading the
-// SRTP streams of the remote tracks it receives in that mode, which
-// `go test -race` reports.)
-func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
-	var wg sync.WaitGroup
-	var verr, aerr error
-	if s.cfg.Camera != nil {
-		if video, err = s.newVideoTrack(); err != nil {
-			return nil, nil, fmt.Errorf("video track: %w", err)
-		}
-		info := s.cfg.Camera.Info()
-		wg.Go(func() {
-			if _, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
-				Name: "camera", Source: livekit.TrackSource_CAMERA, VideoWidth: info.Width, VideoHeight: info.Height,
-			}); err != nil {
-				verr = fmt.Errorf("publish camera: %w", err)
-			}
-		})
-	}
-	if s.cfg.Speakerphone != nil {
-		if audio, err = lksdk.NewLocalTrack(opusCapability); err != nil {
-			wg.Wait()
-			return nil, nil, fmt.Errorf("audio track: %w", err)
-		}
-		wg.Go(func() {
-			if _, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
-				Name: "microphone", Source: livekit.TrackSource_MICROPHONE,
-			}); err != nil {
-				aerr = fmt.Errorf("publish microphone: %w", err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(verr, aerr); err != nil {
-		return nil, nil, err
-	}
-	return video, audio, nil
 }
 
 // disconnected handles the end of a Room: after Leave, or when the meeting

@@ -135,12 +135,10 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.steps.on = cfg.OnStep
 
+	var err error
+	var startVideo func()
 	if cfg.Camera != nil {
-		// The camera and the encoder warm up while signalling runs (the
-		// frames go nowhere until there is a track): by the time the
-		// connection is up, the camera streams and the encoder has made
-		// its first picture, instead of both starting then.
-		if err := s.startVideo(); err != nil {
+		if startVideo, err = s.prepareVideo(); err != nil {
 			s.cancel()
 			return nil, err
 		}
@@ -151,8 +149,14 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	room, err := s.connect(ctx)
 	if err != nil {
 		s.cancel()
+		if startVideo != nil {
+			startVideo() // only to close the encoder: the context is done
+		}
 		s.wg.Wait()
 		return nil, err
+	}
+	if startVideo != nil {
+		startVideo()
 	}
 	if cfg.Speakerphone != nil {
 		s.startAudio()

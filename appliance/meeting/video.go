@@ -28,8 +28,9 @@ var h264Capability = webrtc.RTPCodecCapability{
 // PLI got lost too) waits for a picture: two seconds at 30 fps.
 const keyframeInterval = 60
 
-// startVideo makes the encoder and starts the capture loop.
-func (s *Session) startVideo() error {
+// prepareVideo makes the encoder and returns the function that starts the
+// capture loop once the track is published.
+func (s *Session) prepareVideo() (func(), error) {
 	info := s.cfg.Camera.Info()
 	var enc *codec.H264Encoder
 	if info.Format != camera.H264 {
@@ -39,20 +40,23 @@ func (s *Session) startVideo() error {
 			Bitrate: s.cfg.VideoBitrate, KeyframeInterval: keyframeInterval,
 		})
 		if err != nil {
-			return fmt.Errorf("camera %s: %w", info.Name, err)
+			return nil, fmt.Errorf("camera %s: %w", info.Name, err)
 		}
 		s.keyframe = enc.RequestKeyframe
 	} else {
 		// An H.264 camera makes its own IDR frames on request.
 		s.keyframe = s.cfg.Camera.RequestKeyframe
 	}
-	s.wg.Go(func() {
-		if enc != nil {
-			defer enc.Close()
-		}
-		s.videoLoop(enc)
-	})
-	return nil
+	return func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if enc != nil {
+				defer enc.Close()
+			}
+			s.videoLoop(enc)
+		}()
+	}, nil
 }
 
 // videoLoop reads the camera until Leave: converts, encodes and writes each
@@ -67,7 +71,6 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	var conv camera.Converter // YUYV and MJPEG cameras: to I420, reusing one buffer
 	var start time.Time
 	wasOff, failing := false, false
-	warm := false // a frame was encoded
 	for {
 		f, err := cam.Next(s.ctx)
 		if err != nil {
@@ -92,7 +95,6 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 		}
 		s.stats.videoCaptured.Add(1)
 		s.steps.note(StepCamera)
-		s.steps.note(StepCamera)
 		if start.IsZero() {
 			start = time.Now().Add(-f.Timestamp)
 		}
@@ -106,15 +108,6 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.requestKeyframe()
 			wasOff = false
 		}
-		track := s.video.Load()
-		if track == nil && warm {
-			// Still joining, and the encoder has made its first
-			// picture (openh264 allocates and calibrates on it): the
-			// frames before the track exists would be thrown away, so
-			// they are not encoded, to leave the CPU to the handshakes.
-			// Joining ends with a keyframe request (see connect).
-			continue
-		}
 		au, err := s.encodeFrame(enc, info, f, &conv)
 		if err != nil {
 			s.stats.videoDropped.Add(1)
@@ -125,7 +118,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			continue
 		}
 		s.steps.note(StepEncoded)
-		warm = true
+		track := s.video.Load()
 		if track == nil {
 			continue
 		}
@@ -137,10 +130,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.log.Debug("write video sample", "err", err)
 			continue
 		}
-		if track.IsBound() { // before, WriteSample drops the frame
-			s.steps.note(StepSent)
-		}
-		if s.steps.passed(StepDTLS) { // before, pion drops what is written
+		if s.steps.passed(StepDTLS) { // pion drops what is written before
 			s.steps.note(StepSent)
 		}
 		s.stats.videoSent.Add(1)
