@@ -13,8 +13,8 @@ import (
 type Step string
 
 // The steps of Join, in the order a join usually passes them. Steps that
-// overlap (the camera warms up while signalling runs) may come in any
-// order.
+// overlap (the camera and the encoder start while ICE and DTLS run) may
+// come in any order.
 const (
 	StepSignal    Step = "signal"    // the WebSocket is open and LiveKit's join answer is in
 	StepICE       Step = "ice"       // the publishing connection's ICE is connected
@@ -52,6 +52,9 @@ func (s *steps) note(st Step) {
 
 // passed reports whether the session has passed step st.
 func (s *steps) passed(st Step) bool {
+	if s.on == nil {
+		return false // nothing is recorded
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.done[st]
