@@ -93,6 +93,10 @@ type Config struct {
 	// goes through Settings.HTTPProxy when there is one; a client given
 	// here is used as it is.
 	HTTPClient *http.Client
+	// OnJoinStep, if set, is called as a join passes each step: "token"
+	// (the kit's access token is ready), "portal" (the portal's answer
+	// is in), then the meeting.Step names. For the tap → media benchmark.
+	OnJoinStep func(step string)
 }
 
 // Kit is one room kit: the state loop over its parts.
@@ -184,7 +188,7 @@ func New(cfg Config) (*Kit, error) {
 		log: cfg.Logger, now: cfg.Now, link: k.link, ready: k.ready, events: screenEvents{k},
 		cam: k.cam, camFree: k.wakeCamera, gpio: cfg.GPIO,
 		joinSession: joinMeetingSession, bg: &k.devWG, wake: make(chan struct{}, 1), volume: defaultVolume,
-		listed: k.health.meetings,
+		listed: k.health.meetings, onStep: cfg.OnJoinStep,
 	}
 	if cfg.Speakerphone != nil {
 		k.meetings.mic = audio.NewMuteGate(cfg.Speakerphone)

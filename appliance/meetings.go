@@ -112,6 +112,7 @@ type meetingControl struct {
 	bg          *sync.WaitGroup                // the goroutines it starts; Run waits for them
 	wake        chan struct{}                  // refresh today's meetings now
 	listed      func(now time.Time, err error) // if set, hears each listing's outcome (the health tree)
+	onStep      func(step string)              // if set, hears each step of a join (Config.OnJoinStep)
 
 	muteMu sync.Mutex // serialises mute changes: flag, LED and session agree
 
@@ -193,8 +194,13 @@ func (mc *meetingControl) join(ctx context.Context, notice string, ask func(cont
 		mc.events.notice(notice, 0)
 	}()
 
+	step := func(string) {}
+	if mc.onStep != nil {
+		step = mc.onStep
+	}
 	var ans *portalapi.MeetingJoin
 	err := mc.link.withToken(jctx, func(c *portalapi.Client, tok string) error {
+		step("token")
 		var err error
 		ans, err = ask(jctx, c, tok)
 		return err
@@ -205,11 +211,12 @@ func (mc *meetingControl) join(ctx context.Context, notice string, ask func(cont
 		}
 		return err
 	}
+	step("portal")
 	mc.log.Info("joining meeting", "meeting", ans)
 
 	release := mc.holdCamera()
 	cfg := meeting.Config{URL: ans.URL, Token: ans.Token, Logger: mc.log.With("meeting", ans.Meeting.ID), OnChange: mc.events.changed,
-		Renew: mc.renew(ans.Meeting.ID)}
+		Renew: mc.renew(ans.Meeting.ID), OnStep: func(s meeting.Step) { step(string(s)) }}
 	var self *camera.SelfView
 	if mc.cam != nil {
 		every := selfViewInterval

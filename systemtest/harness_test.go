@@ -127,6 +127,7 @@ type runningKit struct {
 	stop      func()
 	speaker   *audiotest.Synthetic // its speakerphone: what the room hears
 	screen    *simulator.Simulator
+	steps     *joinSteps // when its joins passed each step
 }
 
 const testVersion = "1.2.3-test"
@@ -135,6 +136,7 @@ func startKit(t testing.TB, dir, portalURL string) *runningKit {
 	t.Helper()
 	sim := simulator.New(ui.Size1080p)
 	sp := audiotest.NewSynthetic(440)
+	steps := &joinSteps{}
 	kit, err := appliance.New(appliance.Config{
 		StateDir: dir, PortalURL: portalURL, Version: testVersion,
 		Display: sim, Input: sim.Input(),
@@ -144,6 +146,7 @@ func startKit(t testing.TB, dir, portalURL string) *runningKit {
 		// A short heartbeat so unpairing shows within the test's patience;
 		// kits use 15 s.
 		HeartbeatInterval: 300 * time.Millisecond,
+		OnJoinStep:        steps.note,
 	})
 	if err != nil {
 		t.Fatalf("appliance.New: %v", err)
@@ -172,7 +175,7 @@ func startKit(t testing.TB, dir, portalURL string) *runningKit {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { kit.Run(ctx); close(done) }()
-	k := &runningKit{Kit: kit, dir: dir, control: client, ScreenURL: "http://" + sl.Addr().String() + "/", speaker: sp, screen: sim}
+	k := &runningKit{Kit: kit, dir: dir, control: client, ScreenURL: "http://" + sl.Addr().String() + "/", speaker: sp, screen: sim, steps: steps}
 	var stopped bool
 	k.stop = func() {
 		if stopped {

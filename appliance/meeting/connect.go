@@ -96,7 +96,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	s.mu.Unlock()
 	if err := room.JoinWithContextAndToken(jctx, url, token,
 		lksdk.WithAutoSubscribe(true),
-		lksdk.WithLogger(sdkLogger(s.cfg.Logger)),
+		lksdk.WithLogger(sdkLogger(s.cfg.Logger, &s.steps)),
 	); err != nil {
 		return nil, fmt.Errorf("join meeting at %s: %w", url, err)
 	}
@@ -114,6 +114,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 			return nil, fmt.Errorf("publish camera: %w", err)
 		}
 		s.video.Store(track)
+		s.steps.note(StepPublished)
 	}
 	if s.cfg.Speakerphone != nil {
 		track, err := lksdk.NewLocalTrack(opusCapability)

@@ -22,8 +22,8 @@ var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0
 
 const redacted = "[redacted]"
 
-func sdkLogger(l *slog.Logger) protoLogger.Logger {
-	return sdkLog{slog.New(scrubHandler{l.Handler()})}
+func sdkLogger(l *slog.Logger, st *steps) protoLogger.Logger {
+	return sdkLog{l: slog.New(scrubHandler{l.Handler()}), steps: st}
 }
 
 // sdkLog is the SDK's logger: warnings and errors go to the kit's log,
@@ -33,12 +33,20 @@ func sdkLogger(l *slog.Logger) protoLogger.Logger {
 // level first. Given any other logger the adapter formats every debug
 // line's arguments with %v, reading pion's structs while other goroutines
 // write them: a data race the race detector reports in a meeting.
-type sdkLog struct{ l *slog.Logger }
+//
+// Debug lines are also where the SDK shows how far a join got (see
+// steps.observe); publisher says the logger is the publishing peer
+// connection's.
+type sdkLog struct {
+	l         *slog.Logger
+	steps     *steps
+	publisher bool
+}
 
 var _ protoLogger.ZapLogger = sdkLog{}
 
-func (sdkLog) Debugw(string, ...any) {}
-func (sdkLog) Infow(string, ...any)  {}
+func (s sdkLog) Debugw(msg string, kv ...any) { s.steps.observe(s.publisher, msg, kv) }
+func (sdkLog) Infow(string, ...any)           {}
 func (s sdkLog) Warnw(msg string, err error, kv ...any) {
 	s.l.Warn(msg, withError(kv, err)...)
 }
@@ -53,15 +61,21 @@ func withError(kv []any, err error) []any {
 	return append(kv, "err", err)
 }
 
-func (s sdkLog) WithValues(kv ...any) protoLogger.Logger { return sdkLog{s.l.With(kv...)} }
+func (s sdkLog) WithValues(kv ...any) protoLogger.Logger {
+	return sdkLog{l: s.l.With(kv...), steps: s.steps, publisher: s.publisher || isPublisher(kv)}
+}
 func (s sdkLog) WithUnlikelyValues(kv ...any) protoLogger.UnlikelyLogger {
 	return protoLogger.NewUnlikelyLogger(s, kv...)
 }
-func (s sdkLog) WithName(n string) protoLogger.Logger      { return sdkLog{s.l.With("logger", n)} }
-func (s sdkLog) WithComponent(c string) protoLogger.Logger { return sdkLog{s.l.With("component", c)} }
-func (s sdkLog) WithCallDepth(int) protoLogger.Logger      { return s }
-func (s sdkLog) WithItemSampler() protoLogger.Logger       { return s }
-func (s sdkLog) WithoutSampler() protoLogger.Logger        { return s }
+func (s sdkLog) WithName(n string) protoLogger.Logger {
+	return sdkLog{l: s.l.With("logger", n), steps: s.steps, publisher: s.publisher}
+}
+func (s sdkLog) WithComponent(c string) protoLogger.Logger {
+	return sdkLog{l: s.l.With("component", c), steps: s.steps, publisher: s.publisher}
+}
+func (s sdkLog) WithCallDepth(int) protoLogger.Logger { return s }
+func (s sdkLog) WithItemSampler() protoLogger.Logger  { return s }
+func (s sdkLog) WithoutSampler() protoLogger.Logger   { return s }
 func (s sdkLog) WithDeferredValues() (protoLogger.Logger, protoLogger.DeferredFieldResolver) {
 	return s, zaputil.NoOpDeferrer{}
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// so the UI can redraw. New frames do not call it: the UI polls Tiles
 	// at its own frame rate.
 	OnChange func()
+
+	// OnStep, if set, is called once as the session first passes each
+	// Step (from any goroutine, never with a lock held), so a benchmark
+	// can time a join step by step.
+	OnStep func(Step)
 }
 
 // ErrMeetingOver, wrapped in Config.Renew's error, says the portal will
@@ -95,6 +100,7 @@ type Session struct {
 	cameraOff atomic.Bool
 	rejoining atomic.Bool
 	keyframe  func() // asks the video source for a keyframe
+	steps     steps
 
 	mu     sync.Mutex
 	conn   string
@@ -126,6 +132,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	s := &Session{cfg: cfg, log: cfg.Logger, conn: Reconnecting, url: cfg.URL, token: cfg.Token, tracks: make(map[string]*remoteVideo)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.steps.on = cfg.OnStep
 
 	var err error
 	var startVideo func()

@@ -95,6 +95,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			s.requestKeyframe()
 		}
 		s.stats.videoCaptured.Add(1)
+		s.steps.note(StepCamera)
 		if start.IsZero() {
 			start = time.Now().Add(-f.Timestamp)
 		}
@@ -117,6 +118,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 		if len(au) == 0 {
 			continue
 		}
+		s.steps.note(StepEncoded)
 		track := s.video.Load()
 		if track == nil {
 			continue
@@ -128,6 +130,9 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 			// nowhere to send; those frames are simply lost.
 			s.log.Debug("write video sample", "err", err)
 			continue
+		}
+		if s.steps.passed(StepDTLS) { // pion drops what is written before
+			s.steps.note(StepSent)
 		}
 		s.stats.videoSent.Add(1)
 		s.stats.videoBytes.Add(int64(len(au)))
@@ -155,6 +160,7 @@ func (s *Session) newVideoTrack() (*lksdk.LocalTrack, error) {
 	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			s.steps.note(StepAsked)
 			s.stats.keyframeReqs.Add(1)
 			s.requestKeyframe()
 		}

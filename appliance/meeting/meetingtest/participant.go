@@ -34,15 +34,16 @@ type Participant struct {
 
 	kit string // the kit's identity
 
-	mu         sync.Mutex
-	stats      Stats
-	first      *image.YCbCr
-	last       *image.YCbCr
-	pcm        []int16 // the last keptAudio samples of the kit's audio
-	audioPub   *lksdk.RemoteTrackPublication
-	videoPub   *lksdk.RemoteTrackPublication
-	firstVideo map[string]time.Time // by identity
-	frames     frameCounter         // the kit's video frames
+	mu           sync.Mutex
+	stats        Stats
+	first        *image.YCbCr
+	last         *image.YCbCr
+	pcm          []int16 // the last keptAudio samples of the kit's audio
+	audioPub     *lksdk.RemoteTrackPublication
+	videoPub     *lksdk.RemoteTrackPublication
+	firstVideo   map[string]time.Time // by identity
+	subscribedAt map[string]time.Time // when each one's video was subscribed
+	frames       frameCounter         // the kit's video frames
 }
 
 // Stats counts what a Participant has received from the kit.
@@ -65,7 +66,7 @@ type Stats struct {
 // notes when their video starts (see FirstVideo).
 func Join(t testing.TB, url, token, kit string) *Participant {
 	t.Helper()
-	p := &Participant{kit: kit, firstVideo: map[string]time.Time{}}
+	p := &Participant{kit: kit, firstVideo: map[string]time.Time{}, subscribedAt: map[string]time.Time{}}
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = p.subscribed
 	// The SDK logs every ICE state change.
@@ -80,6 +81,13 @@ func Join(t testing.TB, url, token, kit string) *Participant {
 
 func (p *Participant) subscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	identity := rp.Identity()
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		p.mu.Lock()
+		if _, ok := p.subscribedAt[identity]; !ok {
+			p.subscribedAt[identity] = time.Now()
+		}
+		p.mu.Unlock()
+	}
 	switch {
 	case identity != p.kit && track.Kind() == webrtc.RTPCodecTypeVideo:
 		go p.watchVideo(identity, track)
@@ -244,4 +252,13 @@ func (p *Participant) FirstVideo() map[string]time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.firstVideo)
+}
+
+// Subscribed returns when the video of each participant that published
+// one was subscribed (negotiated with LiveKit), by identity: the tap →
+// media benchmark's last step before the first packet.
+func (p *Participant) Subscribed() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.subscribedAt)
 }
