@@ -196,6 +196,23 @@ func (n Node) Line() string {
 	return n.Name + ": " + n.Detail
 }
 
+// Find returns the check called name, wherever it is in the tree.
+func (r Report) Find(name string) (Node, bool) {
+	var find func(ns []Node) (Node, bool)
+	find = func(ns []Node) (Node, bool) {
+		for _, n := range ns {
+			if n.Name == name {
+				return n, true
+			}
+			if m, ok := find(n.Checks); ok {
+				return m, true
+			}
+		}
+		return Node{}, false
+	}
+	return find(r.Checks)
+}
+
 // Healthy reports whether nothing failed; a degraded kit still works.
 func (r Report) Healthy() bool { return r.Status != Failed }
 

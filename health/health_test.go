@@ -289,3 +289,25 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// roomd's watchdog finds the "Audio thread" check wherever it sits.
+func TestFind(t *testing.T) {
+	r := Report{Status: Failed, Checks: []Node{
+		{Name: NameNetwork, Status: OK, Checks: []Node{{Name: NamePortal, Status: Failed, Detail: "unreachable"}}},
+		{Name: NameAudioThread, Status: OK},
+	}}
+	for _, tc := range []struct {
+		name   string
+		found  bool
+		status Status
+	}{
+		{NamePortal, true, Failed},
+		{NameAudioThread, true, OK},
+		{NameCamera, false, ""},
+	} {
+		n, ok := r.Find(tc.name)
+		if ok != tc.found || n.Status != tc.status {
+			t.Errorf("Find(%q) = %v %q, want %v %q", tc.name, ok, n.Status, tc.found, tc.status)
+		}
+	}
+}

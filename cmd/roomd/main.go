@@ -20,6 +20,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/drivers/audio"
+	"roomkit/health"
 	"roomkit/settings"
 )
 
@@ -102,7 +103,11 @@ func run(log *slog.Logger) error {
 	stuckTick := time.NewTicker(10 * time.Second)
 	defer stuckTick.Stop()
 	inMeeting := func() bool { return kit.Status().State == appliance.InMeeting }
-	go audio.RestartWhenStuck(runCtx, devs.speakerphone, inMeeting, stuckTick.C, restart, log)
+	audioStuck := func() bool {
+		n, ok := kit.Health(time.Now()).Find(health.NameAudioThread)
+		return ok && n.Status == health.Failed
+	}
+	go audio.RestartWhenStuck(runCtx, audioStuck, inMeeting, stuckTick.C, restart, log)
 	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
 	err = kit.Run(runCtx)
 	if ctx.Err() == nil && runCtx.Err() != nil {

@@ -67,13 +67,6 @@ func TestMuteGate(t *testing.T) {
 	}
 }
 
-type stuckSpeakerphone struct {
-	Speakerphone
-	stuck bool
-}
-
-func (s *stuckSpeakerphone) Stuck() bool { return s.stuck }
-
 // A stuck audio thread restarts roomd, but never in a meeting.
 func TestRestartWhenStuck(t *testing.T) {
 	for _, tc := range []struct {
@@ -95,7 +88,7 @@ func TestRestartWhenStuck(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() {
-				RestartWhenStuck(ctx, &stuckSpeakerphone{stuck: tc.stuck}, inMeeting, tick, func() { close(stopped) }, slog.New(slog.DiscardHandler))
+				RestartWhenStuck(ctx, func() bool { return tc.stuck }, inMeeting, tick, func() { close(stopped) }, slog.New(slog.DiscardHandler))
 				close(done)
 			}()
 			for range tc.meeting {

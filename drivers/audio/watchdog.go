@@ -12,22 +12,20 @@ type Stuck interface {
 	Stuck() bool
 }
 
-// RestartWhenStuck calls restart once sp's audio thread is stuck and no
-// meeting is on (inMeeting, asked on every tick): only a new process
-// frees that thread, and gokrazy starts one at once. It returns when ctx
-// ends, after restart, or at once for a driver that cannot get stuck.
-func RestartWhenStuck(ctx context.Context, sp Speakerphone, inMeeting func() bool, tick <-chan time.Time, restart func(), log *slog.Logger) {
-	m, ok := sp.(Stuck)
-	if !ok {
-		return
-	}
+// RestartWhenStuck calls restart once stuck reports a stuck audio thread
+// and no meeting is on (both asked on every tick): only a new process frees
+// that thread, and gokrazy starts one at once. roomd asks the kit's health
+// tree (its "Audio thread" check, fed by a Stuck driver), so the watchdog
+// and what `roomctl health` shows can never disagree. It returns when ctx
+// ends or after restart.
+func RestartWhenStuck(ctx context.Context, stuck, inMeeting func() bool, tick <-chan time.Time, restart func(), log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
 		}
-		if m.Stuck() && !inMeeting() {
+		if stuck() && !inMeeting() {
 			log.Error("restarting roomd: an unplugged speakerphone left an audio thread running")
 			restart()
 			return
