@@ -99,8 +99,12 @@ func (e *H264Encoder) Encode(i420 []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Close frees the encoder.
-func (e *H264Encoder) Close() error { return e.enc.Close() }
+// Close frees the encoder and returns its memory to the system.
+func (e *H264Encoder) Close() error {
+	err := e.enc.Close()
+	trimCHeap()
+	return err
+}
 
 // ErrNoPicture is returned by a decoder that took the input but has no
 // picture to show yet (parameter sets only, or waiting for a keyframe).
