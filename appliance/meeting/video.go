@@ -31,7 +31,8 @@ const keyframeInterval = 60
 
 // encoderThreads is how many threads encode the camera. openh264 would take
 // one per CPU, up to four, and each costs memory of its own (slice and
-// bitstream buffers).
+// bitstream buffers): four held 8 MB more than one in the 6-video meeting
+// (docs/benchmarks.md, Memory), and one encodes a 720p frame in ~6 ms here.
 const encoderThreads = 1
 
 // prepareVideo makes the encoder and returns the function that starts the
