@@ -29,6 +29,12 @@ var h264Capability = webrtc.RTPCodecCapability{
 // PLI got lost too) waits for a picture: two seconds at 30 fps.
 const keyframeInterval = 60
 
+// encoderThreads is how many threads encode the camera. openh264 would take
+// one per CPU, up to four, and each costs memory of its own (slice and
+// bitstream buffers): four held 8 MB more than one in the 6-video meeting
+// (docs/benchmarks.md, Memory), and one encodes a 720p frame in ~6 ms here.
+const encoderThreads = 1
+
 // prepareVideo makes the encoder and returns the function that starts the
 // capture loop once the track is published.
 func (s *Session) prepareVideo() (func(), error) {
@@ -39,6 +45,7 @@ func (s *Session) prepareVideo() (func(), error) {
 		enc, err = codec.NewH264Encoder(codec.H264Options{
 			Width: info.Width, Height: info.Height, FPS: info.FPS,
 			Bitrate: s.cfg.VideoBitrate, KeyframeInterval: keyframeInterval,
+			Threads: encoderThreads,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("camera %s: %w", info.Name, err)

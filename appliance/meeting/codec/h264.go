@@ -20,6 +20,9 @@ type H264Options struct {
 	// KeyframeInterval is the number of frames between IDR frames; a
 	// receiver that lost a packet recovers at the latest after this many.
 	KeyframeInterval int
+	// Threads is how many threads openh264 encodes with; 0 lets it pick
+	// (one per CPU, at most four).
+	Threads int
 }
 
 // H264Encoder encodes I420 frames into Annex B H.264 with openh264.
@@ -47,6 +50,7 @@ func NewH264Encoder(o H264Options) (*H264Encoder, error) {
 	// openh264 only holds the target bitrate when it may skip frames; a
 	// skipped frame makes Encode return no data, which callers drop.
 	p.EnableFrameSkip = true
+	p.MultipleThreadIdc = max(o.Threads, 0)
 	e := &H264Encoder{w: o.Width, h: o.Height}
 	reader := video.ReaderFunc(func() (image.Image, func(), error) {
 		return &e.frame, func() {}, nil
@@ -95,8 +99,12 @@ func (e *H264Encoder) Encode(i420 []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Close frees the encoder.
-func (e *H264Encoder) Close() error { return e.enc.Close() }
+// Close frees the encoder and returns its memory to the system.
+func (e *H264Encoder) Close() error {
+	err := e.enc.Close()
+	trimCHeap()
+	return err
+}
 
 // ErrNoPicture is returned by a decoder that took the input but has no
 // picture to show yet (parameter sets only, or waiting for a keyframe).

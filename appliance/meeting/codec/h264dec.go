@@ -5,6 +5,9 @@ package codec
 #include <stdlib.h>
 #include <string.h>
 #include <openh264/codec_api.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 // In C, ISVCDecoder is a pointer to a vtable: every call goes through it.
 
@@ -27,6 +30,16 @@ static int h264dec_new(ISVCDecoder **out) {
 static void h264dec_free(ISVCDecoder *d) {
 	(*d)->Uninitialize(d);
 	WelsDestroyDecoder(d);
+}
+
+// trim_c_heap gives glibc's free heap pages back to the kernel. A codec
+// frees megabytes at once, but glibc returns only free memory at the top of
+// an arena and keeps the rest: without this, six closed 320x240 decoders
+// left ~9 MB behind (bench/codecmem).
+static void trim_c_heap(void) {
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 // h264dec_decode decodes one access unit. On a picture it fills planes,
@@ -113,12 +126,17 @@ func (d *H264Decoder) Decode(au []byte, dst *image.YCbCr) (*image.YCbCr, error) 
 	return dst, nil
 }
 
-// Close frees the decoder.
+// Close frees the decoder and returns its memory to the system.
 func (d *H264Decoder) Close() error {
 	if d.d != nil {
 		C.h264dec_free(d.d)
 		C.free(unsafe.Pointer(d.planes))
 		d.d, d.planes = nil, nil
+		trimCHeap()
 	}
 	return nil
 }
+
+// trimCHeap returns the C heap's free pages to the system; the codecs call
+// it when they are closed, which happens a few times a meeting, not a frame.
+func trimCHeap() { C.trim_c_heap() }
