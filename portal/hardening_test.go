@@ -434,7 +434,8 @@ func newFullDiskEnv(t *testing.T) (*env, *atomic.Bool, *lockedBuffer) {
 	logs := new(lockedBuffer)
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	e := startEnv(t, httptest.NewUnstartedServer(nil), c,
-		Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open}, nil)
+		Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil)), openDB: open},
+		func(s *Server) { s.conf = newFakeConference() })
 	return e, full, logs
 }
 
@@ -506,12 +507,12 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
-// TestMeetingStoreFailures: scheduling and deleting meetings answer a
+// TestMeetingStoreFailures: Meet Now, scheduling and deleting meetings answer a
 // failing database as pairing does (TestDiskFull): the plain words to
 // the caller, SQLite's message only in the log.
 func TestMeetingStoreFailures(t *testing.T) {
 	e, full, logs := newFullDiskEnv(t)
-	roomID, _ := e.pairKit(e.newKit(), "Boardroom")
+	roomID, access := e.pairKit(e.newKit(), "Boardroom")
 	schedule := func() (int, http.Header, []byte) {
 		return e.admin("POST", "/api/v1/admin/rooms/"+roomID+"/meetings",
 			scheduleRequest{Title: "Weekly sync", Start: "2026-11-02T10:00", Minutes: 60})
@@ -537,6 +538,10 @@ func TestMeetingStoreFailures(t *testing.T) {
 		logged string // the log's what
 	}{
 		{"schedule, disk full", nil, schedule, 503, "cannot store data right now", "create the meeting"},
+		{"Meet Now, disk full", nil, func() (int, http.Header, []byte) {
+			code, b := e.kitCall(access, "POST", "/api/v1/device/meetings", "")
+			return code, nil, b
+		}, 503, "cannot store data right now", "start the meeting"},
 		{"delete, disk full", nil, func() (int, http.Header, []byte) {
 			return e.admin("DELETE", "/api/v1/admin/meetings/"+ans.Meeting.ID, nil)
 		}, 503, "cannot store data right now", "delete the meeting"},

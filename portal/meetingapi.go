@@ -178,8 +178,7 @@ func (s *Server) serveMeetNow(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.createInstant(rc)
 	if err != nil {
-		s.log.Error("meet now", "err", err)
-		writeHTTPError(w, errorf(http.StatusInternalServerError, "Could not start the meeting because of an internal error."))
+		writeHTTPError(w, s.storeFailure("start the meeting", err))
 		return
 	}
 	ans, herr := s.admit(r.Context(), m, rc, rc.ID, rc.Name)

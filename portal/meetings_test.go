@@ -147,7 +147,7 @@ func (e *env) withBoardroom(fake *fakeConference) *meetingEnv {
 }
 
 // kitCall is a kit API request with the room's access token.
-func (e *meetingEnv) kitCall(access, method, path, body string) (int, []byte) {
+func (e *env) kitCall(access, method, path, body string) (int, []byte) {
 	e.t.Helper()
 	code, _, b := e.do(method, path, "application/json", []byte(body), map[string]string{"Authorization": "Bearer " + access})
 	return code, b
