@@ -309,6 +309,11 @@ func (j *jitterBuffer) assemble(end uint16) ([]byte, error) {
 			break
 		}
 	}
+	if len(au) == 0 {
+		// Only empty STAP-As: nothing a decoder could use (found by
+		// FuzzJitterBuffer).
+		return nil, errPayload
+	}
 	j.au = au
 	return au, nil
 }
