@@ -23,13 +23,20 @@ import (
 // joinTimeout bounds one attempt to join.
 const joinTimeout = 20 * time.Second
 
+// defaultRecoveryLimit is Config.RecoveryLimit's default.
+const defaultRecoveryLimit = 10 * time.Second
+
 // connect joins the meeting with a new Room and publishes new tracks.
 func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	var room *lksdk.Room
 	// current drops events of a Room that was replaced by a rejoin or has
 	// not finished joining (a failed attempt is the rejoin loop's business).
-	var established atomic.Bool
-	current := func() bool { return established.Load() && s.room.Load() == room }
+	// abandoned marks a Room whose recovery took too long (watchRecovery).
+	var established, abandoned atomic.Bool
+	current := func() bool { return established.Load() && !abandoned.Load() && s.room.Load() == room }
+	// recoveries counts the SDK's recovery events, so a limit armed for
+	// one outage does not fire during the next.
+	var recoveries atomic.Int64
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = s.onTrackSubscribed
 	cb.OnTrackUnsubscribed = s.onTrackUnsubscribed
@@ -64,12 +71,24 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	}
 	cb.OnIsSpeakingChanged = func(lksdk.Participant) { s.changed() }
 	cb.OnReconnecting = func() {
-		if current() {
-			s.log.Warn("meeting connection lost, reconnecting")
-			s.setConn(Reconnecting)
+		if !current() {
+			return
 		}
+		s.log.Warn("meeting connection lost, reconnecting")
+		s.setConn(Reconnecting)
+		n := recoveries.Add(1)
+		time.AfterFunc(s.recoveryLimit(), func() {
+			if recoveries.Load() != n || !current() || s.Connection() != Reconnecting || s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("the meeting connection did not come back, joining again", "after", s.recoveryLimit())
+			abandoned.Store(true) // the SDK's later events for this Room are no longer ours
+			go room.Disconnect()
+			s.joinAgain()
+		})
 	}
 	cb.OnReconnected = func() {
+		recoveries.Add(1)
 		if !current() {
 			return
 		}
@@ -154,6 +173,11 @@ func (s *Session) disconnected(room *lksdk.Room) {
 		return
 	}
 	s.log.Warn("meeting connection closed, joining again", "reason", reason.String())
+	s.joinAgain()
+}
+
+// joinAgain starts the rejoin loop unless it already runs.
+func (s *Session) joinAgain() {
 	s.setConn(Reconnecting)
 	if s.rejoining.CompareAndSwap(false, true) {
 		s.goTrack(func() {
@@ -213,6 +237,13 @@ func (s *Session) rejoin() {
 		s.log.Info("joined the meeting again", "attempt", attempt)
 		return
 	}
+}
+
+func (s *Session) recoveryLimit() time.Duration {
+	if s.cfg.RecoveryLimit > 0 {
+		return s.cfg.RecoveryLimit
+	}
+	return defaultRecoveryLimit
 }
 
 // renew fetches a fresh URL and token through Config.Renew.

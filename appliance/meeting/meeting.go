@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
@@ -34,6 +35,14 @@ type Config struct {
 	// no good for joining again. An error wrapping ErrMeetingOver ends the
 	// session; any other keeps the last token and tries again.
 	Renew func(ctx context.Context) (url, token string, err error)
+
+	// RecoveryLimit bounds how long the SDK may try to get a lost
+	// connection back by itself (resume, then full reconnects with the
+	// first token) before the session gives that Room up and joins again
+	// with a fresh token (0: 10 s). An SFU that dies without saying goodbye
+	// leaves the SDK retrying a room the new SFU does not know for a
+	// minute or more; a meeting should be back well before that.
+	RecoveryLimit time.Duration
 
 	Camera       camera.Camera      // nil: join without video
 	Speakerphone audio.Speakerphone // nil: join without audio

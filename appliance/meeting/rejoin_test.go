@@ -77,3 +77,41 @@ func TestRejoinAsksForFreshToken(t *testing.T) {
 	}
 	waitFor(t, ctx, "the kit to give up on a meeting that is over", func() bool { return kit.Connection() == Disconnected })
 }
+
+// TestRejoinAfterSFUCrash: an SFU that dies without a goodbye leaves the
+// SDK retrying a room the new SFU does not know; after RecoveryLimit the
+// session gives that up and gets back in with a fresh token.
+func TestRejoinAfterSFUCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts livekit-server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := meetingtest.StartLiveKit(t)
+	const room = "123456789"
+	var renewals atomic.Int64
+	standIn := portalStandIn(srv, room, "kit")
+	kit, err := Join(ctx, Config{
+		URL: srv.URL, Token: meetingtest.Token(t, srv, room, "kit", "Board Room"), Logger: testLogger(t),
+		RecoveryLimit: time.Second,
+		Renew: func(ctx context.Context) (string, string, error) {
+			renewals.Add(1)
+			return standIn(ctx)
+		},
+	})
+	if err != nil {
+		t.Fatalf("kit join: %v", err)
+	}
+	defer kit.Leave()
+
+	reconnects := kit.Stats().Reconnects
+	if err := srv.Crash(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the kit to be connected again", func() bool {
+		return kit.Connection() == Connected && kit.Stats().Reconnects > reconnects
+	})
+	if renewals.Load() == 0 {
+		t.Error("the kit joined again without asking the portal for a fresh token")
+	}
+}

@@ -362,6 +362,22 @@ func (s *Server) kill() {
 	<-exited
 }
 
+// Crash kills the server without a goodbye to its participants, as a
+// crash or a power cut would, and starts it again on the same ports.
+func (s *Server) Crash(ctx context.Context) error {
+	s.mu.Lock()
+	stopped, running := s.stopped, s.cmd != nil
+	s.mu.Unlock()
+	if stopped || !running {
+		return errors.New("livekit: Crash of a server that is not running")
+	}
+	s.kill()
+	if err := s.launch(ctx); err != nil {
+		return fmt.Errorf("start after crash: %w", err)
+	}
+	return nil
+}
+
 // Restart stops the server and starts it again on the same ports with the
 // same credentials, as a LiveKit restart in production would look to
 // clients. ctx bounds the wait for the new process; the server still stops
