@@ -164,6 +164,8 @@ func (r *Renderer) layout(v View) []item {
 		l.meeting(v)
 	case Settings:
 		l.settings(v)
+	case Updating:
+		l.updating(v)
 	default:
 		l.splash(v)
 	}
@@ -206,6 +208,10 @@ func (l *layouter) footer(v View, banner, label string, a Action) {
 		bw := min(maxW, l.measure(banner, bold, 34)+2*l.px(36))
 		l.items = append(l.items, item{r: image.Rect((l.w-bw)/2, top+(rowH-bh)/2, (l.w+bw)/2, top+(rowH+bh)/2), fill: colWarning, radius: bh / 2,
 			text: banner, font: bold, size: l.px(34), color: colOnWarning, align: center, pad: l.px(32)})
+	case v.Screen == Settings && v.Settings != nil && v.Settings.Version != "":
+		// The version with its last update: as wide as a banner may be.
+		vw := l.w - 2*m - 2*rw - 2*l.px(48)
+		l.text((l.w-vw)/2, top, vw, rowH, v.Settings.Version, regular, 26, colSecondary, center)
 	case v.Version != "":
 		vw := l.px(560)
 		l.text((l.w-vw)/2, top, vw, rowH, v.Version, regular, 26, colDim, center)
@@ -225,6 +231,23 @@ func (l *layouter) splash(v View) {
 	mid := l.h * 45 / 100
 	l.text(x, mid-l.px(90), cw, l.px(170), "RoomKit", bold, 140, colText, center)
 	l.text(x, mid+l.px(100), cw, l.px(64), "Starting…", regular, 46, colSecondary, center)
+	if v.Version != "" {
+		l.text(x, l.h-l.px(40)-l.px(60), cw, l.px(60), v.Version, regular, 26, colDim, center)
+	}
+}
+
+// updating is shown while the kit installs an update and reboots: no
+// controls, since nothing can be started until it is back.
+func (l *layouter) updating(v View) {
+	cw := l.w - 2*l.margin()
+	x := l.margin()
+	mid := l.h * 45 / 100
+	l.text(x, mid-l.px(90), cw, l.px(130), "Updating — back in a minute", bold, 96, colText, center)
+	sub := "Installing an update. Please leave the kit plugged in."
+	if v.UpdateVersion != "" {
+		sub = "Installing RoomKit " + v.UpdateVersion + ". Please leave the kit plugged in."
+	}
+	l.text(x, mid+l.px(80), cw, l.px(64), sub, regular, 42, colSecondary, center)
 	if v.Version != "" {
 		l.text(x, l.h-l.px(40)-l.px(60), cw, l.px(60), v.Version, regular, 26, colDim, center)
 	}

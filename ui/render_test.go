@@ -81,6 +81,9 @@ var screens = []struct {
 		return v
 	}},
 	{"confirm-reset", func() View { return View{Screen: ConfirmReset, Now: testNow, RoomName: "Boardroom 4.12"} }},
+	{"updating", func() View {
+		return View{Screen: Updating, Now: testNow, Version: "RoomKit 1.4.0", UpdateVersion: "1.5.0", PortalConnected: true}
+	}},
 }
 
 func TestGolden(t *testing.T) {
@@ -171,6 +174,11 @@ func TestHit(t *testing.T) {
 		{"splash", View{Screen: Splash}, []tap{
 			{0.5, 0.5, None},
 			{0.88, 0.92, None},
+		}},
+		{"updating", View{Screen: Updating, UpdateVersion: "1.5.0"}, []tap{
+			{0.5, 0.5, None},
+			{0.88, 0.92, None}, // where Reset and Settings are on other screens
+			{0.25, 0.80, None}, // where Meet Now is at home
 		}},
 	}
 	for _, sz := range sizes {

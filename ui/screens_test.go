@@ -231,6 +231,11 @@ var newScreens = []struct {
 		}
 		return v
 	}},
+	{"settings-update", func() View {
+		v := settingsView(true)
+		v.Settings.Version = "Version 1.5.0 · last update: rolled back 1.6.0 01:12 (Camera: not found)"
+		return v
+	}},
 }
 
 // controlViews are the new screens whose every control is checked for
@@ -297,6 +302,8 @@ func TestControls(t *testing.T) {
 		{"settings-tone-playing", find("settings-missing-camera"), []Action{act(CloseSettings), act(OpenReset)}},
 		{"settings-health", find("settings-health"), []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
 		{"settings-nil", View{Screen: Settings}, []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
+		{"settings-update", find("settings-update"), []Action{act(CloseSettings), act(PlayTone), act(OpenReset)}},
+		{"updating", View{Screen: Updating, UpdateVersion: "1.5.0"}, nil},
 	}
 	for _, sz := range sizes {
 		r := NewRenderer(sz.size)

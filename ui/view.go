@@ -22,6 +22,7 @@ const (
 	Keypad                         // join a meeting by its ID: View.Keypad
 	InMeeting                      // in a meeting: View.Meeting
 	Settings                       // device status and tests, factory reset: View.Settings
+	Updating                       // installing an update: "Updating — back in a minute", no controls
 )
 
 // View is everything one frame shows.
@@ -51,6 +52,10 @@ type View struct {
 	// Banner names a missing device on the home and in-meeting screens,
 	// e.g. "No camera: check its USB cable" (see MissingBanner).
 	Banner string
+
+	// UpdateVersion is the release being installed (Screen == Updating),
+	// "" if unknown.
+	UpdateVersion string
 
 	// Upcoming lists the room's meetings today on the home screen, in
 	// order; the home screen shows as many as fit.
@@ -148,6 +153,10 @@ type SettingsView struct {
 	// Health is the health tree's problems (package health), worst
 	// first: what IT reads out over the phone before `roomctl health`.
 	Health []HealthLine
+	// Version replaces View.Version in the footer with the firmware's
+	// version and its last update: "Version 1.5.0 · last update:
+	// healthy 01:12". It may be wider than the plain version.
+	Version string
 }
 
 // HealthLine is one check that is not ok: "Camera: no frames for 12 s".
@@ -178,6 +187,8 @@ func (s Screen) String() string {
 		return "in-meeting"
 	case Settings:
 		return "settings"
+	case Updating:
+		return "updating"
 	}
 	return "screen(" + strconv.Itoa(int(s)) + ")"
 }
