@@ -71,6 +71,7 @@ type healthInputs struct {
 	stuck    bool
 	storage  health.StorageState
 	ifaces   func() ([]health.Interface, error)
+	updates  health.Result // the update agent's verdict, taken before the tree's lock
 }
 
 // beat records a heartbeat's outcome.
@@ -123,6 +124,7 @@ func (k *Kit) Health(now time.Time) health.Report {
 	running := k.running
 	k.mu.Unlock()
 	devs := k.devices()
+	updates := k.updatesHealth(now)
 
 	h := &k.health
 	h.mu.Lock()
@@ -131,6 +133,7 @@ func (k *Kit) Health(now time.Time) health.Report {
 		h.tree = k.newHealthTree()
 	}
 	h.in = k.healthInputs(now, link, running, devs)
+	h.in.updates = updates
 	return h.tree.Evaluate(now)
 }
 
@@ -190,8 +193,10 @@ func (k *Kit) newHealthTree() *health.Tree {
 			}
 			return health.SystemSpace(dir)
 		}),
-		// The update agent (the next issue) adds its check here, at
-		// the top level: health.New(health.NameUpdates, agent.Health).
+		// The update agent's own verdict (update.go): degraded during
+		// a trial boot or after a rollback, so the trial's judge (the
+		// agent, with the rest of the tree) is not judged by itself.
+		health.New(health.NameUpdates, func(time.Time) health.Result { return in().updates }),
 	)
 }
 

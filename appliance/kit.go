@@ -4,10 +4,11 @@
 // The states:
 //
 //	booting ──► pairing ──(code approved)──► ready ◄──► in-meeting
-//	   ▲           ▲                           │             │
-//	   │           └──(unpaired in the admin ──┴─────────────┘
-//	   │               center, or reset)
-//	   └── (factory reset failed: load again)
+//	   ▲           ▲                           │ ▲           │
+//	   │           └──(unpaired in the admin ──┴─┼───────────┘
+//	   │               center, or reset)       ▼ │ (install failed)
+//	   ├── (factory reset failed: load again)  updating
+//	   └── (a sim kit's update "rebooted": Restart) ◄┘
 //
 // The files follow the kit's parts:
 //
@@ -22,6 +23,7 @@
 //	meetings.go      the meeting controller: join, leave, mute, volume, organiser's controls
 //	api.go           the Kit's methods for the control API (roomctl)
 //	status.go        Status and Metrics
+//	update.go        the update agent's Host: Room, Busy, BeginUpdate
 //	devicetests.go   the camera watch and the Settings screen's device tests
 //	panel.go         the GPIO panel: mute button and presence
 //	settings.go      settings.json as it affects the kit
@@ -63,10 +65,11 @@ const (
 	Pairing   State = "pairing"    // showing a code, waiting for the admin center
 	Ready     State = "ready"      // paired: the home screen
 	InMeeting State = "in-meeting" // in a meeting
+	Updating  State = "updating"   // installing an update (update.go): joins are refused
 )
 
 // States lists every state, for metrics.
-var States = []State{Booting, Pairing, Ready, InMeeting}
+var States = []State{Booting, Pairing, Ready, InMeeting, Updating}
 
 // Config is what roomd hands the kit.
 type Config struct {
@@ -120,7 +123,10 @@ type Kit struct {
 
 	mu          sync.Mutex
 	running     bool
-	st          State // Booting, Pairing or Ready; in a meeting is Ready with a meeting
+	st          State // Booting, Pairing, Ready or Updating; in a meeting is Ready with a meeting
+	version     string  // the running version: Config.Version, until a sim kit's Restart
+	updater     Updater // the update agent, nil without one (update.go)
+	updateTo    string  // the version being installed, while Updating
 	cancelState context.CancelFunc
 	resetReq    bool
 	resetDone   []chan error
@@ -172,6 +178,7 @@ func New(cfg Config) (*Kit, error) {
 		portalWarn:   portalWarn,
 		runCtx:       context.Background(),
 		st:           Booting,
+		version:      cfg.Version,
 	}
 	k.screen = newScreen(ui.NewRenderer(cfg.Display.Bounds().Size()))
 	k.link = newPortalLink(linkConfig{
@@ -179,13 +186,13 @@ func New(cfg Config) (*Kit, error) {
 		AllowPlainHTTP: cfg.Settings.AllowPlainHTTP, Label: cfg.Settings.Label,
 		HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Now: cfg.Now,
 		BaseLocation: settingsLocation(cfg.Settings, cfg.Logger),
-		Report:       k.report, Signal: k.signal, Beat: k.health.beat,
+		Report: k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
 	})
 	if cfg.Camera != nil {
 		k.cam = camera.NewShared(cfg.Camera)
 	}
 	k.meetings = &meetingControl{
-		log: cfg.Logger, now: cfg.Now, link: k.link, ready: k.ready, events: screenEvents{k},
+		log: cfg.Logger, now: cfg.Now, link: k.link, ready: k.readyErr, events: screenEvents{k},
 		cam: k.cam, camFree: k.wakeCamera, gpio: cfg.GPIO,
 		joinSession: joinMeetingSession, bg: &k.devWG, wake: make(chan struct{}, 1), volume: defaultVolume,
 		listed: k.health.meetings, onStep: cfg.OnJoinStep,
@@ -231,7 +238,9 @@ func (k *Kit) Run(ctx context.Context) error {
 				if k.link.pair(sctx) {
 					k.setState(Ready)
 				}
-			case Ready:
+			case Ready, Updating:
+				// While an update installs, the kit stays in touch: the
+				// agent's report goes out with the heartbeat.
 				k.keepReady(sctx)
 			}
 		}
@@ -286,12 +295,25 @@ func (k *Kit) setState(st State) {
 	k.signal()
 }
 
-// ready reports whether the kit may join a meeting: paired, and no reset
-// under way.
-func (k *Kit) ready() bool {
+// readyErr says why the kit may not join a meeting (not paired, a reset
+// or an update under way), nil when it may.
+func (k *Kit) readyErr() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.st == Ready && !k.resetReq
+	switch {
+	case k.st == Updating:
+		return ErrUpdating
+	case k.st != Ready || k.resetReq:
+		return ErrNotReady
+	}
+	return nil
+}
+
+// runningVersion is the version the kit runs.
+func (k *Kit) runningVersion() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.version
 }
 
 // FactoryReset erases the kit's identity and pairing, makes a new identity
@@ -302,6 +324,12 @@ func (k *Kit) FactoryReset(ctx context.Context) error {
 	if !k.running {
 		k.mu.Unlock()
 		return errors.New("the kit is not running")
+	}
+	if k.st == Updating {
+		// The agent is about to reboot into the new root: a reset now
+		// would race it. The kit is back in a minute.
+		k.mu.Unlock()
+		return ErrUpdating
 	}
 	k.requestResetLocked(done)
 	k.mu.Unlock()

@@ -69,7 +69,12 @@ func newControllerRig(t *testing.T) *controllerRig {
 	r := &controllerRig{p: p, ss: &sessions{}, ev: newRecordedEvents(), panel: gpiotest.New(4), bg: &sync.WaitGroup{}}
 	r.mc = &meetingControl{
 		log: slog.New(slog.DiscardHandler), now: time.Now, link: sl.portalLink,
-		ready: func() bool { return !r.notYet }, events: r.ev, camFree: func() {},
+		ready: func() error {
+			if r.notYet {
+				return ErrNotReady
+			}
+			return nil
+		}, events: r.ev, camFree: func() {},
 		mic: audio.NewMuteGate(audiotest.NewSynthetic(440)), gpio: r.panel,
 		joinSession: r.ss.join, bg: r.bg, wake: make(chan struct{}, 1), volume: defaultVolume,
 	}

@@ -102,7 +102,7 @@ type meetingControl struct {
 	log         *slog.Logger
 	now         func() time.Time
 	link        *portalLink     // tokens and the room's ID
-	ready       func() bool     // the kit is paired and not resetting
+	ready       func() error    // nil: the kit is paired, not resetting or updating
 	events      meetingEvents   // the screen
 	cam         *camera.Shared  // nil without a camera
 	camFree     func()          // the camera is the kit's again
@@ -171,13 +171,14 @@ func (mc *meetingControl) joinID(ctx context.Context, id string) error {
 // why it is not.
 func (mc *meetingControl) join(ctx context.Context, notice string, ask func(context.Context, *portalapi.Client, string) (*portalapi.MeetingJoin, error)) error {
 	mc.mu.Lock()
+	if err := mc.ready(); err != nil && mc.meet == nil {
+		mc.mu.Unlock()
+		return err
+	}
 	switch {
 	case mc.meet != nil:
 		mc.mu.Unlock()
 		return ErrInMeeting
-	case !mc.ready():
-		mc.mu.Unlock()
-		return ErrNotReady
 	case mc.joining:
 		mc.mu.Unlock()
 		return ErrJoining
@@ -243,7 +244,7 @@ func (mc *meetingControl) join(ctx context.Context, notice string, ask func(cont
 		self: self, release: release, stop: stop}
 	mc.muteMu.Lock()
 	mc.mu.Lock()
-	if !mc.ready() || jctx.Err() != nil {
+	if mc.ready() != nil || jctx.Err() != nil {
 		// Unpaired, reset or cancelled while connecting.
 		mc.mu.Unlock()
 		mc.muteMu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkit/ota"
 	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
@@ -39,6 +40,12 @@ type fakePortal struct {
 	tokens    map[string]string             // access token -> device ID
 	grants    map[string]int                // grant type -> count
 	beats     []portalapi.Report
+	// policy, if set, is every heartbeat answer's "update", as a portal
+	// that serves updates answers; old refuses heartbeats that carry an
+	// "update", as a portal from before updates does (400).
+	policy    *ota.Policy
+	old       bool
+	refused   int // heartbeats old refused
 	nextToken int
 	meetings  fakeMeetings
 }
@@ -186,8 +193,17 @@ func (p *fakePortal) heartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]string{"error": err.Error()})
 		return
 	}
+	if p.old && rep.Update != nil {
+		p.refused++
+		writeJSON(w, 400, map[string]string{"error": "invalid_request", "error_description": `json: unknown field "update"`})
+		return
+	}
 	p.beats = append(p.beats, rep)
-	writeJSON(w, 200, map[string]any{"room": p.rooms[id]})
+	ans := map[string]any{"room": p.rooms[id]}
+	if p.policy != nil {
+		ans["update"] = p.policy
+	}
+	writeJSON(w, 200, ans)
 }
 
 // Steering.

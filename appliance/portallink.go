@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"roomkit/internal/clock"
+	"roomkit/ota"
 	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
@@ -49,8 +50,12 @@ type linkConfig struct {
 	Logger            *slog.Logger
 	Now               func() time.Time
 	BaseLocation      *time.Location // the clock's zone until the portal sends the room's
-	// Report is the heartbeat's body: the kit's state and devices.
-	Report func() portalapi.Report
+	// Report is the heartbeat's body: the kit's state and devices, and
+	// the update agent's report when withUpdate (the portal's last
+	// answer carried an update policy, so it knows the field).
+	Report func(withUpdate bool) portalapi.Report
+	// Policy, if set, hears each heartbeat answer's update policy.
+	Policy func(ota.Policy)
 	// Signal says that something shown changed.
 	Signal func()
 	// Beat, if set, hears each heartbeat's outcome (the health tree).
@@ -81,6 +86,10 @@ type portalLink struct {
 	storageErr error  // why the state directory is unusable; nil: it is used
 	recovering bool   // the state was lost: ask the portal for the room before pairing
 	recoverMsg string // the message if the portal says the kit is not paired
+	// policySeen: the last heartbeat answer carried an update policy, so
+	// the portal knows the heartbeat's "update"; an older portal refuses
+	// a heartbeat with fields it does not know.
+	policySeen bool
 }
 
 func newPortalLink(cfg linkConfig) *portalLink {
@@ -261,12 +270,37 @@ func (l *portalLink) heartbeatOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	room, err := client.Heartbeat(ctx, tok.AccessToken, l.cfg.Report())
+	l.mu.Lock()
+	withUpdate := l.policySeen
+	l.mu.Unlock()
+	ans, err := client.Heartbeat(ctx, tok.AccessToken, l.cfg.Report(withUpdate))
 	if err != nil {
+		if withUpdate && !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
+			// A portal that refuses the heartbeat may have been put back
+			// to a version without updates: the next one goes without,
+			// and an answer with a policy brings the report back.
+			l.mu.Lock()
+			l.policySeen = false
+			l.mu.Unlock()
+		}
 		return err
 	}
-	l.applyRoom(room)
+	l.mu.Lock()
+	l.policySeen = ans.Update != nil
+	l.mu.Unlock()
+	if ans.Update != nil && l.cfg.Policy != nil {
+		l.cfg.Policy(*ans.Update)
+	}
+	l.applyRoom(ans.Room)
 	return nil
+}
+
+// forgetPolicy is what a restart forgets: whether the portal knows
+// updates.
+func (l *portalLink) forgetPolicy() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.policySeen = false
 }
 
 // accessToken returns the portal client and a current access token,

@@ -25,7 +25,7 @@ func newSteppedLink(t *testing.T, p *fakePortal) *steppedLink {
 	l := newPortalLink(linkConfig{
 		StateDir: t.TempDir(), PortalURL: p.srv.URL, HTTPClient: p.client(),
 		HeartbeatInterval: time.Minute, Logger: slog.New(slog.DiscardHandler), Now: time.Now, BaseLocation: time.UTC,
-		Report: func() portalapi.Report { return portalapi.Report{State: string(Ready), Version: "0.1.0-test"} },
+		Report: func(bool) portalapi.Report { return portalapi.Report{State: string(Ready), Version: "0.1.0-test"} },
 		Signal: func() {},
 	})
 	sl := &steppedLink{portalLink: l, steps: make(chan time.Duration)}

@@ -7,6 +7,7 @@ import (
 
 	"roomkit/appliance/meeting"
 	"roomkit/drivers"
+	"roomkit/ota"
 	"roomkit/portalapi"
 )
 
@@ -34,6 +35,10 @@ type Status struct {
 	SettingsError   string           `json:"settings_error,omitempty"` // settings.json is unusable: defaults apply
 	StorageError    string           `json:"storage_error,omitempty"`  // the state directory is unusable: nothing is kept
 	UptimeSeconds   int64            `json:"uptime_seconds"`
+	// Update is the update agent's state (state, target_version and
+	// error are pinned); absent on a kit without an agent (no trusted
+	// root: updates are off).
+	Update *ota.Status `json:"update,omitempty"`
 }
 
 // MeetingStatus is the meeting part of Status.
@@ -95,7 +100,7 @@ func (k *Kit) Status() Status {
 		PortalURL:       k.cfg.PortalURL,
 		PortalConnected: l.Connected,
 		LastHeartbeat:   l.LastBeat,
-		Version:         k.cfg.Version,
+		Version:         k.runningVersion(),
 		DeviceID:        l.DeviceID,
 		Devices:         k.devices(),
 		Muted:           muted,
@@ -105,8 +110,9 @@ func (k *Kit) Status() Status {
 		SettingsError:   k.settingsLine,
 		StorageError:    l.StorageLine,
 		UptimeSeconds:   int64(now.Sub(k.started) / time.Second),
+		Update:          k.updateStatus(),
 	}
-	if r := l.Room; r != nil && (st == Ready || st == InMeeting) {
+	if r := l.Room; r != nil && (st == Ready || st == InMeeting || st == Updating) {
 		s.RoomName, s.Location, s.TimeZone = r.Name, r.Location, r.TimeZone
 	}
 	if m != nil && st == InMeeting {
@@ -142,11 +148,23 @@ func meetingStatus(m *meetingState) *MeetingStatus {
 	return s
 }
 
-// report is the heartbeat's body.
-func (k *Kit) report() portalapi.Report {
+// report is the heartbeat's body; with the update agent's report when
+// the portal's last answer showed it knows updates (withUpdate).
+func (k *Kit) report(withUpdate bool) portalapi.Report {
 	st := k.Status()
 	h := k.Health(k.now()).Summary()
-	return portalapi.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices, Health: &h}
+	r := portalapi.Report{State: string(st.State), Version: st.Version, UptimeSeconds: st.UptimeSeconds, Devices: st.Devices, Health: &h}
+	if withUpdate {
+		r.Update = k.updateReport()
+	}
+	return r
+}
+
+// setPolicy hands a heartbeat answer's update policy to the agent.
+func (k *Kit) setPolicy(p ota.Policy) {
+	if u := k.updaterOf(); u != nil {
+		u.SetPolicy(p)
+	}
 }
 
 // devices asks every device for its status. Drivers lock their own

@@ -29,7 +29,7 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 	}
 	v := ui.View{
 		Now:             now.In(l.Location),
-		Version:         k.cfg.Version,
+		Version:         k.runningVersion(),
 		PortalConnected: l.Connected,
 		Message:         l.Message,
 		Error:           l.Error,
@@ -49,6 +49,9 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 		}
 	}
 	switch {
+	case st == Updating:
+		v.Screen = ui.Updating
+		v.UpdateVersion = k.updatingTo()
 	case st == Booting:
 		v.Screen = ui.Splash
 	case st == Pairing:
@@ -74,7 +77,7 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 		case s.settings:
 			v.Screen = ui.Settings
 			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: s.micLevel, TonePlaying: s.tonePlaying, Preview: s.preview,
-				Health: k.healthProblems(now)}
+				Health: k.healthProblems(now), Version: versionLine(v.Version, k.updaterOf(), now, l.Location)}
 		case s.keypad != nil:
 			v.Screen = ui.Keypad
 			kp := *s.keypad
@@ -94,7 +97,7 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 		}
 		v.Meeting = meetingView(s, m)
 	}
-	if s.confirming && st != Booting {
+	if s.confirming && st != Booting && st != Updating {
 		v.Screen = ui.ConfirmReset
 	}
 	return v

@@ -25,6 +25,7 @@ import (
 	"roomkit/health"
 	"roomkit/internal/clock"
 	"roomkit/internal/textfield"
+	"roomkit/ota"
 	"roomkit/provisioning"
 )
 
@@ -151,6 +152,10 @@ type Report struct {
 	// Health is the kit's health tree, summarised (health.Report.Summary):
 	// the portal keeps the last one for the admin center.
 	Health *health.Report `json:"health,omitempty"`
+	// Update is the update agent's report. The kit sends it only once
+	// an answer carried an "update" policy: an older portal refuses
+	// heartbeats with fields it does not know.
+	Update *ota.Report `json:"update,omitempty"`
 }
 
 // The portal's limits on a heartbeat's text (protocol.md §5).
@@ -174,6 +179,30 @@ func (r Report) clean() Report {
 		devs[i] = d
 	}
 	r.Devices = devs // never nil: the portal wants a list
+	if u := r.Update; u != nil {
+		// An agent's error quotes a server or a file system: cut it to
+		// what the portal accepts rather than lose the heartbeat.
+		c := *u
+		if !c.State.Valid() {
+			c.State = ota.Idle
+		}
+		c.TargetVersion = textfield.Clean(c.TargetVersion, ota.MaxVersionLen)
+		c.Available = textfield.Clean(c.Available, ota.MaxVersionLen)
+		c.Channel = textfield.Clean(c.Channel, ota.MaxVersionLen)
+		c.Error = textfield.Clean(c.Error, ota.MaxErrorLen)
+		c.Detail = textfield.Clean(c.Detail, ota.MaxErrorLen)
+		c.Progress = min(max(c.Progress, 0), 1)
+		if l := c.Last; l != nil {
+			lc := *l
+			lc.Version = textfield.Clean(lc.Version, ota.MaxVersionLen)
+			lc.Reason = textfield.Clean(lc.Reason, ota.MaxErrorLen)
+			if lc.Outcome != ota.Healthy && lc.Outcome != ota.Failed && lc.Outcome != ota.RolledBack {
+				lc.Outcome = ota.Failed
+			}
+			c.Last = &lc
+		}
+		r.Update = &c
+	}
 	return r
 }
 
@@ -441,18 +470,54 @@ func parseToken(status int, body []byte, now time.Time) (*Token, error) {
 	return &t, nil
 }
 
+// HeartbeatAnswer is the portal's answer to a heartbeat.
+type HeartbeatAnswer struct {
+	// Room is the room's current configuration.
+	Room provisioning.Room
+	// Update is what the room may install and when; nil from a portal
+	// that does not serve updates (older than the update agent): the
+	// kit then sends no Report.Update.
+	Update *ota.Policy
+}
+
 // Heartbeat reports the kit's health and returns the room's current
-// configuration. An error matching ErrInvalidToken asks for RefreshToken.
-func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (provisioning.Room, error) {
+// configuration and its update policy. An error matching ErrInvalidToken
+// asks for RefreshToken.
+func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (HeartbeatAnswer, error) {
 	body, err := json.Marshal(r.clean())
 	if err != nil {
-		return provisioning.Room{}, fmt.Errorf("heartbeat: %w", err)
+		return HeartbeatAnswer{}, fmt.Errorf("heartbeat: %w", err)
 	}
-	room, err := c.kitAPI(ctx, http.MethodPost, HeartbeatPath, accessToken, body)
+	status, resp, err := c.kitRequest(ctx, http.MethodPost, HeartbeatPath, accessToken, body)
 	if err != nil {
-		return provisioning.Room{}, fmt.Errorf("heartbeat: %w", err)
+		return HeartbeatAnswer{}, fmt.Errorf("heartbeat: %w", err)
 	}
-	return room, nil
+	a, err := parseHeartbeatAnswer(status, resp)
+	if err != nil {
+		return HeartbeatAnswer{}, fmt.Errorf("heartbeat: %w", err)
+	}
+	return a, nil
+}
+
+// parseHeartbeatAnswer reads the room, and the update policy when there
+// is one. A policy the kit cannot read costs the policy, not the room:
+// the kit then behaves as with a portal that sends none.
+func parseHeartbeatAnswer(status int, body []byte) (HeartbeatAnswer, error) {
+	room, err := parseRoomAnswer(status, body)
+	if err != nil {
+		return HeartbeatAnswer{}, err
+	}
+	a := HeartbeatAnswer{Room: room}
+	var u struct {
+		Update json.RawMessage `json:"update"`
+	}
+	if json.Unmarshal(body, &u) == nil && len(u.Update) > 0 && string(u.Update) != "null" {
+		var p ota.Policy
+		if json.Unmarshal(u.Update, &p) == nil {
+			a.Update = &p
+		}
+	}
+	return a, nil
 }
 
 // Config returns the room's current configuration.
@@ -465,9 +530,18 @@ func (c *Client) Config(ctx context.Context, accessToken string) (provisioning.R
 }
 
 func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, body []byte) (provisioning.Room, error) {
-	u, err := c.url(path)
+	status, resp, err := c.kitRequest(ctx, method, path, accessToken, body)
 	if err != nil {
 		return provisioning.Room{}, err
+	}
+	return parseRoomAnswer(status, resp)
+}
+
+// kitRequest makes one request to the kit API with the access token.
+func (c *Client) kitRequest(ctx context.Context, method, path, accessToken string, body []byte) (int, []byte, error) {
+	u, err := c.url(path)
+	if err != nil {
+		return 0, nil, err
 	}
 	var rd io.Reader
 	if body != nil {
@@ -475,17 +549,13 @@ func (c *Client) kitAPI(ctx context.Context, method, path, accessToken string, b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return provisioning.Room{}, err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	status, resp, err := c.do(req)
-	if err != nil {
-		return provisioning.Room{}, err
-	}
-	return parseRoomAnswer(status, resp)
+	return c.do(req)
 }
 
 func parseRoomAnswer(status int, body []byte) (provisioning.Room, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"roomkit/drivers"
+	"roomkit/ota"
 	"roomkit/provisioning"
 )
 
@@ -287,7 +288,7 @@ func TestKitAPI(t *testing.T) {
 					t.Errorf("error %v, want %v", e, tc.want)
 				}
 			}
-			if tc.want == nil && (hb.Name != "Aquarium" || cf.Name != "Aquarium") {
+			if tc.want == nil && (hb.Room.Name != "Aquarium" || cf.Name != "Aquarium") {
 				t.Errorf("heartbeat room %+v, config room %+v; want the new name", hb, cf)
 			}
 		})
@@ -361,6 +362,75 @@ func TestHeartbeatCleansText(t *testing.T) {
 	if in[0].Name != "HD Webcam\x1b[31m" {
 		t.Errorf("Heartbeat changed the caller's report: %q", in[0].Name)
 	}
+}
+
+// TestHeartbeatUpdate: the answer's "update" policy reaches the kit, an
+// answer without one (an older portal) gives none, and one the kit cannot
+// read costs the policy, not the room. The report's update is cut to what
+// the portal accepts (ota.Report.Validate).
+func TestHeartbeatUpdate(t *testing.T) {
+	room := `"room":{"id":"rm_1","name":"B","location":"","time_zone":""}`
+	for _, tc := range []struct {
+		name, answer string
+		want         *ota.Policy
+	}{
+		{"older portal", `{` + room + `}`, nil},
+		{"null", `{` + room + `,"update":null}`, nil},
+		{"policy", `{` + room + `,"update":{"channel":"beta","window":{"start":"01:00","end":"04:00"},"allowed":"1.5.0","install_now":"r-8f2c","newer_field":1}}`,
+			&ota.Policy{Channel: "beta", Window: ota.Window{Start: "01:00", End: "04:00"}, Allowed: "1.5.0", InstallNow: "r-8f2c"}},
+		{"unreadable policy", `{` + room + `,"update":"soon"}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := parseHeartbeatAnswer(200, []byte(tc.answer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Room.ID != "rm_1" || fmt.Sprint(a.Update) != fmt.Sprint(tc.want) {
+				t.Errorf("answer %+v, update %+v; want update %+v", a.Room, a.Update, tc.want)
+			}
+		})
+	}
+
+	var got map[string]json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&got)
+		w.Write([]byte(`{` + room + `}`))
+	}))
+	defer srv.Close()
+	c := &Client{PortalURL: srv.URL}
+	if _, err := c.Heartbeat(context.Background(), "t", Report{State: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["update"]; ok {
+		t.Errorf("a report without Update sent %s", got["update"])
+	}
+	rep := &ota.Report{Status: ota.Status{State: "", Error: "download:\nconnection reset " + strings.Repeat("x", 300), Progress: 1.5,
+		Last: &ota.Result{Version: "1.4.0", Outcome: "odd", Reason: "Camera:\nnot found"}}}
+	if _, err := c.Heartbeat(context.Background(), "t", Report{State: "ready", Update: rep}); err != nil {
+		t.Fatal(err)
+	}
+	var sent ota.Report
+	if err := json.Unmarshal(got["update"], &sent); err != nil {
+		t.Fatalf("update sent: %s: %v", got["update"], err)
+	}
+	if err := sent.Validate(); err != nil {
+		t.Errorf("the portal would refuse the update sent (%s): %v", got["update"], err)
+	}
+	if sent.State != ota.Idle || sent.Progress != 1 || sent.Last.Outcome != ota.Failed {
+		t.Errorf("update sent %+v", sent)
+	}
+}
+
+func FuzzParseHeartbeatAnswer(f *testing.F) {
+	f.Add(200, []byte(`{"room":{"id":"rm_1","name":"B"},"update":{"channel":"stable","window":{"start":"01:00","end":"04:00"}}}`))
+	f.Add(200, []byte(`{"room":{"id":"rm_1"},"update":[]}`))
+	f.Add(400, []byte(`{"error":"invalid_request"}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		a, err := parseHeartbeatAnswer(status, body)
+		if err == nil && a.Room.ID == "" {
+			t.Errorf("accepted an answer without a room: %q", body)
+		}
+	})
 }
 
 func FuzzParseToken(f *testing.F) {

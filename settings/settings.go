@@ -30,6 +30,10 @@ const File = "settings.json"
 type Settings struct {
 	// PortalURL is where the kit pairs; the -portal flag overrides it.
 	PortalURL string `json:"portal_url,omitempty"`
+	// OTAURL is where the update repository is served (TUF metadata/
+	// and targets/ under it): a CDN, say. Default: the portal's URL +
+	// "/ota"; roomd's -ota-url overrides it.
+	OTAURL string `json:"ota_url,omitempty"`
 	// Label names the kit to IT before it is paired (its hostname too).
 	Label string `json:"label,omitempty"`
 	// TimeZone is the clock's zone until the portal sends the room's.
@@ -108,6 +112,16 @@ func (s Settings) Check() error {
 	if s.PortalURL != "" {
 		if err := provisioning.CheckPortalURL(s.PortalURL, s.AllowPlainHTTP); err != nil {
 			errs = append(errs, fmt.Errorf("portal_url: %w", err))
+		}
+	}
+	if s.OTAURL != "" {
+		// The same rules as the portal's: the repository is signed, but
+		// a plain-HTTP mirror would still show who updates what, when.
+		switch err := provisioning.CheckPortalURL(s.OTAURL, s.AllowPlainHTTP); {
+		case errors.Is(err, provisioning.ErrInsecurePortal):
+			errs = append(errs, fmt.Errorf("ota_url %q: plain HTTP only to a server on this machine (or with allow_plain_http); use https://", s.OTAURL))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("ota_url %q: want an https:// URL", s.OTAURL))
 		}
 	}
 	// The proxy may be plain HTTP: the kit tunnels TLS to an https://

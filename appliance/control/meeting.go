@@ -154,7 +154,8 @@ func errorStatus(err error) int {
 	case errors.As(err, &me):
 		return me.Status
 	case errors.Is(err, appliance.ErrNotInMeeting), errors.Is(err, appliance.ErrInMeeting),
-		errors.Is(err, appliance.ErrJoining), errors.Is(err, appliance.ErrNotReady):
+		errors.Is(err, appliance.ErrJoining), errors.Is(err, appliance.ErrNotReady),
+		errors.Is(err, appliance.ErrUpdating):
 		return http.StatusConflict
 	case errors.Is(err, appliance.ErrNotOrganizer):
 		return http.StatusForbidden

@@ -28,6 +28,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/internal/textfield"
+	"roomkit/ota"
 	"roomkit/ui"
 )
 
@@ -238,6 +239,16 @@ func printStatus(w io.Writer, s appliance.Status) error {
 		line("today", u.Start.Local().Format("15:04")+"–"+u.End.Local().Format("15:04")+" "+ui.FormatMeetingID(u.ID)+" "+u.Title)
 	}
 	line("version", s.Version)
+	if u := s.Update; u != nil {
+		line("update", updateLine(*u))
+		if l := u.Last; l != nil {
+			v := fmt.Sprintf("%s %s %s", l.Version, l.Outcome, ts(l.At))
+			if l.Reason != "" {
+				v += " (" + l.Reason + ")"
+			}
+			line("last update", v)
+		}
+	}
 	line("device ID", s.DeviceID)
 	line("uptime", (time.Duration(s.UptimeSeconds) * time.Second).String())
 	for _, d := range s.Devices {
@@ -251,6 +262,25 @@ func printStatus(w io.Writer, s appliance.Status) error {
 		line(d.Kind, v)
 	}
 	return tw.Flush()
+}
+
+// updateLine is the update agent's state in one line: "downloading 1.5.0
+// (42 %): …", "failed 1.5.0: the download did not match …", "idle".
+func updateLine(u ota.Status) string {
+	v := string(u.State)
+	if u.TargetVersion != "" {
+		v += " " + u.TargetVersion
+	}
+	if u.State == ota.Downloading && u.Progress > 0 {
+		v += fmt.Sprintf(" (%d %%)", int(u.Progress*100))
+	}
+	switch {
+	case u.Error != "":
+		v += ": " + u.Error
+	case u.Detail != "":
+		v += ": " + u.Detail
+	}
+	return v
 }
 
 func onOff(on bool) string {

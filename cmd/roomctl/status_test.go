@@ -8,6 +8,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/meeting"
 	"roomkit/drivers"
+	"roomkit/ota"
 )
 
 // TestPrintStatusEscapes: state stored before the portal refused control
@@ -27,6 +28,10 @@ func TestPrintStatusEscapes(t *testing.T) {
 		{"bidi override", appliance.Status{State: appliance.Ready, RoomName: "Room \u202e21.4"}, "room", `Room \u202e21.4`},
 		{"device error over two lines", appliance.Status{State: appliance.Ready, Devices: []drivers.Status{{Kind: "camera", Name: "Cam", Present: true, Error: "busy\r\nretry"}}},
 			"camera", `Cam: busy\r\nretry`},
+		{"update error over two lines", appliance.Status{State: appliance.Ready, Update: &ota.Status{State: ota.Failed, TargetVersion: "1.5.0", Error: "download:\nreset"}},
+			"update", `failed 1.5.0: download:\nreset`},
+		{"update progress", appliance.Status{State: appliance.Ready, Update: &ota.Status{State: ota.Downloading, TargetVersion: "1.5.0", Progress: 0.42}},
+			"update", "downloading 1.5.0 (42 %)"},
 		{"participant name", appliance.Status{State: appliance.InMeeting, Meeting: &appliance.MeetingStatus{ID: "123456789",
 			Participants: []meeting.Participant{{Identity: "g1", Name: "Ada\x1b]0;pwned\a"}}}}, "participants", `1: Ada\x1b]0;pwned\a`},
 	} {
