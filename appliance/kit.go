@@ -123,7 +123,7 @@ type Kit struct {
 
 	mu          sync.Mutex
 	running     bool
-	st          State // Booting, Pairing, Ready or Updating; in a meeting is Ready with a meeting
+	st          State   // Booting, Pairing, Ready or Updating; in a meeting is Ready with a meeting
 	version     string  // the running version: Config.Version, until a sim kit's Restart
 	updater     Updater // the update agent, nil without one (update.go)
 	updateTo    string  // the version being installed, while Updating
@@ -186,7 +186,7 @@ func New(cfg Config) (*Kit, error) {
 		AllowPlainHTTP: cfg.Settings.AllowPlainHTTP, Label: cfg.Settings.Label,
 		HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Now: cfg.Now,
 		BaseLocation: settingsLocation(cfg.Settings, cfg.Logger),
-		Report: k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
+		Report:       k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
 	})
 	if cfg.Camera != nil {
 		k.cam = camera.NewShared(cfg.Camera)

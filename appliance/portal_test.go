@@ -32,14 +32,14 @@ type fakePortal struct {
 	// temporarily_unavailable, as a portal whose disk is full.
 	busy atomic.Int32
 
-	mu        sync.Mutex
-	codes     map[string]*fakeCode // by device code
-	issued    []string             // user codes, in order
-	bound     map[string]ed25519.PublicKey
-	rooms     map[string]*provisioning.Room // by device ID
-	tokens    map[string]string             // access token -> device ID
-	grants    map[string]int                // grant type -> count
-	beats     []portalapi.Report
+	mu     sync.Mutex
+	codes  map[string]*fakeCode // by device code
+	issued []string             // user codes, in order
+	bound  map[string]ed25519.PublicKey
+	rooms  map[string]*provisioning.Room // by device ID
+	tokens map[string]string             // access token -> device ID
+	grants map[string]int                // grant type -> count
+	beats  []portalapi.Report
 	// policy, if set, is every heartbeat answer's "update", as a portal
 	// that serves updates answers; old refuses heartbeats that carry an
 	// "update", as a portal from before updates does (400).
