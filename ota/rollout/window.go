@@ -147,7 +147,9 @@ func lastOpen(u time.Time, sp span) time.Time {
 	for range maxZones {
 		start, _ := u.ZoneBounds()
 		at := u.Add(-mod24h(wallClock(u) - sp.start))
-		if start.IsZero() || !at.Before(start) {
+		// At start itself the wall clock may have jumped from inside
+		// (fall back): look before it.
+		if start.IsZero() || at.After(start) {
 			return at
 		}
 		before := start.Add(-time.Nanosecond)
