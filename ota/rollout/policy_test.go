@@ -23,8 +23,8 @@ func TestResolve(t *testing.T) {
 			Policy{Channel: "beta", Rings: []int{5, 100}, Soak: time.Hour, Window: night, Paused: true, FailPercent: 20}},
 		{"room beats group beats fleet, field by field", []Layer{
 			{Channel: ptr("beta"), Soak: ptr(48 * time.Hour), FailPercent: ptr(5)}, // fleet
-			{Channel: ptr("stable"), Window: &night},                                // group
-			{FailPercent: ptr(0)},                                                   // room: zero is a value, not "inherit"
+			{Channel: ptr("stable"), Window: &night},                               // group
+			{FailPercent: ptr(0)},                                                  // room: zero is a value, not "inherit"
 		}, Policy{Channel: "stable", Rings: []int{10, 50, 100}, Soak: 48 * time.Hour, Window: night, FailPercent: 0}},
 		{"a room unpauses what its group paused", []Layer{{}, {Paused: ptr(true)}, {Paused: ptr(false)}}, DefaultPolicy},
 		{"a group pauses", []Layer{{}, {Paused: ptr(true)}, {}},
