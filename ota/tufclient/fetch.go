@@ -123,7 +123,7 @@ func (b *body) Read(p []byte) (int, error) {
 	switch {
 	case werr != nil:
 		b.err = werr
-	case err == io.EOF && b.remaining > 0:
+	case (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) && b.remaining > 0:
 		b.err = sentencef(io.ErrUnexpectedEOF, "the download broke off after %d of %d bytes", b.offset+b.read, b.total)
 	case err == io.EOF:
 		b.err = io.EOF
