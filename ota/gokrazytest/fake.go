@@ -63,6 +63,7 @@ type Fake struct {
 	socket string
 	ln     net.Listener
 	srv    *http.Server
+	active sync.WaitGroup // handlers running
 
 	mu        sync.Mutex
 	boot      Boot
@@ -113,7 +114,11 @@ func New(dir string) (*Fake, error) {
 	mux.HandleFunc("POST /update/testboot", f.testboot)
 	mux.HandleFunc("POST /update/switch", f.switchRoot)
 	mux.HandleFunc("POST /reboot", f.reboot)
-	f.srv = &http.Server{Handler: mux}
+	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.active.Add(1)
+		defer f.active.Done()
+		mux.ServeHTTP(w, r)
+	})}
 	go f.srv.Serve(ln)
 	return f, nil
 }
@@ -130,9 +135,11 @@ func NewFake(t testing.TB) *Fake {
 	return f
 }
 
-// Close stops serving.
+// Close stops serving and waits for the requests under way to end, so a
+// new Fake on the same Dir (the next boot) owns the disk alone.
 func (f *Fake) Close() error {
 	err := f.srv.Close()
+	f.active.Wait()
 	os.Remove(f.socket)
 	return err
 }
