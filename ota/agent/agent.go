@@ -359,7 +359,9 @@ func (a *Agent) check(ctx context.Context) (time.Duration, error) {
 		return a.cfg.CheckEvery, nil
 	}
 	a.nextCheck = now.Add(a.checkInterval())
-	prev := a.Report().State
+	a.mu.Lock()
+	prev := a.status
+	a.mu.Unlock()
 	a.show(ota.Checking, "checking for a newer release")
 	floor := a.cfg.Version
 	if ota.Compare(a.s.Floor, floor) > 0 {
@@ -444,23 +446,19 @@ func (a *Agent) setAvailable(v string) {
 }
 
 // idle shows [idle] with detail.
-func (a *Agent) idle(detail string) { a.idleAs(ota.Idle, detail) }
+func (a *Agent) idle(detail string) { a.show(ota.Idle, detail) }
 
 // idleAs keeps a finished update's outcome (healthy, rolled-back,
-// failed) on show while nothing new happens, with its detail; else idle.
-func (a *Agent) idleAs(prev ota.State, detail string) {
-	a.mu.Lock()
-	keep := a.status
-	a.mu.Unlock()
-	switch prev {
+// failed) on show while a check finds nothing new; else idle with detail.
+func (a *Agent) idleAs(prev ota.Status, detail string) {
+	switch prev.State {
 	case ota.Healthy, ota.RolledBack, ota.Failed:
-		if keep.State == ota.Checking {
-			a.mu.Lock()
-			a.status.State = prev
-			a.notifyLocked()
-			a.mu.Unlock()
-			return
-		}
+		a.mu.Lock()
+		prev.Last = a.s.Last
+		a.status = prev
+		a.notifyLocked()
+		a.mu.Unlock()
+		return
 	}
 	a.show(ota.Idle, detail)
 }

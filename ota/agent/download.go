@@ -20,6 +20,10 @@ const maxReconnects = 8 // within one download, before it counts as failed
 // errMismatch: the bytes did not hash to the signed SHA-256.
 var errMismatch = errors.New("The download did not match the signed release; nothing was installed")
 
+// errReadBack: the partition did not hold the prefix a resumed download
+// expected (a cut lost what gokrazy had not written yet).
+var errReadBack = errors.New("the partial download is not all on the partition")
+
 // permanentError is a download failure that retrying cannot fix.
 type permanentError struct{ msg string }
 
@@ -52,7 +56,7 @@ func (a *Agent) download(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	case ctx.Err() != nil:
 		return 0, ctx.Err()
-	case errors.Is(err, errMismatch) && offset > 0:
+	case errors.Is(err, errMismatch) && offset > 0, errors.Is(err, errReadBack):
 		// A cut can lose what gokrazy had not synced: the read-back
 		// prefix was not all there. Not an attack; start over.
 		a.log.Warn("the resumed download did not verify; downloading again from the start", "version", t.Version)
@@ -200,10 +204,10 @@ func (u *upload) read(p []byte) (int, error) {
 		}
 		n, err := u.prefix.Read(p)
 		if err == io.EOF && n == 0 {
-			return 0, fmt.Errorf("the inactive partition ended at byte %d while reading back the partial download", u.pos)
+			return 0, fmt.Errorf("%w: the partition ended at byte %d", errReadBack, u.pos)
 		}
 		if err != nil && err != io.EOF {
-			return n, fmt.Errorf("read back the partial download: %w", err)
+			return n, fmt.Errorf("%w: %w", errReadBack, err)
 		}
 		return n, nil
 	}
