@@ -112,7 +112,8 @@ type Agent struct {
 	release      func()
 	rebootAsked  time.Time
 	downloadErrs int
-	resumedFrom  int64 // the last download's read-back prefix (tests)
+	resumedFrom  int64  // the last download's read-back prefix (tests)
+	kernel       string // the running kernel's release ("" : not checked)
 
 	kick chan struct{}
 
@@ -159,6 +160,9 @@ func New(cfg Config) (*Agent, error) {
 		reconnect: 2 * time.Second,
 		kick:      make(chan struct{}, 1),
 		changed:   make(chan struct{}),
+	}
+	if cfg.Target != "sim" {
+		a.kernel = kernelRelease()
 	}
 	a.status = ota.Status{State: ota.Idle}
 	return a, nil
@@ -403,6 +407,12 @@ func (a *Agent) check(ctx context.Context) (time.Duration, error) {
 		return a.nextCheck.Sub(now), nil
 	}
 	a.setAvailable(v)
+	if k := c.Release.Kernel; k != "" && a.kernel != "" && k != a.kernel {
+		// The boot partition is not A/B: a root for another kernel
+		// would boot without its modules.
+		a.idleAs(prev, fmt.Sprintf("%s needs the kernel %s (this kit runs %s): reflash this kit to install it", v, k, a.kernel))
+		return a.nextCheck.Sub(now), nil
+	}
 	if !requested {
 		switch {
 		case p.Paused:

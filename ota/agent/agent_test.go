@@ -358,3 +358,41 @@ func FuzzStateLoad(f *testing.F) {
 		store{dir}.load() // must not panic
 	})
 }
+
+// TestNextUpdateAfterSwitch: after a commit the kit runs from the
+// partition gokrazy would write until it restarts; the next release
+// restarts it once before downloading, and never trips the guard.
+func TestNextUpdateAfterSwitch(t *testing.T) {
+	w := newWorld(t, noon)
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	w.drive(isState(ota.Healthy))
+	if b := w.fake.Booted(); b.Running == b.Cmdline {
+		t.Fatalf("expected the switched, not rebooted, state: %+v", b)
+	}
+	n := len(w.fake.Calls())
+	w.repo.releases["1.2.0"] = image("1.2.0", 400_000)
+	w.policy.InstallNow, w.policy.Allowed = "r-2", "1.2.0"
+	w.agent.SetPolicy(w.policy)
+	r := w.drive(func(r ota.Report) bool { return r.State == ota.Healthy && r.Last.Version == "1.2.0" })
+	if w.running() != "1.2.0" || w.fake.Booted().Root != 2 {
+		t.Fatalf("%+v, running %s, %+v", r, w.running(), w.fake.Booted())
+	}
+	want := []string{"POST /reboot", "PUT /update/root", "POST /update/testboot", "POST /reboot", "POST /update/switch"}
+	if got := w.fake.Calls()[n:]; !slices.Equal(got, want) {
+		t.Fatalf("calls %q, want %q", got, want)
+	}
+}
+
+// TestOtherKernel: the boot partition is not A/B, so a root built for
+// another kernel is not installed.
+func TestOtherKernel(t *testing.T) {
+	w := newWorld(t, noon)
+	w.policy.InstallNow = "r-1"
+	w.kernel, w.repo.kernel = "6.12.9", "6.18.1"
+	w.boot()
+	r := w.report()
+	if r.State != ota.Idle || r.Detail != "1.1.0 needs the kernel 6.18.1 (this kit runs 6.12.9): reflash this kit to install it" || len(w.fake.Calls()) != 0 {
+		t.Fatalf("%+v %q", r, w.fake.Calls())
+	}
+}

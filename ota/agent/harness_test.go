@@ -193,6 +193,7 @@ func (h *fakeHost) set(f func(h *fakeHost)) {
 // fakeRepo is the verified repository, in memory.
 type fakeRepo struct {
 	mu       sync.Mutex
+	kernel   string // of every release
 	releases map[string][]byte
 	tamper   bool
 	fetches  []int64 // offsets asked for
@@ -213,7 +214,7 @@ func (r *fakeRepo) Latest(_ context.Context, channel, target, floor string) (can
 	sort.Slice(vs, func(i, j int) bool { return ota.Compare(vs[i], vs[j]) > 0 })
 	img := r.releases[vs[0]]
 	sum := sha256.Sum256(img)
-	return candidate{Release: ota.Release{Version: vs[0], Channels: []string{channel}, Target: target},
+	return candidate{Release: ota.Release{Version: vs[0], Channels: []string{channel}, Target: target, Kernel: r.kernel},
 		Path: ota.TargetPath(vs[0], target), Length: int64(len(img)), SHA256: sum[:], URL: "mem://" + vs[0]}, true, nil
 }
 
@@ -247,6 +248,9 @@ type world struct {
 	clock    *fakeClock
 	host     *fakeHost
 	repo     *fakeRepo
+	src      source // nil: repo
+	target   string
+	kernel   string // the running kernel; releases' Kernel (fakeRepo)
 	base     string // the first root's version
 	policy   ota.Policy
 	cut      func(state) bool // power cut after this state write
@@ -258,13 +262,14 @@ type world struct {
 
 func newWorld(t *testing.T, start time.Time) *world {
 	w := &world{
-		t:     t,
-		dir:   t.TempDir(),
-		fake:  gokrazytest.NewFake(t),
-		clock: newClock(start),
-		host:  &fakeHost{report: healthy("Logitech BRIO", "Jabra Speak 510")},
-		repo:  &fakeRepo{releases: map[string][]byte{"1.1.0": image("1.1.0", 1_500_000)}},
-		base:  "1.0.0",
+		t:      t,
+		dir:    t.TempDir(),
+		fake:   gokrazytest.NewFake(t),
+		clock:  newClock(start),
+		host:   &fakeHost{report: healthy("Logitech BRIO", "Jabra Speak 510")},
+		repo:   &fakeRepo{releases: map[string][]byte{"1.1.0": image("1.1.0", 1_500_000)}},
+		base:   "1.0.0",
+		target: "amd64",
 		policy: ota.Policy{Channel: "stable", Window: ota.Window{Start: "01:00", End: "04:00"},
 			Allowed: "1.1.0"},
 	}
@@ -289,13 +294,17 @@ func (w *world) running() string {
 func (w *world) boot() {
 	w.t.Helper()
 	w.stop()
-	a, err := New(Config{Host: w.host, StateDir: w.dir, Target: "amd64", Version: w.running(),
+	a, err := New(Config{Host: w.host, StateDir: w.dir, Target: w.target, Version: w.running(),
 		Gokrazy: w.fake.Client(), Log: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)),
 		OnReboot: func() {}})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	a.src, a.now, a.after, a.wakeHook, a.reconnect = w.repo, w.clock.Now, w.clock.After, w.clock.Kick, 0
+	if w.src != nil {
+		a.src = w.src
+	}
+	a.kernel = w.kernel
 	a.saveEvery = 256 << 10
 	if w.cut != nil {
 		cut := w.cut

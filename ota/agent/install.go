@@ -109,6 +109,10 @@ func (a *Agent) verifyInactive(t *target) error {
 func (a *Agent) reboot(ctx context.Context, release func(), detail string) (time.Duration, error) {
 	a.show(ota.Rebooting, detail)
 	if err := a.gk.Reboot(ctx); err != nil {
+		if ctx.Err() != nil {
+			// gokrazy stops roomd before it answers: going down.
+			return 0, ctx.Err()
+		}
 		release()
 		a.rebootAsked = time.Time{}
 		a.log.Error("reboot failed", "err", err)

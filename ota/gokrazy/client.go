@@ -132,11 +132,17 @@ func (c *Client) Switch(ctx context.Context) error {
 // Reboot asks gokrazy to stop the services and reboot (through kexec where
 // gokrazy can). The kernel's caches are flushed first: gokrazy edits the
 // boot partition's files in place and does not sync them.
+//
+// gokrazy answers only after it stopped the services (the caller among
+// them, usually: its context ends first) and unmounted /perm, so the
+// state written before is safe; services get 10 s per signal to stop. Not
+// "async": that reboots one second after the answer, /perm possibly
+// still mounted.
 func (c *Client) Reboot(ctx context.Context) error {
 	if c.local {
 		syscall.Sync()
 	}
-	_, err := c.do(ctx, http.MethodPost, "/reboot", strings.NewReader(url.Values{"async": {"true"}}.Encode()))
+	_, err := c.do(ctx, http.MethodPost, "/reboot", strings.NewReader(url.Values{"wait_per_signal": {"10s"}}.Encode()))
 	return err
 }
 
