@@ -77,12 +77,13 @@ const (
 	DefaultSettle     = 2 * time.Minute
 	DefaultDeadline   = 10 * time.Minute
 
-	trialTick      = 5 * time.Second
-	busyRetry      = 30 * time.Second
-	maxTrials      = 3 // trial boots without a verdict before giving up
-	maxDownloadErr = 5 // download failures in a row before [failed]
-	saveEvery      = 8 << 20
-	rebootPatience = 5 * time.Minute // a reboot that did not happen by then failed
+	trialTick        = 5 * time.Second
+	busyRetry        = 30 * time.Second
+	maxTrials        = 3 // trial boots without a verdict before giving up
+	maxTrialRestarts = 5 // roomd starts within one trial boot before it fails
+	maxDownloadErr   = 5 // download failures in a row before [failed]
+	saveEvery        = 8 << 20
+	rebootPatience   = 5 * time.Minute // a reboot that did not happen by then failed
 )
 
 // Agent is the update agent. Run drives it; the other methods are safe
@@ -327,6 +328,11 @@ func (a *Agent) ended(ctx context.Context, err error) error {
 // wait before the next one. Errors it returns end Run: only a stop or a
 // failed state hook; everything else is shown and retried.
 func (a *Agent) step(ctx context.Context) (time.Duration, error) {
+	if a.s.Phase == phaseDownloading || a.s.Phase == phaseDownloaded {
+		if err := a.takeRequest(); err != nil {
+			return a.stateError(err)
+		}
+	}
 	switch a.s.Phase {
 	case phaseDownloading:
 		return a.download(ctx)
@@ -434,6 +440,17 @@ func (a *Agent) check(ctx context.Context) (time.Duration, error) {
 	}
 	a.log.Info("update found", "version", v, "length", c.Length, "now", requested)
 	return 0, nil
+}
+
+// takeRequest makes an admin's new install-now request apply to the
+// release under way: it installs as soon as it is downloaded.
+func (a *Agent) takeRequest() error {
+	p, ok := a.currentPolicy()
+	if !ok || p.InstallNow == "" || p.InstallNow == a.s.RequestID {
+		return nil
+	}
+	a.s.RequestID, a.s.InstallNow = p.InstallNow, true
+	return a.save()
 }
 
 func colon(s string) string {

@@ -396,3 +396,46 @@ func TestOtherKernel(t *testing.T) {
 		t.Fatalf("%+v %q", r, w.fake.Calls())
 	}
 }
+
+// TestInstallNowWhileWaiting: a release waiting for the window installs
+// at once when an admin asks.
+func TestInstallNowWhileWaiting(t *testing.T) {
+	w := newWorld(t, noon)
+	w.boot()
+	if r := w.report(); !strings.Contains(r.Detail, "installs in the window") {
+		t.Fatalf("%+v", r)
+	}
+	w.policy.InstallNow = "r-2"
+	w.agent.SetPolicy(w.policy)
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	if w.clock.Now() != noon || w.calls("POST /update/testboot") != 1 {
+		t.Fatalf("at %s: %q", w.clock.Now(), w.fake.Calls())
+	}
+}
+
+// TestRoomdCrashLoopInTrial: roomd that keeps restarting in the trial
+// rolls the update back without waiting for the deadline.
+func TestRoomdCrashLoopInTrial(t *testing.T) {
+	w := newWorld(t, noon)
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		w.boot() // a roomd that crashes and is restarted by gokrazy
+		if !w.clock.settle(t) {
+			break
+		}
+	}
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	w.boot()
+	r := w.report()
+	if r.State != ota.RolledBack || r.Last.Reason != "roomd restarted 5 times during the trial boot" || w.running() != "1.0.0" {
+		t.Fatalf("%+v %+v", r, r.Last)
+	}
+}

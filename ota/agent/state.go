@@ -66,8 +66,11 @@ type state struct {
 	// (a hang, a panic, a cut).
 	Attempts     int       `json:"attempts,omitempty"`
 	TrialStarted time.Time `json:"trial_started,omitzero"`
-	Verdict      string    `json:"verdict,omitempty"` // why the trial failed
-	Fingerprint  []device  `json:"fingerprint,omitempty"`
+	// TrialRestarts counts roomd's starts within one trial boot after
+	// the first.
+	TrialRestarts int      `json:"trial_restarts,omitempty"`
+	Verdict       string   `json:"verdict,omitempty"` // why the trial failed
+	Fingerprint   []device `json:"fingerprint,omitempty"`
 	// Floor is the highest version ever committed here: nothing at or
 	// below it is installed again (an image rollback).
 	Floor   string      `json:"floor,omitempty"`

@@ -23,6 +23,7 @@ func (a *Agent) boot(ctx context.Context) error {
 		return nil
 	}
 	v := s.Target.Version
+	a.setAvailable(v)
 	runsTarget := a.cfg.Version == v
 	p, perr := a.gk.Partitions()
 	moved := perr == nil && p.Moved()
@@ -30,7 +31,7 @@ func (a *Agent) boot(ctx context.Context) error {
 	switch s.Phase {
 	case phaseTestbootSet, phaseRebooting:
 		if runsTarget {
-			s.Phase, s.TrialStarted, s.Verdict = phaseTrial, a.now(), ""
+			s.Phase, s.TrialStarted, s.Verdict, s.TrialRestarts = phaseTrial, a.now(), "", 0
 			if err := a.save(); err != nil {
 				return err
 			}
@@ -48,7 +49,15 @@ func (a *Agent) boot(ctx context.Context) error {
 		switch {
 		case runsTarget && moved:
 			// roomd restarted within the trial: the trial goes on, its
-			// deadline counted from the boot.
+			// deadline counted from the boot; a roomd that keeps
+			// crashing is a verdict of its own.
+			s.TrialRestarts++
+			if s.TrialRestarts >= maxTrialRestarts && s.Verdict == "" {
+				s.Verdict = fmt.Sprintf("roomd restarted %d times during the trial boot", s.TrialRestarts)
+			}
+			if err := a.save(); err != nil {
+				return err
+			}
 			a.show(ota.Installing, fmt.Sprintf("trial boot of %s", v))
 			return nil
 		case runsTarget:
@@ -123,7 +132,7 @@ func (a *Agent) rolledBack(reason string) error {
 func (a *Agent) clearTarget() {
 	s := &a.s
 	s.Target, s.Phase, s.Written, s.Attempts, s.Verdict = nil, phaseIdle, 0, 0, ""
-	s.TrialStarted, s.Fingerprint, s.InstallNow, s.Error = time.Time{}, nil, false, ""
+	s.TrialStarted, s.Fingerprint, s.InstallNow, s.Error, s.TrialRestarts = time.Time{}, nil, false, "", 0
 }
 
 // fail stops the update: [failed] with msg until the next check.
