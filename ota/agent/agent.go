@@ -66,8 +66,9 @@ type Config struct {
 	// settled by then after the trial boot started: roll back).
 	CheckEvery, Settle, Deadline time.Duration
 	// OnReboot, for sim kits, is called after the (fake) gokrazy
-	// rebooted; Run then returns and the caller starts a new Agent for
-	// the new boot. Nil: a real reboot ends the process.
+	// rebooted, from Run's goroutine as the last thing Run does: it must
+	// not wait for Run to return. The caller then starts a new Agent
+	// for the new boot. Nil: a real reboot ends the process.
 	OnReboot func()
 }
 
@@ -104,6 +105,9 @@ type Agent struct {
 	saved     func(state) error
 	reconnect time.Duration // pause before a download reconnects
 	wakeHook  func()        // replaces the kick channel (a fake clock wakes the loop)
+	// firstCheck is how long after the start the first check waits, so
+	// a building's kits back from a power cut do not all ask at once.
+	firstCheck time.Duration
 
 	s state // Run's goroutine only
 
@@ -149,18 +153,19 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{
-		cfg:       cfg,
-		log:       cfg.Log.With("module", "ota"),
-		st:        store{dir: cfg.StateDir},
-		src:       tufSource{cfg.Repo},
-		gk:        cfg.Gokrazy,
-		now:       time.Now,
-		after:     time.After,
-		saveEvery: saveEvery,
-		saved:     func(state) error { return nil },
-		reconnect: 2 * time.Second,
-		kick:      make(chan struct{}, 1),
-		changed:   make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Log.With("module", "ota"),
+		st:         store{dir: cfg.StateDir},
+		src:        tufSource{cfg.Repo},
+		gk:         cfg.Gokrazy,
+		now:        time.Now,
+		after:      time.After,
+		saveEvery:  saveEvery,
+		saved:      func(state) error { return nil },
+		reconnect:  2 * time.Second,
+		firstCheck: time.Minute + time.Duration(rand.Int64N(int64(4*time.Minute))),
+		kick:       make(chan struct{}, 1),
+		changed:    make(chan struct{}),
 	}
 	if cfg.Target != "sim" {
 		a.kernel = kernelRelease()
@@ -300,6 +305,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.s = s
+	a.nextCheck = a.now().Add(a.firstCheck)
 	if err := a.boot(ctx); err != nil {
 		return a.ended(ctx, err)
 	}
@@ -318,7 +324,11 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) ended(ctx context.Context, err error) error {
-	if errors.Is(err, errStop) || ctx.Err() != nil {
+	if errors.Is(err, errStop) {
+		a.cfg.OnReboot()
+		return nil
+	}
+	if ctx.Err() != nil {
 		return nil
 	}
 	return err

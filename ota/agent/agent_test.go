@@ -439,3 +439,30 @@ func TestRoomdCrashLoopInTrial(t *testing.T) {
 		t.Fatalf("%+v %+v", r, r.Last)
 	}
 }
+
+// TestFirstCheckWaits: after a start the first check waits a little (a
+// building's kits back from a power cut spread out), then repeats about
+// every CheckEvery; an install-now request does not wait.
+func TestFirstCheckWaits(t *testing.T) {
+	w := newWorld(t, noon)
+	w.repo.releases = map[string][]byte{}
+	w.firstCheck = 3 * time.Minute
+	w.boot()
+	w.clock.Advance(t, 2*time.Minute)
+	if w.repo.checks != 0 {
+		t.Fatal("checked at once")
+	}
+	w.clock.Advance(t, time.Minute)
+	if r := w.report(); w.repo.checks != 1 || r.Detail != "1.0.0, up to date" {
+		t.Fatalf("%d checks, %+v", w.repo.checks, r)
+	}
+	w.clock.Advance(t, 90*time.Minute) // CheckEvery 1 h ± 30 min
+	if w.repo.checks != 2 {
+		t.Fatalf("%d checks after 90 min", w.repo.checks)
+	}
+	w.policy.InstallNow = "r-1"
+	w.agent.SetPolicy(w.policy)
+	if r := w.report(); w.repo.checks != 3 || r.Detail != "asked to update now: 1.0.0 is the newest release" {
+		t.Fatalf("%d checks, %+v", w.repo.checks, r)
+	}
+}

@@ -39,7 +39,7 @@ func (a *Agent) download(ctx context.Context) (time.Duration, error) {
 		// at a time an install could happen, sets that right.
 		return a.rebootFirst(ctx)
 	}
-	a.showProgress(a.s.Written)
+	a.showProgress(t, a.s.Written)
 	offset := a.s.Written
 	err := a.stream(ctx, t, offset)
 	var perm *permanentError
@@ -85,8 +85,7 @@ func (a *Agent) restartDownload() error {
 	return nil
 }
 
-func (a *Agent) showProgress(written int64) {
-	t := a.s.Target
+func (a *Agent) showProgress(t *target, written int64) {
 	a.mu.Lock()
 	a.status.State = ota.Downloading
 	a.status.TargetVersion = t.Version
@@ -189,7 +188,7 @@ func (u *upload) Read(p []byte) (int, error) {
 func (u *upload) saveProgress() error {
 	u.st.Written = u.savedAt
 	u.savedAt = u.pos
-	u.a.showProgress(u.pos)
+	u.a.showProgress(u.t, u.pos)
 	if err := u.a.st.save(u.st); err != nil {
 		u.a.log.Warn("cannot record the download's progress", "err", err)
 		return nil // the download goes on; a cut restarts it from an older point

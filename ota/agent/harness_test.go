@@ -197,11 +197,13 @@ type fakeRepo struct {
 	releases map[string][]byte
 	tamper   bool
 	fetches  []int64 // offsets asked for
+	checks   int
 }
 
 func (r *fakeRepo) Latest(_ context.Context, channel, target, floor string) (candidate, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.checks++
 	var vs []string
 	for v := range r.releases {
 		if ota.Compare(v, floor) > 0 {
@@ -243,22 +245,23 @@ func image(version string, size int) []byte {
 // world is a kit: a fake gokrazy disk, a state dir, the agent of the
 // current boot.
 type world struct {
-	t        *testing.T
-	dir      string
-	fake     *gokrazytest.Fake
-	clock    *fakeClock
-	host     *fakeHost
-	repo     *fakeRepo
-	src      source // nil: repo
-	target   string
-	kernel   string // the running kernel; releases' Kernel (fakeRepo)
-	base     string // the first root's version
-	policy   ota.Policy
-	cut      func(state) bool // power cut after this state write
-	agent    *Agent
-	cancel   context.CancelFunc
-	done     chan error
-	rebooted bool
+	t          *testing.T
+	dir        string
+	fake       *gokrazytest.Fake
+	clock      *fakeClock
+	host       *fakeHost
+	repo       *fakeRepo
+	src        source // nil: repo
+	target     string
+	kernel     string // the running kernel; releases' Kernel (fakeRepo)
+	firstCheck time.Duration
+	base       string // the first root's version
+	policy     ota.Policy
+	cut        func(state) bool // power cut after this state write
+	agent      *Agent
+	cancel     context.CancelFunc
+	done       chan error
+	rebooted   bool
 }
 
 func newWorld(t *testing.T, start time.Time) *world {
@@ -305,7 +308,7 @@ func (w *world) boot() {
 	if w.src != nil {
 		a.src = w.src
 	}
-	a.kernel = w.kernel
+	a.kernel, a.firstCheck = w.kernel, w.firstCheck
 	a.saveEvery = 256 << 10
 	if w.cut != nil {
 		cut := w.cut

@@ -122,8 +122,7 @@ func (a *Agent) reboot(ctx context.Context, release func(), detail string) (time
 	a.release, a.rebootAsked = release, a.now()
 	a.log.Info("rebooting", "why", detail)
 	if a.cfg.OnReboot != nil {
-		a.cfg.OnReboot()
-		return 0, errStop
+		return 0, errStop // Run calls it
 	}
 	return rebootPatience, nil
 }
