@@ -6,8 +6,8 @@ import (
 	"encoding/binary"
 	"os"
 	"os/exec"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,7 +139,9 @@ func TestPublishRoots(t *testing.T) {
 }
 
 func TestPublishRefusals(t *testing.T) {
-	sim := func(b string) func(t *testing.T) string { return func(t *testing.T) string { return writeImage(t, []byte(b)) } }
+	sim := func(b string) func(t *testing.T) string {
+		return func(t *testing.T) string { return writeImage(t, []byte(b)) }
+	}
 	sq := func(version, target string) func(t *testing.T) string {
 		return func(t *testing.T) string {
 			if _, err := exec.LookPath("unsquashfs"); err != nil {
