@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -94,19 +95,13 @@ func Verify(dir string, trusted []byte, now time.Time) (*Report, error) {
 			return nil, fmt.Errorf("target %s describes %s", path, want)
 		}
 		sum := hex.EncodeToString(tf.Hashes["sha256"])
-		file := filepath.Join(dir, "targets", filepath.FromSlash(filepath.ToSlash(filepath.Dir(path))), sum+"."+filepath.Base(path))
+		file := filepath.Join(dir, "targets", filepath.FromSlash(pathpkg.Dir(path)), sum+"."+pathpkg.Base(path))
 		if err := checkFile(file, tf.Length, tf.Hashes["sha256"]); err != nil {
 			return nil, fmt.Errorf("release %s for %s: %w", rel.Version, rel.Target, err)
 		}
 		rep.Releases = append(rep.Releases, Listing{Path: path, Release: rel, Length: tf.Length, SHA256: sum, File: file})
 	}
-	sort.Slice(rep.Releases, func(i, j int) bool {
-		a, b := rep.Releases[i].Release, rep.Releases[j].Release
-		if c := ota.Compare(a.Version, b.Version); c != 0 {
-			return c > 0
-		}
-		return a.Target < b.Target
-	})
+	sortListings(rep.Releases)
 	return rep, nil
 }
 
@@ -157,4 +152,15 @@ func (fileFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]b
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is longer than %d bytes", u, maxLength)}
 	}
 	return b, nil
+}
+
+// sortListings orders releases newest version first, then by target.
+func sortListings(l []Listing) {
+	sort.Slice(l, func(i, j int) bool {
+		a, b := l[i].Release, l[j].Release
+		if c := ota.Compare(a.Version, b.Version); c != 0 {
+			return c > 0
+		}
+		return a.Target < b.Target
+	})
 }
