@@ -99,6 +99,7 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	// The final name holds the hash, known only after the copy: write a
 	// temporary file beside it and rename it (what renameio does, with the
 	// name chosen late).
+	defer os.Remove(dir) // only when empty: a refused first image leaves nothing
 	tmp, err := os.CreateTemp(dir, ".publish-*")
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)

@@ -191,7 +191,7 @@ func TestPublishRefusals(t *testing.T) {
 			if rep.Targets.Version != 1 || rep.Timestamp.Version != 1 || len(rep.Releases) != 0 {
 				t.Errorf("a refused publish changed the repository: %+v", rep)
 			}
-			leftovers, _ := filepath.Glob(filepath.Join(r.Dir(), "targets", "releases", "*", "*"))
+			leftovers, _ := filepath.Glob(filepath.Join(r.Dir(), "targets", "*", "*"))
 			if len(leftovers) > 0 {
 				t.Errorf("a refused publish left %v", leftovers)
 			}
