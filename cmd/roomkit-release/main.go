@@ -5,7 +5,7 @@
 //	roomkit-release publish -repo DIR -image FILE -version V [-channel stable] [-target amd64|rpi4|sim]
 //	roomkit-release rotate -repo DIR -role R -root-key FILE [-root-key FILE...] [-new-key FILE]
 //	roomkit-release refresh -repo DIR
-//	roomkit-release verify -repo DIR [-root FILE]
+//	roomkit-release verify -repo DIR [-root FILE] [-url URL]
 //
 // Exit codes: 0 done, 1 failed, 2 usage error.
 package main
@@ -98,7 +98,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		do = func() error { return refresh(stdout, *dir) }
 	case "verify":
 		root := fs.String("root", "", "the root a kit trusts (default: the repository's 1.root.json, what the first kits were built with)")
-		do = func() error { return verify(stdout, *dir, *root) }
+		url := fs.String("url", "", "check the served copy at this URL (the portal's https://…/ota, a CDN) instead of the directory")
+		do = func() error { return verify(stdout, *dir, *root, *url) }
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -247,20 +248,24 @@ func printExpiry(w io.Writer, rep *repo.Report) {
 	tw.Flush()
 }
 
-func verify(w io.Writer, dir, rootFile string) error {
-	var trusted []byte
-	if rootFile != "" {
-		b, err := os.ReadFile(rootFile)
-		if err != nil {
-			return fmt.Errorf("read the trusted root: %w", err)
-		}
-		trusted = b
+func verify(w io.Writer, dir, rootFile, url string) error {
+	if rootFile == "" {
+		rootFile = filepath.Join(dir, "metadata", "1.root.json")
 	}
-	rep, err := repo.Verify(dir, trusted, time.Now())
+	trusted, err := os.ReadFile(rootFile)
+	if err != nil {
+		return fmt.Errorf("read the trusted root: %w", err)
+	}
+	var rep *repo.Report
+	if url != "" {
+		rep, err = repo.VerifyURL(url, trusted, time.Now(), nil)
+	} else {
+		rep, err = repo.Verify(dir, trusted, time.Now())
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "a kit accepts this repository:")
+	fmt.Fprintf(w, "a kit trusting %s accepts this repository:\n", rootFile)
 	printExpiry(w, rep)
 	if len(rep.Releases) == 0 {
 		fmt.Fprintln(w, "\nno releases")

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,10 +97,18 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	for _, want := range []string{"a kit accepts this repository:", "root       v2 ", "0.2.0    sim     beta,stable  3000 bytes  -  "} {
+	for _, want := range []string{"a kit trusting " + filepath.Join(dir, "metadata", "1.root.json") + " accepts this repository:", "root       v2 ", "0.2.0    sim     beta,stable  3000 bytes  -  "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, out)
 		}
+	}
+
+	// The same through HTTP, as the portal or a CDN serves it.
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	out, _, err = release(t, "verify", "-repo", dir, "-url", srv.URL)
+	if err != nil || !strings.Contains(out, "0.2.0    sim     beta,stable  3000 bytes  -  ") {
+		t.Fatalf("verify -url: %v\n%s", err, out)
 	}
 
 	// A damaged target: verify fails (exit 1, not 2) and says which.

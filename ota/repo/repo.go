@@ -268,7 +268,7 @@ func (r *Repo) Releases() []Listing {
 		}
 		sum := hex.EncodeToString(tf.Hashes["sha256"])
 		file := filepath.Join(r.dir, "targets", filepath.FromSlash(pathpkg.Dir(path)), sum+"."+pathpkg.Base(path))
-		out = append(out, Listing{Path: path, Release: rel, Length: tf.Length, SHA256: sum, File: file})
+		out = append(out, Listing{Path: path, Release: rel, Length: tf.Length, SHA256: sum, File: file, sum: tf.Hashes["sha256"]})
 	}
 	sortListings(out)
 	return out

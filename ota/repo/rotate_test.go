@@ -286,3 +286,27 @@ func TestInitRefusals(t *testing.T) {
 		t.Errorf("Open of an empty directory: %v", err)
 	}
 }
+
+func TestRotateInterrupted(t *testing.T) {
+	r := newRepo(t)
+	first := r.Root()
+	old := filepath.Join(t.TempDir(), "old.pem")
+	copyFile(t, r.onlineKeyPath(RoleTargets), old)
+	if err := r.Rotate(RoleTargets, []string{RootKeyPath(r.Dir(), 1)}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// What a cut between the new root and the key's installation leaves:
+	// the new key pending, the old one in place.
+	if err := os.Rename(r.onlineKeyPath(RoleTargets), r.onlineKeyPath(RoleTargets)+".new"); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, old, r.onlineKeyPath(RoleTargets))
+	publishSim(t, r, "1.0.0")
+	if _, err := os.Stat(r.onlineKeyPath(RoleTargets) + ".new"); err == nil {
+		t.Error("the pending key is still pending")
+	}
+	s := serve(t, r.Dir())
+	if _, err := client(t, s.URL, first, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
