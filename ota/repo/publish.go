@@ -92,6 +92,16 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 		src = sec.reader(f, size)
 	}
 
+	path := ota.TargetPath(rel.Version, rel.Target)
+	if old, ok := r.targets.Signed.Targets[path]; ok {
+		// Published before: only the hash matters, nothing is copied.
+		h := sha256.New()
+		if _, err := io.Copy(h, bufio.NewReaderSize(src, 256<<10)); err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		return r.promote(keys, path, old, h.Sum(nil), rel)
+	}
+
 	dir := filepath.Join(r.dir, "targets", "releases", rel.Version)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("publish: %w", err)
@@ -118,11 +128,6 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 		return fmt.Errorf("%s is empty", name)
 	}
 	sum := h.Sum(nil)
-
-	path := ota.TargetPath(rel.Version, rel.Target)
-	if old, ok := r.targets.Signed.Targets[path]; ok {
-		return r.promote(keys, path, old, sum, rel)
-	}
 
 	if rel.Target == "sim" {
 		if simVersion != "" && simVersion != rel.Version {

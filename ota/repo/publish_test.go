@@ -284,6 +284,19 @@ func TestPublishStreams(t *testing.T) {
 	if sha256.Sum256(got) != sha256.Sum256(img) {
 		t.Error("piped image published wrong")
 	}
+
+	// A disk image or root must be a file: its parts are found by offset.
+	pr2, pw2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw2.Close()
+	defer pr2.Close()
+	name := "/dev/fd/" + strconv.Itoa(int(pr2.Fd()))
+	err = r.Publish(name, ota.Release{Version: "1.5.0", Target: "rpi4", Channels: []string{"stable"}})
+	if want := name + " is not a regular file: give a disk image or squashfs file for rpi4"; err == nil || err.Error() != want {
+		t.Errorf("Publish of a pipe for rpi4: %v, want %q", err, want)
+	}
 }
 
 func FuzzRootSection(f *testing.F) {
