@@ -6,6 +6,7 @@
 //	roomkit-release rotate -repo DIR -role R -root-key FILE [-root-key FILE...] [-new-key FILE]
 //	roomkit-release refresh -repo DIR
 //	roomkit-release verify -repo DIR [-root FILE] [-url URL]
+//	roomkit-release sim-image -version V [-size 8M] [-unhealthy] -out FILE
 //
 // Exit codes: 0 done, 1 failed, 2 usage error.
 package main
@@ -18,9 +19,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/google/renameio/v2"
 
 	"roomkit/ota"
 	"roomkit/ota/repo"
@@ -35,6 +39,7 @@ commands:
   rotate    replace a role's key (needs the offline root keys)
   refresh   re-sign the timestamp (daily) and what is near expiry
   verify    walk the repository as a kit does and list what it accepts
+  sim-image write a release "root" for sim kits (roomd -devices sim), to publish with -target sim
 
 roomkit-release <command> -help shows the command's flags.
 `
@@ -100,6 +105,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		root := fs.String("root", "", "the root a kit trusts (default: the repository's 1.root.json, what the first kits were built with)")
 		url := fs.String("url", "", "check the served copy at this URL (the portal's https://…/ota, a CDN) instead of the directory")
 		do = func() error { return verify(stdout, *dir, *root, *url) }
+	case "sim-image":
+		ver := fs.String("version", "", "the version the sim kit runs after installing it")
+		sz := fs.String("size", "8M", "the image's size (K, M or G suffix): what the kit downloads")
+		unhealthy := fs.Bool("unhealthy", false, "the sim kit fails its trial boot with it (its camera goes missing): the rollback demo")
+		out := fs.String("out", "", "the file to write")
+		do = func() error { return simImage(stdout, *out, *ver, *sz, *unhealthy) }
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -119,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("%s: unexpected arguments %q", cmd, fs.Args())
 	}
-	if *dir == "" {
+	if *dir == "" && cmd != "sim-image" {
 		return usageErr("%s: -repo DIR is required", cmd)
 	}
 	return do()
@@ -282,6 +293,47 @@ func verify(w io.Writer, dir, rootFile, url string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.16s…\n", l.Release.Version, l.Release.Target, strings.Join(l.Release.Channels, ","), size(l.Length), k, l.SHA256)
 	}
 	return tw.Flush()
+}
+
+func simImage(w io.Writer, out, ver, sz string, unhealthy bool) error {
+	if out == "" || ver == "" {
+		return usageErr("sim-image: -version V and -out FILE are required")
+	}
+	n, err := parseSize(sz)
+	if err != nil {
+		return usageErr("sim-image: -size: %v", err)
+	}
+	f, err := renameio.TempFile("", out)
+	if err != nil {
+		return fmt.Errorf("sim-image: %w", err)
+	}
+	defer f.Cleanup()
+	if err := repo.WriteSimImage(f, repo.SimImage{Version: ver, Unhealthy: unhealthy}, n); err != nil {
+		return err
+	}
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("sim-image: %w", err)
+	}
+	fmt.Fprintf(w, "wrote %s: sim release %s (%s)\n", out, ver, size(n))
+	return nil
+}
+
+// parseSize reads 8M, 512K, 1G or a byte count.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (64<<30)/mult {
+		return 0, fmt.Errorf("%q is not a size like 8M", s)
+	}
+	return n * mult, nil
 }
 
 func size(n int64) string {

@@ -38,6 +38,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"publish", "-repo", dir, "-nope"}, "publish: flag provided but not defined: -nope"},
 		{[]string{"rotate", "-repo", dir}, "rotate: -role is required"},
 		{[]string{"rotate", "-repo", dir, "-role", "targets"}, "rotate: -root-key FILE is required"},
+		{[]string{"sim-image", "-version", "0.2.0"}, "sim-image: -version V and -out FILE are required"},
+		{[]string{"sim-image", "-version", "0.2.0", "-out", "x", "-size", "8X"}, `sim-image: -size: "8X" is not a size like 8M`},
 	} {
 		_, _, err := release(t, tc.args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
@@ -120,5 +122,30 @@ func TestLifecycle(t *testing.T) {
 	_, _, err = release(t, "verify", "-repo", dir)
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "release 0.2.0 for sim: ") {
 		t.Errorf("verify of a tampered target: %v", err)
+	}
+}
+
+func TestSimImage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ota")
+	img := filepath.Join(t.TempDir(), "sim-0.3.0.img")
+	if _, _, err := release(t, "init", "-repo", dir); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := release(t, "sim-image", "-version", "0.3.0", "-size", "64K", "-unhealthy", "-out", img)
+	if err != nil || out != "wrote "+img+": sim release 0.3.0 (65536 bytes)\n" {
+		t.Fatalf("sim-image: %v %q", err, out)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := repo.ParseSimImage(b); !ok || s.Version != "0.3.0" || !s.Unhealthy || len(b) != 64<<10 {
+		t.Errorf("sim image %+v %v, %d bytes", s, ok, len(b))
+	}
+	if _, _, err := release(t, "publish", "-repo", dir, "-image", img, "-version", "0.4.0", "-target", "sim"); err == nil || !strings.Contains(err.Error(), "is a sim image of version 0.3.0, not 0.4.0") {
+		t.Errorf("publish as another version: %v", err)
+	}
+	if _, _, err := release(t, "publish", "-repo", dir, "-image", img, "-version", "0.3.0", "-target", "sim"); err != nil {
+		t.Errorf("publish: %v", err)
 	}
 }

@@ -118,8 +118,8 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	defer tmp.Close()
 	h := sha256.New()
 	br := bufio.NewReaderSize(src, 256<<10)
-	head, _ := br.Peek(4096)
-	simVersion := simHeader(head)
+	head, _ := br.Peek(MaxSimHeader)
+	simImage, isSim := ParseSimImage(head)
 	n, err := io.Copy(io.MultiWriter(tmp, h), br)
 	if err != nil {
 		return fmt.Errorf("copy %s into the repository: %w", name, err)
@@ -130,8 +130,8 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	sum := h.Sum(nil)
 
 	if rel.Target == "sim" {
-		if simVersion != "" && simVersion != rel.Version {
-			return fmt.Errorf("%s is a sim image of version %s, not %s", name, simVersion, rel.Version)
+		if isSim && simImage.Version != rel.Version {
+			return fmt.Errorf("%s is a sim image of version %s, not %s", name, simImage.Version, rel.Version)
 		}
 	} else {
 		info, err := readRootInfo(tmp.Name())
