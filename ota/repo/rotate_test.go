@@ -2,6 +2,7 @@ package repo
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -308,5 +309,33 @@ func TestRotateInterrupted(t *testing.T) {
 	s := serve(t, r.Dir())
 	if _, err := client(t, s.URL, first, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRefreshWarnsRootExpiry(t *testing.T) {
+	var logs strings.Builder
+	saved := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer slog.SetDefault(saved)
+
+	dir := filepath.Join(t.TempDir(), "ota")
+	if err := Init(dir, InitOptions{Expires: map[string]time.Duration{RoleRoot: 8 * time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "the root expires soon") {
+		t.Errorf("warned with 7 of 8 hours left: %s", logs.String())
+	}
+	if err := r.Refresh(time.Now().Add(7 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "the root expires soon: re-sign it with the offline root keys (roomkit-release rotate -role root)") {
+		t.Errorf("no warning with an hour left: %s", logs.String())
 	}
 }
