@@ -93,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		target := fs.String("target", "amd64", "the hardware: "+strings.Join(ota.Targets, ", "))
 		do = func() error { return publish(stdout, *dir, *image, *ver, *channel, *target) }
 	case "rotate":
-		role := fs.String("role", "", "the role whose key is replaced: root, targets, snapshot or timestamp")
+		role := fs.String("role", "", "the role whose key is replaced: root, targets, snapshot or timestamp (online roles may be comma-separated: targets,snapshot,timestamp)")
 		var rootKeys list
 		fs.Var(&rootKeys, "root-key", "a current root key file (repeat, or comma-separate, up to the root's threshold); for -role root the first is the key replaced")
 		newKey := fs.String("new-key", "", "the new key file (default: a new key, in keys/online for online roles, the next keys/offline/root-N.pem for root)")

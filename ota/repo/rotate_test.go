@@ -339,3 +339,45 @@ func TestRefreshWarnsRootExpiry(t *testing.T) {
 		t.Errorf("no warning with an hour left: %s", logs.String())
 	}
 }
+
+func TestRotateLostMachine(t *testing.T) {
+	r := newRepo(t)
+	first := r.Root()
+	publishSim(t, r, "1.0.0")
+	// The release machine is gone: no online key left.
+	for _, role := range onlineRoles {
+		os.Remove(r.onlineKeyPath(role))
+	}
+	root := []string{RootKeyPath(r.Dir(), 1)}
+	err := r.Rotate(RoleTargets, root, "")
+	want := "key " + r.onlineKeyPath(RoleSnapshot) + " does not exist (rotate it too: -role targets,snapshot)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Rotate targets alone: %v, want %q", err, want)
+	}
+	if _, err := os.Stat(r.metaPath(2, RoleRoot)); err == nil {
+		t.Fatal("a refused rotation wrote a root")
+	}
+	for _, tc := range []struct {
+		role, newKey, want string
+	}{
+		{"targets,root", "", "rotate a root key on its own, not with other roles"},
+		{"targets,snapshot", "x.pem", "a new key file can be given for one role only; rotating several makes a new key for each"},
+		{"targets,mirror", "", `role "mirror" is not root, targets, snapshot or timestamp`},
+	} {
+		if err := r.Rotate(tc.role, root, tc.newKey); err == nil || err.Error() != tc.want {
+			t.Errorf("Rotate %s: %v, want %q", tc.role, err, tc.want)
+		}
+	}
+	if err := r.Rotate("targets, snapshot,timestamp", root, ""); err != nil {
+		t.Fatalf("Rotate all three: %v", err)
+	}
+	s := serve(t, r.Dir())
+	up, err := client(t, s.URL, first, time.Now())
+	if err != nil {
+		t.Fatalf("a kit refuses after rotating all online keys: %v", err)
+	}
+	if _, err := up.GetTargetInfo(ota.TargetPath("1.0.0", "sim")); err != nil {
+		t.Error(err)
+	}
+	publishSim(t, r, "1.0.1")
+}
