@@ -30,7 +30,7 @@ import (
 // served over real HTTP by a mirror that tests can make misbehave, and a
 // kit's Config pointing at it with its own metadata cache.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	repo   *repo.Repo
 	mirror *mirror
@@ -39,7 +39,7 @@ type fixture struct {
 	image  []byte // the root the kit's image trusts (1.root.json)
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	if err := repo.Init(dir, repo.InitOptions{}); err != nil {
@@ -120,7 +120,7 @@ func (f *fixture) publish(version, target string, channels ...string) []byte {
 
 // addTarget writes data as a target file in the pinned layout and lists
 // it in tg.
-func addTarget(t *testing.T, dir string, tg *metadata.TargetsType, rel ota.Release, data []byte) {
+func addTarget(t testing.TB, dir string, tg *metadata.TargetsType, rel ota.Release, data []byte) {
 	t.Helper()
 	sum := sha256.Sum256(data)
 	path := ota.TargetPath(rel.Version, rel.Target)
@@ -192,7 +192,7 @@ func (f *fixture) onlineSigner(role string) signature.Signer {
 	return signerOf(f.t, b)
 }
 
-func signerOf(t *testing.T, pemBytes []byte) signature.Signer {
+func signerOf(t testing.TB, pemBytes []byte) signature.Signer {
 	t.Helper()
 	blk, _ := pem.Decode(pemBytes)
 	if blk == nil {
@@ -209,7 +209,7 @@ func signerOf(t *testing.T, pemBytes []byte) signature.Signer {
 	return s
 }
 
-func rogueSigner(t *testing.T) signature.Signer {
+func rogueSigner(t testing.TB) signature.Signer {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
