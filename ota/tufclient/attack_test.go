@@ -250,7 +250,7 @@ func TestAttackMirror(t *testing.T) {
 				w.Write([]byte("{"))
 				blockUntilGone(w, r)
 			}
-		}, "the download server stopped sending for 300ms"},
+		}, "the download server stopped sending for 1 s"},
 		{"slow drip", "/metadata/timestamp.json", func(f *fixture) http.HandlerFunc {
 			b := f.metaFile("timestamp.json")
 			return func(w http.ResponseWriter, r *http.Request) {
