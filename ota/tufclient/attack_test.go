@@ -180,15 +180,27 @@ func TestAttackFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	root, err := metadata.Root().FromBytes(f.image)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The mirror keeps serving the same (valid, signed) metadata while
-	// the world moves on: the kit's clock passes the timestamp's expiry.
-	f.cfg.Now = func() time.Time { return ts.Signed.Expires.Add(time.Minute) }
-	_, _, err = f.latest("stable", "sim", "")
-	wantErr(t, err, "the update server's metadata expired on "+ts.Signed.Expires.UTC().Format("2006-01-02 15:04 UTC")+
-		" (timestamp.json): is its clock or the release process stuck?")
-	var expired *metadata.ErrExpiredMetadata
-	if !errors.As(err, &expired) {
-		t.Errorf("error %v does not wrap go-tuf's ErrExpiredMetadata", err)
+	// the world moves on: the kit's clock passes an expiry.
+	for _, tt := range []struct {
+		file    string
+		expires time.Time
+	}{
+		{"timestamp.json", ts.Signed.Expires},
+		{"root.json", root.Signed.Expires},
+	} {
+		f.cfg.Now = func() time.Time { return tt.expires.Add(time.Minute) }
+		_, _, err = f.latest("stable", "sim", "")
+		wantErr(t, err, "the update server's metadata expired on "+tt.expires.UTC().Format("2006-01-02 15:04 UTC")+
+			" ("+tt.file+"): is its clock or the release process stuck?")
+		var expired *metadata.ErrExpiredMetadata
+		if !errors.As(err, &expired) {
+			t.Errorf("error %v does not wrap go-tuf's ErrExpiredMetadata", err)
+		}
 	}
 }
 
