@@ -153,20 +153,6 @@ func unsquashfs(name string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// simHeader reads the version from a sim image's first line
-// ({"roomkit_sim_image":1,"version":"0.2.0",...}), "" when it has none.
-func simHeader(head []byte) string {
-	line, _, _ := bytes.Cut(head, []byte("\n"))
-	var h struct {
-		Sim     int    `json:"roomkit_sim_image"`
-		Version string `json:"version"`
-	}
-	if json.Unmarshal(line, &h) != nil || h.Sim == 0 {
-		return ""
-	}
-	return h.Version
-}
-
 // fileSize returns the size of a regular file, or -1 for a pipe.
 func fileSize(f *os.File) (int64, error) {
 	st, err := f.Stat()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,9 @@ func readKey(path string) (*key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		slog.Warn("a key file is readable by others: chmod 600 it", "key", path, "mode", st.Mode().Perm().String())
+	}
 	blk, _ := pem.Decode(b)
 	if blk == nil || blk.Type != "PRIVATE KEY" {
 		return nil, fmt.Errorf("%s is not a PEM private key (PKCS#8, \"BEGIN PRIVATE KEY\")", path)
@@ -103,6 +107,17 @@ func (r *Repo) roleKey(role string) (*key, error) {
 		return nil, err
 	}
 	if err := r.checkRoleKey(k, role); err != nil {
+		// A rotation that stopped between writing the new root and
+		// installing the new key left it beside the old one: finish it.
+		pending := r.onlineKeyPath(role) + ".new"
+		if nk, perr := readKey(pending); perr == nil && r.checkRoleKey(nk, role) == nil {
+			if err := os.Rename(pending, r.onlineKeyPath(role)); err != nil {
+				return nil, fmt.Errorf("install the new %s key: %w", role, err)
+			}
+			nk.path = r.onlineKeyPath(role)
+			slog.Warn("installed the new key an interrupted rotation left", "role", role, "key", nk.path)
+			return nk, syncDir(filepath.Dir(pending))
+		}
 		return nil, err
 	}
 	return k, nil

@@ -92,6 +92,16 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 		src = sec.reader(f, size)
 	}
 
+	path := ota.TargetPath(rel.Version, rel.Target)
+	if old, ok := r.targets.Signed.Targets[path]; ok {
+		// Published before: only the hash matters, nothing is copied.
+		h := sha256.New()
+		if _, err := io.Copy(h, bufio.NewReaderSize(src, 256<<10)); err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		return r.promote(keys, path, old, h.Sum(nil), rel)
+	}
+
 	dir := filepath.Join(r.dir, "targets", "releases", rel.Version)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("publish: %w", err)
@@ -99,6 +109,7 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	// The final name holds the hash, known only after the copy: write a
 	// temporary file beside it and rename it (what renameio does, with the
 	// name chosen late).
+	defer os.Remove(dir) // only when empty: a refused first image leaves nothing
 	tmp, err := os.CreateTemp(dir, ".publish-*")
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
@@ -107,8 +118,8 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	defer tmp.Close()
 	h := sha256.New()
 	br := bufio.NewReaderSize(src, 256<<10)
-	head, _ := br.Peek(4096)
-	simVersion := simHeader(head)
+	head, _ := br.Peek(MaxSimHeader)
+	simImage, isSim := ParseSimImage(head)
 	n, err := io.Copy(io.MultiWriter(tmp, h), br)
 	if err != nil {
 		return fmt.Errorf("copy %s into the repository: %w", name, err)
@@ -118,14 +129,9 @@ func (r *Repo) publish(f *os.File, name string, rel ota.Release) error {
 	}
 	sum := h.Sum(nil)
 
-	path := ota.TargetPath(rel.Version, rel.Target)
-	if old, ok := r.targets.Signed.Targets[path]; ok {
-		return r.promote(keys, path, old, sum, rel)
-	}
-
 	if rel.Target == "sim" {
-		if simVersion != "" && simVersion != rel.Version {
-			return fmt.Errorf("%s is a sim image of version %s, not %s", name, simVersion, rel.Version)
+		if isSim && simImage.Version != rel.Version {
+			return fmt.Errorf("%s is a sim image of version %s, not %s", name, simImage.Version, rel.Version)
 		}
 	} else {
 		info, err := readRootInfo(tmp.Name())

@@ -26,11 +26,13 @@ package repo
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,6 +41,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"roomkit/ota"
 )
 
 // Role names, as TUF spells them.
@@ -251,4 +255,33 @@ func metaFile(version int64, b []byte) *metadata.MetaFiles {
 	m.Length = int64(len(b))
 	m.Hashes = metadata.Hashes{"sha256": metadata.HexBytes(sum[:])}
 	return m
+}
+
+// Releases lists what the current targets metadata signs, newest first,
+// without reading the files (Verify checks them).
+func (r *Repo) Releases() []Listing {
+	var out []Listing
+	for path, tf := range r.targets.Signed.Targets {
+		rel, err := ota.ReleaseOf(tf)
+		if err != nil {
+			continue
+		}
+		sum := hex.EncodeToString(tf.Hashes["sha256"])
+		file := filepath.Join(r.dir, "targets", filepath.FromSlash(pathpkg.Dir(path)), sum+"."+pathpkg.Base(path))
+		out = append(out, Listing{Path: path, Release: rel, Length: tf.Length, SHA256: sum, File: file, sum: tf.Hashes["sha256"]})
+	}
+	sortListings(out)
+	return out
+}
+
+// Current describes the current metadata as this repository signed it
+// (Verify describes it as a kit sees it): versions, expiry and releases.
+func (r *Repo) Current() *Report {
+	return &Report{
+		Root:      Signed{r.root.Signed.Version, r.root.Signed.Expires},
+		Targets:   Signed{r.targets.Signed.Version, r.targets.Signed.Expires},
+		Snapshot:  Signed{r.snapshot.Signed.Version, r.snapshot.Signed.Expires},
+		Timestamp: Signed{r.timestamp.Signed.Version, r.timestamp.Signed.Expires},
+		Releases:  r.Releases(),
+	}
 }

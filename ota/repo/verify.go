@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"roomkit/ota"
@@ -41,7 +43,9 @@ type Listing struct {
 	Release ota.Release
 	Length  int64
 	SHA256  string // hex
-	File    string // the hash-named file in DIR/targets
+	File    string // the hash-named file in DIR/targets, or its URL
+
+	sum []byte
 }
 
 // Verify walks the repository in dir the way a kit does, with go-tuf's
@@ -50,25 +54,69 @@ type Listing struct {
 // timestamp, snapshot and targets, judging expiry at now. It then checks
 // every release's file against its signed length and hash, streaming.
 func Verify(dir string, trusted []byte, now time.Time) (*Report, error) {
-	if trusted == nil {
-		b, err := os.ReadFile(filepath.Join(dir, "metadata", "1.root.json"))
-		if err != nil {
-			return nil, fmt.Errorf("read the first root: %w", err)
-		}
-		trusted = b
+	trusted, err := firstRoot(dir, trusted)
+	if err != nil {
+		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	base := "file://" + filepath.ToSlash(abs)
+	return verify(base, fileFetcher{}, trusted, now, func(l *Listing) error {
+		l.File = filepath.Join(dir, "targets", filepath.FromSlash(pathpkg.Dir(l.Path)), l.SHA256+"."+pathpkg.Base(l.Path))
+		return checkFile(l.File, l.Length, l.sum)
+	})
+}
+
+// VerifyURL is Verify against a served copy of the repository (the
+// portal's /ota/, a CDN): base is the URL metadata/ and targets/ are
+// under. trusted is required; take the 1.root.json of the repository the
+// copy was made from, not the served one.
+func VerifyURL(base string, trusted []byte, now time.Time, client *http.Client) (*Report, error) {
+	if len(trusted) == 0 {
+		return nil, errors.New("verifying a served repository needs the root kits trust")
+	}
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Minute}
+	}
+	base = strings.TrimSuffix(base, "/")
+	f := fetcher.NewDefaultFetcher() // one try: a missing N+1.root.json is an answer, not a failure
+	f.SetHTTPClient(client)
+	return verify(base, f, trusted, now, func(l *Listing) error {
+		u := base + "/targets/" + pathpkg.Dir(l.Path) + "/" + l.SHA256 + "." + pathpkg.Base(l.Path)
+		l.File = u
+		resp, err := client.Get(u)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", u, resp.Status)
+		}
+		return checkStream(resp.Body, u, l.Length, l.sum)
+	})
+}
+
+func firstRoot(dir string, trusted []byte) ([]byte, error) {
+	if trusted != nil {
+		return trusted, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "metadata", "1.root.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read the first root: %w", err)
+	}
+	return b, nil
+}
+
+func verify(base string, f fetcher.Fetcher, trusted []byte, now time.Time, check func(*Listing) error) (*Report, error) {
 	cfg, err := config.New(base+"/metadata", trusted)
 	if err != nil {
 		return nil, err
 	}
 	cfg.RemoteTargetsURL = base + "/targets"
 	cfg.DisableLocalCache = true
-	cfg.Fetcher = fileFetcher{}
+	cfg.Fetcher = f
 	up, err := updater.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the trusted root: %w", err)
@@ -93,20 +141,13 @@ func Verify(dir string, trusted []byte, now time.Time) (*Report, error) {
 		if want := ota.TargetPath(rel.Version, rel.Target); want != path {
 			return nil, fmt.Errorf("target %s describes %s", path, want)
 		}
-		sum := hex.EncodeToString(tf.Hashes["sha256"])
-		file := filepath.Join(dir, "targets", filepath.FromSlash(filepath.ToSlash(filepath.Dir(path))), sum+"."+filepath.Base(path))
-		if err := checkFile(file, tf.Length, tf.Hashes["sha256"]); err != nil {
+		l := Listing{Path: path, Release: rel, Length: tf.Length, SHA256: hex.EncodeToString(tf.Hashes["sha256"]), sum: tf.Hashes["sha256"]}
+		if err := check(&l); err != nil {
 			return nil, fmt.Errorf("release %s for %s: %w", rel.Version, rel.Target, err)
 		}
-		rep.Releases = append(rep.Releases, Listing{Path: path, Release: rel, Length: tf.Length, SHA256: sum, File: file})
+		rep.Releases = append(rep.Releases, l)
 	}
-	sort.Slice(rep.Releases, func(i, j int) bool {
-		a, b := rep.Releases[i].Release, rep.Releases[j].Release
-		if c := ota.Compare(a.Version, b.Version); c != 0 {
-			return c > 0
-		}
-		return a.Target < b.Target
-	})
+	sortListings(rep.Releases)
 	return rep, nil
 }
 
@@ -118,16 +159,20 @@ func checkFile(file string, length int64, want []byte) error {
 		return fmt.Errorf("its file is missing: %w", err)
 	}
 	defer f.Close()
+	return checkStream(f, file, length, want)
+}
+
+func checkStream(r io.Reader, name string, length int64, want []byte) error {
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(f, length+1))
+	n, err := io.Copy(h, io.LimitReader(r, length+1))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", file, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	if n != length {
-		return fmt.Errorf("%s is %d bytes, signed as %d", file, n, length)
+		return fmt.Errorf("%s is %d bytes, signed as %d", name, n, length)
 	}
 	if !bytes.Equal(h.Sum(nil), want) {
-		return fmt.Errorf("%s does not match its signed SHA-256", file)
+		return fmt.Errorf("%s does not match its signed SHA-256", name)
 	}
 	return nil
 }
@@ -157,4 +202,15 @@ func (fileFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]b
 		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is longer than %d bytes", u, maxLength)}
 	}
 	return b, nil
+}
+
+// sortListings orders releases newest version first, then by target.
+func sortListings(l []Listing) {
+	sort.Slice(l, func(i, j int) bool {
+		a, b := l[i].Release, l[j].Release
+		if c := ota.Compare(a.Version, b.Version); c != 0 {
+			return c > 0
+		}
+		return a.Target < b.Target
+	})
 }

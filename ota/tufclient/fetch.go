@@ -60,7 +60,7 @@ func Fetch(ctx context.Context, cfg Config, c Candidate, offset int64) (io.ReadC
 		if ctx.Err() != nil && w.reason() == nil {
 			return fail(fmt.Errorf("downloading %s: %w", c.Release.Version, ctx.Err()))
 		}
-		return fail(requestError(err, w, c.Release.Version))
+		return fail(requestError(err, w, "release "+c.Release.Version))
 	}
 	ok := false
 	defer func() {

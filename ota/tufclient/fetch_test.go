@@ -16,7 +16,7 @@ import (
 // fastConfig shortens the stall watch so a stalling server is caught in
 // milliseconds rather than 30 s.
 func fastConfig(base string) Config {
-	return Config{BaseURL: base, stall: 300 * time.Millisecond, minBytes: 64, metaTimeout: 10 * time.Second}
+	return Config{BaseURL: base, stall: time.Second, minBytes: 256, metaTimeout: 10 * time.Second}
 }
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -79,10 +79,10 @@ func TestFetch(t *testing.T) {
 		{name: "stall mid-way", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Write(image[:50_000])
 			blockUntilGone(w, r)
-		}, want: image[:50_000], wantErr: "the download server stopped sending for 300ms"},
+		}, want: image[:50_000], wantErr: "the download server stopped sending for 1 s"},
 		{name: "stall before the headers", handler: func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
-		}, wantErr: "the download server stopped sending for 300ms"},
+		}, wantErr: "the download server stopped sending for 1 s"},
 		{name: "slow drip", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100000")
 			w.WriteHeader(http.StatusOK)

@@ -116,7 +116,7 @@ func (w *watch) end(n int) error {
 	w.got += int64(n)
 	if w.waited >= w.window {
 		if w.got < w.minBytes {
-			w.fail(fmt.Errorf("the download server sent only %d bytes in %s: too slow to finish", w.got, human(w.waited.Round(time.Second))))
+			w.fail(fmt.Errorf("the download server sent only %d bytes in %s: too slow to finish", w.got, human(w.window)))
 			return w.reason()
 		}
 		w.waited, w.got = 0, 0
