@@ -104,7 +104,9 @@ type Agent struct {
 	saveEvery int64
 	saved     func(state) error
 	reconnect time.Duration // pause before a download reconnects
-	wakeHook  func()        // replaces the kick channel (a fake clock wakes the loop)
+	busyRate  int64         // download bytes/s during a meeting (0: no limit)
+	sleep     func(time.Duration)
+	wakeHook  func() // replaces the kick channel (a fake clock wakes the loop)
 	// firstCheck is how long after the start the first check waits, so
 	// a building's kits back from a power cut do not all ask at once.
 	firstCheck time.Duration
@@ -163,6 +165,8 @@ func New(cfg Config) (*Agent, error) {
 		saveEvery:  saveEvery,
 		saved:      func(state) error { return nil },
 		reconnect:  2 * time.Second,
+		busyRate:   busyRate,
+		sleep:      time.Sleep,
 		firstCheck: time.Minute + time.Duration(rand.Int64N(int64(4*time.Minute))),
 		kick:       make(chan struct{}, 1),
 		changed:    make(chan struct{}),

@@ -85,6 +85,10 @@ func TestMeetingDefersInstall(t *testing.T) {
 	if r.Detail != "1.1.0 downloaded; waiting: a meeting is running" || w.calls("PUT /update/root") != 1 {
 		t.Fatalf("during the meeting: %+v, calls %q", r, w.fake.Calls())
 	}
+	// 1.5 MB at 2 MiB/s during the meeting.
+	if w.throttled < 700*time.Millisecond || w.throttled > 720*time.Millisecond {
+		t.Fatalf("the download during the meeting was throttled for %s, want 0.72 s", w.throttled)
+	}
 	w.clock.Advance(t, 10*time.Minute)
 	if w.calls("POST /update/testboot") != 0 || len(w.host.begun) != 0 {
 		t.Fatal("installed during a meeting")
@@ -456,13 +460,18 @@ func TestFirstCheckWaits(t *testing.T) {
 	if r := w.report(); w.repo.checks != 1 || r.Detail != "1.0.0, up to date" {
 		t.Fatalf("%d checks, %+v", w.repo.checks, r)
 	}
-	w.clock.Advance(t, 90*time.Minute) // CheckEvery 1 h ± 30 min
-	if w.repo.checks != 2 {
+	w.clock.Advance(t, 29*time.Minute) // CheckEvery 1 h ± 30 min
+	if w.repo.checks != 1 {
+		t.Fatalf("%d checks after 29 min", w.repo.checks)
+	}
+	w.clock.Advance(t, 61*time.Minute)
+	if w.repo.checks < 2 {
 		t.Fatalf("%d checks after 90 min", w.repo.checks)
 	}
+	n := w.repo.checks
 	w.policy.InstallNow = "r-1"
 	w.agent.SetPolicy(w.policy)
-	if r := w.report(); w.repo.checks != 3 || r.Detail != "asked to update now: 1.0.0 is the newest release" {
+	if r := w.report(); w.repo.checks != n+1 || r.Detail != "asked to update now: 1.0.0 is the newest release" {
 		t.Fatalf("%d checks, %+v", w.repo.checks, r)
 	}
 }

@@ -15,7 +15,13 @@ import (
 	"roomkit/ota/tufclient"
 )
 
-const maxReconnects = 8 // within one download, before it counts as failed
+const (
+	maxReconnects = 8 // within one download, before it counts as failed
+	// busyRate caps the download while a meeting runs, so the meeting
+	// keeps the kit's uplink and CPU; busyPoll is how often it asks.
+	busyRate = 2 << 20 // bytes per second
+	busyPoll = 256 << 10
+)
 
 // errMismatch: the bytes did not hash to the signed SHA-256.
 var errMismatch = errors.New("The download did not match the signed release; nothing was installed")
@@ -155,6 +161,8 @@ type upload struct {
 	reconnects int
 	err        error
 	closed     bool
+	busy       bool  // a meeting ran at the last poll
+	polledAt   int64 // pos of the last poll
 }
 
 func (u *upload) Read(p []byte) (int, error) {
@@ -232,6 +240,7 @@ func (u *upload) read(p []byte) (int, error) {
 		p = p[:rest]
 	}
 	n, err := u.body.Read(p)
+	u.throttle(n)
 	if err == io.EOF && u.pos+int64(n) < u.t.Length {
 		err = fmt.Errorf("the download server closed the connection at byte %d of %d", u.pos+int64(n), u.t.Length)
 	}
@@ -241,6 +250,21 @@ func (u *upload) read(p []byte) (int, error) {
 		return n, u.retry(err)
 	}
 	return n, nil
+}
+
+// throttle holds the download to busyRate while the kit is busy: each
+// chunk waits as long as it would take at that rate (network time not
+// counted, so the rate is an upper bound).
+func (u *upload) throttle(n int) {
+	if u.a.busyRate <= 0 || n <= 0 {
+		return
+	}
+	if u.pos == 0 || u.pos-u.polledAt >= busyPoll {
+		u.busy, u.polledAt = u.a.cfg.Host.Busy() != "", u.pos
+	}
+	if u.busy {
+		u.a.sleep(time.Duration(int64(n) * int64(time.Second) / u.a.busyRate))
+	}
 }
 
 // retry decides whether a failed fetch is tried again from where it

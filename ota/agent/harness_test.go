@@ -255,7 +255,9 @@ type world struct {
 	target     string
 	kernel     string // the running kernel; releases' Kernel (fakeRepo)
 	firstCheck time.Duration
-	base       string // the first root's version
+	mu         sync.Mutex
+	throttled  time.Duration // the download's throttle waited this long
+	base       string        // the first root's version
 	policy     ota.Policy
 	cut        func(state) bool // power cut after this state write
 	agent      *Agent
@@ -309,6 +311,11 @@ func (w *world) boot() {
 		a.src = w.src
 	}
 	a.kernel, a.firstCheck = w.kernel, w.firstCheck
+	a.sleep = func(d time.Duration) { // the download's throttle: counted, not slept
+		w.mu.Lock()
+		w.throttled += d
+		w.mu.Unlock()
+	}
 	a.saveEvery = 256 << 10
 	if w.cut != nil {
 		cut := w.cut
