@@ -25,8 +25,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"roomkit/health"
 	"roomkit/ota"
@@ -131,7 +133,6 @@ type Agent struct {
 	checked   time.Time
 	checkErr  string
 	trial     bool
-	changed   chan struct{} // closed on each change; tests wait on it
 }
 
 // New checks cfg and returns an agent; Run starts it.
@@ -169,7 +170,6 @@ func New(cfg Config) (*Agent, error) {
 		sleep:      time.Sleep,
 		firstCheck: time.Minute + time.Duration(rand.Int64N(int64(4*time.Minute))),
 		kick:       make(chan struct{}, 1),
-		changed:    make(chan struct{}),
 	}
 	if cfg.Target != "sim" {
 		a.kernel = kernelRelease()
@@ -257,10 +257,10 @@ func (a *Agent) Health(now time.Time) health.Result {
 func (a *Agent) show(state ota.State, detail string) {
 	a.mu.Lock()
 	a.status.State = state
-	a.status.Detail = detail
+	a.status.Detail = oneLine(detail)
 	a.status.Error = ""
 	if state == ota.Failed {
-		a.status.Error = detail
+		a.status.Error = a.status.Detail
 	}
 	a.status.TargetVersion = ""
 	if a.s.Target != nil {
@@ -271,7 +271,6 @@ func (a *Agent) show(state ota.State, detail string) {
 	}
 	a.status.Last = a.s.Last
 	a.trial = a.s.Phase == phaseTrial && state != ota.RolledBack
-	a.notifyLocked()
 	a.mu.Unlock()
 }
 
@@ -279,14 +278,22 @@ func (a *Agent) show(state ota.State, detail string) {
 // download to retry).
 func (a *Agent) showError(msg string) {
 	a.mu.Lock()
-	a.status.Error = msg
-	a.notifyLocked()
+	a.status.Error = oneLine(msg)
 	a.mu.Unlock()
 }
 
-func (a *Agent) notifyLocked() {
-	close(a.changed)
-	a.changed = make(chan struct{})
+// oneLine fits a sentence into what the portal accepts in a heartbeat
+// (ota.Report.Validate): one line of at most ota.MaxErrorLen bytes.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= ota.MaxErrorLen {
+		return s
+	}
+	cut := ota.MaxErrorLen - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // save writes the state; a write that fails leaves the update waiting.
@@ -497,7 +504,6 @@ func (a *Agent) idleAs(prev ota.Status, detail string) {
 		a.mu.Lock()
 		prev.Last = a.s.Last
 		a.status = prev
-		a.notifyLocked()
 		a.mu.Unlock()
 		return
 	}

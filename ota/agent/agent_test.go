@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"roomkit/health"
 	"roomkit/ota"
@@ -473,5 +474,17 @@ func TestFirstCheckWaits(t *testing.T) {
 	w.agent.SetPolicy(w.policy)
 	if r := w.report(); w.repo.checks != n+1 || r.Detail != "asked to update now: 1.0.0 is the newest release" {
 		t.Fatalf("%d checks, %+v", w.repo.checks, r)
+	}
+}
+
+// TestReportFitsHeartbeat: whatever the errors say, the report passes the
+// portal's validation (one line, bounded).
+func TestReportFitsHeartbeat(t *testing.T) {
+	for _, s := range []string{"short", strings.Repeat("é", 300), "line one\nline two\r\n", strings.Repeat("x", 500)} {
+		got := oneLine(s)
+		r := ota.Report{Status: ota.Status{State: ota.Failed, Error: got, Detail: got}}
+		if err := r.Validate(); err != nil || !utf8.ValidString(got) {
+			t.Errorf("%q: %v", got, err)
+		}
 	}
 }

@@ -97,7 +97,6 @@ func (a *Agent) showProgress(t *target, written int64) {
 	a.status.TargetVersion = t.Version
 	a.status.Progress = float64(written) / float64(t.Length)
 	a.status.Detail = fmt.Sprintf("downloading %s (%d %%)", t.Version, written*100/t.Length)
-	a.notifyLocked()
 	a.mu.Unlock()
 }
 

@@ -117,7 +117,7 @@ func (a *Agent) retryTrial() error {
 // the old root: reported, and the version blocked.
 func (a *Agent) rolledBack(reason string) error {
 	v := a.s.Target.Version
-	a.s.Last = &ota.Result{Version: v, Outcome: ota.RolledBack, Reason: reason, At: a.now().UTC()}
+	a.s.Last = &ota.Result{Version: v, Outcome: ota.RolledBack, Reason: oneLine(reason), At: a.now().UTC()}
 	a.s.block(v)
 	a.clearTarget()
 	if err := a.save(); err != nil {
@@ -173,10 +173,7 @@ func (a *Agent) judgeTrial(ctx context.Context) (time.Duration, error) {
 	}
 	a.healthySince = time.Time{}
 	if elapsed >= a.cfg.Deadline {
-		verdict := strings.Join(problems, "; ")
-		if len(verdict) > ota.MaxErrorLen {
-			verdict = verdict[:ota.MaxErrorLen-3] + "..."
-		}
+		verdict := oneLine(strings.Join(problems, "; "))
 		a.s.Verdict = verdict
 		if err := a.save(); err != nil {
 			return a.stateError(err)
@@ -212,7 +209,7 @@ func (a *Agent) commit(ctx context.Context) (time.Duration, error) {
 	if err := a.gk.Switch(ctx); err != nil {
 		a.log.Error("switch failed", "version", v, "err", err)
 		if a.now().Sub(a.s.TrialStarted) >= a.cfg.Deadline+a.cfg.Settle {
-			a.s.Verdict = fmt.Sprintf("gokrazy could not make %s permanent: %v", v, err)
+			a.s.Verdict = oneLine(fmt.Sprintf("gokrazy could not make %s permanent: %v", v, err))
 			a.s.Phase = phaseTrial
 			if err := a.save(); err != nil {
 				return a.stateError(err)
