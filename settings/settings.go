@@ -77,11 +77,17 @@ type Camera struct {
 // and no error; a file with errors gives defaults and an error that names
 // the file and the line, so the kit can show it and carry on.
 func Load(dir string) (Settings, error) {
-	path := filepath.Join(dir, File)
-	b, err := os.ReadFile(path)
+	s, err := ReadFile(filepath.Join(dir, File))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Settings{}, nil
 	}
+	return s, err
+}
+
+// ReadFile reads and checks a settings file; errors name the file (and
+// the line, for a file with errors).
+func ReadFile(path string) (Settings, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return Settings{}, fmt.Errorf("read settings: %w", err)
 	}

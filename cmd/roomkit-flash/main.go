@@ -60,12 +60,9 @@ func run() error {
 	var s settings.Settings
 	seed := false
 	if *settingsFile != "" {
-		b, err := os.ReadFile(*settingsFile)
-		if err != nil {
-			return fmt.Errorf("settings: %w", err)
-		}
-		if s, err = settings.Parse(b); err != nil {
-			return fmt.Errorf("%s: %w", *settingsFile, err)
+		var err error
+		if s, err = settings.ReadFile(*settingsFile); err != nil {
+			return err
 		}
 		seed = true
 	}

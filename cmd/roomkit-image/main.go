@@ -60,12 +60,8 @@ func run() error {
 		cfg.RoomdArgs = strings.Fields(*roomd)
 	}
 	if *settingsFile != "" {
-		b, err := os.ReadFile(*settingsFile)
-		if err != nil {
-			return fmt.Errorf("settings: %w", err)
-		}
-		if cfg.Settings, err = settings.Parse(b); err != nil {
-			return fmt.Errorf("%s: %w", *settingsFile, err)
+		if cfg.Settings, err = settings.ReadFile(*settingsFile); err != nil {
+			return err
 		}
 	}
 	if *ca != "" {
