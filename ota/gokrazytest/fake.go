@@ -13,6 +13,7 @@
 package gokrazytest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -57,7 +58,8 @@ type Fake struct {
 	// like gokrazy's on a full partition, after writing what fit.
 	SlotSize int64
 	// OnReboot is called (in its own goroutine) after /reboot applied
-	// the boot rules: the sim kit restarts on Booted's root.
+	// the boot rules. The update agent has its own (agent.Config.OnReboot)
+	// for the reboots it asks for; this one is for the others.
 	OnReboot func()
 
 	socket string
@@ -375,4 +377,30 @@ func (f *Fake) reboot(w http.ResponseWriter, r *http.Request) {
 	if f.OnReboot != nil {
 		go f.OnReboot()
 	}
+}
+
+// SimImage is the header line of a sim "root" (roomkit-release
+// sim-image): {"roomkit_sim_image":1,"version":"0.2.0","unhealthy":false}.
+type SimImage struct {
+	Sim       int    `json:"roomkit_sim_image"`
+	Version   string `json:"version"`
+	Unhealthy bool   `json:"unhealthy"`
+}
+
+// BootedImage reads the sim header of the root the fake booted; ok false
+// for a blank partition (the kit's first root, whose version is roomd's
+// own) or one without a header.
+func (f *Fake) BootedImage() (img SimImage, ok bool) {
+	r, err := os.Open(f.slot(f.Booted().Running))
+	if err != nil {
+		return img, false
+	}
+	defer r.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(r, head)
+	line, _, _ := bytes.Cut(head[:n], []byte("\n"))
+	if json.Unmarshal(line, &img) != nil || img.Sim == 0 || img.Version == "" {
+		return SimImage{}, false
+	}
+	return img, true
 }

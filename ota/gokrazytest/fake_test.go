@@ -115,3 +115,22 @@ func TestFakeFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestBootedImage(t *testing.T) {
+	f := NewFake(t)
+	if _, ok := f.BootedImage(); ok {
+		t.Fatal("a blank root has a header")
+	}
+	img := append([]byte(`{"roomkit_sim_image":1,"version":"0.2.0","unhealthy":true}`+"\n"), make([]byte, 8<<10)...)
+	c := f.Client()
+	ctx := context.Background()
+	if _, err := c.PutRoot(ctx, bytes.NewReader(img)); err != nil {
+		t.Fatal(err)
+	}
+	c.TestBoot(ctx)
+	c.Reboot(ctx)
+	got, ok := f.BootedImage()
+	if !ok || got.Version != "0.2.0" || !got.Unhealthy {
+		t.Fatalf("%+v %v", got, ok)
+	}
+}
