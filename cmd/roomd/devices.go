@@ -31,6 +31,20 @@ type devices struct {
 	speakerphone audio.Speakerphone
 	gpio         gpio.Controls
 	screen       http.Handler // the screen simulator's page, sim only
+	simCamera    *cameratest.Synthetic
+}
+
+// simUnhealthy unplugs a sim kit's camera while it runs an image built
+// to fail its trial boot (roomkit-release sim-image -unhealthy): the
+// update agent sees another set of devices and rolls back.
+func (d *devices) simUnhealthy(unhealthy bool) {
+	switch {
+	case d.simCamera == nil:
+	case unhealthy:
+		d.simCamera.Unplug()
+	default:
+		d.simCamera.Replug()
+	}
 }
 
 func (d *devices) close() {
@@ -56,9 +70,11 @@ func simSize(flag string) (image.Point, error) {
 // openSim opens the demo's devices: a synthetic camera and speakerphone,
 // and the browser screen simulator (or an in-memory screen).
 func openSim(size image.Point, withScreen bool) *devices {
+	cam := cameratest.NewSynthetic(1280, 720, 30)
 	d := &devices{
-		camera:       cameratest.NewSynthetic(1280, 720, 30),
+		camera:       cam,
 		speakerphone: audiotest.NewSynthetic(440),
+		simCamera:    cam,
 	}
 	if withScreen {
 		sim := simulator.New(size)

@@ -43,6 +43,11 @@ func run(log *slog.Logger) error {
 		controlAddr = flag.String("control", control.DefaultAddr, "the local control API: loopback host:port or unix:/path")
 		screenAddr  = flag.String("screen", "", "with -devices sim: serve the screen simulator on this loopback host:port")
 		sizeFlag    = flag.String("size", "1920x1080", "with -devices sim: screen size, 1920x1080 or 1280x800 (a kit uses its display's)")
+		otaRoot     = flag.String("ota-root", "", "the update repository's trusted root.json (in the image); none: updates are off")
+		otaURL      = flag.String("ota-url", "", "where the update repository is served (default: settings.json's ota_url, else the portal's URL + /ota)")
+		otaCheck    = flag.Duration("ota-check", 0, "how often to look for a release (default 1h ± 30m; shorter for demos and tests)")
+		otaSettle   = flag.Duration("ota-settle", 0, "how long a trial boot must stay healthy before it is made permanent (default 2m)")
+		otaDeadline = flag.Duration("ota-deadline", 0, "a trial boot not healthy by then rolls back (default 10m)")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -56,6 +61,9 @@ func run(log *slog.Logger) error {
 	// carries on with defaults: a typo must not leave a room dark.
 	settings, settingsErr := settings.Load(*stateDir)
 	*portal = portalURL(*portal, settings, *stateDir)
+	if *otaRoot == "" && (*otaURL != "" || *otaCheck != 0 || *otaSettle != 0 || *otaDeadline != 0) {
+		return errNoRoot
+	}
 
 	var devs *devices
 	switch *devicesFlag {
@@ -73,10 +81,21 @@ func run(log *slog.Logger) error {
 	}
 	defer devs.close()
 
+	upd, err := newUpdates(otaOptions{Root: *otaRoot, URL: *otaURL, Check: *otaCheck, Settle: *otaSettle, Deadline: *otaDeadline,
+		StateDir: *stateDir, Portal: *portal, Settings: settings, Sim: *devicesFlag == "sim"}, log)
+	if err != nil {
+		return err
+	}
+	defer upd.close()
+	// A sim kit runs the version its fake disk booted, as a real one
+	// runs the root it booted.
+	running, unhealthy := upd.booted(version)
+	devs.simUnhealthy(unhealthy)
+
 	cfg := appliance.Config{
 		StateDir:     *stateDir,
 		PortalURL:    *portal,
-		Version:      version,
+		Version:      running,
 		Logger:       log,
 		Display:      devs.display,
 		Input:        devs.input,
@@ -108,7 +127,19 @@ func run(log *slog.Logger) error {
 		return ok && n.Status == health.Failed
 	}
 	go audio.RestartWhenStuck(runCtx, audioStuck, inMeeting, stuckTick.C, restart, log)
-	log.Info("roomd starting", "version", version, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
+	log.Info("roomd starting", "version", running, "portal", *portal, "state", *stateDir, "devices", *devicesFlag)
+	if upd != nil {
+		agentDone := make(chan struct{})
+		defer func() { restart(); <-agentDone }()
+		go func() {
+			defer close(agentDone)
+			if err := upd.run(runCtx, kit, running, devs.simUnhealthy); err != nil {
+				// The kit carries on without updates; its Updates check
+				// shows the agent's last word.
+				log.Error("update agent stopped", "err", err)
+			}
+		}()
+	}
 	err = kit.Run(runCtx)
 	if ctx.Err() == nil && runCtx.Err() != nil {
 		// audio.RestartWhenStuck: exit now, without the deferred device
