@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"roomkit/health"
@@ -51,7 +53,7 @@ func decodeStrict(body []byte, v any) error {
 		case errors.As(err, &se):
 			return fmt.Errorf("the body is not valid JSON (at byte %d): %v", se.Offset, err)
 		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
+			return fmt.Errorf("field %q must be a JSON %s, not %s", wireField(te.Field), te.Type.Kind(), te.Value)
 		}
 		return fmt.Errorf("the body does not fit: %v", err)
 	}
@@ -62,6 +64,21 @@ func decodeStrict(body []byte, v any) error {
 		return errors.New("the body has data after the JSON object")
 	}
 	return nil
+}
+
+// wireField drops the names of embedded Go structs from a decoder's field
+// path ("update.Status.state" is "update.state" on the wire): JSON names
+// here are lower case, Go's embedded type names are not.
+func wireField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && unicode.IsUpper(rune(p[0])) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
 }
 
 // parseHeartbeat decodes and checks a heartbeat body.
