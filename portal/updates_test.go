@@ -511,3 +511,33 @@ func TestUpdatesAdminCenter(t *testing.T) {
 		t.Errorf("pause: %d", code)
 	}
 }
+
+// FuzzUpdateHeartbeat: whatever a heartbeat's "update" holds, the portal
+// either refuses it with a message or keeps a report that validates and
+// survives the trip through rooms.ota unchanged.
+func FuzzUpdateHeartbeat(f *testing.F) {
+	f.Add(report(ota.Downloading, "1.5.0", "1.5.0"))
+	f.Add(`{"state":"rolled-back","target_version":"1.5.0","error":"","last":{"version":"1.5.0","outcome":"rolled-back","reason":"Camera: not found","at":"2026-11-02T01:12:03Z"}}`)
+	f.Add(`{"state":"downloading","target_version":"1.5.0","error":"","progress":0.42,"detail":"x"}`)
+	f.Add(`null`)
+	f.Fuzz(func(t *testing.T, rep string) {
+		hb, err := parseHeartbeat([]byte(updateBeat(rep)))
+		switch {
+		case err != nil && err.Error() == "":
+			t.Fatal("empty error message")
+		case err != nil || hb.Update == nil:
+			return
+		}
+		if err := hb.Update.Validate(); err != nil {
+			t.Fatalf("accepted a report that does not validate: %v", err)
+		}
+		col, ok := otaColumn(hb.Update).(string)
+		if !ok {
+			t.Fatalf("an accepted report has no column value: %+v", hb.Update)
+		}
+		back := storedReport(col)
+		if back == nil || keyOf(back) != keyOf(hb.Update) || back.Available != hb.Update.Available || back.Detail != hb.Update.Detail {
+			t.Fatalf("the stored report reads back as %+v, want %+v", back, hb.Update)
+		}
+	})
+}
