@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"roomkit/health"
 	"roomkit/internal/textfield"
+	"roomkit/ota"
 )
 
 // heartbeat is the body of POST /api/v1/device/heartbeat (protocol.md §5).
@@ -22,6 +25,9 @@ type heartbeat struct {
 	// Health is the kit's health tree, summarised; kits before issue 12
 	// send none.
 	Health *health.Report `json:"health,omitempty"`
+	// Update is the kit's update agent's report; kits send it only after
+	// an answer carried "update" (issue 13).
+	Update *ota.Report `json:"update,omitempty"`
 }
 
 const (
@@ -47,7 +53,7 @@ func decodeStrict(body []byte, v any) error {
 		case errors.As(err, &se):
 			return fmt.Errorf("the body is not valid JSON (at byte %d): %v", se.Offset, err)
 		case errors.As(err, &te):
-			return fmt.Errorf("field %q must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
+			return fmt.Errorf("field %q must be a JSON %s, not %s", wireField(te.Field), te.Type.Kind(), te.Value)
 		}
 		return fmt.Errorf("the body does not fit: %v", err)
 	}
@@ -58,6 +64,21 @@ func decodeStrict(body []byte, v any) error {
 		return errors.New("the body has data after the JSON object")
 	}
 	return nil
+}
+
+// wireField drops the names of embedded Go structs from a decoder's field
+// path ("update.Status.state" is "update.state" on the wire): JSON names
+// here are lower case, Go's embedded type names are not.
+func wireField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && unicode.IsUpper(rune(p[0])) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
 }
 
 // parseHeartbeat decodes and checks a heartbeat body.
@@ -103,6 +124,25 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 			return hb, fmt.Errorf("health: %v", err)
 		}
 	}
+	if hb.Update != nil {
+		if err := hb.Update.Validate(); err != nil {
+			return hb, err
+		}
+		// Shown in the admin center like the other fields: one line of text.
+		for _, f := range [...]struct{ field, v string }{{"target_version", hb.Update.TargetVersion}, {"error", hb.Update.Error},
+			{"detail", hb.Update.Detail}, {"channel", hb.Update.Channel}, {"available", hb.Update.Available}} {
+			if err := textfield.Check(f.v, ota.MaxErrorLen); err != nil {
+				return hb, fmt.Errorf("update.%s %v", f.field, err)
+			}
+		}
+		if l := hb.Update.Last; l != nil {
+			for _, f := range [...]struct{ field, v string }{{"version", l.Version}, {"reason", l.Reason}} {
+				if err := textfield.Check(f.v, ota.MaxErrorLen); err != nil {
+					return hb, fmt.Errorf("update.last.%s %v", f.field, err)
+				}
+			}
+		}
+	}
 	return hb, nil
 }
 
@@ -127,6 +167,9 @@ type apiErrorBody struct {
 
 type roomAnswer struct {
 	Room roomConfig `json:"room"`
+	// Update is the room's update policy; kits send their update report
+	// once they saw it (older kits ignore it).
+	Update *ota.Policy `json:"update,omitempty"`
 }
 
 // deviceRoom authenticates the kit's access token and returns its room.
@@ -169,9 +212,25 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
 		return
 	}
-	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health, lastSeen: s.now()})
+	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
+		update: hb.Update, lastSeen: s.now()})
 	s.met.heartbeats.Add(1)
-	writeJSON(w, http.StatusOK, roomAnswer{cfg})
+	ans := roomAnswer{Room: cfg}
+	if hb.Update != nil {
+		if err := s.noteUpdateReport(cfg.ID, hb.Update); err != nil {
+			// The report is kept in memory and flushed with the
+			// heartbeat; only its event or rollout waits for the next one.
+			s.logStoreError("note update report", err)
+		}
+	}
+	// Without a policy the kit does not update; a store failure must not
+	// fail the heartbeat, which keeps the room online.
+	if pol, err := s.updateAnswer(cfg.ID); err != nil {
+		s.logStoreError("update policy", err)
+	} else {
+		ans.Update = pol
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) serveDeviceConfig(w http.ResponseWriter, r *http.Request) {
@@ -179,5 +238,5 @@ func (s *Server) serveDeviceConfig(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, roomAnswer{cfg})
+	writeJSON(w, http.StatusOK, roomAnswer{Room: cfg})
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (e.g. a TLS terminator) whose
 	// X-Forwarded-For names the client. Empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// OTADir is an update repository (roomkit-release init) served
+	// read-only at /ota/; "" serves none (kits may fetch from a CDN).
+	OTADir string
 
 	// openDB replaces openDB in tests that need a database which fails.
 	openDB func(dir string) (*sql.DB, error)
@@ -73,6 +77,9 @@ type Server struct {
 	deviceAuth *rateLimiter
 	// wrongMeetings locks out whoever tries meeting IDs one after another.
 	wrongMeetings *lockout
+
+	ota *otaRepo // nil without Config.OTADir
+	upd *updates
 
 	lk        LiveKit
 	conf      conference // nil when meetings are off
@@ -166,6 +173,20 @@ func New(cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	if cfg.OTADir != "" {
+		if s.ota, err = openOTARepo(cfg.OTADir); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if offlineKeysPresent(cfg.OTADir) {
+			s.log.Warn("the update repository holds its offline root keys: move the offline root keys off this machine",
+				"dir", filepath.Join(cfg.OTADir, "keys", "offline"))
+		}
+	}
+	if s.upd, err = loadUpdates(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.tokens = newTokenCache()
 	s.live = newLiveStatus()
 	s.routes()
@@ -231,6 +252,10 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/admin/pairings/{user_code}", s.adminAPI(s.apiDeny))
 	m.HandleFunc("DELETE /api/v1/admin/rooms/{id}", s.adminAPI(s.apiUnpair))
 
+	if s.ota != nil {
+		m.Handle("GET /ota/", s.ota)
+	}
+	s.updateRoutes(m)
 	s.webRoutes(m)
 	s.meetingRoutes(m)
 	s.mux = m
@@ -257,6 +282,10 @@ func (s *Server) background() {
 		case <-janitor.C:
 			if err := s.sweep(); err != nil {
 				s.logStoreError("sweep expired state", err)
+			}
+			// Rings also advance while no kit of the fleet is online.
+			if err := s.advanceRollouts(); err != nil {
+				s.logStoreError("advance rollouts", err)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"roomkit/health"
 	"roomkit/internal/textfield"
+	"roomkit/ota"
 	"roomkit/provisioning"
 )
 
@@ -28,6 +29,10 @@ type Room struct {
 	Devices  []Device   `json:"devices"`
 	// Health is the kit's health tree as last reported; null until then.
 	Health *health.Report `json:"health"`
+	// Update is the kit's update state as last reported (ota.Status with
+	// the last outcome, and the channel and release available to it);
+	// null until then.
+	Update *ota.Report `json:"update"`
 }
 
 // Device is one peripheral a kit reports in its heartbeat.
@@ -274,11 +279,15 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	if _, err := tx.Exec("DELETE FROM access_tokens WHERE room_id = ?", id); err != nil {
 		return "", s.storeFailure("unpair the room", err)
 	}
+	if _, err := tx.Exec("DELETE FROM update_policies WHERE scope = ?", scopeRoom+id); err != nil {
+		return "", s.storeFailure("unpair the room", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return "", s.storeFailure("unpair the room", err)
 	}
 	s.tokens.forgetRoom(id)
 	s.live.forget(id)
+	s.upd.forgetRoom(id)
 	for _, m := range meetings {
 		s.endConference(m)
 	}
@@ -312,7 +321,7 @@ func (s *Server) listRooms() ([]Room, error) {
 // queryRooms returns the rooms (where: "" for all, or "WHERE …" with
 // args) with their freshest status.
 func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
-	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health
+	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health, ota
 		FROM rooms `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
@@ -322,12 +331,13 @@ func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
 	rooms := []Room{}
 	for rows.Next() {
 		var r Room
-		var devices, healthJSON string
+		var devices, healthJSON, otaJSON string
 		var lastSeen int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen, &healthJSON); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen, &healthJSON, &otaJSON); err != nil {
 			return nil, fmt.Errorf("list rooms: %w", err)
 		}
 		r.Health = storedHealth(healthJSON)
+		r.Update = storedReport(otaJSON)
 		if err := json.Unmarshal([]byte(devices), &r.Devices); err != nil || r.Devices == nil {
 			r.Devices = []Device{}
 		}
@@ -374,6 +384,7 @@ type heartbeatStatus struct {
 	version  string
 	devices  []Device
 	health   *health.Report // nil: the kit sent none; the last one stays
+	update   *ota.Report    // likewise
 	lastSeen time.Time
 }
 
@@ -396,8 +407,13 @@ func (l *liveStatus) setConfig(c roomConfig) {
 
 func (l *liveStatus) record(id string, st heartbeatStatus) {
 	l.mu.Lock()
-	if old, ok := l.rooms[id]; ok && st.health == nil {
-		st.health = old.health
+	if old, ok := l.rooms[id]; ok {
+		if st.health == nil {
+			st.health = old.health
+		}
+		if st.update == nil {
+			st.update = old.update
+		}
 	}
 	l.rooms[id] = &st
 	l.dirty[id] = true
@@ -422,6 +438,9 @@ func (l *liveStatus) overlay(r *Room) {
 	r.State, r.Version, r.Devices = st.state, st.version, append([]Device{}, st.devices...)
 	if st.health != nil {
 		r.Health = st.health // reports are never changed once recorded: sharing is safe
+	}
+	if st.update != nil {
+		r.Update = st.update
 	}
 	t := st.lastSeen.UTC()
 	r.LastSeen = &t
@@ -467,14 +486,14 @@ func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ?, health = COALESCE(?, health) WHERE id = ?")
+	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ?, health = COALESCE(?, health), ota = COALESCE(?, ota) WHERE id = ?")
 	if err != nil {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer stmt.Close()
 	for _, r := range batch {
 		devices, _ := json.Marshal(r.st.devices)
-		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), r.id); err != nil {
+		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), otaColumn(r.st.update), r.id); err != nil {
 			return fmt.Errorf("flush heartbeat of %s: %w", r.id, err)
 		}
 	}

@@ -121,6 +121,55 @@ ALTER TABLE pairings ADD COLUMN addr TEXT NOT NULL DEFAULT '';
 	// 6 (issue 12): the kit's health tree as its last heartbeat reported
 	// it (health.Report as JSON; '' until a kit reports one).
 	`ALTER TABLE rooms ADD COLUMN health TEXT NOT NULL DEFAULT '';`,
+	// 7 (issue 13): over-the-air updates. rooms.grp is the room's group
+	// (issue 14 builds groups on it); rooms.ota the last ota.Report as
+	// JSON. A policy row per scope ('fleet', 'group:NAME', 'room:ID'),
+	// NULL fields inherit from the wider scope, then the defaults
+	// (rollout.DefaultPolicy). A rollout per (channel, version) that
+	// kits reported available; update_requests are admins' "update now";
+	// update_events the kits' state changes, which the rollouts judge.
+	`
+ALTER TABLE rooms ADD COLUMN grp TEXT NOT NULL DEFAULT '';
+ALTER TABLE rooms ADD COLUMN ota TEXT NOT NULL DEFAULT '';
+CREATE TABLE update_policies (
+	scope        TEXT PRIMARY KEY,
+	channel      TEXT,
+	rings        TEXT,
+	soak_s       INTEGER,
+	window_start TEXT,
+	window_end   TEXT,
+	paused       INTEGER,
+	fail_pct     INTEGER,
+	updated      INTEGER NOT NULL,
+	actor        TEXT NOT NULL
+);
+CREATE TABLE rollouts (
+	channel      TEXT NOT NULL,
+	version      TEXT NOT NULL,
+	first_seen   INTEGER NOT NULL,
+	ring         INTEGER NOT NULL,
+	ring_started INTEGER NOT NULL,
+	paused       INTEGER NOT NULL DEFAULT 0,
+	reason       TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (channel, version)
+);
+CREATE TABLE update_requests (
+	room_id      TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+	id           TEXT NOT NULL,
+	at           INTEGER NOT NULL,
+	actor        TEXT NOT NULL
+);
+CREATE TABLE update_events (
+	id           INTEGER PRIMARY KEY,
+	room_id      TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	at           INTEGER NOT NULL,
+	version      TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	error        TEXT NOT NULL
+);
+CREATE INDEX update_events_version ON update_events(version, state);
+CREATE INDEX update_events_room ON update_events(room_id);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

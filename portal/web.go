@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"roomkit/ota"
 	"roomkit/provisioning"
 )
 
@@ -78,11 +79,16 @@ type page struct {
 	NewTokenExpires time.Time
 	TokenName       string
 	Audit           []auditEntry
+	Updates         *updatesPage
 }
 
 type roomView struct {
 	Room
 	Seen string // "12 seconds ago", "never"
+	// UpdateState is the kit's update state in a few words, "" before
+	// its first report.
+	UpdateState string
+	UpdateWarn  bool // the update failed or rolled back
 }
 
 // commonTimeZones feed the form's suggestions; any IANA name is accepted.
@@ -421,7 +427,8 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	now := s.now()
 	for _, rm := range rooms {
-		v := roomView{Room: rm, Seen: "never"}
+		v := roomView{Room: rm, Seen: "never", UpdateState: updateState(rm.Update),
+			UpdateWarn: rm.Update != nil && (rm.Update.State == ota.Failed || rm.Update.State == ota.RolledBack)}
 		if rm.LastSeen != nil {
 			v.Seen = relTime(now, *rm.LastSeen)
 		}
@@ -433,6 +440,12 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 		for _, rm := range rooms {
 			if rm.ID == q.Get("room") {
 				p.Notice = fmt.Sprintf("Paired %q. The room shows its home screen within a few seconds and appears online with its first heartbeat.", rm.Name)
+			}
+		}
+	case "update":
+		for _, rm := range rooms {
+			if rm.ID == q.Get("room") {
+				p.Notice = fmt.Sprintf("%q installs the newest release of its channel as soon as no meeting runs; this page shows its progress.", rm.Name)
 			}
 		}
 	case "unpaired":

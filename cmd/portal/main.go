@@ -76,6 +76,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	tlsKey := fs.String("tls-key", "", "the PEM private key of -tls-cert")
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
+	otaDir := fs.String("ota", "", "serve this update repository (roomkit-release init) read-only at /ota/; its keys are never served")
 	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
 	if *data == "" {
@@ -120,7 +121,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 		}
 	}
 	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, OTADir: *otaDir})
 	if err != nil {
 		ln.Close()
 		return err
@@ -128,6 +129,9 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	defer srv.Close()
 
 	fmt.Printf("portal listening on %s\nadmin center: %s/admin\n", base, base)
+	if *otaDir != "" {
+		fmt.Printf("updates: serving %s at %s/ota/\n", *otaDir, base)
+	}
 	switch {
 	case lkServer != nil:
 		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
