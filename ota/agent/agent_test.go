@@ -488,3 +488,28 @@ func TestReportFitsHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackWaitsForMeeting: meetings may run during a trial; a failed
+// trial's reboot waits for the meeting to end.
+func TestRollbackWaitsForMeeting(t *testing.T) {
+	w := newWorld(t, noon)
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	w.host.set(func(h *fakeHost) { h.report, h.busy = noCamera(), "a meeting is running" })
+	w.boot()
+	w.clock.Advance(t, 30*time.Minute)
+	if r := w.report(); w.running() != "1.1.0" || !strings.Contains(r.Detail, "back to the previous version; waiting: a meeting is running") {
+		t.Fatalf("%+v", r)
+	}
+	w.host.set(func(h *fakeHost) { h.busy = "" })
+	w.clock.Advance(t, time.Minute)
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	if w.running() != "1.0.0" {
+		t.Fatalf("running %s", w.running())
+	}
+}
