@@ -461,7 +461,11 @@ func TestFirstCheckWaits(t *testing.T) {
 	if r := w.report(); w.repo.checks != 1 || r.Detail != "1.0.0, up to date" {
 		t.Fatalf("%d checks, %+v", w.repo.checks, r)
 	}
-	w.clock.Advance(t, 29*time.Minute) // CheckEvery 1 h ± 30 min
+	w.clock.Advance(t, 10*time.Minute)
+	if h := w.agent.Health(w.clock.Now()); h.Status != health.OK || h.Detail != "1.0.0, up to date (checked 10 min ago)" {
+		t.Fatalf("Updates check: %+v", h)
+	}
+	w.clock.Advance(t, 19*time.Minute) // CheckEvery 1 h ± 30 min
 	if w.repo.checks != 1 {
 		t.Fatalf("%d checks after 29 min", w.repo.checks)
 	}
