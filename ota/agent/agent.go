@@ -309,7 +309,8 @@ var errStop = errors.New("rebooted")
 
 // Run drives the agent until ctx ends (nil) or, for a sim kit, until the
 // fake gokrazy rebooted (nil, after OnReboot). It returns an error only
-// when the state cannot be read.
+// when the state cannot be read, or written while reconciling a boot;
+// later storage trouble is shown in the report and retried.
 func (a *Agent) Run(ctx context.Context) error {
 	s, err := a.st.load()
 	if err != nil {

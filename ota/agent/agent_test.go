@@ -461,7 +461,11 @@ func TestFirstCheckWaits(t *testing.T) {
 	if r := w.report(); w.repo.checks != 1 || r.Detail != "1.0.0, up to date" {
 		t.Fatalf("%d checks, %+v", w.repo.checks, r)
 	}
-	w.clock.Advance(t, 29*time.Minute) // CheckEvery 1 h ± 30 min
+	w.clock.Advance(t, 10*time.Minute)
+	if h := w.agent.Health(w.clock.Now()); h.Status != health.OK || h.Detail != "1.0.0, up to date (checked 10 min ago)" {
+		t.Fatalf("Updates check: %+v", h)
+	}
+	w.clock.Advance(t, 19*time.Minute) // CheckEvery 1 h ± 30 min
 	if w.repo.checks != 1 {
 		t.Fatalf("%d checks after 29 min", w.repo.checks)
 	}
@@ -486,5 +490,72 @@ func TestReportFitsHeartbeat(t *testing.T) {
 		if err := r.Validate(); err != nil || !utf8.ValidString(got) {
 			t.Errorf("%q: %v", got, err)
 		}
+	}
+}
+
+// TestRollbackWaitsForMeeting: meetings may run during a trial; a failed
+// trial's reboot waits for the meeting to end.
+func TestRollbackWaitsForMeeting(t *testing.T) {
+	w := newWorld(t, noon)
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	w.host.set(func(h *fakeHost) { h.report, h.busy = noCamera(), "a meeting is running" })
+	w.boot()
+	w.clock.Advance(t, 30*time.Minute)
+	if r := w.report(); w.running() != "1.1.0" || !strings.Contains(r.Detail, "back to the previous version; waiting: a meeting is running") {
+		t.Fatalf("%+v", r)
+	}
+	w.host.set(func(h *fakeHost) { h.busy = "" })
+	w.clock.Advance(t, time.Minute)
+	if err := w.ended(); err != nil {
+		t.Fatal(err)
+	}
+	if w.running() != "1.0.0" {
+		t.Fatalf("running %s", w.running())
+	}
+}
+
+// TestResumeLostBytes: a cut can lose what gokrazy had not synced; the
+// resumed download then does not verify and starts over, without calling
+// the release tampered.
+func TestResumeLostBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		lose    func(slot []byte) []byte
+		fetches int
+	}{
+		// Read back whole but wrong: found by the final hash.
+		{"torn", func(b []byte) []byte { clear(b[100_000:200_000]); return b }, 3},
+		// The partition ends before the recorded progress: found while
+		// reading back, before any fetch.
+		{"short", func(b []byte) []byte { return b[:100_000] }, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, noon)
+			w.policy.InstallNow = "r-1"
+			w.cut = func(s state) bool { return s.Phase == phaseDownloading && s.Written >= 512<<10 }
+			w.boot()
+			if err := w.ended(); err != errPowerCut {
+				t.Fatal(err)
+			}
+			w.cut = nil
+			w.fake.Close()
+			slot, _ := w.fake.Slot(3)
+			if err := os.WriteFile(filepath.Join(w.fake.Dir, "root3.img"), tt.lose(slot), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w.powerCycle()
+			w.boot()
+			r := w.drive(func(r ota.Report) bool { return r.State == ota.Healthy || r.State == ota.Failed })
+			if r.State != ota.Healthy || !bytes.Equal(w.fake.Root(), w.repo.releases["1.1.0"]) {
+				t.Fatalf("%+v", r)
+			}
+			if got := w.repo.fetches; len(got) != tt.fetches || got[len(got)-1] != 0 || (tt.fetches == 3 && got[1] == 0) {
+				t.Fatalf("fetch offsets %v: want 0, (a resume,) then 0 again", got)
+			}
+		})
 	}
 }

@@ -219,9 +219,16 @@ func (u *upload) read(p []byte) (int, error) {
 	}
 	if u.pos >= u.t.Length {
 		if u.body != nil {
+			// Anything past the signed length (tufclient's probe says so
+			// as an error) means the server does not serve the signed
+			// file.
 			var one [1]byte
-			if n, _ := u.body.Read(one[:]); n > 0 {
-				return 0, &permanentError{fmt.Sprintf("the download server sent more than the signed %d bytes of %s", u.t.Length, u.t.Version)}
+			if n, err := u.body.Read(one[:]); n > 0 || (err != nil && err != io.EOF) {
+				msg := fmt.Sprintf("the download server sent more than the signed %d bytes of %s", u.t.Length, u.t.Version)
+				if err != nil && err != io.EOF {
+					msg += " (" + err.Error() + ")"
+				}
+				return 0, &permanentError{msg}
 			}
 		}
 		return 0, io.EOF

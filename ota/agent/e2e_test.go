@@ -18,14 +18,27 @@ import (
 
 // TestRealRepository runs the agent against a real signed repository
 // (ota/repo) served over HTTP and read through ota/tufclient, with a
-// mirror in front that can tamper with the image.
+// mirror in front that may tamper with the image. Every refusal leaves
+// the kit on its root: no testboot, no switch.
 func TestRealRepository(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		tamper bool
+		name      string
+		target    string                // the kit's ("": sim)
+		running   string                // the kit's version ("": 1.0.0)
+		mirror    func(b []byte) []byte // what the mirror serves for the image
+		state     ota.State             // the outcome
+		detail    string                // in Error (failed) or Detail
+		installed bool
 	}{
-		{"installs", false},
-		{"tampered image", true},
+		{name: "installs", state: ota.Healthy, detail: "1.1.0 installed and healthy", installed: true},
+		{name: "tampered image", mirror: func(b []byte) []byte { b[len(b)-1] ^= 1; return b },
+			state: ota.Failed, detail: "The download did not match the signed release; nothing was installed"},
+		{name: "endless data", mirror: func(b []byte) []byte { return append(b, make([]byte, 1<<20)...) },
+			state: ota.Failed, detail: "the download server sent more than the signed 1500000 bytes of 1.1.0"},
+		{name: "wrong hardware", target: "amd64", // only a sim release is published
+			state: ota.Idle, detail: "1.0.0 is the newest release"},
+		{name: "image rollback", running: "1.2.0",
+			state: ota.Idle, detail: "1.2.0 is the newest release"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ota")
@@ -47,42 +60,44 @@ func TestRealRepository(t *testing.T) {
 			var targets atomic.Int32
 			files := http.FileServer(http.Dir(dir))
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-				if !strings.HasPrefix(req.URL.Path, "/targets/") {
+				if !strings.HasPrefix(req.URL.Path, "/targets/") || tt.mirror == nil {
+					if strings.HasPrefix(req.URL.Path, "/targets/") {
+						targets.Add(1)
+					}
 					files.ServeHTTP(w, req)
 					return
 				}
 				targets.Add(1)
-				if !tt.tamper {
-					files.ServeHTTP(w, req)
-					return
-				}
-				// A mirror that serves other bytes of the same length.
 				b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(req.URL.Path, "/"))))
 				if err != nil {
 					http.NotFound(w, req)
 					return
 				}
-				b[len(b)-1] ^= 1
-				http.ServeContent(w, req, "root", noon, bytes.NewReader(b))
+				w.Write(tt.mirror(b))
 			}))
 			t.Cleanup(srv.Close)
 
 			w := newWorld(t, noon)
 			w.target = "sim"
+			if tt.target != "" {
+				w.target = tt.target
+			}
+			if tt.running != "" {
+				w.base = tt.running
+			}
 			w.policy.InstallNow = "r-1"
 			w.src = tufSource{tufclient.Config{BaseURL: srv.URL, TrustedRoot: r.Root(), CacheDir: filepath.Join(t.TempDir(), "tuf")}}
 			w.boot()
-			if tt.tamper {
-				rep := w.report()
-				if rep.State != ota.Failed || rep.Error != "The download did not match the signed release; nothing was installed" {
-					t.Fatalf("%+v", rep)
-				}
-				if got := w.fake.Calls(); !slices.Equal(got, []string{"PUT /update/root"}) {
-					t.Fatalf("gokrazy calls: %q", got)
+			rep := w.drive(isState(tt.state))
+			if got := rep.Detail + " " + rep.Error; !strings.Contains(got, tt.detail) {
+				t.Fatalf("%+v, want %q", rep, tt.detail)
+			}
+			if !tt.installed {
+				if w.calls("POST /update/testboot") != 0 || w.calls("POST /update/switch") != 0 || w.running() != w.base {
+					t.Fatalf("gokrazy calls %q, running %s", w.fake.Calls(), w.running())
 				}
 				return
 			}
-			rep := w.drive(isState(ota.Healthy))
 			if rep.Last.Version != "1.1.0" || w.running() != "1.1.0" || !bytes.Equal(w.fake.Root(), img) {
 				t.Fatalf("%+v, running %s", rep, w.running())
 			}

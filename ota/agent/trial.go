@@ -25,9 +25,12 @@ func (a *Agent) boot(ctx context.Context) error {
 	v := s.Target.Version
 	a.setAvailable(v)
 	runsTarget := a.cfg.Version == v
+	// Unknown partitions count as a trial still running: the switch then
+	// refuses, and the deadline rolls back, rather than a commit that
+	// never happened being recorded.
 	p, perr := a.gk.Partitions()
-	moved := perr == nil && p.Moved()
-	a.log.Info("update state at start", "phase", s.Phase, "target", v, "running", a.cfg.Version, "moved", moved)
+	moved := perr != nil || p.Moved()
+	a.log.Info("update state at start", "phase", s.Phase, "target", v, "running", a.cfg.Version, "moved", moved, "partitions_err", perr)
 	switch s.Phase {
 	case phaseTestbootSet, phaseRebooting:
 		if runsTarget {
