@@ -1,7 +1,7 @@
 # RoomKit: the two commands are `make demo` and `make test`.
 GO      ?= go
 BIN     := bin
-CMDS    := portal roomd roomctl roomkit-flash roomkit-image
+CMDS    := portal roomd roomctl roomkit-flash roomkit-image roomkit-release
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts

@@ -37,6 +37,10 @@ type Config struct {
 	// RoomdArgs are roomd's flags in the image (default: none; roomd's
 	// defaults suit a kit).
 	RoomdArgs []string
+	// OTARoot is the update repository's root metadata (N.root.json from
+	// roomkit-release init) the kit trusts; it goes to OTARootPath and
+	// roomd gets -ota-root. Empty: the kit does not update itself.
+	OTARoot []byte
 	// Extra are further programs in /user, supervised like roomd; tests
 	// add probes with it. Program.Path is the host file.
 	Extra []Program

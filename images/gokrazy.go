@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -64,7 +65,11 @@ func (g *gokrazyModule) buildSystem(ctx context.Context, bin, initMod string, cf
 	for _, s := range systemServices {
 		services = append(services, Service{Path: "/gokrazy/" + s})
 	}
-	services = append(services, Service{Path: "/user/roomd", Args: cfg.RoomdArgs})
+	roomd := cfg.RoomdArgs
+	if len(cfg.OTARoot) > 0 {
+		roomd = append(slices.Clip(roomd), "-ota-root", OTARootPath)
+	}
+	services = append(services, Service{Path: "/user/roomd", Args: roomd})
 	for _, p := range cfg.Extra {
 		services = append(services, Service{Path: "/user/" + p.Name, Args: p.Args})
 	}

@@ -19,6 +19,9 @@ import (
 // hostCABundle is Debian's CA bundle (package ca-certificates).
 var hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
+// OTARootPath is where an image keeps the update root it trusts.
+const OTARootPath = "/etc/roomkit/ota-root.json"
+
 // stageRoot lays out the root file system in dir.
 func stageRoot(dir string, cfg Config, hostname, bin, kit, kernelDir string, services []Service) error {
 	if err := os.RemoveAll(dir); err != nil {
@@ -60,6 +63,12 @@ func stageRoot(dir string, cfg Config, hostname, bin, kit, kernelDir string, ser
 		"etc/gokrazy/sbom.json": sbom,
 		// No etc/gokr-pw.txt: gokrazy then runs without a password and
 		// serves its update API on /run/gokrazy-http.sock only.
+	}
+	if len(cfg.OTARoot) > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, "etc", "roomkit"), 0o755); err != nil {
+			return err
+		}
+		files[strings.TrimPrefix(OTARootPath, "/")] = cfg.OTARoot
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {

@@ -10,10 +10,10 @@ import (
 	"roomkit/ui"
 )
 
-// TestStageRootFonts: the kit's root carries the UI's fallback fonts at
-// the paths the UI reads them from, so Arabic, Hebrew and CJK room names
-// are drawn on the kit as in the goldens.
-func TestStageRootFonts(t *testing.T) {
+// TestStageRoot: the kit's root carries the UI's fallback fonts at the
+// paths the UI reads them from, so Arabic, Hebrew and CJK room names are
+// drawn on the kit as in the goldens; and the update root it trusts.
+func TestStageRoot(t *testing.T) {
 	for _, f := range ui.FallbackFontFiles() {
 		if _, err := os.Stat(f); err != nil {
 			t.Skipf("no %s (scripts/setup-image.sh installs the font packages): %v", f, err)
@@ -31,7 +31,8 @@ func TestStageRootFonts(t *testing.T) {
 		}
 	}
 	root := filepath.Join(tmp, "root")
-	cfg := Config{Repo: tmp, Target: Target{Name: "amd64", GOARCH: "amd64"}, Version: "test"}
+	otaRoot := []byte(`{"signed":{"_type":"root"}}`)
+	cfg := Config{Repo: tmp, Target: Target{Name: "amd64", GOARCH: "amd64"}, Version: "test", OTARoot: otaRoot}
 	if err := stageRoot(root, cfg, "kit", bin, kit, filepath.Join(tmp, "kernel"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +42,9 @@ func TestStageRootFonts(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("the root's %s: %v (%d bytes, want %d)", f, err, len(got), len(want))
 		}
+	}
+	if got, err := os.ReadFile(filepath.Join(root, OTARootPath)); err != nil || !bytes.Equal(got, otaRoot) {
+		t.Errorf("the root's %s: %q, %v; want the trusted update root", OTARootPath, got, err)
 	}
 }
 

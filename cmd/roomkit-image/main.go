@@ -37,6 +37,7 @@ func run() error {
 		ca           = flag.String("ca", "", "a PEM file with the portal's CA, added to the kit's trust store")
 		bins         = flag.String("binaries", "", "a directory with static roomd and roomctl for the target (default: build them)")
 		roomd        = flag.String("roomd-flags", "", "roomd's flags in the image, space-separated (default: none)")
+		otaRoot      = flag.String("ota-root", "", "the update repository's root metadata to trust (DIR/metadata/1.root.json from roomkit-release init); default: no updates")
 		keep         = flag.Bool("keep", false, "keep the work directory (the staged root) and print its path")
 	)
 	flag.Parse()
@@ -62,6 +63,11 @@ func run() error {
 	if *settingsFile != "" {
 		if cfg.Settings, err = settings.ReadFile(*settingsFile); err != nil {
 			return err
+		}
+	}
+	if *otaRoot != "" {
+		if cfg.OTARoot, err = os.ReadFile(*otaRoot); err != nil {
+			return fmt.Errorf("-ota-root: %w", err)
 		}
 	}
 	if *ca != "" {
