@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"roomkit/internal/textfield"
 	"roomkit/ota"
+	"roomkit/ota/repo"
 	"roomkit/ota/rollout"
 )
 
@@ -116,8 +116,6 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-var channelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
-
 const (
 	maxRings  = 10
 	maxSoak   = 30 * 24 * time.Hour
@@ -130,8 +128,9 @@ const (
 func (l policyLayer) check() (rollout.Layer, error) {
 	var out rollout.Layer
 	if l.Channel != nil {
-		if !channelRE.MatchString(*l.Channel) {
-			return out, fmt.Errorf("channel %q must be 1 to 32 lower-case letters, digits, dots, dashes or underscores, like stable or beta", *l.Channel)
+		// The names the release tool publishes to.
+		if err := repo.CheckChannel(*l.Channel); err != nil {
+			return out, err
 		}
 		out.Channel = l.Channel
 	}
@@ -478,7 +477,7 @@ func (s *Server) settleRequest(roomID, id string) error {
 // in its channel, at the first ring.
 func (s *Server) startRollout(roomID string, rep *ota.Report) error {
 	channel := rep.Channel
-	if channel == "" || !channelRE.MatchString(channel) {
+	if repo.CheckChannel(channel) != nil {
 		meta, err := s.roomMeta(roomID)
 		if err != nil {
 			return err
