@@ -555,3 +555,27 @@ func FuzzUpdateHeartbeat(f *testing.F) {
 		}
 	})
 }
+
+// TestRolloutAdvancesOnTick: rings also advance on the janitor's tick,
+// while no kit sends a heartbeat, one ring per soak time.
+func TestRolloutAdvancesOnTick(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.pairKit(e.newKit(), "Boardroom")
+	putPolicy(t, e, "fleet", map[string]any{"rings": []int{1, 20, 100}, "soak": "6h"})
+	beatAnswer(t, e, tok, updateBeat(report(ota.Idle, "", "1.5.0")))
+	for i, want := range []int{0, 1, 2, 2} {
+		if err := e.srv.advanceRollouts(); err != nil { // what the janitor runs every minute
+			t.Fatal(err)
+		}
+		rs := listRolloutsAPI(t, e)
+		if len(rs) != 1 || rs[0].Ring != want {
+			t.Fatalf("after %d soak times: %+v, want ring %d", i, rs, want)
+		}
+		e.clock.Advance(6 * time.Hour)
+	}
+	var ring int
+	e.srv.db.QueryRow("SELECT ring FROM rollouts").Scan(&ring)
+	if ring != 2 {
+		t.Errorf("stored ring %d", ring)
+	}
+}
