@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,4 +69,75 @@ func TestBrowserPairing(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", b.Artifacts)
+}
+
+// TestBrowserUpdates drives the Updates page and the rooms list's update
+// column in Chromium: save the fleet policy, pause a rollout, ask a room
+// to update now.
+func TestBrowserUpdates(t *testing.T) {
+	b := chromium.New(t)
+	e := newEnv(t)
+	if err := e.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	roomID, tok := e.pairKit(e.newKit(), "Boardroom")
+	rep := `{"state":"rolled-back","target_version":"1.5.0","error":"","channel":"stable","available":"1.5.0",` +
+		`"last":{"version":"1.5.0","outcome":"rolled-back","reason":"Camera: not found","at":"2026-11-02T01:12:03Z"}}`
+	if st, body := e.heartbeat(tok, updateBeat(rep)); st != 200 {
+		t.Fatalf("heartbeat: %d %s", st, body)
+	}
+
+	b.Do("sign in",
+		chromedp.Navigate(e.ts.URL+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
+		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
+	if row := b.Text("#room-" + roomID); !strings.Contains(row, "rolled-back 1.5.0") || !strings.Contains(row, "Camera: not found") {
+		t.Errorf("the room's row lacks its update state: %q", row)
+	}
+	b.Do("update now",
+		chromedp.Click(chromedp.CSS(`#room-`+roomID+` button.update-now`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if n := b.Text(".notice"); !strings.Contains(n, "installs the newest release") {
+		t.Errorf("notice after update now: %q", n)
+	}
+
+	b.Do("open the Updates page",
+		chromedp.Navigate(e.ts.URL+"/admin/updates"),
+		chromedp.WaitVisible(chromedp.CSS(`#fleet-policy`)))
+	if v := b.Value("#rings"); v != "10, 50, 100" {
+		t.Errorf("rings field %q", v)
+	}
+	b.Screenshot("admin-updates.png")
+	b.Do("save a policy",
+		chromedp.SetValue(chromedp.CSS(`#rings`), "25, 100"),
+		chromedp.SetValue(chromedp.CSS(`#soak`), "2h"),
+		chromedp.Click(chromedp.CSS(`#save-policy`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if v := b.Value("#rings"); v != "25, 100" {
+		t.Errorf("rings after saving %q", v)
+	}
+	if eff := getPolicy(t, e, "fleet").Effective; fmt.Sprint(eff.Rings) != "[25 100]" || eff.Soak != "2h" {
+		t.Errorf("fleet policy: %+v", eff)
+	}
+	// The rollback the kit reported paused the rollout by itself.
+	if row := b.Text(`#rollout-stable-1\.5\.0`); !strings.Contains(row, "paused by itself: 1 of 1 rooms rolled back 1.5.0") {
+		t.Errorf("rollout row: %q", row)
+	}
+	// Each click loads a new page: wait for what only that page has.
+	b.Do("resume the rollout",
+		chromedp.Click(chromedp.CSS(`#rollout-stable-1\.5\.0 button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rollout-stable-1\.5\.0 form[action$="/pause"] button`)))
+	if row := b.Text(`#rollout-stable-1\.5\.0`); !strings.Contains(row, "rolling out") || !strings.Contains(row, "Pause") {
+		t.Errorf("rollout row after resuming: %q", row)
+	}
+	b.Do("pause the rollout",
+		chromedp.Click(chromedp.CSS(`#rollout-stable-1\.5\.0 button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rollout-stable-1\.5\.0 form[action$="/resume"] button`)))
+	if row := b.Text(`#rollout-stable-1\.5\.0`); !strings.Contains(row, "paused by it@example.com") || !strings.Contains(row, "Resume") {
+		t.Errorf("rollout row after pausing: %q", row)
+	}
+	b.Screenshot("admin-updates-paused.png")
 }

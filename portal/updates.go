@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"roomkit/internal/textfield"
 	"roomkit/ota"
+	"roomkit/ota/repo"
 	"roomkit/ota/rollout"
 )
 
@@ -100,11 +100,21 @@ type effectivePolicy struct {
 }
 
 func effective(p rollout.Policy) effectivePolicy {
-	return effectivePolicy{Channel: p.Channel, Rings: p.Rings, Soak: p.Soak.String(), Window: p.Window,
+	return effectivePolicy{Channel: p.Channel, Rings: p.Rings, Soak: shortDuration(p.Soak), Window: p.Window,
 		Paused: p.Paused, FailPercent: p.FailPercent}
 }
 
-var channelRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+// shortDuration writes d the way people type it: "24h", "1h30m", "90s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 const (
 	maxRings  = 10
@@ -118,8 +128,9 @@ const (
 func (l policyLayer) check() (rollout.Layer, error) {
 	var out rollout.Layer
 	if l.Channel != nil {
-		if !channelRE.MatchString(*l.Channel) {
-			return out, fmt.Errorf("channel %q must be 1 to 32 lower-case letters, digits, dots, dashes or underscores, like stable or beta", *l.Channel)
+		// The names the release tool publishes to.
+		if err := repo.CheckChannel(*l.Channel); err != nil {
+			return out, err
 		}
 		out.Channel = l.Channel
 	}
@@ -412,6 +423,10 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 		}
 	}
 	var errs []error
+	// The rollout first, so an outcome in the same report is judged.
+	if rep.Available != "" && ota.CheckVersion(rep.Available) == nil {
+		errs = append(errs, s.startRollout(roomID, rep))
+	}
 	if !known || prev != key {
 		version := rep.TargetVersion
 		if version == "" && rep.Last != nil {
@@ -420,7 +435,7 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 		if _, err := s.db.Exec("INSERT INTO update_events (room_id, at, version, state, error) VALUES (?, ?, ?, ?, ?)",
 			roomID, now.UnixMilli(), version, string(rep.State), rep.Error); err != nil {
 			// Not remembered as seen: the next heartbeat tries again.
-			return fmt.Errorf("append update event: %w", err)
+			return errors.Join(append(errs, fmt.Errorf("append update event: %w", err))...)
 		}
 		u.mu.Lock()
 		u.last[roomID] = key
@@ -432,9 +447,6 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 		if version != "" && (rep.State == ota.Failed || rep.State == ota.RolledBack || rep.State == ota.Healthy) {
 			errs = append(errs, s.judgeVersion(version))
 		}
-	}
-	if rep.Available != "" && ota.CheckVersion(rep.Available) == nil {
-		errs = append(errs, s.startRollout(roomID, rep))
 	}
 	return errors.Join(errs...)
 }
@@ -465,7 +477,7 @@ func (s *Server) settleRequest(roomID, id string) error {
 // in its channel, at the first ring.
 func (s *Server) startRollout(roomID string, rep *ota.Report) error {
 	channel := rep.Channel
-	if channel == "" || !channelRE.MatchString(channel) {
+	if repo.CheckChannel(channel) != nil {
 		meta, err := s.roomMeta(roomID)
 		if err != nil {
 			return err
@@ -634,7 +646,7 @@ func (s *Server) setPolicy(actor, addr, scope string, l policyLayer) (policyView
 	if l.Soak != nil {
 		d, _ := time.ParseDuration(*l.Soak)
 		soak = int64(d / time.Second)
-		str := (time.Duration(soak.(int64)) * time.Second).String()
+		str := shortDuration(time.Duration(soak.(int64)) * time.Second)
 		l.Soak = &str
 	}
 	if l.Window != nil {

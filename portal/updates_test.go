@@ -109,6 +109,15 @@ func listRolloutsAPI(t *testing.T, e *env) []rolloutView {
 	return rs
 }
 
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s",
+		0: "0s", time.Hour + time.Second: "1h0m1s", 45 * time.Minute: "45m"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 // TestMigration7 opens a database a portal of issue 12 left (schema 6,
 // one room) and finds the room intact with the update tables beside it.
 func TestMigration7(t *testing.T) {
@@ -376,7 +385,7 @@ func TestUpdatePolicyAPI(t *testing.T) {
 	putPolicy(t, e, "group:lab", map[string]any{"rings": []int{50, 100}, "soak": "90m"})
 	v := putPolicy(t, e, "room:"+roomID, map[string]any{"channel": "stable", "paused": true})
 	eff := v.Effective
-	if eff.Channel != "stable" || fmt.Sprint(eff.Rings) != "[50 100]" || eff.Soak != "1h30m0s" ||
+	if eff.Channel != "stable" || fmt.Sprint(eff.Rings) != "[50 100]" || eff.Soak != "1h30m" ||
 		eff.Window != (ota.Window{Start: "22:00", End: "02:00"}) || !eff.Paused || eff.FailPercent != 10 {
 		t.Errorf("room's effective policy: %+v", eff)
 	}
@@ -392,7 +401,7 @@ func TestUpdatePolicyAPI(t *testing.T) {
 	if eff := getPolicy(t, e, "room:"+roomID).Effective; eff.Channel != "beta" || eff.Paused {
 		t.Errorf("after deleting the room's layer: %+v", eff)
 	}
-	if eff := getPolicy(t, e, "group:lab").Effective; eff.Channel != "beta" || eff.Soak != "1h30m0s" {
+	if eff := getPolicy(t, e, "group:lab").Effective; eff.Channel != "beta" || eff.Soak != "1h30m" {
 		t.Errorf("group: %+v", eff)
 	}
 	if p := beatAnswer(t, e, tok, goodHeartbeat); p.Channel != "beta" || p.Paused {
@@ -490,7 +499,9 @@ func TestUpdatesAdminCenter(t *testing.T) {
 	}
 
 	_, page = b.get("/admin/updates")
-	for _, want := range []string{`id="fleet-policy"`, `value="stable"`, `value="10, 50, 100"`, `value="01:00"`, "rollout-stable-1.5.0", "Pause"} {
+	// The rollback in the report paused the rollout by itself (1 of 1).
+	for _, want := range []string{`id="fleet-policy"`, `value="stable"`, `value="10, 50, 100"`, `value="01:00"`, "rollout-stable-1.5.0",
+		"paused by itself: 1 of 1 rooms rolled back 1.5.0 (threshold 10 %)", `action="/admin/rollouts/stable/1.5.0/resume"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the updates page lacks %q", want)
 		}
@@ -500,12 +511,15 @@ func TestUpdatesAdminCenter(t *testing.T) {
 	if code, page := b.post("/admin/updates/policy", form, e.ts.URL); code != 200 || !strings.Contains(page, "was saved") || !strings.Contains(page, `value="5, 100"`) {
 		t.Errorf("save policy: %d", code)
 	}
-	if eff := getPolicy(t, e, "fleet").Effective; eff.Channel != "beta" || eff.Soak != "2h0m0s" || eff.FailPercent != 20 || eff.Paused {
+	if eff := getPolicy(t, e, "fleet").Effective; eff.Channel != "beta" || eff.Soak != "2h" || eff.FailPercent != 20 || eff.Paused {
 		t.Errorf("fleet policy from the form: %+v", eff)
 	}
 	form.Set("rings", "50, ten")
 	if code, page := b.post("/admin/updates/policy", form, e.ts.URL); code != 400 || !strings.Contains(page, "not a whole number") || !strings.Contains(page, `value="50, ten"`) {
 		t.Errorf("bad rings: %d", code)
+	}
+	if code, page := b.post("/admin/rollouts/stable/1.5.0/resume", url.Values{"csrf": {csrf}}, e.ts.URL); code != 200 || !strings.Contains(page, "rolling out") {
+		t.Errorf("resume: %d", code)
 	}
 	if code, page := b.post("/admin/rollouts/stable/1.5.0/pause", url.Values{"csrf": {csrf}}, e.ts.URL); code != 200 || !strings.Contains(page, "paused by it@example.com") {
 		t.Errorf("pause: %d", code)
@@ -540,4 +554,28 @@ func FuzzUpdateHeartbeat(f *testing.F) {
 			t.Fatalf("the stored report reads back as %+v, want %+v", back, hb.Update)
 		}
 	})
+}
+
+// TestRolloutAdvancesOnTick: rings also advance on the janitor's tick,
+// while no kit sends a heartbeat, one ring per soak time.
+func TestRolloutAdvancesOnTick(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.pairKit(e.newKit(), "Boardroom")
+	putPolicy(t, e, "fleet", map[string]any{"rings": []int{1, 20, 100}, "soak": "6h"})
+	beatAnswer(t, e, tok, updateBeat(report(ota.Idle, "", "1.5.0")))
+	for i, want := range []int{0, 1, 2, 2} {
+		if err := e.srv.advanceRollouts(); err != nil { // what the janitor runs every minute
+			t.Fatal(err)
+		}
+		rs := listRolloutsAPI(t, e)
+		if len(rs) != 1 || rs[0].Ring != want {
+			t.Fatalf("after %d soak times: %+v, want ring %d", i, rs, want)
+		}
+		e.clock.Advance(6 * time.Hour)
+	}
+	var ring int
+	e.srv.db.QueryRow("SELECT ring FROM rollouts").Scan(&ring)
+	if ring != 2 {
+		t.Errorf("stored ring %d", ring)
+	}
 }
