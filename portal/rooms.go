@@ -321,8 +321,14 @@ func (s *Server) listRooms() ([]Room, error) {
 // queryRooms returns the rooms (where: "" for all, or "WHERE …" with
 // args) with their freshest status.
 func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
+	return s.scanRooms(where+" ORDER BY name COLLATE NOCASE, id", args...)
+}
+
+// scanRooms reads the rooms tail ("WHERE … ORDER BY …") selects, with
+// their freshest status.
+func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
 	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health, ota
-		FROM rooms `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
+		FROM rooms `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"roomkit/ota"
 	"roomkit/provisioning"
 )
 
@@ -80,6 +79,7 @@ type page struct {
 	TokenName       string
 	Audit           []auditEntry
 	Updates         *updatesPage
+	Fleet           *fleetView
 }
 
 type roomView struct {
@@ -89,6 +89,10 @@ type roomView struct {
 	// its first report.
 	UpdateState string
 	UpdateWarn  bool // the update failed or rolled back
+	// Problems says what is wrong, a sentence each: the health checks
+	// that are not ok (causes, worst first), a failed update.
+	Problems  []string
+	Attention bool // the room counts as needing attention
 }
 
 // commonTimeZones feed the form's suggestions; any IANA name is accepted.
@@ -418,35 +422,40 @@ func relTime(now, t time.Time) string {
 }
 
 func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *session) {
-	rooms, err := s.listRooms()
 	p := s.base(sess, "rooms", "Rooms")
 	p.Refresh = true
+	q := r.URL.Query()
+	f, ferr := parseFleetQuery(q, true)
+	fv, status, err := s.fleetPageView(f, ferr)
 	if err != nil {
 		s.log.Error("list rooms", "err", err)
 		p.Error = "Could not list the rooms."
 	}
-	now := s.now()
-	for _, rm := range rooms {
-		v := roomView{Room: rm, Seen: "never", UpdateState: updateState(rm.Update),
-			UpdateWarn: rm.Update != nil && (rm.Update.State == ota.Failed || rm.Update.State == ota.RolledBack)}
-		if rm.LastSeen != nil {
-			v.Seen = relTime(now, *rm.LastSeen)
-		}
-		p.Rooms = append(p.Rooms, v)
+	if ferr != nil {
+		p.Error = ferr.Error()
+		p.Refresh = false
 	}
-	q := r.URL.Query()
+	p.Fleet = fv
+	now := s.now()
+	for _, rm := range fv.rooms {
+		p.Rooms = append(p.Rooms, newRoomView(rm, now))
+	}
+	// The room a notice is about may be on another page.
+	named := func() string {
+		rooms, err := s.queryRooms("WHERE id = ?", q.Get("room"))
+		if err != nil || len(rooms) == 0 {
+			return ""
+		}
+		return rooms[0].Name
+	}
 	switch q.Get("notice") {
 	case "paired":
-		for _, rm := range rooms {
-			if rm.ID == q.Get("room") {
-				p.Notice = fmt.Sprintf("Paired %q. The room shows its home screen within a few seconds and appears online with its first heartbeat.", rm.Name)
-			}
+		if name := named(); name != "" {
+			p.Notice = fmt.Sprintf("Paired %q. The room shows its home screen within a few seconds and appears online with its first heartbeat.", name)
 		}
 	case "update":
-		for _, rm := range rooms {
-			if rm.ID == q.Get("room") {
-				p.Notice = fmt.Sprintf("%q installs the newest release of its channel as soon as no meeting runs; this page shows its progress.", rm.Name)
-			}
+		if name := named(); name != "" {
+			p.Notice = fmt.Sprintf("%q installs the newest release of its channel as soon as no meeting runs; this page shows its progress.", name)
 		}
 	case "unpaired":
 		p.Notice = "The room was unpaired. Its kit returns to the pairing screen."
@@ -455,7 +464,7 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 			p.Notice = fmt.Sprintf("The code %s was denied. The room asks for a fresh code.", provisioning.FormatUserCode(raw))
 		}
 	}
-	s.render(w, http.StatusOK, "rooms", p)
+	s.render(w, status, "rooms", p)
 }
 
 func (s *Server) webWho(r *http.Request, sess *session) codeAttempt {
