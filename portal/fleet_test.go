@@ -37,7 +37,8 @@ func seedFleet(tb testing.TB, db *sql.DB, now time.Time, first int, rooms []flee
 	}
 	defer tx.Rollback()
 	stmt, err := tx.Prepare(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state,
-		version, devices, last_seen, health, ota, grp, created) VALUES (?, ?, ?, 'UTC', ?, ?, 'kit', ?, ?, ?, ?, ?, ?, ?, ?)`)
+		version, devices, last_seen, health, ota, grp, created, health_status, update_state)
+		VALUES (?, ?, ?, 'UTC', ?, ?, 'kit', ?, ?, ?, ?, ?, ?, ?, ?, ifnull(?, 'unknown'), ifnull(?, 'none'))`)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -51,9 +52,13 @@ func seedFleet(tb testing.TB, db *sql.DB, now time.Time, first int, rooms []flee
 			state, lastSeen = "ready", now.Add(-r.seen).UnixMilli()
 		}
 		if _, err := stmt.Exec(fmt.Sprintf("rm_%06d", i), r.name, r.location, hex.EncodeToString(sum[:16]), sum[:],
-			state, r.version, devices, lastSeen, healthJSON(r.health, now), otaJSON(r.update, r.version), r.group, now.Unix()); err != nil {
+			state, r.version, devices, lastSeen, healthJSON(r.health, now), otaJSON(r.update, r.version), r.group, now.Unix(),
+			healthStatusColumn(storedHealth(healthJSON(r.health, now))), updateStateColumn(storedReport(otaJSON(r.update, r.version)))); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if _, err := tx.Exec("UPDATE rooms SET attention = " + attentionSQL("health_status", "update_state")); err != nil {
+		tb.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
@@ -371,6 +376,16 @@ func TestFleetSeesFreshHeartbeats(t *testing.T) {
 	if code != 200 || json.Unmarshal(body, &rooms) != nil || len(rooms) != 1 || rooms[0].ID != id {
 		t.Fatalf("filtered rooms after a heartbeat: %d %s", code, body)
 	}
+	// A heartbeat without a health tree keeps the last one, and what the
+	// filters derived from it; an update report adds its state.
+	if st, body := e.heartbeat(tok, updateBeat(`{"state":"failed","target_version":"1.6.0","error":"the download stopped","channel":"stable","available":"1.6.0"}`)); st != 200 {
+		t.Fatalf("heartbeat: %d %s", st, body)
+	}
+	for _, q := range []string{"health=degraded&update=failed&attention=true", "health=degraded", "update=failed&q=board"} {
+		if _, hdr, body := e.admin("GET", "/api/v1/admin/rooms?"+q, nil); hdr.Get("X-Total-Count") != "1" || !strings.Contains(string(body), id) {
+			t.Errorf("?%s after an update report: %s", q, body)
+		}
+	}
 	e.clock.Advance(onlineWindow)
 	if _, _, body = e.admin("GET", "/api/v1/admin/rooms?online=false", nil); !strings.Contains(string(body), id) {
 		t.Fatalf("the room is not offline %v after its heartbeat: %s", onlineWindow, body)
@@ -505,7 +520,7 @@ func BenchmarkFleetPage(b *testing.B) {
 	}
 	b.Run("first page", func(b *testing.B) { page(b, "", "rooms 1–50 of 10000") })
 	b.Run("filtered", func(b *testing.B) { page(b, "health=failed&online=true&version=1.5.0&group=hq", "matching") })
-	b.Run("search", func(b *testing.B) { page(b, "q=room+012", "11 matching") })
+	b.Run("search", func(b *testing.B) { page(b, "q=room+0012", "10 matching") })
 	b.Run("last page", func(b *testing.B) { page(b, "sort=name&page=200", "rooms 9951–10000 of 10000") })
 	b.Run("counts", func(b *testing.B) {
 		for b.Loop() {
@@ -524,4 +539,104 @@ func BenchmarkFleetPage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFlushHeartbeats measures what migration 8's triggers and
+// indexes add to writing heartbeats: 1,000 rooms' heartbeats, each with
+// a health tree that changed its sentences but not its status (the
+// trigger reads it, and leaves the row), in one flush. Compare with the store before migration 8 (docs/benchmarks.md).
+func BenchmarkFlushHeartbeats(b *testing.B) {
+	const n = 1000
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	s, err := New(Config{DataDir: b.TempDir(), URL: "http://portal.test", Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	fleet := generatedFleet(n)
+	seedFleet(b, s.db, now, 0, fleet)
+	// A kit's tree changes its sentences with most heartbeats ("last
+	// heartbeat 4 s ago"), its status seldom.
+	reports := make([]*health.Report, 2)
+	for i := range reports {
+		var h health.Report
+		if err := json.Unmarshal([]byte(healthJSON(health.OK, now)), &h); err != nil {
+			b.Fatal(err)
+		}
+		h.Checks[0].Checks[0].Detail = fmt.Sprintf("last heartbeat %d s ago", 4+i)
+		reports[i] = &h
+	}
+	round := 0
+	for b.Loop() {
+		round++
+		for i := range n {
+			s.live.record(fmt.Sprintf("rm_%06d", i), heartbeatStatus{state: "ready", version: "1.5.0", devices: []Device{},
+				health: reports[(i+round)%2], lastSeen: now.Add(time.Duration(round) * time.Second)})
+		}
+		if err := s.flushLive(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1e3, "µs/heartbeat")
+}
+
+// TestFleetMigration checks that the fleet view's migration derives its
+// columns for rooms that reported before it, as writeHeartbeats derives
+// them for new reports.
+func TestFleetMigration(t *testing.T) {
+	mine := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN health_status") })
+	if mine < 0 {
+		t.Fatal("no migration adds rooms.health_status")
+	}
+	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/portal.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for i, m := range migrations[:mine] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", mine)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	odd := strings.Replace(healthJSON(health.Failed, now), `"status":"failed"`, `"status":"exploded"`, 1)
+	cases := []struct{ health, ota string }{
+		{healthJSON(health.OK, now), otaJSON(ota.Idle, "1.5.0")},
+		{healthJSON(health.Degraded, now), ""},
+		{healthJSON(health.Failed, now), otaJSON(ota.Failed, "1.5.0")},
+		{"", otaJSON(ota.RolledBack, "1.5.0")},
+		{odd, otaJSON(ota.Downloading, "1.5.0")},
+		{"", ""},
+	}
+	for i, c := range cases {
+		if _, err := db.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, health, ota, created)
+			VALUES (?, ?, '', 'UTC', ?, x'00', 'kit', 'ready', ?, ?, 0)`, fmt.Sprint("rm_", i), fmt.Sprint("Room ", i), fmt.Sprint("dev", i), c.health, c.ota); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	wantAttention := []int{0, 1, 2, 1, 2, 0}
+	for i, c := range cases {
+		var hs, us string
+		var att int
+		if err := db.QueryRow("SELECT health_status, update_state, attention FROM rooms WHERE id = ?", fmt.Sprint("rm_", i)).Scan(&hs, &us, &att); err != nil {
+			t.Fatal(err)
+		}
+		wantHS, wantUS := healthUnknown, updateNone
+		if v := healthStatusColumn(storedHealth(c.health)); v != nil {
+			wantHS = v.(string)
+		}
+		if v := updateStateColumn(storedReport(c.ota)); v != nil {
+			wantUS = v.(string)
+		}
+		if hs != wantHS || us != wantUS || att != wantAttention[i] {
+			t.Errorf("room %d: health_status %q, update_state %q, attention %d; want %q, %q, %d", i, hs, us, att, wantHS, wantUS, wantAttention[i])
+		}
+	}
 }
