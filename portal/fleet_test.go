@@ -119,6 +119,21 @@ var fiveRooms = []fleetRoom{
 	{"Eagle", "branch", "Floor 1", "1.5.0", health.OK, ota.Downloading, 46 * time.Second},
 }
 
+// wantCounts counts rooms the way the fleet view's definition says,
+// in Go, for the SQL to be checked against.
+func wantCounts(rooms []fleetRoom) fleetCounts {
+	c := fleetCounts{Rooms: len(rooms)}
+	for _, r := range rooms {
+		if r.health == health.Degraded || r.health == health.Failed || r.update == ota.Failed || r.update == ota.RolledBack {
+			c.Attention++
+		}
+		if r.seen == 0 || r.seen >= onlineWindow {
+			c.Offline++
+		}
+	}
+	return c
+}
+
 func names(rooms []Room) []string {
 	out := []string{}
 	for _, r := range rooms {
@@ -185,7 +200,7 @@ func TestFleetFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (fleetCounts{Rooms: 5, Attention: 3, Offline: 3}); c != want {
+	if want := (fleetCounts{Rooms: 5, Attention: 3, Offline: 3}); c != want || c != wantCounts(fiveRooms) {
 		t.Errorf("counts %+v, want %+v", c, want)
 	}
 }
@@ -637,6 +652,53 @@ func TestFleetMigration(t *testing.T) {
 		}
 		if hs != wantHS || us != wantUS || att != wantAttention[i] {
 			t.Errorf("room %d: health_status %q, update_state %q, attention %d; want %q, %q, %d", i, hs, us, att, wantHS, wantUS, wantAttention[i])
+		}
+	}
+}
+
+// TestFleetGeneratedCounts checks the SQL's counts and filters against
+// the fleet view's definition counted in Go, over the benchmark's mix.
+func TestFleetGeneratedCounts(t *testing.T) {
+	e := newEnv(t)
+	fleet := generatedFleet(2000)
+	seedFleet(t, e.srv.db, e.clock.Now(), 0, fleet)
+	c, err := e.srv.countFleet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := wantCounts(fleet); c != want {
+		t.Errorf("counts %+v, want %+v", c, want)
+	}
+	count := func(keep func(fleetRoom) bool) int {
+		n := 0
+		for _, r := range fleet {
+			if keep(r) {
+				n++
+			}
+		}
+		return n
+	}
+	yes := true
+	for _, tc := range []struct {
+		q    fleetQuery
+		want int
+	}{
+		{fleetQuery{Health: "degraded"}, count(func(r fleetRoom) bool { return r.health == health.Degraded })},
+		{fleetQuery{Health: "unknown"}, count(func(r fleetRoom) bool { return r.health == "" })},
+		{fleetQuery{Update: "none"}, count(func(r fleetRoom) bool { return r.update == "" })},
+		{fleetQuery{Update: "rolled-back", Group: "hq"}, count(func(r fleetRoom) bool { return r.update == ota.RolledBack && r.group == "hq" })},
+		{fleetQuery{Online: &yes, Version: "1.4.1"}, count(func(r fleetRoom) bool { return r.seen > 0 && r.seen < onlineWindow && r.version == "1.4.1" })},
+		{fleetQuery{Attention: &yes, Location: "floor 3"}, count(func(r fleetRoom) bool {
+			return r.location == "Floor 3" && (r.health == health.Degraded || r.health == health.Failed || r.update == ota.Failed || r.update == ota.RolledBack)
+		})},
+	} {
+		tc.q.Sort, tc.q.Page, tc.q.PerPage = sortAttention, 1, 10
+		res, err := e.srv.fleetRooms(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != tc.want || len(res.Rooms) != min(tc.want, 10) {
+			t.Errorf("%+v: %d rooms (%d on the page), want %d", tc.q, res.Total, len(res.Rooms), tc.want)
 		}
 	}
 }
