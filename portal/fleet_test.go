@@ -288,14 +288,8 @@ func TestParseFleetQuery(t *testing.T) {
 				t.Fatalf("error %q", err)
 			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 				t.Fatalf("error %v, want one with %q", err, tc.err)
-			case tc.err == "" && fmt.Sprintf("%+v %v %v", got, boolString(got.Online), boolString(got.Attention)) !=
-				fmt.Sprintf("%+v %v %v", tc.want, boolString(tc.want.Online), boolString(tc.want.Attention)):
-				// Pointers differ; compare them by what they point to.
-				g, w := got, tc.want
-				g.Online, g.Attention, w.Online, w.Attention = nil, nil, nil, nil
-				if g != w || boolString(got.Online) != boolString(tc.want.Online) || boolString(got.Attention) != boolString(tc.want.Attention) {
-					t.Fatalf("got %+v, want %+v", got, tc.want)
-				}
+			case tc.err == "" && !sameFleetQuery(got, tc.want):
+				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 			if err != nil && !strings.HasSuffix(err.Error(), ".") {
 				t.Errorf("%q is not a sentence", err)

@@ -442,11 +442,8 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	// The room a notice is about may be on another page.
 	named := func() string {
-		rooms, err := s.queryRooms("WHERE id = ?", q.Get("room"))
-		if err != nil || len(rooms) == 0 {
-			return ""
-		}
-		return rooms[0].Name
+		rm, _, _ := s.findRoom(q.Get("room"))
+		return rm.Name
 	}
 	switch q.Get("notice") {
 	case "paired":
@@ -549,17 +546,13 @@ func (s *Server) serveDenyPost(w http.ResponseWriter, r *http.Request, sess *ses
 	http.Redirect(w, r, "/admin/rooms?notice=denied&code="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
+// findRoom reads one room (not the whole fleet: 10,000 rooms are 100 ms).
 func (s *Server) findRoom(id string) (Room, bool, error) {
-	rooms, err := s.listRooms()
-	if err != nil {
+	rooms, err := s.queryRooms("WHERE id = ?", id)
+	if err != nil || len(rooms) == 0 {
 		return Room{}, false, err
 	}
-	for _, rm := range rooms {
-		if rm.ID == id {
-			return rm, true, nil
-		}
-	}
-	return Room{}, false, nil
+	return rooms[0], true, nil
 }
 
 func (s *Server) serveUnpair(w http.ResponseWriter, r *http.Request, sess *session) {
