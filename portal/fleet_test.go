@@ -538,6 +538,25 @@ func BenchmarkFleetPage(b *testing.B) {
 			}
 		}
 	})
+	// What the rooms page read before issue 14, every room, and what the
+	// API still answers without paging parameters.
+	b.Run("every room", func(b *testing.B) {
+		for b.Loop() {
+			if rooms, err := s.listRooms(); err != nil || len(rooms) != n {
+				b.Fatal(len(rooms), err)
+			}
+		}
+	})
+	b.Run("api every room", func(b *testing.B) {
+		r := httptest.NewRequest("GET", "/api/v1/admin/rooms", nil)
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			s.apiListRooms(w, r, apiToken{})
+			if w.Code != http.StatusOK {
+				b.Fatal(w.Code)
+			}
+		}
+	})
 	b.Run("api page", func(b *testing.B) {
 		r := httptest.NewRequest("GET", "/api/v1/admin/rooms?per_page=50&health=degraded", nil)
 		for b.Loop() {
