@@ -271,6 +271,7 @@ type world struct {
 	target     string
 	kernel     string // the running kernel; releases' Kernel (fakeRepo)
 	firstCheck time.Duration
+	deadline   time.Duration // the agent's Deadline (0: the default)
 	mu         sync.Mutex
 	throttled  time.Duration // the download's throttle waited this long
 	base       string        // the first root's version
@@ -318,7 +319,7 @@ func (w *world) boot() {
 	w.t.Helper()
 	w.stop()
 	a, err := New(Config{Host: w.host, StateDir: w.dir, Target: w.target, Version: w.running(),
-		Gokrazy: w.fake.Client(), Log: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)),
+		Gokrazy: w.fake.Client(), Log: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)), Deadline: w.deadline,
 		OnReboot: func() {}})
 	if err != nil {
 		w.t.Fatal(err)
