@@ -56,11 +56,7 @@ func TestUntrustedClockWaits(t *testing.T) {
 // after the wait for the clock, when the check finds nothing new.
 func TestWaitingForClockKeepsOutcome(t *testing.T) {
 	w := newWorld(t, noon)
-	w.policy.InstallNow = "r-1"
-	w.boot()
-	if err := w.ended(); err != nil {
-		t.Fatal(err)
-	}
+	w.trialBoot()
 	w.host.set(func(h *fakeHost) { h.report = noCamera() })
 	w.boot()
 	w.clock.Advance(t, 11*time.Minute)

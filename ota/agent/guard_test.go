@@ -56,20 +56,6 @@ func (w *world) guard(roomd *fakeRoomd) <-chan error {
 	return done
 }
 
-// trialBoot installs 1.1.0 and reboots into its trial; roomd does not
-// start in it.
-func (w *world) trialBoot() {
-	w.t.Helper()
-	w.policy.InstallNow = "r-1"
-	w.boot()
-	if err := w.ended(); err != nil {
-		w.t.Fatal(err)
-	}
-	if b := w.fake.Booted(); b.Running == b.Cmdline {
-		w.t.Fatalf("not a trial boot: %+v", b)
-	}
-}
-
 // ended says whether the guard's Run returned (nil); wait: give it 20 s
 // to (a reboot it asked for), else it must have already.
 func ended(t *testing.T, done <-chan error, wait bool) bool {

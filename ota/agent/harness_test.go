@@ -383,6 +383,20 @@ func (w *world) ended() error {
 	}
 }
 
+// trialBoot installs 1.1.0 at an admin's request and reboots into its
+// trial; the trial's agent is not started.
+func (w *world) trialBoot() {
+	w.t.Helper()
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	if err := w.ended(); err != nil {
+		w.t.Fatal(err)
+	}
+	if b := w.fake.Booted(); b.Running == b.Cmdline {
+		w.t.Fatalf("not a trial boot: %+v", b)
+	}
+}
+
 // powerCycle is a new boot of the fake disk (gokrazy's boot rules).
 func (w *world) powerCycle() {
 	w.t.Helper()
