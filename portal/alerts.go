@@ -110,6 +110,9 @@ type condition struct {
 	detail                     string        // the words after the room's name
 	since                      time.Time     // when it began; zero: when the portal first saw it
 	raise                      time.Duration // how long it must hold before its alert opens
+	// keepOnly holds an open alert without opening one: a room that is
+	// not online again, but not yet silent for the threshold either.
+	keepOnly bool
 }
 
 func (c condition) key() alertKey { return alertKey{c.roomID, c.kind, c.subject} }
@@ -135,9 +138,14 @@ func (a *alerter) conditions(rooms []Room, now time.Time) []condition {
 		c := condition{roomID: r.ID, roomName: r.Name, timeZone: r.TimeZone}
 		// A room that never sent a heartbeat is not offline: it was never
 		// on (the rooms list shows it as "never").
-		if r.LastSeen != nil && now.Sub(*r.LastSeen) > a.cfg.OfflineAfter {
+		//
+		// Offline opens after OfflineAfter of silence but clears only
+		// while the room is online: one that came back for a minute and
+		// went silent again is still the same outage.
+		if r.LastSeen != nil && now.Sub(*r.LastSeen) >= onlineWindow {
 			o := c
 			o.kind, o.since = AlertOffline, *r.LastSeen
+			o.keepOnly = now.Sub(*r.LastSeen) <= a.cfg.OfflineAfter
 			out = append(out, o)
 		}
 		if h := r.Health; h != nil {
@@ -157,12 +165,15 @@ func (a *alerter) conditions(rooms []Room, now time.Time) []condition {
 			if n, ok := h.Find("Storage"); ok && n.Status != health.OK {
 				o := c
 				o.kind, o.raise = AlertDisk, a.cfg.Raise
-				o.detail = "disk nearly full"
-				if n.Status == health.Failed {
+				// The check's own sentence says how full ("/perm/roomkit
+				// is nearly full: 40 MB free of 4.0 GB") or what broke.
+				switch {
+				case n.Detail != "":
+					o.detail = "storage: " + n.Detail
+				case n.Status == health.Failed:
 					o.detail = "storage failed"
-				}
-				if n.Detail != "" {
-					o.detail += ": " + n.Detail
+				default:
+					o.detail = "disk nearly full"
 				}
 				out = append(out, o)
 			}
@@ -346,8 +357,11 @@ func (s *Server) evaluateAlerts() error {
 	holding := map[alertKey]bool{}
 	for _, c := range conds {
 		k := c.key()
-		holding[k] = true
 		cur := current[k]
+		if c.keepOnly && (cur == nil || cur.State != alertOpen) {
+			continue
+		}
+		holding[k] = true
 		if cur != nil && cur.State == alertOpen {
 			delete(a.pending, k)
 			// Back before it cleared for long enough: the same alert,

@@ -108,6 +108,10 @@ type hookSender struct {
 	queues map[int64]*hookQueue
 
 	delivered, gaveUp, dropped, failedAttempts atomic.Int64
+
+	// recorded, when not nil, hears of each attempt once its outcome is
+	// stored: tests wait for it instead of guessing a time.
+	recorded func(id int64)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -295,6 +299,9 @@ func (h *hookSender) record(id int64, err error, ok bool) {
 	}
 	if _, err := h.s.db.Exec(q, args...); err != nil {
 		h.s.logStoreError("record a webhook delivery", err)
+	}
+	if h.recorded != nil {
+		h.recorded(id)
 	}
 }
 
