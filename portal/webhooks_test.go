@@ -43,12 +43,13 @@ func receiver(t *testing.T, status func(n int64) int) (*httptest.Server, <-chan 
 }
 
 // verify checks a delivery the way docs/alerts.md tells a receiver to,
-// with this test's own HMAC code, and returns the event.
+// with this test's own HMAC code, and returns the event. A zero now
+// accepts any timestamp.
 func verify(t *testing.T, secret string, now time.Time, r received) webhookEvent {
 	t.Helper()
 	ts := r.header.Get("X-RoomKit-Timestamp")
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sec != now.Unix() {
+	if err != nil || (!now.IsZero() && sec != now.Unix()) {
 		t.Fatalf("X-RoomKit-Timestamp %q, want %d", ts, now.Unix())
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
