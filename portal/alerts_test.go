@@ -378,3 +378,45 @@ func TestAlertBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvaluateAlerts is one janitor round over 10,000 rooms, each
+// reporting a failed camera and 1,000 of them offline: the steady state,
+// every alert already open.
+func BenchmarkEvaluateAlerts(b *testing.B) {
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	srv, err := New(Config{DataDir: b.TempDir(), URL: "http://127.0.0.1", Now: c.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	h, _ := json.Marshal(tree(c.Now(), health.Node{Name: "Camera", Status: health.Failed, Detail: "not found"}))
+	tx, _ := srv.db.Begin()
+	for i := range 10000 {
+		seen := c.Now()
+		if i%10 == 0 {
+			seen = seen.Add(-time.Hour)
+		}
+		if _, err := tx.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created, last_seen, health)
+			VALUES (?, ?, '', 'UTC', ?, x'00', '', 'ready', 0, ?, ?)`, fmt.Sprintf("rm_%05d", i), fmt.Sprintf("Room %d", i), fmt.Sprintf("dev%d", i), seen.UnixMilli(), string(h)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	for range 3 { // raise time passes; every alert opens
+		c.Advance(time.Minute)
+		if err := srv.evaluateAlerts(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n, _ := srv.openAlertsByKind(); n[AlertDevice] != 10000 || n[AlertOffline] != 1000 {
+		b.Fatalf("open: %v", n)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := srv.evaluateAlerts(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
