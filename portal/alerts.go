@@ -444,8 +444,8 @@ func (s *Server) evaluateAlerts() error {
 	}
 	for _, ch := range changes {
 		s.log.Info("alert", "event", ch.event, "id", ch.alert.ID, "message", ch.alert.Message, "count", ch.alert.Count)
-		s.hooks.send(ch)
 	}
+	s.hooks.send(changes)
 	return errors.Join(errs...)
 }
 

@@ -193,27 +193,38 @@ func (h *hookSender) close() {
 	h.wg.Wait()
 }
 
-// send queues ch for every webhook without waiting: a full queue drops
-// the event and says so where the admin looks.
-func (h *hookSender) send(ch alertChange) {
-	body, err := json.Marshal(webhookEvent{Event: ch.event, Portal: h.s.url, Alert: ch.alert})
-	if err != nil {
-		return // an Alert always marshals
+// send queues the changes for every webhook without waiting. A full
+// queue drops what does not fit and says so once per round, in the log
+// and where the admin looks: a whole fleet going offline at once must not
+// turn into a line per room.
+func (h *hookSender) send(changes []alertChange) {
+	if len(changes) == 0 {
+		return
 	}
-	var full []int64
+	jobs := make([]hookJob, 0, len(changes))
+	for _, ch := range changes {
+		body, err := json.Marshal(webhookEvent{Event: ch.event, Portal: h.s.url, Alert: ch.alert})
+		if err != nil {
+			continue // an Alert always marshals
+		}
+		jobs = append(jobs, hookJob{event: ch.event, delivery: randomToken(12), body: body})
+	}
+	dropped := map[int64]int{}
 	h.mu.Lock()
 	for id, q := range h.queues {
-		select {
-		case q.ch <- hookJob{event: ch.event, delivery: randomToken(12), body: body}:
-		default:
-			full = append(full, id)
+		for _, j := range jobs {
+			select {
+			case q.ch <- j:
+			default:
+				dropped[id]++
+			}
 		}
 	}
 	h.mu.Unlock()
-	for _, id := range full {
-		h.dropped.Add(1)
-		h.s.log.Warn("webhook queue full: event dropped", "webhook", id, "event", ch.event, "alert", ch.alert.ID)
-		h.record(id, fmt.Errorf("%d events were waiting, so %s of alert %d was dropped", webhookQueue, ch.event, ch.alert.ID), false)
+	for id, n := range dropped {
+		h.dropped.Add(int64(n))
+		h.s.log.Warn("webhook queue full: events dropped", "webhook", id, "dropped", n)
+		h.record(id, fmt.Errorf("%d events were waiting to be sent, so %d more were dropped", webhookQueue, n), false)
 	}
 }
 

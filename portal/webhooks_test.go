@@ -300,3 +300,39 @@ func TestAlertMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookQueueFull: a whole fleet going offline while the endpoint
+// is down fills the webhook's queue; the rest is dropped, counted and
+// said once, and the alert round is not held up.
+func TestWebhookQueueFull(t *testing.T) {
+	fs := newFakeSleep()
+	recorded := make(chan int64, 256)
+	e := newAlertEnv(t, Config{sleep: fs.sleep}, func(s *Server) { s.hooks.recorded = func(id int64) { recorded <- id } })
+	rx, got := receiver(t, func(int64) int { return http.StatusBadGateway })
+	e.addHook(rx.URL, "")
+	// The first alert's delivery fails and waits for its retry.
+	e.beat(goodHeartbeat)
+	e.minutes(11, false)
+	<-got
+	<-recorded
+	<-fs.waits
+	// Then 120 more rooms are found offline in one round.
+	silent := e.clock.Now().Add(-20 * time.Minute).UnixMilli()
+	for i := range webhookQueue + 20 {
+		if _, err := e.srv.db.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created, last_seen)
+			VALUES (?, ?, '', 'UTC', ?, x'00', '', 'ready', 0, ?)`, fmt.Sprintf("rm_q%03d", i), fmt.Sprintf("Room %d", i), fmt.Sprintf("dev-q%d", i), silent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.eval()
+	if n := len(e.alerts("open")); n != 121 {
+		t.Fatalf("%d open alerts, want 121", n)
+	}
+	if h, want := e.hooks()[0], "last delivery failed: 100 events were waiting to be sent, so 20 more were dropped"; h.Status() != want {
+		t.Errorf("status %q, want %q", h.Status(), want)
+	}
+	_, _, m := e.admin("GET", "/metrics", nil)
+	if !strings.Contains(string(m), `portal_webhook_deliveries_total{result="dropped"} 20`) {
+		t.Errorf("dropped events are not counted")
+	}
+}
