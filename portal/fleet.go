@@ -15,7 +15,7 @@ import (
 )
 
 // The fleet view (issue 14): the rooms page and GET /api/v1/admin/rooms
-// filter, count, sort and page rooms in SQL, on the columns migration 8
+// filter, count, sort and page rooms in SQL, on the columns migration 9
 // derives from the kits' reports, so a page of 10,000 rooms costs a few
 // indexed queries and 50 rows decoded rather than every room in Go.
 
@@ -44,7 +44,7 @@ func updateStateColumn(u *ota.Report) any {
 
 // attentionSQL is rooms.attention from SQL expressions for health_status
 // and update_state: 2 failed health, 1 degraded health or a failed or
-// rolled-back update, 0 otherwise (as migration 8 derives it).
+// rolled-back update, 0 otherwise (as migration 9 derives it).
 func attentionSQL(healthStatus, updateState string) string {
 	return fmt.Sprintf(`CASE WHEN %[1]s = 'failed' THEN 2 WHEN %[1]s = 'degraded' OR %[2]s IN ('failed', 'rolled-back') THEN 1 ELSE 0 END`,
 		healthStatus, updateState)
@@ -284,7 +284,7 @@ func (f fleetQuery) orderBy(now time.Time) (string, []any) {
 // index names the index that serves f. SQLite's planner, without
 // statistics, reads table rows (each with its health tree) to sort on an
 // expression or to check the filters an index lacks: 20 to 90 ms with
-// 10,000 rooms. The covering indexes of migration 8 have every column
+// 10,000 rooms. The covering indexes of migration 9 have every column
 // the filters, the search and the order need: a few ms.
 func (f fleetQuery) index() string {
 	switch {

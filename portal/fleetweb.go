@@ -24,7 +24,8 @@ type fleetView struct {
 	Form                   filterForm
 	Choices                fleetChoices
 	Health, Update         []option
-	Online, Sort           []option
+	Online, Attention      []option
+	Sort                   []option
 	Filtered               bool
 	// Total rooms match; the page shows From to To of them, of Pages.
 	Total, From, To, Page, Pages int
@@ -69,6 +70,7 @@ func (s *Server) fleetPageView(f fleetQuery, ferr error) (*fleetView, int, error
 		string(ota.Installing), "Installing", string(ota.Rebooting), "Rebooting", string(ota.Healthy), "Updated",
 		string(ota.Failed), "Update failed", string(ota.RolledBack), "Rolled back", updateNone, "Not reported")
 	v.Online = options(boolString(f.Online), "", "Online or offline", "true", "Online", "false", "Offline")
+	v.Attention = options(boolString(f.Attention), "", "Any condition", "true", "Needs attention", "false", "Nothing wrong")
 	v.Sort = options(f.Sort, sortAttention, "Needs attention first", sortName, "By name")
 	v.Filtered = f.filtered()
 	var err error

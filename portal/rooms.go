@@ -493,7 +493,7 @@ func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 	}
 	defer tx.Rollback()
 	// A report left out (NULL) keeps the stored one and what the fleet
-	// view derived from it (migration 8).
+	// view derived from it (migration 9).
 	stmt, err := tx.Prepare(`UPDATE rooms SET state = ?1, version = ?2, devices = ?3, last_seen = ?4,
 		health = COALESCE(?5, health), ota = COALESCE(?6, ota),
 		health_status = COALESCE(?7, health_status), update_state = COALESCE(?8, update_state),

@@ -32,6 +32,7 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"usercode": provisioning.FormatUserCode,
 		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"kind":     kindWord,
 	}
 	m := map[string]*template.Template{}
 	names, err := fs.Glob(webFS, "templates/*.html")
@@ -80,6 +81,9 @@ type page struct {
 	Audit           []auditEntry
 	Updates         *updatesPage
 	Fleet           *fleetView
+	Alerts          *alertsPage
+	// OpenAlerts is the count the nav shows beside "Alerts".
+	OpenAlerts int
 }
 
 type roomView struct {
@@ -398,7 +402,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) base(sess *session, nav, title string) page {
-	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf}
+	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, OpenAlerts: s.openAlertCount()}
 }
 
 // relTime says how long ago t was, the way a person would.
