@@ -569,10 +569,10 @@ func BenchmarkFleetPage(b *testing.B) {
 	})
 }
 
-// BenchmarkFlushHeartbeats measures what migration 9's triggers and
+// BenchmarkFlushHeartbeats measures what migration 9's columns and
 // indexes add to writing heartbeats: 1,000 rooms' heartbeats, each with
-// a health tree that changed its sentences but not its status (the
-// trigger reads it, and leaves the row), in one flush. Compare with the store before migration 9 (docs/benchmarks.md).
+// a health tree that changed its sentences but not its status, in one
+// flush. Compare with the store before migration 9 (docs/benchmarks.md).
 func BenchmarkFlushHeartbeats(b *testing.B) {
 	const n = 1000
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
