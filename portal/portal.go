@@ -256,6 +256,7 @@ func (s *Server) routes() {
 		m.Handle("GET /ota/", s.ota)
 	}
 	s.updateRoutes(m)
+	s.teamRoutes(m)
 	s.webRoutes(m)
 	s.meetingRoutes(m)
 	s.mux = m
@@ -304,6 +305,7 @@ func (s *Server) sweep() error {
 		{"DELETE FROM jtis WHERE expires < ?", now},
 		{"DELETE FROM access_tokens WHERE expires < ?", now},
 		{"DELETE FROM sessions WHERE expires < ?", now},
+		{"DELETE FROM admin_invites WHERE expires < ?", now.Add(-7 * 24 * time.Hour)},
 	} {
 		if _, err := s.db.Exec(q.sql, q.before.Unix()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))

@@ -170,6 +170,31 @@ CREATE TABLE update_events (
 CREATE INDEX update_events_version ON update_events(version, state);
 CREATE INDEX update_events_room ON update_events(room_id);
 `,
+	// 8 (issue 14): roles and group scopes for admins and API tokens
+	// (groups: names one per line, '' for the whole account). Admins made
+	// before roles become owners; tokens made before roles keep their full
+	// power (admin of the whole account). admin_invites are the one-time
+	// links of invitations and password resets, kept as hashes. The audit
+	// log names the room an entry is about, for filtering.
+	`
+ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'owner';
+ALTER TABLE admins ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE api_tokens ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+CREATE TABLE admin_invites (
+	hash       BLOB PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	email      TEXT NOT NULL COLLATE NOCASE,
+	role       TEXT NOT NULL,
+	groups     TEXT NOT NULL,
+	admin_id   INTEGER REFERENCES admins(id) ON DELETE CASCADE,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	actor      TEXT NOT NULL
+);
+ALTER TABLE audit ADD COLUMN room TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_at ON audit(at);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
