@@ -660,6 +660,13 @@ func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *s
 		}
 		opt.Lifetime = time.Duration(days) * 24 * time.Hour
 	}
+	opt.Role, opt.Group = Role(r.PostForm.Get("role")), strings.TrimSpace(r.PostForm.Get("group"))
+	if opt.Role.rank() > sess.role.rank() {
+		p.Error = fmt.Sprintf("Could not create the token: as %s you may make tokens of your role or below, not %s.", sess.role, opt.Role)
+		p.TokenName = name
+		s.tokensPage(w, http.StatusForbidden, sess, p)
+		return
+	}
 	tok, expires, err := s.CreateAPITokenWith(name, opt)
 	if err != nil {
 		status, msg := http.StatusBadRequest, "Could not create the token: "+err.Error()+"."
@@ -672,7 +679,15 @@ func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *s
 		s.tokensPage(w, status, sess, p)
 		return
 	}
-	s.audit(sess.email, "create token", fmt.Sprintf("%q, expires %s", name, expires.UTC().Format(time.DateOnly)), clientAddr(r))
+	role := opt.Role
+	if role == "" {
+		role = RoleAdmin
+	}
+	scope := "whole account"
+	if opt.Group != "" {
+		scope = "group " + strconv.Quote(opt.Group)
+	}
+	s.audit(sess.email, "create token", fmt.Sprintf("%q, %s of the %s, expires %s", name, role, scope, expires.UTC().Format(time.DateOnly)), clientAddr(r))
 	// Shown in this answer only: it is not stored, and not put in a URL.
 	p.NewToken = tok
 	p.NewTokenExpires = expires
