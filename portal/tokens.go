@@ -85,6 +85,9 @@ func (s *Server) CreateAPITokenWith(name string, opt TokenOptions) (string, time
 	if len(groups) > 1 {
 		return "", time.Time{}, fmt.Errorf("a token is limited to one group, not %d", len(groups))
 	}
+	if role == RoleOwner && len(groups) > 0 {
+		return "", time.Time{}, errors.New("an owner token manages the whole account: leave out the group, or choose the admin or viewer role")
+	}
 	now := s.now()
 	expires := now.Add(life).Truncate(time.Second)
 	tok := apiTokenPrefix + randomToken(32)
