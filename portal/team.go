@@ -214,7 +214,7 @@ func keepAnOwner(tx *sql.Tx, id int64, email string) error {
 func (s *Server) lastOwnerOr(what string, err error) *httpError {
 	var lo lastOwnerError
 	if errors.As(err, &lo) {
-		return errorf(http.StatusConflict, "%s.", strings.ToUpper(lo.Error()[:1])+lo.Error()[1:])
+		return errorf(http.StatusConflict, "%s.", lo.Error())
 	}
 	return s.storeFailure(what, err)
 }

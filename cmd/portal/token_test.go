@@ -60,4 +60,3 @@ func TestTokenCreateRole(t *testing.T) {
 		}
 	}
 }
-
