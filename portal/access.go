@@ -13,7 +13,7 @@ import (
 
 // Role is what an administrator or API token may do: a viewer reads, an
 // admin also changes rooms, meetings, updates and tokens, an owner also
-// manages the other administrators. docs/admin.md has the whole table.
+// manages the other administrators. docs/team.md has the whole table.
 type Role string
 
 // The roles, least power first.

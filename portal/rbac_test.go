@@ -143,7 +143,7 @@ func TestRouteRules(t *testing.T) {
 		public := slices.Contains(publicAdminRoutes, p)
 		switch {
 		case !ruled && !public:
-			t.Errorf("the admin route %q has no access rule: add one to accessRules (access.go) and to docs/admin.md", p)
+			t.Errorf("the admin route %q has no access rule: add one to accessRules (access.go) and to docs/team.md", p)
 		case ruled && public:
 			t.Errorf("the route %q is both public and ruled", p)
 		}

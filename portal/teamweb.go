@@ -395,8 +395,9 @@ func (s *Server) serveRoomGroupPost(w http.ResponseWriter, r *http.Request, sess
 
 // serveLink shows the page of a one-time link: set a password.
 func (s *Server) serveLink(w http.ResponseWriter, r *http.Request) {
-	// The secret is in the path: keep it out of other sites' logs.
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	// The secret is in the path: keep it out of other sites' logs
+	// ("no-referrer" would also make the form post "Origin: null").
+	w.Header().Set("Referrer-Policy", "same-origin")
 	tok := r.PathValue("token")
 	l, err := s.openLink(tok)
 	if herr := s.linkError(l, err); herr != nil {
@@ -407,7 +408,7 @@ func (s *Server) serveLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveLinkPost(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Referrer-Policy", "same-origin")
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if !s.sameOrigin(r) {
 		s.render(w, http.StatusForbidden, "error", page{Title: "Refused", Error: "This form was sent from another site, so it was refused."})
