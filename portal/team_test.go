@@ -332,3 +332,50 @@ func TestAuditExport(t *testing.T) {
 		t.Errorf("audit page export: %d\n%s", code, page)
 	}
 }
+
+// TestTeamChangesAudited: each change of the team's powers is in the
+// audit log, with who made it.
+func TestTeamChangesAudited(t *testing.T) {
+	e := newEnv(t)
+	ownerToken(t, e)
+	roomID, _ := e.pairKit(e.newKit(), "Boardroom")
+	e.admin("PUT", "/api/v1/admin/rooms/"+roomID+"/group", `{"group":"east"}`)
+	_, m := invite(t, e, `{"email":"ana@example.com","role":"viewer"}`)
+	e.browser().post(linkPath(t, m["url"]), url.Values{"password": {"correct4horse"}, "again": {"correct4horse"}}, "")
+	id, _ := e.srv.adminID("ana@example.com")
+	p := "/api/v1/admin/admins/" + itoa(id)
+	e.admin("PUT", p+"/role", `{"role":"admin","groups":["east"]}`)
+	e.admin("POST", p+"/revoke-sessions", nil)
+	_, _, body := e.admin("POST", p+"/password-reset", nil)
+	json.Unmarshal(body, &m)
+	e.browser().post(linkPath(t, m["url"]), url.Values{"password": {"fresh4start"}, "again": {"fresh4start"}}, "")
+	if code, _, b := e.admin("DELETE", p, nil); code != 204 {
+		t.Fatalf("remove: %d %s", code, b)
+	}
+	if _, _, err := e.srv.CreateAPITokenWith("backup", TokenOptions{Role: RoleViewer, Group: "east", Actor: "command line"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ // action → actor
+		"set group":           `token "owner script"`,
+		"invite admin":        `token "owner script"`,
+		"join as admin":       "ana@example.com",
+		"change role":         `token "owner script"`,
+		"sign out everywhere": `token "owner script"`,
+		"reset password":      `token "owner script"`,
+		"set password":        "ana@example.com",
+		"remove admin":        `token "owner script"`,
+		"create token":        "command line",
+	}
+	entries, err := e.srv.auditLog(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range entries {
+		if actor, ok := want[a.Action]; ok && a.Actor == actor {
+			delete(want, a.Action)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not in the audit log: %v\n%+v", want, entries)
+	}
+}

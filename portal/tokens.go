@@ -47,6 +47,9 @@ type TokenOptions struct {
 	// Group limits the token to the rooms of one group; "" means the
 	// whole account.
 	Group string
+	// Actor, if not "", records the token's creation in the audit log
+	// as done by Actor (the command line says "command line").
+	Actor string
 }
 
 // CreateAPIToken makes an admin API token called name, valid for
@@ -95,7 +98,19 @@ func (s *Server) CreateAPITokenWith(name string, opt TokenOptions) (string, time
 		name, hashSecret(tok), now.Unix(), expires.Unix(), string(role), storedGroups(groups)); err != nil {
 		return "", time.Time{}, fmt.Errorf("store API token: %w", err)
 	}
+	if opt.Actor != "" {
+		s.audit(opt.Actor, "create token", tokenNote(name, role, groups, expires), "")
+	}
 	return tok, expires, nil
+}
+
+// tokenNote describes a new token for the audit log.
+func tokenNote(name string, role Role, groups []string, expires time.Time) string {
+	scope := "the whole account"
+	if len(groups) > 0 {
+		scope = "the group " + strconv.Quote(groups[0])
+	}
+	return fmt.Sprintf("%q, %s of %s, expires %s", name, role, scope, expires.UTC().Format(time.DateOnly))
 }
 
 type apiToken struct {

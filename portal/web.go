@@ -683,11 +683,8 @@ func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *s
 	if role == "" {
 		role = RoleAdmin
 	}
-	scope := "whole account"
-	if opt.Group != "" {
-		scope = "group " + strconv.Quote(opt.Group)
-	}
-	s.audit(sess.email, "create token", fmt.Sprintf("%q, %s of the %s, expires %s", name, role, scope, expires.UTC().Format(time.DateOnly)), clientAddr(r))
+	groups, _ := parseGroups(opt.Group) // checked by CreateAPITokenWith
+	s.audit(sess.email, "create token", tokenNote(name, role, groups, expires), clientAddr(r))
 	// Shown in this answer only: it is not stored, and not put in a URL.
 	p.NewToken = tok
 	p.NewTokenExpires = expires

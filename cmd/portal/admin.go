@@ -154,7 +154,7 @@ func tokenCreate(args []string, c cli) error {
 		return fmt.Errorf("-role: %w", err)
 	}
 	return withServer(*data, func(s *portal.Server) error {
-		tok, exp, err := s.CreateAPITokenWith(*name, portal.TokenOptions{Lifetime: life, Role: role, Group: *group})
+		tok, exp, err := s.CreateAPITokenWith(*name, portal.TokenOptions{Lifetime: life, Role: role, Group: *group, Actor: "command line"})
 		if err != nil {
 			return err
 		}
