@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -377,5 +378,77 @@ func TestTeamChangesAudited(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("not in the audit log: %v\n%+v", want, entries)
+	}
+}
+
+var linkInPage = regexp.MustCompile(`<pre id="link">([^<]+)</pre>`)
+
+// TestTeamPageForms: the owner's forms on the team page and the rooms
+// page's group form, each behind the session's CSRF token.
+func TestTeamPageForms(t *testing.T) {
+	e := newEnv(t)
+	roomID, _ := e.pairKit(e.newKit(), "Boardroom")
+	if err := e.srv.CreateAdmin("owner@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login("owner@example.com", "correct4horse")
+	_, page := b.get("/admin/team")
+	csrf := csrfOf(t, page)
+	if code, _ := b.post("/admin/team/invite", url.Values{"email": {"x@example.com"}, "role": {"admin"}}, e.ts.URL); code != 403 {
+		t.Errorf("invite without the CSRF token: %d", code)
+	}
+	code, page := b.post("/admin/team/invite", url.Values{"csrf": {csrf}, "email": {"ana@example.com"}, "role": {"viewer"}, "groups": {"east, west"}}, e.ts.URL)
+	m := linkInPage.FindStringSubmatch(page)
+	if code != 200 || m == nil {
+		t.Fatalf("invite: %d\n%s", code, page)
+	}
+	if code, page := b.post("/admin/team/invite", url.Values{"csrf": {csrf}, "email": {"bo@example.com"}, "role": {"owner"}, "groups": {"east"}}, e.ts.URL); code != 400 ||
+		!strings.Contains(page, "An owner manages the whole account") || !strings.Contains(page, `value="bo@example.com"`) {
+		t.Errorf("owner with groups: %d", code)
+	}
+	ana := e.browser()
+	ana.post(linkPath(t, m[1]), url.Values{"password": {"correct4horse"}, "again": {"correct4horse"}}, "")
+	ana.login("ana@example.com", "correct4horse")
+	id, _ := e.srv.adminID("ana@example.com")
+	p := "/admin/team/" + itoa(id)
+
+	if code, page := b.post(p+"/role", url.Values{"csrf": {csrf}, "role": {"admin"}, "groups": {"east"}}, e.ts.URL); code != 200 || !strings.Contains(page, "The role was changed") {
+		t.Errorf("role: %d\n%s", code, page)
+	}
+	if code, page := b.post(p+"/revoke-sessions", url.Values{"csrf": {csrf}}, e.ts.URL); code != 200 || !strings.Contains(page, "signed out everywhere") {
+		t.Errorf("revoke sessions: %d\n%s", code, page)
+	}
+	if _, page := ana.get("/admin/rooms"); !strings.Contains(page, `id="signin"`) {
+		t.Errorf("ana is still signed in")
+	}
+	code, page = b.post(p+"/reset", url.Values{"csrf": {csrf}}, e.ts.URL)
+	if code != 200 || !linkInPage.MatchString(page) || !strings.Contains(page, "password reset pending") {
+		t.Errorf("reset: %d\n%s", code, page)
+	}
+	if code, page := b.post(p+"/remove", url.Values{"csrf": {csrf}}, e.ts.URL); code != 200 || !strings.Contains(page, "was removed") || strings.Contains(page, "ana@example.com") {
+		t.Errorf("remove: %d\n%s", code, page)
+	}
+	// The owner's own row: removing the last owner is refused in words.
+	owner, _ := e.srv.adminID("owner@example.com")
+	if code, page := b.post("/admin/team/"+itoa(owner)+"/remove", url.Values{"csrf": {csrf}}, e.ts.URL); code != 409 || !strings.Contains(page, "last owner") {
+		t.Errorf("remove the last owner: %d", code)
+	}
+
+	// The rooms page sets a room's group.
+	if code, page := b.post("/admin/rooms/"+roomID+"/group", url.Values{"csrf": {csrf}, "group": {"east"}}, e.ts.URL); code != 200 ||
+		!strings.Contains(page, `&#34;Boardroom&#34; is in the group &#34;east&#34; now`) {
+		t.Errorf("group form: %d\n%s", code, page)
+	}
+	if code, page := b.post("/admin/rooms/"+roomID+"/group", url.Values{"csrf": {csrf}, "group": {"a\u202eb"}}, e.ts.URL); code != 400 || !strings.Contains(page, "one line of 1 to 64 characters") {
+		t.Errorf("bad group: %d\n%s", code, page)
+	}
+	// The audit page filters by room and links the export.
+	code, page = b.get("/admin/audit?room=" + roomID)
+	if code != 200 || !strings.Contains(page, "set group</td>") || strings.Contains(page, "invite admin</td>") || !strings.Contains(page, "Export CSV") {
+		t.Errorf("audit by room: %d\n%s", code, page)
+	}
+	if code, page := b.get("/admin/audit?from=soon"); code != 400 || !strings.Contains(page, `&#34;soon&#34; is not a time`) {
+		t.Errorf("bad filter: %d", code)
 	}
 }
