@@ -1,10 +1,14 @@
 package portal
 
 import (
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -450,5 +454,64 @@ func TestTeamPageForms(t *testing.T) {
 	}
 	if code, page := b.get("/admin/audit?from=soon"); code != 400 || !strings.Contains(page, `&#34;soon&#34; is not a time`) {
 		t.Errorf("bad filter: %d", code)
+	}
+}
+
+// TestMigrationRoles opens a database from before roles (with an admin,
+// their session and an API token): the admin is an owner, the token keeps
+// its full power (admin of the whole account), the session still works.
+func TestMigrationRoles(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Found by content: the lead may renumber migrations at a merge.
+	n := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE admin_invites") })
+	if n < 1 {
+		t.Fatal("no migration makes admin_invites")
+	}
+	for i, m := range migrations[:n] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	tok := apiTokenPrefix + "old-token"
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{fmt.Sprintf("PRAGMA user_version = %d", n), nil},
+		{"INSERT INTO admins (id, email, pw_hash, created) VALUES (1, 'old@example.com', 'x', 1)", nil},
+		{"INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (?, 1, 'c', 4102444800)", []any{hashSecret("old-session")}},
+		{"INSERT INTO api_tokens (name, hash, created, expires) VALUES ('old script', ?, 1, 0)", []any{hashSecret(tok)}},
+	} {
+		if _, err := db.Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	db.Close()
+
+	e := newEnvIn(t, dir, &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)})
+	members, _, err := e.srv.listTeam()
+	if err != nil || len(members) != 1 || members[0].Role != RoleOwner || len(members[0].Groups) != 0 {
+		t.Fatalf("admins after the migration: %+v %v", members, err)
+	}
+	e.token = tok
+	toks, _ := e.srv.listAPITokens()
+	for _, tk := range toks {
+		if tk.Name == "old script" && (tk.Role != RoleAdmin || len(tk.Groups) != 0) {
+			t.Errorf("old token: %+v", tk)
+		}
+	}
+	if code, _, b := e.admin("PUT", "/api/v1/admin/update-policy/fleet", `{"channel":"beta"}`); code != 200 {
+		t.Errorf("old token changes the fleet policy: %d %s", code, b)
+	}
+	if code, _, _ := e.admin("POST", "/api/v1/admin/admins/invites", `{"email":"x@example.com","role":"viewer"}`); code != 403 {
+		t.Errorf("old token invites: %d, want 403 (owners only)", code)
+	}
+	code, _, body := e.do("GET", "/admin/team", "", nil, map[string]string{"Cookie": sessionCookie + "=old-session"})
+	if code != 200 || !strings.Contains(string(body), "old@example.com · owner") {
+		t.Errorf("old session on the team page: %d\n%s", code, body)
 	}
 }
