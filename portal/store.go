@@ -170,7 +170,45 @@ CREATE TABLE update_events (
 CREATE INDEX update_events_version ON update_events(version, state);
 CREATE INDEX update_events_room ON update_events(room_id);
 `,
-	// 8 (issue 14): roles and group scopes for admins and API tokens
+	// 8 (issue 14 §5): alerts and the webhooks they are sent to. An
+	// alert is one row per incident of (room, kind, subject); a condition
+	// that returns within the hold time reopens its row (count + 1)
+	// rather than adding one, so a flapping room makes one alert.
+	// clear_since is when an open alert's condition last went away (0:
+	// it holds). webhooks.secret keys the HMAC of each delivery; it is
+	// never shown again after it was set.
+	`
+CREATE TABLE alerts (
+	id          INTEGER PRIMARY KEY,
+	room_id     TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	kind        TEXT NOT NULL,
+	subject     TEXT NOT NULL,
+	state       TEXT NOT NULL,
+	detail      TEXT NOT NULL,
+	since       INTEGER NOT NULL,
+	opened      INTEGER NOT NULL,
+	reopened    INTEGER NOT NULL,
+	resolved    INTEGER NOT NULL DEFAULT 0,
+	clear_since INTEGER NOT NULL DEFAULT 0,
+	count       INTEGER NOT NULL DEFAULT 1,
+	acked_by    TEXT NOT NULL DEFAULT '',
+	acked_at    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX alerts_key ON alerts(room_id, kind, subject);
+CREATE INDEX alerts_state ON alerts(state, resolved);
+CREATE TABLE webhooks (
+	id          INTEGER PRIMARY KEY,
+	url         TEXT NOT NULL,
+	secret      TEXT NOT NULL,
+	created     INTEGER NOT NULL,
+	actor       TEXT NOT NULL,
+	last_at     INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	delivered   INTEGER NOT NULL DEFAULT 0,
+	failed      INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// 9 (issue 14 §6): roles and group scopes for admins and API tokens
 	// (groups: names one per line, '' for the whole account). Admins made
 	// before roles become owners; tokens made before roles keep their full
 	// power (admin of the whole account). admin_invites are the one-time

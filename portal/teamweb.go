@@ -64,7 +64,7 @@ type linkView struct {
 	Done  bool
 }
 
-func pathID(r *http.Request) (int64, *httpError) {
+func adminPathID(r *http.Request) (int64, *httpError) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return 0, errorf(http.StatusNotFound, "There is no administrator with the ID %q.", r.PathValue("id"))
@@ -118,7 +118,7 @@ func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, tok apiToken)
 }
 
 func (s *Server) apiRemoveAdmin(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr == nil {
 		_, herr = s.removeAdmin(tok.principal(), clientAddr(r), id)
 	}
@@ -130,7 +130,7 @@ func (s *Server) apiRemoveAdmin(w http.ResponseWriter, r *http.Request, tok apiT
 }
 
 func (s *Server) apiSetRole(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr != nil {
 		writeHTTPError(w, herr)
 		return
@@ -167,7 +167,7 @@ func (s *Server) apiSetRole(w http.ResponseWriter, r *http.Request, tok apiToken
 }
 
 func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr != nil {
 		writeHTTPError(w, herr)
 		return
@@ -181,7 +181,7 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request, tok ap
 }
 
 func (s *Server) apiRevokeSessions(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr != nil {
 		writeHTTPError(w, herr)
 		return
@@ -316,7 +316,7 @@ func (s *Server) serveInvitePost(w http.ResponseWriter, r *http.Request, sess *s
 }
 
 func (s *Server) serveRemoveAdminPost(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr == nil {
 		_, herr = s.removeAdmin(sess.principal(), clientAddr(r), id)
 	}
@@ -332,7 +332,7 @@ func (s *Server) serveRemoveAdminPost(w http.ResponseWriter, r *http.Request, se
 }
 
 func (s *Server) serveRolePost(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr != nil {
 		s.teamError(w, sess, herr, inviteRequest{})
 		return
@@ -350,7 +350,7 @@ func (s *Server) serveRolePost(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 func (s *Server) serveResetPost(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr != nil {
 		s.teamError(w, sess, herr, inviteRequest{})
 		return
@@ -366,7 +366,7 @@ func (s *Server) serveResetPost(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 func (s *Server) serveRevokeSessionsPost(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, herr := pathID(r)
+	id, herr := adminPathID(r)
 	if herr == nil {
 		_, _, herr = s.revokeAdminSessions(sess.principal(), clientAddr(r), id)
 	}

@@ -34,6 +34,7 @@ var pages = func() map[string]*template.Template {
 		"usercode": provisioning.FormatUserCode,
 		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"roles":    func() []Role { return []Role{RoleViewer, RoleAdmin, RoleOwner} },
+		"kind":     kindWord,
 	}
 	m := map[string]*template.Template{}
 	names, err := fs.Glob(webFS, "templates/*.html")
@@ -94,6 +95,9 @@ type page struct {
 	AuditFilter     auditFilter
 	AuditActions    []string
 	AuditCSV        string // the export's URL with the filter
+	Alerts          *alertsPage
+	// OpenAlerts is the count the nav shows beside "Alerts".
+	OpenAlerts int
 }
 
 // CanChange says whether the signed-in admin may change things (not a viewer).
@@ -432,7 +436,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) base(sess *session, nav, title string) page {
-	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, Role: sess.role, Groups: sess.groups}
+	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, Role: sess.role, Groups: sess.groups, OpenAlerts: s.openAlertCount()}
 }
 
 // relTime says how long ago t was, the way a person would.
