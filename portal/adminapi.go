@@ -38,6 +38,10 @@ func (s *Server) adminAPI(h adminHandler) http.HandlerFunc {
 				tok.Name, tok.Expires.UTC().Format("2006-01-02 15:04 UTC"))})
 			return
 		}
+		if herr := s.authorize(r, tok.principal()); herr != nil {
+			writeHTTPError(w, herr)
+			return
+		}
 		h(w, r, tok)
 	}
 }
@@ -72,7 +76,7 @@ func (s *Server) apiListRooms(w http.ResponseWriter, r *http.Request, tok apiTok
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{err.Error()})
 		return
 	}
-	res, err := s.fleetRooms(f)
+	res, err := s.fleetRooms(f, tok.principal().groups)
 	if err != nil {
 		s.log.Error("list rooms", "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Could not list the rooms."})

@@ -15,7 +15,7 @@ import (
 )
 
 // The fleet view (issue 14): the rooms page and GET /api/v1/admin/rooms
-// filter, count, sort and page rooms in SQL, on the columns migration 9
+// filter, count, sort and page rooms in SQL, on the columns migration 10
 // derives from the kits' reports, so a page of 10,000 rooms costs a few
 // indexed queries and 50 rows decoded rather than every room in Go.
 
@@ -44,7 +44,7 @@ func updateStateColumn(u *ota.Report) any {
 
 // attentionSQL is rooms.attention from SQL expressions for health_status
 // and update_state: 2 failed health, 1 degraded health or a failed or
-// rolled-back update, 0 otherwise (as migration 9 derives it).
+// rolled-back update, 0 otherwise (as migration 10 derives it).
 func attentionSQL(healthStatus, updateState string) string {
 	return fmt.Sprintf(`CASE WHEN %[1]s = 'failed' THEN 2 WHEN %[1]s = 'degraded' OR %[2]s IN ('failed', 'rolled-back') THEN 1 ELSE 0 END`,
 		healthStatus, updateState)
@@ -221,13 +221,20 @@ func (f fleetQuery) values(page int) url.Values {
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // where is f's filters as SQL, at now (online is a heartbeat within
-// onlineWindow, as queryRooms says).
-func (f fleetQuery) where(now time.Time) (string, []any) {
+// onlineWindow, as queryRooms says), within scope: the groups a group
+// admin may see (none: the whole account).
+func (f fleetQuery) where(now time.Time, scope []string) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) {
 		conds = append(conds, cond)
 		args = append(args, arg)
+	}
+	if len(scope) > 0 {
+		conds = append(conds, "grp IN (?"+strings.Repeat(", ?", len(scope)-1)+")")
+		for _, g := range scope {
+			args = append(args, g)
+		}
 	}
 	if f.Group != "" {
 		add("grp = ?", f.Group)
@@ -284,11 +291,11 @@ func (f fleetQuery) orderBy(now time.Time) (string, []any) {
 // index names the index that serves f. SQLite's planner, without
 // statistics, reads table rows (each with its health tree) to sort on an
 // expression or to check the filters an index lacks: 20 to 90 ms with
-// 10,000 rooms. The covering indexes of migration 9 have every column
+// 10,000 rooms. The covering indexes of migration 10 have every column
 // the filters, the search and the order need: a few ms.
-func (f fleetQuery) index() string {
+func (f fleetQuery) index(scope []string) string {
 	switch {
-	case f.Group != "" || f.Location != "" || f.Health != "" || f.Version != "" || f.Update != "" || f.Online != nil:
+	case len(scope) > 0 || f.Group != "" || f.Location != "" || f.Health != "" || f.Version != "" || f.Update != "" || f.Online != nil:
 		return "INDEXED BY rooms_filters "
 	case f.Sort == sortName && f.Attention == nil:
 		return "INDEXED BY rooms_name "
@@ -307,16 +314,16 @@ type fleetPage struct {
 
 // fleetRooms answers a fleet view. A page after the last is empty; its
 // Total and Pages say where the rooms are.
-func (s *Server) fleetRooms(f fleetQuery) (fleetPage, error) {
+func (s *Server) fleetRooms(f fleetQuery, scope []string) (fleetPage, error) {
 	// Heartbeats reach SQLite once a second; filters must see the ones
 	// the rows will show.
 	if err := s.flushLive(); err != nil {
 		s.logStoreError("flush heartbeats", err)
 	}
 	now := s.now()
-	where, args := f.where(now)
+	where, args := f.where(now, scope)
 	res := fleetPage{Page: f.Page, PerPage: f.PerPage, Pages: 1}
-	from := "FROM rooms " + f.index()
+	from := "FROM rooms " + f.index(scope)
 	if err := s.db.QueryRow("SELECT count(*) "+from+where, args...).Scan(&res.Total); err != nil {
 		return res, fmt.Errorf("count rooms: %w", err)
 	}
@@ -339,17 +346,23 @@ func (s *Server) fleetRooms(f fleetQuery) (fleetPage, error) {
 	return res, nil
 }
 
-// fleetCounts is the line on top of the rooms page, over every room.
+// fleetCounts is the line on top of the rooms page, over every room in
+// scope (a group admin's groups; nil: the account).
 type fleetCounts struct {
 	Rooms     int
 	Attention int // degraded or failed health, a failed or rolled-back update
 	Offline   int // no heartbeat within onlineWindow, or never one
 }
 
-func (s *Server) countFleet() (fleetCounts, error) {
+func (s *Server) countFleet(scope []string) (fleetCounts, error) {
 	var c fleetCounts
-	err := s.db.QueryRow(`SELECT count(*), ifnull(sum(attention > 0), 0), ifnull(sum(last_seen <= ?), 0) FROM rooms`,
-		onlineSince(s.now())).Scan(&c.Rooms, &c.Attention, &c.Offline)
+	where, args := fleetQuery{}.where(s.now(), scope)
+	index := "INDEXED BY rooms_fleet "
+	if len(scope) > 0 {
+		index = "INDEXED BY rooms_filters "
+	}
+	err := s.db.QueryRow(`SELECT count(*), ifnull(sum(attention > 0), 0), ifnull(sum(last_seen <= ?), 0) FROM rooms `+index+where,
+		append([]any{onlineSince(s.now())}, args...)...).Scan(&c.Rooms, &c.Attention, &c.Offline)
 	if err != nil {
 		return c, fmt.Errorf("count rooms: %w", err)
 	}
@@ -366,18 +379,21 @@ type fleetChoices struct {
 // take the wide rooms_filters and cost 5 ms a list).
 const maxChoices = 200
 
-func (s *Server) fleetChoices() (fleetChoices, error) {
+func (s *Server) fleetChoices(scope []string) (fleetChoices, error) {
 	var c fleetChoices
 	var errs []error
+	// A group admin's suggestions come from their groups' rooms.
+	in, args := fleetQuery{}.where(time.Time{}, scope)
+	and := strings.Replace(in, "WHERE", "AND", 1)
 	for _, q := range []struct {
 		dst *[]string
 		sql string
 	}{
-		{&c.Groups, "SELECT DISTINCT grp FROM rooms INDEXED BY rooms_grp WHERE grp != '' ORDER BY grp LIMIT ?"},
-		{&c.Locations, "SELECT DISTINCT location COLLATE NOCASE FROM rooms INDEXED BY rooms_location WHERE location != '' ORDER BY 1 LIMIT ?"},
-		{&c.Versions, "SELECT DISTINCT version FROM rooms INDEXED BY rooms_version WHERE version != '' ORDER BY version LIMIT ?"},
+		{&c.Groups, "SELECT DISTINCT grp FROM rooms INDEXED BY rooms_grp WHERE grp != '' " + and + " ORDER BY grp LIMIT ?"},
+		{&c.Locations, "SELECT DISTINCT location COLLATE NOCASE FROM rooms INDEXED BY rooms_location WHERE location != '' " + and + " ORDER BY 1 LIMIT ?"},
+		{&c.Versions, "SELECT DISTINCT version FROM rooms INDEXED BY rooms_version WHERE version != '' " + and + " ORDER BY version LIMIT ?"},
 	} {
-		rows, err := s.db.Query(q.sql, maxChoices)
+		rows, err := s.db.Query(q.sql, append(append([]any{}, args...), maxChoices)...)
 		if err != nil {
 			errs = append(errs, err)
 			continue

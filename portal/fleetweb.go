@@ -59,10 +59,10 @@ func boolString(b *bool) string {
 	return fmt.Sprint(*b)
 }
 
-// fleetPageView answers f for the rooms page, and the status to answer
-// with: 400 when the URL's filters are wrong (ferr), for the form to show
+// fleetPageView answers f within scope (fleetQuery.where) for the rooms
+// page, and the status to answer with: 400 when the URL's filters are wrong (ferr), for the form to show
 // them with the error. A page after the last shows the last.
-func (s *Server) fleetPageView(f fleetQuery, ferr error) (*fleetView, int, error) {
+func (s *Server) fleetPageView(f fleetQuery, ferr error, scope []string) (*fleetView, int, error) {
 	v := &fleetView{Form: filterForm{Group: f.Group, Location: f.Location, Version: f.Version, Q: f.Q}, Page: 1, Pages: 1}
 	v.Health = options(f.Health, "", "Any health", "ok", "OK", "degraded", "Degraded", "failed", "Failed", healthUnknown, "Not reported")
 	v.Update = options(f.Update, "", "Any update state",
@@ -74,22 +74,22 @@ func (s *Server) fleetPageView(f fleetQuery, ferr error) (*fleetView, int, error
 	v.Sort = options(f.Sort, sortAttention, "Needs attention first", sortName, "By name")
 	v.Filtered = f.filtered()
 	var err error
-	if v.Counts, err = s.countFleet(); err != nil {
+	if v.Counts, err = s.countFleet(scope); err != nil {
 		return v, http.StatusInternalServerError, err
 	}
 	v.CountsOf = plural(v.Counts.Rooms, "room", "rooms")
 	v.AttentionOf = plural(v.Counts.Attention, "needs attention", "need attention")
 	v.OfflineOf = fmt.Sprintf("%d offline", v.Counts.Offline)
-	if v.Choices, err = s.fleetChoices(); err != nil {
+	if v.Choices, err = s.fleetChoices(scope); err != nil {
 		return v, http.StatusInternalServerError, err
 	}
 	if ferr != nil {
 		return v, http.StatusBadRequest, nil
 	}
-	res, err := s.fleetRooms(f)
+	res, err := s.fleetRooms(f, scope)
 	if err == nil && len(res.Rooms) == 0 && f.Page > res.Pages {
 		f.Page = res.Pages
-		res, err = s.fleetRooms(f)
+		res, err = s.fleetRooms(f, scope)
 	}
 	if err != nil {
 		return v, http.StatusInternalServerError, err

@@ -124,7 +124,7 @@ func FuzzFleetQuery(f *testing.F) {
 		if !sameFleetQuery(q, again) {
 			t.Fatalf("round trip: %+v, then %+v", q, again)
 		}
-		where, args := q.where(time.Unix(0, 0))
+		where, args := q.where(time.Unix(0, 0), nil)
 		if strings.Count(where, "?") != len(args) {
 			t.Fatalf("%q has %d arguments", where, len(args))
 		}

@@ -275,6 +275,7 @@ func (s *Server) routes() {
 	}
 	s.updateRoutes(m)
 	s.alertRoutes(m)
+	s.teamRoutes(m)
 	s.webRoutes(m)
 	s.meetingRoutes(m)
 	s.mux = m
@@ -326,6 +327,7 @@ func (s *Server) sweep() error {
 		{"DELETE FROM jtis WHERE expires < ?", now},
 		{"DELETE FROM access_tokens WHERE expires < ?", now},
 		{"DELETE FROM sessions WHERE expires < ?", now},
+		{"DELETE FROM admin_invites WHERE expires < ?", now.Add(-7 * 24 * time.Hour)},
 	} {
 		if _, err := s.db.Exec(q.sql, q.before.Unix()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))

@@ -22,6 +22,7 @@ type Room struct {
 	Name     string     `json:"name"`
 	Location string     `json:"location"`
 	TimeZone string     `json:"time_zone"`
+	Group    string     `json:"group"` // "" for none; group admins manage their groups' rooms
 	State    string     `json:"state"`
 	Online   bool       `json:"online"`
 	LastSeen *time.Time `json:"last_seen"` // null until the first heartbeat
@@ -327,7 +328,7 @@ func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
 // scanRooms reads the rooms tail ("WHERE … ORDER BY …") selects, with
 // their freshest status.
 func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
-	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health, ota
+	rows, err := s.db.Query(`SELECT id, name, location, time_zone, grp, state, version, devices, last_seen, health, ota
 		FROM rooms `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
@@ -339,7 +340,7 @@ func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
 		var r Room
 		var devices, healthJSON, otaJSON string
 		var lastSeen int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen, &healthJSON, &otaJSON); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.Group, &r.State, &r.Version, &devices, &lastSeen, &healthJSON, &otaJSON); err != nil {
 			return nil, fmt.Errorf("list rooms: %w", err)
 		}
 		r.Health = storedHealth(healthJSON)
@@ -493,7 +494,7 @@ func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 	}
 	defer tx.Rollback()
 	// A report left out (NULL) keeps the stored one and what the fleet
-	// view derived from it (migration 9).
+	// view derived from it (migration 10).
 	stmt, err := tx.Prepare(`UPDATE rooms SET state = ?1, version = ?2, devices = ?3, last_seen = ?4,
 		health = COALESCE(?5, health), ota = COALESCE(?6, ota),
 		health_status = COALESCE(?7, health_status), update_state = COALESCE(?8, update_state),

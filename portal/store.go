@@ -208,7 +208,32 @@ CREATE TABLE webhooks (
 	failed      INTEGER NOT NULL DEFAULT 0
 );
 `,
-	// 9 (issue 14, the fleet view): what the rooms page filters, counts
+	// 9 (issue 14 §6): roles and group scopes for admins and API tokens
+	// (groups: names one per line, '' for the whole account). Admins made
+	// before roles become owners; tokens made before roles keep their full
+	// power (admin of the whole account). admin_invites are the one-time
+	// links of invitations and password resets, kept as hashes. The audit
+	// log names the room an entry is about, for filtering.
+	`
+ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'owner';
+ALTER TABLE admins ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE api_tokens ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+CREATE TABLE admin_invites (
+	hash       BLOB PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	email      TEXT NOT NULL COLLATE NOCASE,
+	role       TEXT NOT NULL,
+	groups     TEXT NOT NULL,
+	admin_id   INTEGER REFERENCES admins(id) ON DELETE CASCADE,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	actor      TEXT NOT NULL
+);
+ALTER TABLE audit ADD COLUMN room TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_at ON audit(at);
+`,
+	// 10 (issue 14, the fleet view): what the rooms page filters, counts
 	// and sorts by, derived from the kits' reports: writeHeartbeats sets
 	// them with the reports (a trigger parsing the JSON again doubled the
 	// cost of a heartbeat's write); this migration derives them for the

@@ -7,7 +7,7 @@
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
 //	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
 //	portal admin revoke-sessions -data DIR -email E
-//	portal token create -data DIR -name NAME [-expires DURATION]
+//	portal token create -data DIR -name NAME [-role viewer|admin|owner] [-group G] [-expires DURATION]
 package main
 
 import (
