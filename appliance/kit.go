@@ -100,6 +100,12 @@ type Config struct {
 	// (the kit's access token is ready), "portal" (the portal's answer
 	// is in), then the meeting.Step names. For the tap → media benchmark.
 	OnJoinStep func(step string)
+	// Logs, if set, keeps the recent log lines an admin may fetch
+	// (remote.go); Logger should write through Logs.Handler.
+	Logs *LogRing
+	// Reboot reboots the kit (gokrazy's POST /reboot); nil: a remote
+	// reboot restarts the state machine, as a sim kit's update does.
+	Reboot func(ctx context.Context) error
 }
 
 // Kit is one room kit: the state loop over its parts.
@@ -187,6 +193,7 @@ func New(cfg Config) (*Kit, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Now: cfg.Now,
 		BaseLocation: settingsLocation(cfg.Settings, cfg.Logger),
 		Report:       k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
+		Actions: k.runActions, Meeting: k.meetingNow,
 	})
 	if cfg.Camera != nil {
 		k.cam = camera.NewShared(cfg.Camera)
