@@ -80,6 +80,9 @@ type Server struct {
 
 	ota *otaRepo // nil without Config.OTADir
 	upd *updates
+	// acts holds the remote actions waiting for their kits and what the
+	// kits' heartbeats said of their link (actions.go).
+	acts *actionState
 
 	lk        LiveKit
 	conf      conference // nil when meetings are off
@@ -187,6 +190,10 @@ func New(cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.acts, err = loadActions(db, s.now()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.tokens = newTokenCache()
 	s.live = newLiveStatus()
 	s.routes()
@@ -256,6 +263,7 @@ func (s *Server) routes() {
 		m.Handle("GET /ota/", s.ota)
 	}
 	s.updateRoutes(m)
+	s.actionRoutes(m)
 	s.webRoutes(m)
 	s.meetingRoutes(m)
 	s.mux = m
