@@ -134,6 +134,7 @@ type Kit struct {
 	updater     Updater // the update agent, nil without one (update.go)
 	updateTo    string  // the version being installed, while Updating
 	cancelState context.CancelFunc
+	upSince     time.Time // Status's uptime: since New, or since the last Restart
 	resetReq    bool
 	resetDone   []chan error
 
@@ -185,6 +186,7 @@ func New(cfg Config) (*Kit, error) {
 		runCtx:       context.Background(),
 		st:           Booting,
 		version:      cfg.Version,
+		upSince:      cfg.Now(),
 	}
 	k.screen = newScreen(ui.NewRenderer(cfg.Display.Bounds().Size()))
 	k.link = newPortalLink(linkConfig{
