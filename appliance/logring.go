@@ -74,8 +74,9 @@ type ringHandler struct {
 	groups []string
 }
 
+// Enabled: the ring keeps Info and above whatever next keeps.
 func (h *ringHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
+	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
 }
 
 func (h *ringHandler) Handle(ctx context.Context, rec slog.Record) error {
@@ -90,6 +91,9 @@ func (h *ringHandler) Handle(ctx context.Context, rec slog.Record) error {
 	}
 	if err := hh.Handle(ctx, rec.Clone()); err == nil {
 		h.ring.add(redact.Text(strings.TrimRight(b.String(), "\n")))
+	}
+	if !h.next.Enabled(ctx, rec.Level) {
+		return nil
 	}
 	return h.next.Handle(ctx, rec)
 }
