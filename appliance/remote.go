@@ -196,7 +196,7 @@ func (l *portalLink) clearRemoteFileLocked() {
 }
 
 // errInMeeting is why a restart or reboot was not done.
-var errInMeeting = errors.New("a meeting is running: not done (ask again with \"even during a meeting\" to end it)")
+var errInMeeting = errors.New("a meeting is running (ask again with \"even during a meeting\" to end it)")
 
 // runActions carries out the portal's actions. It runs on the heartbeat's
 // goroutine, so what takes long or ends the state loop runs apart.

@@ -395,8 +395,7 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string) {
 		return // the first heartbeat since the portal started: nothing to compare
 	}
 	if now.Sub(oldSeen) >= onlineWindow {
-		s.roomEvent(cfg.ID, "offline", fmt.Sprintf("Back online after %s offline (last heard %s)",
-			shortDuration(now.Sub(oldSeen).Round(time.Second)), oldSeen.UTC().Format(time.RFC3339)))
+		s.roomEvent(cfg.ID, "offline", fmt.Sprintf("Back online after %s offline", shortDuration(now.Sub(oldSeen).Round(time.Second))))
 	}
 	if hadLink && hb.UptimeSeconds < prev.Uptime {
 		s.roomEvent(cfg.ID, "restart", fmt.Sprintf("roomd started again (up %s)", shortDuration(time.Duration(hb.UptimeSeconds)*time.Second)))

@@ -18,5 +18,6 @@
   var tz = document.getElementById("tz");
   if (tz) {
     tz.textContent = zone + " (your browser's time zone)";
+    tz.setAttribute("data-local", "1"); // the times are converted
   }
 })();
