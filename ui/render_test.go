@@ -87,7 +87,12 @@ var screens = []struct {
 	// An admin identifies the room: its name over the home screen, on the
 	// flash's bright phase (testNow's seconds are even) and its dark one.
 	{"identify", func() View { v := homeView(); v.Identify = "Boardroom 4.12"; return v }},
-	{"identify-dark", func() View { v := homeView(); v.Identify = "Boardroom 4.12"; v.Now = testNow.Add(time.Second); return v }},
+	{"identify-dark", func() View {
+		v := homeView()
+		v.Identify = "Boardroom 4.12"
+		v.Now = testNow.Add(time.Second)
+		return v
+	}},
 }
 
 func TestGolden(t *testing.T) {
