@@ -462,7 +462,7 @@ func (s *Server) serveLogsUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	lines := make([]string, len(up.Lines))
 	for i, l := range up.Lines {
-		lines[i] = redact.Text(textfield.Clean(l, portalapi.MaxLogLineBytes))
+		lines[i] = redactLine(l)
 	}
 	now := s.now()
 	var kind string
@@ -484,6 +484,12 @@ func (s *Server) serveLogsUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.noteActionsDone(cfg, []actionDone{{ID: up.Action}})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// redactLine is one uploaded line as the portal keeps it: one line of
+// text of at most portalapi.MaxLogLineBytes, without secrets.
+func redactLine(l string) string {
+	return redact.Text(textfield.Clean(l, portalapi.MaxLogLineBytes))
 }
 
 // readLimited reads at most limit bytes, answering 413 itself if there are more.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roomkit/portalapi"
 )
 
 // beatWith is goodHeartbeat with extra fields (raw JSON, without braces).
@@ -364,4 +366,34 @@ func TestRoomEvents(t *testing.T) {
 			t.Errorf("events lack %q:\n%s", want, all)
 		}
 	}
+}
+
+// redactMarkSlack: redaction may lengthen a line a little (a short
+// secret becomes "[redacted]").
+const redactMarkSlack = "[redacted][redacted][redacted][redacted][redacted][redacted]"
+
+// FuzzLogsUpload: whatever a kit sends as logs, what is accepted is
+// within the limits and holds no bearer token.
+func FuzzLogsUpload(f *testing.F) {
+	f.Add([]byte(`{"action":"a-1","lines":["level=INFO msg=x","Authorization: Bearer abc"]}`))
+	f.Add([]byte(`{"action":"a-1","lines":null}`))
+	f.Add([]byte(`{"action":1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var up logsUploadBody
+		if err := decodeStrict(body, &up); err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		for _, l := range up.Lines {
+			got := redactLine(l)
+			if len(got) > portalapi.MaxLogLineBytes+len(redactMarkSlack) || redactLine(got) != got {
+				t.Fatalf("line %q kept as %q", l, got)
+			}
+			if strings.Contains(got, "Bearer abc") {
+				t.Fatalf("a bearer token survived: %q", got)
+			}
+		}
+	})
 }

@@ -45,7 +45,7 @@ var patterns = []*regexp.Regexp{
 	// PEM blocks (keys, certificates' private parts).
 	regexp.MustCompile(`-----BEGIN [A-Z ]+-----[\s\S]*?(-----END [A-Z ]+-----|$)`),
 	// Authorization: Bearer <token>, Basic <credentials>.
-	regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`),
+	regexp.MustCompile(`(?i)(bearer|\bbasic)\s+[A-Za-z0-9._~+/=-]+`),
 	// JWTs and JWS assertions: three base64url parts, the first a JSON header.
 	regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`),
 	// name=value and "name":"value" where the name is a secret's.
