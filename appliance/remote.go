@@ -1,6 +1,6 @@
 package appliance
 
-// Remote actions (docs/protocol.md §5.2): an admin asks the portal to
+// Remote actions (docs/protocol.md §5.1): an admin asks the portal to
 // restart roomd, reboot the kit, identify it or fetch its logs; the
 // portal lists the request in its heartbeat answers until the kit says
 // it is done, in a later heartbeat's actions_done (logs: by uploading

@@ -1,6 +1,6 @@
 package portal
 
-// Remote actions (docs/protocol.md §5.2): an admin asks for a room's kit
+// Remote actions (docs/protocol.md §5.1): an admin asks for a room's kit
 // to restart roomd, reboot, identify itself or upload its recent logs.
 // The portal never connects to a kit: the request is stored, listed in
 // the room's heartbeat answers ("actions") until the kit reports it done

@@ -1,6 +1,6 @@
 package portalapi
 
-// Remote actions (docs/protocol.md §5.2): the portal lists an admin's
+// Remote actions (docs/protocol.md §5.1): the portal lists an admin's
 // requests in the heartbeat answer; the kit reports each done in a later
 // heartbeat, or for "logs" by uploading its recent log lines. The kit
 // only ever calls out: the portal never connects to it.

@@ -1,6 +1,6 @@
 // Package redact takes secrets out of log lines before they leave the
 // kit: a kit uploads its recent log lines when an admin asks for them
-// (docs/protocol.md §5.2), and neither its access token, its keys nor a
+// (docs/protocol.md §5.1), and neither its access token, its keys nor a
 // password may travel with them.
 //
 // The rules: an attribute whose key names a secret (token, key, secret,
