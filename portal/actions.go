@@ -302,7 +302,7 @@ func (s *Server) actionByID(id string) (actionView, *httpError) {
 
 // roomActions reads requests, newest first, with their status as of now.
 func (s *Server) roomActions(where string, args ...any) ([]actionView, error) {
-	rows, err := s.db.Query(`SELECT id, kind, force, at, actor, delivered, done, error FROM room_actions `+where+` ORDER BY at DESC, id LIMIT 20`, args...)
+	rows, err := s.db.Query(`SELECT id, kind, force, at, actor, delivered, done, error FROM room_actions `+where+` ORDER BY at DESC, rowid DESC LIMIT 20`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read remote actions: %w", err)
 	}

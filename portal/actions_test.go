@@ -10,8 +10,8 @@ import (
 	"roomkit/portalapi"
 )
 
-// beatWith is goodHeartbeat with extra fields (raw JSON, without braces).
-func beatWith(fields string) string {
+// beatFields is goodHeartbeat with extra fields (raw JSON, without braces).
+func beatFields(fields string) string {
 	return strings.TrimSuffix(goodHeartbeat, "}") + "," + fields + "}"
 }
 
@@ -179,7 +179,7 @@ func TestActionLifecycle(t *testing.T) {
 			}
 			// The kit says it is done: no longer delivered, shown done.
 			e.clock.Advance(20 * time.Second)
-			if acts := beatActions(t, e, tok, beatWith(`"actions_done":[{"id":"`+a.ID+`"}]`)); len(acts) != 0 {
+			if acts := beatActions(t, e, tok, beatFields(`"actions_done":[{"id":"`+a.ID+`"}]`)); len(acts) != 0 {
 				t.Errorf("actions after done: %+v", acts)
 			}
 			got := actionOf(t, e, roomID, a.ID)
@@ -187,7 +187,7 @@ func TestActionLifecycle(t *testing.T) {
 				t.Errorf("after done: %+v", got)
 			}
 			// A kit repeating its "done" changes nothing.
-			beatActions(t, e, tok, beatWith(`"actions_done":[{"id":"`+a.ID+`"}]`))
+			beatActions(t, e, tok, beatFields(`"actions_done":[{"id":"`+a.ID+`"}]`))
 			entries, err := e.srv.auditLog(50)
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +212,7 @@ func TestActionLifecycle(t *testing.T) {
 		roomID, tok := e.pairKit(e.newKit(), "Boardroom")
 		a := request(t, e, roomID, "restart", "")
 		beatActions(t, e, tok, goodHeartbeat)
-		beatActions(t, e, tok, beatWith(`"actions_done":[{"id":"`+a.ID+`","error":"a meeting is running"}]`))
+		beatActions(t, e, tok, beatFields(`"actions_done":[{"id":"`+a.ID+`","error":"a meeting is running"}]`))
 		got := actionOf(t, e, roomID, a.ID)
 		if got.Status != actionFailed || got.Words() != "not done: a meeting is running" {
 			t.Errorf("refused: %+v %q", got, got.Words())
@@ -336,7 +336,7 @@ func TestHeartbeatActionsBadInput(t *testing.T) {
 		{"negative participants", `"meeting":{"id":"123456789","participants":-2}`, "meeting.participants must not be negative"},
 		{"unknown action field", `"actions_done":[{"id":"a","secret":1}]`, "unknown field"},
 	} {
-		code, b := e.heartbeat(tok, beatWith(tc.fields))
+		code, b := e.heartbeat(tok, beatFields(tc.fields))
 		if code != 400 || !strings.Contains(errCode(t, b), tc.says) {
 			t.Errorf("%s: %d %s; want 400 saying %q", tc.name, code, b, tc.says)
 		}

@@ -37,7 +37,7 @@ func FuzzHeartbeat(f *testing.F) {
 	f.Add([]byte(goodHeartbeat))
 	f.Add([]byte(`{"state":"ready","devices":null}`))
 	f.Add([]byte(`{"state":"x"} {}`))
-	f.Add([]byte(beatWith(`"actions_done":[{"id":"a-1","error":"a meeting is running"}],"latency_ms":38,"meeting":{"id":"123456789","participants":4}`)))
+	f.Add([]byte(beatFields(`"actions_done":[{"id":"a-1","error":"a meeting is running"}],"latency_ms":38,"meeting":{"id":"123456789","participants":4}`)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		hb, err := parseHeartbeat(body)
 		if err != nil {
@@ -66,6 +66,34 @@ func FuzzPairRequest(f *testing.F) {
 			}
 		} else if herr.status != 400 || herr.msg == "" {
 			t.Fatalf("bad error %+v", herr)
+		}
+	})
+}
+
+// FuzzWebhookRequest: whatever an admin (or a script) sends to add a
+// webhook is refused in words or kept as an http(s) URL without
+// credentials, and the secret that is kept fits the rules.
+func FuzzWebhookRequest(f *testing.F) {
+	f.Add([]byte(`{"url":"https://alerts.example.com/roomkit","secret":"0123456789abcdef"}`))
+	f.Add([]byte(`{"url":"http://user:pw@x/","secret":""}`))
+	f.Add([]byte(`{"url":"https://x/\u0000"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req webhookRequest
+		if err := decodeStrict(body, &req); err != nil {
+			return
+		}
+		u, err := checkWebhook(req.URL, req.Secret)
+		if err != nil {
+			if msg := err.Error(); msg == "" || !utf8.ValidString(msg) {
+				t.Fatalf("error %q", msg)
+			}
+			return
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || strings.Contains(u, "@") && strings.Contains(strings.SplitN(u, "/", 4)[2], "@") {
+			t.Fatalf("accepted %q", u)
+		}
+		if req.Secret != "" && (len(req.Secret) < minSecretLen || len(req.Secret) > maxSecretLen) {
+			t.Fatalf("accepted a secret of %d bytes", len(req.Secret))
 		}
 	})
 }

@@ -312,10 +312,11 @@ func (s *Server) apiRoomLogs(w http.ResponseWriter, r *http.Request, tok apiToke
 
 // actionRoutes are the remote actions' routes and the room page.
 func (s *Server) actionRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST "+portalapi.LogsPath, s.serveLogsUpload)
-	for _, k := range []string{portalapi.ActionRestart, portalapi.ActionReboot, portalapi.ActionIdentify} {
-		m.HandleFunc("POST /api/v1/admin/rooms/{id}/"+k, s.adminAPI(s.apiRoomAction(k)))
-	}
+	// Literal patterns: TestRouteRules reads them from the source.
+	m.HandleFunc("POST /api/v1/device/logs", s.serveLogsUpload) // portalapi.LogsPath
+	m.HandleFunc("POST /api/v1/admin/rooms/{id}/restart", s.adminAPI(s.apiRoomAction(portalapi.ActionRestart)))
+	m.HandleFunc("POST /api/v1/admin/rooms/{id}/reboot", s.adminAPI(s.apiRoomAction(portalapi.ActionReboot)))
+	m.HandleFunc("POST /api/v1/admin/rooms/{id}/identify", s.adminAPI(s.apiRoomAction(portalapi.ActionIdentify)))
 	m.HandleFunc("GET /api/v1/admin/rooms/{id}/logs", s.adminAPI(s.apiRoomLogs))
 	m.HandleFunc("POST /api/v1/admin/rooms/{id}/logs", s.adminAPI(s.apiRoomAction(portalapi.ActionLogs)))
 	m.HandleFunc("GET /admin/rooms/{id}", s.view(s.serveRoomPage))

@@ -41,7 +41,7 @@ func (a *Agent) install(ctx context.Context) (time.Duration, error) {
 		return 0, nil
 	}
 	a.s.Fingerprint = fingerprint(a.cfg.Host.Health(now))
-	a.s.Phase = phaseTestbootSet
+	a.s.Phase, a.s.TrialDeadline = phaseTestbootSet, int(a.cfg.Deadline/time.Second)
 	if err := a.save(); err != nil {
 		release()
 		return a.stateError(err)

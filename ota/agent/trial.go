@@ -136,6 +136,7 @@ func (a *Agent) clearTarget() {
 	s := &a.s
 	s.Target, s.Phase, s.Written, s.Attempts, s.Verdict = nil, phaseIdle, 0, 0, ""
 	s.TrialStarted, s.Fingerprint, s.InstallNow, s.Error, s.TrialRestarts = time.Time{}, nil, false, "", 0
+	s.TrialDeadline = 0
 }
 
 // fail stops the update: [failed] with msg until the next check.
