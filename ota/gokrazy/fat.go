@@ -89,18 +89,24 @@ func fileExtent(r io.ReaderAt, path string) (offset, length int64, err error) {
 	return 0, 0, fmt.Errorf("%s: not a file", path)
 }
 
-// shortName is name's 8.3 directory form, "GOKRAZY CON" for gokrazy.conf.
+// shortName is name's 8.3 directory form as gokrazy's FAT code derives
+// it: "GOKRAZ~1CON" for gokrazy.conf (a name that does not fit gets the
+// numeric tail ~1, as mtools gives the first such name in a directory).
 func shortName(name string) string {
+	name = strings.TrimLeft(strings.ReplaceAll(strings.ToUpper(name), " ", ""), ".")
 	base, ext := name, ""
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
+	if i := strings.LastIndexByte(name, '.'); i > -1 {
 		base, ext = name[:i], name[i+1:]
 	}
-	base, ext = strings.ToUpper(base), strings.ToUpper(ext)
+	fit := true
 	if len(base) > 8 {
-		base = base[:8]
+		base, fit = base[:8], false
 	}
 	if len(ext) > 3 {
-		ext = ext[:3]
+		ext, fit = ext[:3], false
+	}
+	if !fit {
+		base = base[:min(len(base), 6)] + "~1"
 	}
 	return fmt.Sprintf("%-8s%-3s", base, ext)
 }
