@@ -100,6 +100,12 @@ type Config struct {
 	// (the kit's access token is ready), "portal" (the portal's answer
 	// is in), then the meeting.Step names. For the tap → media benchmark.
 	OnJoinStep func(step string)
+	// Logs, if set, keeps the recent log lines an admin may fetch
+	// (remote.go); Logger should write through Logs.Handler.
+	Logs *LogRing
+	// Reboot reboots the kit (gokrazy's POST /reboot); nil: a remote
+	// reboot restarts the state machine, as a sim kit's update does.
+	Reboot func(ctx context.Context) error
 }
 
 // Kit is one room kit: the state loop over its parts.
@@ -128,6 +134,7 @@ type Kit struct {
 	updater     Updater // the update agent, nil without one (update.go)
 	updateTo    string  // the version being installed, while Updating
 	cancelState context.CancelFunc
+	upSince     time.Time // Status's uptime: since New, or since the last Restart
 	resetReq    bool
 	resetDone   []chan error
 
@@ -179,6 +186,7 @@ func New(cfg Config) (*Kit, error) {
 		runCtx:       context.Background(),
 		st:           Booting,
 		version:      cfg.Version,
+		upSince:      cfg.Now(),
 	}
 	k.screen = newScreen(ui.NewRenderer(cfg.Display.Bounds().Size()))
 	k.link = newPortalLink(linkConfig{
@@ -187,6 +195,7 @@ func New(cfg Config) (*Kit, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Now: cfg.Now,
 		BaseLocation: settingsLocation(cfg.Settings, cfg.Logger),
 		Report:       k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
+		Actions: k.runActions, Meeting: k.meetingNow,
 	})
 	if cfg.Camera != nil {
 		k.cam = camera.NewShared(cfg.Camera)

@@ -60,6 +60,10 @@ type linkConfig struct {
 	Signal func()
 	// Beat, if set, hears each heartbeat's outcome (the health tree).
 	Beat func(now time.Time, err error)
+	// Actions, if set, carries out the admins' remote actions (remote.go);
+	// Meeting is the heartbeat's "meeting".
+	Actions func([]portalapi.Action)
+	Meeting func() *portalapi.MeetingNow
 }
 
 // portalLink is the kit's link with its portal.
@@ -90,6 +94,7 @@ type portalLink struct {
 	// the portal knows the heartbeat's "update"; an older portal refuses
 	// a heartbeat with fields it does not know.
 	policySeen bool
+	remote     remoteState // remote.go
 }
 
 func newPortalLink(cfg linkConfig) *portalLink {
@@ -201,6 +206,7 @@ func (l *portalLink) load() (paired bool, err error) {
 	l.message = msg
 	l.recovering, l.recoverMsg = recovering, recoverMsg
 	l.errText, l.retryAt = "", time.Time{}
+	l.loadRemoteLocked()
 	if paired {
 		l.setRoomLocked(*st.Room)
 		l.log.Info("paired", "room", st.Room.Name, "room_id", st.Room.ID)
@@ -284,8 +290,14 @@ func (l *portalLink) heartbeatOnce(ctx context.Context) error {
 	l.mu.Lock()
 	withUpdate := l.policySeen
 	l.mu.Unlock()
-	ans, err := client.Heartbeat(ctx, tok.AccessToken, l.cfg.Report(withUpdate))
+	rep := l.cfg.Report(withUpdate)
+	sent := l.addRemote(&rep)
+	start := time.Now() // the round trip, on the monotonic clock
+	ans, err := client.Heartbeat(ctx, tok.AccessToken, rep)
 	if err != nil {
+		if !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
+			l.remoteRefused()
+		}
 		if withUpdate && !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
 			// A portal that refuses the heartbeat may have been put back
 			// to a version without updates: the next one goes without,
@@ -303,6 +315,7 @@ func (l *portalLink) heartbeatOnce(ctx context.Context) error {
 		l.cfg.Policy(*ans.Update)
 	}
 	l.applyRoom(ans.Room)
+	l.remoteAnswered(ans, sent, time.Since(start))
 	return nil
 }
 

@@ -36,6 +36,9 @@ type screenState struct {
 	shown       []string       // the participants panel's identities, as last drawn
 	notice      string
 	noticeUntil time.Time
+	// identifyUntil: an admin identifies the kit; the screen flashes the
+	// room's name until then (remote.go).
+	identifyUntil time.Time
 
 	tests       *deviceTests // the device tests, while Settings is up
 	testGen     int          // bumped when the device tests start or stop: late results are dropped

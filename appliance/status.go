@@ -109,7 +109,7 @@ func (k *Kit) Status() Status {
 		Error:           l.Error,
 		SettingsError:   k.settingsLine,
 		StorageError:    l.StorageLine,
-		UptimeSeconds:   int64(now.Sub(k.started) / time.Second),
+		UptimeSeconds:   int64(now.Sub(k.upSinceTime()) / time.Second),
 		Update:          k.updateStatus(),
 	}
 	if r := l.Room; r != nil && (st == Ready || st == InMeeting || st == Updating) {
@@ -127,6 +127,13 @@ func (k *Kit) Status() Status {
 		s.UserCode, s.VerificationURI, s.CodeExpiresAt = c.UserCode, c.VerificationURI, c.ExpiresAt
 	}
 	return s
+}
+
+// upSinceTime is when the kit (or its last Restart) started.
+func (k *Kit) upSinceTime() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.upSince
 }
 
 // meetingStatus is the meeting part of Status.

@@ -134,6 +134,7 @@ func (k *Kit) Restart(version string) {
 	k.link.forgetPolicy()
 	k.mu.Lock()
 	k.version, k.st, k.updateTo = version, Booting, ""
+	k.upSince = k.now() // the uptime a restarted roomd would have
 	cancel := k.cancelState
 	k.mu.Unlock()
 	if cancel != nil {

@@ -100,6 +100,12 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 	if s.confirming && st != Booting && st != Updating {
 		v.Screen = ui.ConfirmReset
 	}
+	if now.Before(s.identifyUntil) {
+		v.Identify = "This kit"
+		if r := l.Room; r != nil {
+			v.Identify = r.Name
+		}
+	}
 	return v
 }
 

@@ -82,6 +82,9 @@ type Report struct {
 	Status
 	Channel   string `json:"channel,omitempty"`
 	Available string `json:"available,omitempty"` // newest release the kit may install, "" if none
+	// Request is the last "update now" request (Policy.InstallNow) the
+	// kit took: the portal stops asking once it is here.
+	Request string `json:"request,omitempty"`
 }
 
 // Limits on what a heartbeat may carry.
@@ -95,7 +98,7 @@ func (r *Report) Validate() error {
 	if !r.State.Valid() {
 		return fmt.Errorf("update.state %q is not one of %s", r.State, joinStates())
 	}
-	for name, v := range map[string]string{"target_version": r.TargetVersion, "available": r.Available, "channel": r.Channel} {
+	for name, v := range map[string]string{"target_version": r.TargetVersion, "available": r.Available, "channel": r.Channel, "request": r.Request} {
 		if len(v) > MaxVersionLen {
 			return fmt.Errorf("update.%s is longer than %d bytes", name, MaxVersionLen)
 		}

@@ -156,6 +156,16 @@ var accessRules = map[string]rule{
 	"POST /admin/updates/policy":                      {RoleAdmin, account},
 	"POST /admin/rollouts/{channel}/{version}/pause":  {RoleAdmin, account},
 	"POST /admin/rollouts/{channel}/{version}/resume": {RoleAdmin, account},
+
+	// Remote actions and the room page (roompage.go). Fetching logs asks
+	// the kit to act, and its lines may name addresses and people: admins.
+	"GET /admin/rooms/{id}":                  {RoleViewer, room},
+	"POST /admin/rooms/{id}/actions/{kind}":  {RoleAdmin, room},
+	"POST /api/v1/admin/rooms/{id}/restart":  {RoleAdmin, room},
+	"POST /api/v1/admin/rooms/{id}/reboot":   {RoleAdmin, room},
+	"POST /api/v1/admin/rooms/{id}/identify": {RoleAdmin, room},
+	"GET /api/v1/admin/rooms/{id}/logs":      {RoleAdmin, room},
+	"POST /api/v1/admin/rooms/{id}/logs":     {RoleAdmin, room},
 }
 
 // refusedMark starts every refusal's sentence; tests tell an RBAC

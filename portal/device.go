@@ -28,6 +28,11 @@ type heartbeat struct {
 	// Update is the kit's update agent's report; kits send it only after
 	// an answer carried "update" (issue 13).
 	Update *ota.Report `json:"update,omitempty"`
+	// Remote actions (actions.go): kits send these once an answer
+	// carried "actions".
+	ActionsDone []actionDone `json:"actions_done,omitempty"`
+	LatencyMS   int64        `json:"latency_ms,omitempty"`
+	Meeting     *kitMeeting  `json:"meeting,omitempty"`
 }
 
 const (
@@ -124,6 +129,9 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 			return hb, fmt.Errorf("health: %v", err)
 		}
 	}
+	if err := checkHeartbeatActions(&hb); err != nil {
+		return hb, err
+	}
 	if hb.Update != nil {
 		if err := hb.Update.Validate(); err != nil {
 			return hb, err
@@ -172,6 +180,13 @@ type roomAnswer struct {
 	Update *ota.Policy `json:"update,omitempty"`
 }
 
+// heartbeatAnswer is roomAnswer with the remote actions the kit has yet
+// to do: never null, so the kit learns the portal takes actions_done.
+type heartbeatAnswer struct {
+	roomAnswer
+	Actions []kitAction `json:"actions"`
+}
+
 // deviceRoom authenticates the kit's access token and returns its room.
 func (s *Server) deviceRoom(w http.ResponseWriter, r *http.Request) (roomConfig, bool) {
 	tok, ok := bearer(r.Header.Get("Authorization"))
@@ -212,10 +227,11 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
 		return
 	}
+	s.noteKit(cfg, hb, clientAddr(r))
 	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
 		update: hb.Update, lastSeen: s.now()})
 	s.met.heartbeats.Add(1)
-	ans := roomAnswer{Room: cfg}
+	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
 	if hb.Update != nil {
 		if err := s.noteUpdateReport(cfg.ID, hb.Update); err != nil {
 			// The report is kept in memory and flushed with the

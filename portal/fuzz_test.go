@@ -39,6 +39,7 @@ func FuzzHeartbeat(f *testing.F) {
 	f.Add([]byte(goodHeartbeat))
 	f.Add([]byte(`{"state":"ready","devices":null}`))
 	f.Add([]byte(`{"state":"x"} {}`))
+	f.Add([]byte(beatFields(`"actions_done":[{"id":"a-1","error":"a meeting is running"}],"latency_ms":38,"meeting":{"id":"123456789","participants":4}`)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		hb, err := parseHeartbeat(body)
 		if err != nil {

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"encoding/json"
-	"net/http"
 
 	"roomkit/health"
 )
@@ -36,21 +35,4 @@ func storedHealth(s string) *health.Report {
 		return nil
 	}
 	return &h
-}
-
-// apiGetRoom serves GET /api/v1/admin/rooms/{id}: one room with its
-// health as last reported.
-func (s *Server) apiGetRoom(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	id := r.PathValue("id")
-	rooms, err := s.queryRooms("WHERE id = ?", id)
-	if err != nil {
-		s.log.Error("get room", "room", id, "err", err)
-		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Could not read the room."})
-		return
-	}
-	if len(rooms) == 0 {
-		writeHTTPError(w, errorf(http.StatusNotFound, "There is no room with the ID %q.", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, rooms[0])
 }

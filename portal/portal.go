@@ -87,6 +87,9 @@ type Server struct {
 
 	ota *otaRepo // nil without Config.OTADir
 	upd *updates
+	// acts holds the remote actions waiting for their kits and what the
+	// kits' heartbeats said of their link (actions.go).
+	acts *actionState
 
 	alerts *alerter
 	hooks  *hookSender
@@ -197,6 +200,10 @@ func New(cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.acts, err = loadActions(db, s.now()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.alerts = newAlerter(cfg.Alerts)
 	s.hooks = newHookSender(s, cfg.sleep)
 	if err := s.hooks.load(); err != nil {
@@ -274,6 +281,7 @@ func (s *Server) routes() {
 		m.Handle("GET /ota/", s.ota)
 	}
 	s.updateRoutes(m)
+	s.actionRoutes(m)
 	s.alertRoutes(m)
 	s.teamRoutes(m)
 	s.webRoutes(m)

@@ -295,6 +295,8 @@ func (f *rbacFixture) request(t *testing.T, pattern string, p *rbacPrincipal, tg
 			v = "stable"
 		case name == "version":
 			v = "1.0.0"
+		case name == "kind":
+			v = "identify"
 		default:
 			t.Fatalf("%s: no test value for {%s}: teach TestRBAC one", pattern, name)
 		}

@@ -289,6 +289,7 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	s.tokens.forgetRoom(id)
 	s.live.forget(id)
 	s.upd.forgetRoom(id)
+	s.acts.forgetRoom(id)
 	for _, m := range meetings {
 		s.endConference(m)
 	}

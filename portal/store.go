@@ -265,6 +265,39 @@ CREATE INDEX rooms_version ON rooms(version);
 CREATE INDEX rooms_grp ON rooms(grp);
 CREATE INDEX rooms_location ON rooms(location COLLATE NOCASE);
 `,
+	// 11 (issue 14, remote actions): an admin's request for a kit
+	// (restart, reboot, identify, logs), delivered in heartbeat answers
+	// until the kit reports it done (times in Unix ms, 0: not yet); the
+	// logs a kit uploaded last; and the room's events the page lists
+	// (devices unplugged, offline, restarts, actions done).
+	`
+CREATE TABLE room_actions (
+	id           TEXT PRIMARY KEY,
+	room_id      TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	kind         TEXT NOT NULL,
+	force        INTEGER NOT NULL DEFAULT 0,
+	at           INTEGER NOT NULL,
+	actor        TEXT NOT NULL,
+	delivered    INTEGER NOT NULL DEFAULT 0,
+	done         INTEGER NOT NULL DEFAULT 0,
+	error        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX room_actions_room ON room_actions(room_id, at);
+CREATE TABLE room_logs (
+	room_id      TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+	action_id    TEXT NOT NULL,
+	at           INTEGER NOT NULL,
+	lines        TEXT NOT NULL
+);
+CREATE TABLE room_events (
+	id           INTEGER PRIMARY KEY,
+	room_id      TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	at           INTEGER NOT NULL,
+	kind         TEXT NOT NULL,
+	detail       TEXT NOT NULL
+);
+CREATE INDEX room_events_room ON room_events(room_id, at);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

@@ -438,26 +438,21 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 		}
 		u.mu.Lock()
 		u.last[roomID] = key
-		q, pending := u.requests[roomID]
 		u.mu.Unlock()
-		if pending && tookRequest(rep.State) {
-			errs = append(errs, s.settleRequest(roomID, q.id))
-		}
 		if version != "" && (rep.State == ota.Failed || rep.State == ota.RolledBack || rep.State == ota.Healthy) {
 			errs = append(errs, s.judgeVersion(version))
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// tookRequest says whether a kit reporting state has acted on an "update
-// now" request: it installs, or it stopped with an outcome.
-func tookRequest(st ota.State) bool {
-	switch st {
-	case ota.Installing, ota.Rebooting, ota.Healthy, ota.Failed, ota.RolledBack:
-		return true
+	// The kit names the request it took: a state alone cannot say which
+	// request it acted on (a kit still "healthy" from the last update
+	// would settle a new request it has not seen yet).
+	u.mu.Lock()
+	q, pending := u.requests[roomID]
+	u.mu.Unlock()
+	if pending && rep.Request == q.id {
+		errs = append(errs, s.settleRequest(roomID, q.id))
 	}
-	return false
+	return errors.Join(errs...)
 }
 
 func (s *Server) settleRequest(roomID, id string) error {

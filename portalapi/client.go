@@ -156,6 +156,11 @@ type Report struct {
 	// an answer carried an "update" policy: an older portal refuses
 	// heartbeats with fields it does not know.
 	Update *ota.Report `json:"update,omitempty"`
+	// Remote actions (actions.go): the kit sends these only once an
+	// answer carried "actions", like Update.
+	ActionsDone []ActionDone `json:"actions_done,omitempty"`
+	LatencyMS   int64        `json:"latency_ms,omitempty"`
+	Meeting     *MeetingNow  `json:"meeting,omitempty"`
 }
 
 // The portal's limits on a heartbeat's text (protocol.md §5).
@@ -179,6 +184,7 @@ func (r Report) clean() Report {
 		devs[i] = d
 	}
 	r.Devices = devs // never nil: the portal wants a list
+	r.ActionsDone = cleanDone(r.ActionsDone)
 	if u := r.Update; u != nil {
 		// An agent's error quotes a server or a file system: cut it to
 		// what the portal accepts rather than lose the heartbeat.
@@ -489,6 +495,12 @@ type HeartbeatAnswer struct {
 	// that does not serve updates (older than the update agent): the
 	// kit then sends no Report.Update.
 	Update *ota.Policy
+	// Actions are the admins' requests for the kit (restart, reboot,
+	// identify, logs), repeated in each answer until the kit reports
+	// them done. ActionsKnown: the answer carried "actions" (even
+	// empty), so the portal knows the heartbeat's actions_done.
+	Actions      []Action
+	ActionsKnown bool
 }
 
 // Heartbeat reports the kit's health and returns the room's current
@@ -520,13 +532,17 @@ func parseHeartbeatAnswer(status int, body []byte) (HeartbeatAnswer, error) {
 	}
 	a := HeartbeatAnswer{Room: room}
 	var u struct {
-		Update json.RawMessage `json:"update"`
+		Update  json.RawMessage `json:"update"`
+		Actions json.RawMessage `json:"actions"`
 	}
 	if json.Unmarshal(body, &u) == nil && len(u.Update) > 0 && string(u.Update) != "null" {
 		var p ota.Policy
 		if json.Unmarshal(u.Update, &p) == nil {
 			a.Update = &p
 		}
+	}
+	if len(u.Actions) > 0 && string(u.Actions) != "null" {
+		a.Actions, a.ActionsKnown = parseActions(u.Actions), true
 	}
 	return a, nil
 }

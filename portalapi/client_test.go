@@ -424,6 +424,7 @@ func TestHeartbeatUpdate(t *testing.T) {
 func FuzzParseHeartbeatAnswer(f *testing.F) {
 	f.Add(200, []byte(`{"room":{"id":"rm_1","name":"B"},"update":{"channel":"stable","window":{"start":"01:00","end":"04:00"}}}`))
 	f.Add(200, []byte(`{"room":{"id":"rm_1"},"update":[]}`))
+	f.Add(200, []byte(`{"room":{"id":"rm_1"},"actions":[{"id":"a-1","kind":"restart","force":true},{"id":7},"x"]}`))
 	f.Add(400, []byte(`{"error":"invalid_request"}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		a, err := parseHeartbeatAnswer(status, body)

@@ -151,20 +151,22 @@ func (l *layouter) smallButton(r image.Rectangle, label string, fill color.RGBA,
 
 func (r *Renderer) layout(v View) []item {
 	l := &layouter{r: r, s: r.scale, w: r.size.X, h: r.size.Y, items: r.items[:0]}
-	switch v.Screen {
-	case Pairing:
+	switch {
+	case v.Identify != "":
+		l.identify(v)
+	case v.Screen == Pairing:
 		l.pairing(v)
-	case Home:
+	case v.Screen == Home:
 		l.home(v)
-	case ConfirmReset:
+	case v.Screen == ConfirmReset:
 		l.confirmReset(v)
-	case Keypad:
+	case v.Screen == Keypad:
 		l.keypad(v)
-	case InMeeting:
+	case v.Screen == InMeeting:
 		l.meeting(v)
-	case Settings:
+	case v.Screen == Settings:
 		l.settings(v)
-	case Updating:
+	case v.Screen == Updating:
 		l.updating(v)
 	default:
 		l.splash(v)
@@ -251,6 +253,22 @@ func (l *layouter) updating(v View) {
 	if v.Version != "" {
 		l.text(x, l.h-l.px(40)-l.px(60), cw, l.px(60), v.Version, regular, 26, colDim, center)
 	}
+}
+
+// identify shows the room's name large, on a background that flashes
+// with the seconds, so whoever looks for the room an admin identifies
+// sees it from the door. No controls: it lasts seconds.
+func (l *layouter) identify(v View) {
+	fill, text := colIdentify, colOnIdentify
+	if v.Now.Second()%2 == 1 {
+		fill, text = colBackground, colIdentify
+	}
+	l.items = append(l.items, item{r: image.Rect(0, 0, l.w, l.h), fill: fill})
+	cw := l.w - 2*l.margin()
+	x := l.margin()
+	mid := l.h * 42 / 100
+	l.text(x, mid-l.px(110), cw, l.px(200), v.Identify, bold, 150, text, center)
+	l.text(x, mid+l.px(130), cw, l.px(64), "The admin center is identifying this room", regular, 46, text, center)
 }
 
 func (l *layouter) pairing(v View) {

@@ -84,6 +84,15 @@ var screens = []struct {
 	{"updating", func() View {
 		return View{Screen: Updating, Now: testNow, Version: "RoomKit 1.4.0", UpdateVersion: "1.5.0", PortalConnected: true}
 	}},
+	// An admin identifies the room: its name over the home screen, on the
+	// flash's bright phase (testNow's seconds are even) and its dark one.
+	{"identify", func() View { v := homeView(); v.Identify = "Boardroom 4.12"; return v }},
+	{"identify-dark", func() View {
+		v := homeView()
+		v.Identify = "Boardroom 4.12"
+		v.Now = testNow.Add(time.Second)
+		return v
+	}},
 }
 
 func TestGolden(t *testing.T) {

@@ -23,6 +23,9 @@ var (
 	colDisabled   = color.RGBA{0x1f, 0x26, 0x30, 0xff} // buttons that cannot be tapped now
 	colWarning    = color.RGBA{0xf5, 0xb0, 0x41, 0xff} // missing devices, reconnecting
 	colOnWarning  = color.RGBA{0x1d, 0x16, 0x06, 0xff} // text on colWarning
+	// colIdentify is the identify screen's flash: bright, unlike any other screen.
+	colIdentify   = color.RGBA{0x2f, 0x7c, 0xf6, 0xff}
+	colOnIdentify = color.RGBA{0xff, 0xff, 0xff, 0xff}
 	colTile       = color.RGBA{0x1a, 0x1f, 0x27, 0xff} // video tiles' letterbox
 	colSpeaking   = color.RGBA{0x3f, 0xd0, 0x7a, 0xff} // the active speaker's outline
 	colLabelBg    = color.RGBA{0x00, 0x00, 0x00, 0xb0} // translucent (premultiplied) behind names on video

@@ -57,6 +57,11 @@ type View struct {
 	// "" if unknown.
 	UpdateVersion string
 
+	// Identify, when not empty, is the room's name while an admin
+	// identifies the kit from the admin center: it takes the whole
+	// screen, flashing with the clock's seconds, over any screen.
+	Identify string
+
 	// Upcoming lists the room's meetings today on the home screen, in
 	// order; the home screen shows as many as fit.
 	Upcoming []UpcomingMeeting

@@ -21,6 +21,7 @@ import (
 	"roomkit/appliance/control"
 	"roomkit/drivers/audio"
 	"roomkit/health"
+	"roomkit/ota/gokrazy"
 	"roomkit/settings"
 )
 
@@ -28,14 +29,17 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
+	// The ring keeps the recent lines, without secrets, for an admin who
+	// fetches the kit's logs from the admin center.
+	ring := appliance.NewLogRing()
+	log := slog.New(ring.Handler(slog.NewTextHandler(os.Stderr, nil)))
+	if err := run(log, ring); err != nil {
 		fmt.Fprintln(os.Stderr, "roomd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
+func run(log *slog.Logger, ring *appliance.LogRing) error {
 	var (
 		portal      = flag.String("portal", "", "the portal's URL (default: settings.json's portal_url, else the one the kit was paired with, else "+defaultPortal+")")
 		stateDir    = flag.String("state", "/perm/roomkit", "the kit's state directory (identity, pairing, control credential)")
@@ -104,6 +108,11 @@ func run(log *slog.Logger) error {
 		GPIO:         devs.gpio,
 		Settings:     settings,
 		SettingsErr:  settingsErr,
+		Logs:         ring,
+	}
+	if *devicesFlag == "real" {
+		// An admin's remote reboot; a sim kit restarts its state machine.
+		cfg.Reboot = gokrazy.New(gokrazy.Socket).Reboot
 	}
 	kit, err := appliance.New(cfg)
 	if err != nil {

@@ -145,6 +145,7 @@ type Agent struct {
 	policy    *ota.Policy
 	status    ota.Status
 	available string
+	request   string // the last "update now" request taken, as saved
 	checked   time.Time
 	checkErr  string
 	trial     bool
@@ -229,7 +230,7 @@ func (a *Agent) currentPolicy() (ota.Policy, bool) {
 func (a *Agent) Report() ota.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r := ota.Report{Status: a.status, Available: a.available}
+	r := ota.Report{Status: a.status, Available: a.available, Request: a.request}
 	if a.status.Last != nil {
 		l := *a.status.Last
 		r.Last = &l
@@ -316,6 +317,9 @@ func (a *Agent) save() error {
 	if err := a.st.save(a.s); err != nil {
 		return err
 	}
+	a.mu.Lock()
+	a.request = a.s.RequestID
+	a.mu.Unlock()
 	return a.saved(a.s)
 }
 
@@ -332,6 +336,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.s = s
+	a.mu.Lock()
+	a.request = s.RequestID
+	a.mu.Unlock()
 	a.nextCheck = a.now().Add(a.firstCheck)
 	if err := a.boot(ctx); err != nil {
 		return a.ended(ctx, err)
@@ -438,7 +445,12 @@ func (a *Agent) check(ctx context.Context) (time.Duration, error) {
 		return a.nextCheck.Sub(now), nil
 	}
 	if requested {
+		// Saved at once: the report tells the portal the request was
+		// taken, whatever comes of it.
 		a.s.RequestID = p.InstallNow
+		if err := a.save(); err != nil {
+			return a.stateError(err)
+		}
 	}
 	v := c.Release.Version
 	switch {
