@@ -12,9 +12,24 @@ import (
 	"time"
 )
 
-// cmdlinePad is room in cmdline.txt and the loader entry for gokrazy's
-// in-place edits (testboot adds " gokrazy.try_boot_inactive=1").
-const cmdlinePad = 64
+// Room in cmdline.txt and the loader entry for gokrazy's in-place edits:
+// testboot adds " gokrazy.try_boot_inactive=1" (28 bytes) and nothing in
+// gokrazy ever removes it (the trial boot turns it into
+// "gokrazy.switch_on_boot=1" and pads). The update agent cleans the files
+// before each testboot (gokrazy.CleanBootFiles); the padding is headroom
+// for when that could not run: each file is filled with spaces up to
+// cmdlineFileSize bytes (about a dozen unclean updates), and at least
+// cmdlinePad after the newline.
+const (
+	cmdlinePad      = 64
+	cmdlineFileSize = 512
+)
+
+// padded is line followed by the padding.
+func padded(line string) []byte {
+	pad := max(cmdlinePad, cmdlineFileSize-len(line))
+	return append([]byte(line), bytes.Repeat([]byte{' '}, pad)...)
+}
 
 // Cmdline returns the kernel command line of a target's image.
 func Cmdline(t Target, l disk.Layout, extra []string) string {
@@ -28,14 +43,14 @@ func Cmdline(t Target, l disk.Layout, extra []string) string {
 // the command line puts the flag on it, and the padding takes the bytes
 // that shift past the file's end.
 func CmdlineFile(cmdline string) []byte {
-	return append([]byte(cmdline+"\n"), bytes.Repeat([]byte{' '}, cmdlinePad)...)
+	return padded(cmdline + "\n")
 }
 
 // LoaderEntry is systemd-boot's entry in the testboot-safe form: the lines
 // before the options end in \r (which systemd-boot takes as a line end and
 // testboot leaves alone), so the only \n is right after the command line.
 func LoaderEntry(cmdline string) []byte {
-	return append([]byte("title gokrazy\rlinux /vmlinuz\roptions "+cmdline+"\n"), bytes.Repeat([]byte{' '}, cmdlinePad)...)
+	return padded("title gokrazy\rlinux /vmlinuz\roptions " + cmdline + "\n")
 }
 
 // makeBoot writes the boot FAT: FAT16 with a single FAT (gokrazy's

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"roomkit/health"
 	"roomkit/ota"
+	"roomkit/ota/gokrazy"
 	"roomkit/ota/rollout"
 )
 
@@ -545,5 +547,35 @@ func TestResumeLostBytes(t *testing.T) {
 				t.Fatalf("fetch offsets %v: want 0, (a resume,) then 0 again", got)
 			}
 		})
+	}
+}
+
+// TestTenUpdates: a kit takes any number of updates. gokrazy leaves its
+// markers on the boot command line, which has room for two; the agent
+// cleans the files before each testboot.
+func TestTenUpdates(t *testing.T) {
+	w := newWorld(t, noon)
+	w.repo.releases = map[string][]byte{}
+	w.boot()
+	for i := 1; i <= 10; i++ {
+		v := fmt.Sprintf("1.%d.0", i)
+		w.repo.releases[v] = image(v, 40_000)
+		w.policy.InstallNow, w.policy.Allowed = fmt.Sprintf("r-%d", i), v
+		w.agent.SetPolicy(w.policy)
+		r := w.drive(func(r ota.Report) bool { return r.State == ota.Healthy && r.Last != nil && r.Last.Version == v })
+		if r.Last.Outcome != ota.Healthy || w.running() != v {
+			t.Fatalf("update %d: %+v, running %s", i, r, w.running())
+		}
+		b := w.fake.Booted()
+		line, rest, ok := bytes.Cut(b.File, []byte("\n"))
+		if !ok || len(bytes.Trim(rest, " ")) != 0 || bytes.Count(line, []byte(gokrazy.SwitchMarker)) != 1 || bytes.Contains(line, []byte(gokrazy.TryMarker)) {
+			t.Fatalf("update %d: cmdline.txt %q", i, b.File)
+		}
+		if b.Root != b.Running {
+			t.Fatalf("update %d: switched to %d, runs %d", i, b.Root, b.Running)
+		}
+	}
+	if n := w.calls("POST /update/testboot"); n != 10 {
+		t.Errorf("%d testboots for ten updates", n)
 	}
 }

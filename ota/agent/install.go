@@ -46,7 +46,14 @@ func (a *Agent) install(ctx context.Context) (time.Duration, error) {
 		release()
 		return a.stateError(err)
 	}
-	if err := a.gk.TestBoot(ctx); err != nil {
+	// gokrazy never removes its markers from the boot command line, and
+	// each update eats the padding after it: without this, a kit takes
+	// only a couple of trial boots in its life.
+	err := a.gk.CleanBootFiles()
+	if err == nil {
+		err = a.gk.TestBoot(ctx)
+	}
+	if err != nil {
 		release()
 		a.s.Phase = phaseDownloaded
 		if err := a.save(); err != nil {

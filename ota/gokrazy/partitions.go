@@ -48,6 +48,9 @@ type Disk interface {
 	// OpenInactive opens the partition PUT /update/root writes, for
 	// reading.
 	OpenInactive() (io.ReadCloser, error)
+	// CleanBoot cleans the boot partition's command line files
+	// (CleanBootFile) if they name root=root; else it writes nothing.
+	CleanBoot(root string) error
 }
 
 // LocalDisk is the running system's disk, read from /proc/cmdline, the

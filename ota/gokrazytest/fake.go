@@ -3,7 +3,8 @@
 // have no gokrazy: Fake serves PUT /update/root, POST /update/testboot,
 // /update/switch and /reboot on a unix socket like gokrazy's init does,
 // keeps the two root partitions as files (root2.img, root3.img) and the
-// boot partition's command line as JSON in its directory, and applies
+// boot partition's cmdline.txt (edited byte for byte as gokrazy edits it,
+// markers and all, see EnableTestboot) as JSON in its directory, and applies
 // gokrazy's boot rules on each reboot: a trial boot runs the other root
 // once, the next boot returns to the command line's root unless it was
 // switched.
@@ -34,8 +35,11 @@ import (
 
 // Boot is the fake disk's boot state, kept in Dir/boot.json.
 type Boot struct {
-	// Root and Try are the boot partition's cmdline.txt: root= names
-	// partition Root; Try is gokrazy.try_boot_inactive=1.
+	// File is the boot partition's cmdline.txt, byte for byte, which
+	// gokrazy edits in place keeping its length (see EnableTestboot).
+	File []byte `json:"file"`
+	// Root and Try are read from File: root= names partition Root; Try
+	// is gokrazy.try_boot_inactive=1.
 	Root int  `json:"root"`
 	Try  bool `json:"try"`
 	// Running is the partition the current boot runs from; Cmdline the
@@ -85,12 +89,19 @@ func New(dir string) (*Fake, error) {
 	b, err := os.ReadFile(f.bootFile())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		f.boot = Boot{Root: 2, Running: 2, Cmdline: 2}
+		f.boot = Boot{File: NewCmdlineFile(2), Running: 2, Cmdline: 2}
+		f.boot.read()
 	case err != nil:
 		return nil, fmt.Errorf("fake gokrazy: %w", err)
 	default:
 		if err := json.Unmarshal(b, &f.boot); err != nil {
 			return nil, fmt.Errorf("fake gokrazy: %s: %w", f.bootFile(), err)
+		}
+		if len(f.boot.File) == 0 { // a disk of a fake before it kept the file
+			f.boot.File = NewCmdlineFile(f.boot.Root)
+			if f.boot.Try {
+				f.boot.File = EnableTestboot(f.boot.File)
+			}
 		}
 		f.applyBootRules()
 	}
@@ -213,6 +224,19 @@ func (f *Fake) Partitions() (gokrazy.Partitions, error) {
 	}, nil
 }
 
+// CleanBoot implements gokrazy.Disk: gokrazy.CleanBootFile on cmdline.txt.
+func (f *Fake) CleanBoot(root string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clean, err := gokrazy.CleanBootFile(f.boot.File, root)
+	if err != nil {
+		return fmt.Errorf("fake boot partition: /cmdline.txt: %w", err)
+	}
+	f.boot.File = clean
+	f.boot.read()
+	return f.save()
+}
+
 // OpenInactive implements gokrazy.Disk: the slot a PUT writes.
 func (f *Fake) OpenInactive() (io.ReadCloser, error) {
 	f.mu.Lock()
@@ -243,12 +267,22 @@ func (f *Fake) save() error {
 // runs the other root once while the kernel's command line names the
 // first; else the command line's root.
 func (f *Fake) applyBootRules() {
+	f.boot.read()
 	f.boot.Cmdline = f.boot.Root
 	f.boot.Running = f.boot.Root
 	if f.boot.Try {
-		f.boot.Try = false
+		f.boot.File = TrialBoot(f.boot.File)
+		f.boot.read()
 		f.boot.Running = 5 - f.boot.Root
 	}
+}
+
+// read sets Root and Try from File; a File without a root leaves Root.
+func (b *Boot) read() {
+	if _, n, err := gokrazy.ParseCmdlineRoot(string(b.File)); err == nil {
+		b.Root = n
+	}
+	b.Try = bytes.Contains(b.File, []byte(gokrazy.TryMarker))
 }
 
 // begin records a call and returns the failure planned for it.
@@ -333,13 +367,16 @@ func (fw *fullWriter) Write(p []byte) (int, error) {
 }
 
 func (f *Fake) testboot(w http.ResponseWriter, r *http.Request) {
-	f.editBoot(w, r, func() { f.boot.Try = true })
+	f.editBoot(w, r, func() { f.boot.File = EnableTestboot(f.boot.File); f.boot.read() })
 }
 
 func (f *Fake) switchRoot(w http.ResponseWriter, r *http.Request) {
 	// gokrazy rewrites root= to the partition the command line does not
 	// name (its "inactive" one).
-	f.editBoot(w, r, func() { f.boot.Root = 5 - f.boot.Cmdline })
+	f.editBoot(w, r, func() {
+		f.boot.File = SwitchRoot(f.boot.File, "/dev/vda"+strconv.Itoa(5-f.boot.Cmdline))
+		f.boot.read()
+	})
 }
 
 func (f *Fake) reboot(w http.ResponseWriter, r *http.Request) {

@@ -134,3 +134,69 @@ func TestBootedImage(t *testing.T) {
 		t.Fatalf("%+v %v", got, ok)
 	}
 }
+
+// TestFakeMarkersAccumulate: like gokrazy, the fake keeps its markers on
+// the command line; with the first images' 64 bytes of padding the third
+// trial boot silently does not happen unless the files are cleaned.
+func TestFakeMarkersAccumulate(t *testing.T) {
+	for _, clean := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unclean", true: "cleaned"}[clean], func(t *testing.T) {
+			ctx := context.Background()
+			f := NewFake(t)
+			c := f.Client()
+			for round := 1; round <= 5; round++ {
+				// A power cut is a reboot too: reopen the disk, which applies the boot rules.
+				reboot := func() {
+					f.Close()
+					var err error
+					if f, err = New(f.Dir); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { f.Close() })
+					c = f.Client()
+				}
+				if clean {
+					if err := c.CleanBootFiles(); err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				if err := c.TestBoot(ctx); err != nil {
+					t.Fatal(err)
+				}
+				reboot()
+				trial := f.Booted().Running != f.Booted().Cmdline
+				if want := clean || round < 3; trial != want {
+					t.Fatalf("round %d: trial boot %v, want %v; cmdline.txt %q", round, trial, want, f.Booted().File)
+				}
+				if !trial {
+					return
+				}
+				if err := c.Switch(ctx); err != nil {
+					t.Fatal(err)
+				}
+				reboot()
+			}
+		})
+	}
+}
+
+func TestFakeCleanBootRefusesInTrial(t *testing.T) {
+	f := NewFake(t)
+	c := f.Client()
+	if err := c.TestBoot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	f, err := New(f.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before := f.Booted().File
+	if err := f.Client().CleanBootFiles(); err == nil || !strings.Contains(err.Error(), "trial boot") {
+		t.Fatalf("CleanBootFiles in a trial = %v", err)
+	}
+	if !bytes.Equal(f.Booted().File, before) {
+		t.Fatal("the trial's files changed")
+	}
+}
