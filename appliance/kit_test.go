@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"roomkit/internal/logbuffer"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ type harness struct {
 	screen *displaytest.Framebuffer
 	touch  *inputtest.Script
 	dir    string
-	logs   *syncBuffer
+	logs   *logbuffer.Buffer
 	cancel context.CancelFunc
 	done   chan error
 
@@ -45,23 +46,6 @@ func (h *harness) waits() []time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]time.Duration(nil), h.slept...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs a kit on dir against portal. Waits are cut short so that the
@@ -84,7 +68,7 @@ func startWith(t *testing.T, p *fakePortal, dir string, with func(*Config)) *har
 // startOn is startWith for any portal, a real one say: h.portal is nil.
 func startOn(t *testing.T, portalURL string, client *http.Client, dir string, with func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: dir, logs: &syncBuffer{},
+	h := &harness{t: t, dir: dir, logs: &logbuffer.Buffer{},
 		screen: displaytest.New(testSize.X, testSize.Y), touch: inputtest.New(16), done: make(chan error, 1)}
 	cfg := Config{
 		StateDir: dir, PortalURL: portalURL, Version: "0.1.0-test",

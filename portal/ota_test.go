@@ -9,8 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"roomkit/internal/logbuffer"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,27 +58,9 @@ func otaFixture(t *testing.T) (dir, targetName string, target []byte) {
 	return dir, targetName, target
 }
 
-// syncBuffer is a log sink tests read while the portal may write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestOTAServing(t *testing.T) {
 	dir, targetName, target := otaFixture(t)
-	var logs syncBuffer
+	var logs logbuffer.Buffer
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	e := startEnv(t, httptest.NewUnstartedServer(nil), c,
 		Config{DataDir: t.TempDir(), OTADir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil)
@@ -233,7 +215,7 @@ func TestOTARepoThroughPortal(t *testing.T) {
 	}
 	want, _ := os.ReadFile(img)
 
-	var logs syncBuffer
+	var logs logbuffer.Buffer
 	c := &clock{t: time.Now()}
 	e := startEnv(t, httptest.NewUnstartedServer(nil), c,
 		Config{DataDir: t.TempDir(), OTADir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"roomkit/internal/logbuffer"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -97,7 +98,7 @@ func (e *alertEnv) hooks() []Webhook {
 const rolledBack = `{"state":"rolled-back","target_version":"1.5.0","error":"","last":{"version":"1.5.0","outcome":"rolled-back","reason":"Camera: not found","at":"2026-11-02T08:58:00Z"}}`
 
 func TestWebhookSigned(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logbuffer.Buffer{}
 	recorded := make(chan int64, 32)
 	e := newAlertEnv(t, Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 		func(s *Server) { s.hooks.recorded = func(id int64) { recorded <- id } })

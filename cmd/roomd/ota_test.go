@@ -10,8 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"roomkit/internal/logbuffer"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -123,7 +123,7 @@ func TestSimUpdate(t *testing.T) {
 
 	// The sim kit, as roomd wires it.
 	state := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &logbuffer.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	upd, err := newUpdates(otaOptions{Root: filepath.Join(otaDir, "metadata", "1.root.json"), Settle: time.Second, Deadline: 8 * time.Second,
 		StateDir: state, Portal: ts.URL, Sim: true}, log)
@@ -204,23 +204,4 @@ func TestSimUpdate(t *testing.T) {
 	if l := s.Update.Last; l.Version != "0.3.0" || !strings.Contains(l.Reason, "Camera") {
 		t.Errorf("last update %+v; want 0.3.0 rolled back because of the camera", l)
 	}
-}
-
-// syncBuffer lets the kit's and the agent's goroutines log into one
-// buffer the test prints.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
