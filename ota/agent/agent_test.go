@@ -128,7 +128,7 @@ func TestInstallNow(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	// The same request again (every heartbeat carries it) does nothing.
-	w.repo.releases["1.2.0"] = image("1.2.0", 1000)
+	w.repo.publish("1.2.0", image("1.2.0", 1000))
 	w.clock.Advance(t, 5*time.Minute)
 	if n := w.calls("PUT /update/root"); n != 1 {
 		t.Fatalf("the request acted on twice: %d uploads", n)
@@ -374,7 +374,7 @@ func TestNextUpdateAfterSwitch(t *testing.T) {
 		t.Fatalf("expected the switched, not rebooted, state: %+v", b)
 	}
 	n := len(w.fake.Calls())
-	w.repo.releases["1.2.0"] = image("1.2.0", 400_000)
+	w.repo.publish("1.2.0", image("1.2.0", 400_000))
 	w.policy.InstallNow, w.policy.Allowed = "r-2", "1.2.0"
 	w.agent.SetPolicy(w.policy)
 	r := w.drive(func(r ota.Report) bool { return r.State == ota.Healthy && r.Last.Version == "1.2.0" })
@@ -559,7 +559,7 @@ func TestTenUpdates(t *testing.T) {
 	w.boot()
 	for i := 1; i <= 10; i++ {
 		v := fmt.Sprintf("1.%d.0", i)
-		w.repo.releases[v] = image(v, 40_000)
+		w.repo.publish(v, image(v, 40_000))
 		w.policy.InstallNow, w.policy.Allowed = fmt.Sprintf("r-%d", i), v
 		w.agent.SetPolicy(w.policy)
 		r := w.drive(func(r ota.Report) bool { return r.State == ota.Healthy && r.Last != nil && r.Last.Version == v })

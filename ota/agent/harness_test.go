@@ -230,6 +230,13 @@ func (r *fakeRepo) Latest(_ context.Context, channel, target, floor string) (can
 		Path: ota.TargetPath(vs[0], target), Length: int64(len(img)), SHA256: sum[:], URL: "mem://" + vs[0]}, true, nil
 }
 
+// publish adds a release while the agent may be reading the repository.
+func (r *fakeRepo) publish(version string, img []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.releases[version] = img
+}
+
 func (r *fakeRepo) checkCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
