@@ -13,7 +13,6 @@ import (
 
 	"roomkit/internal/textfield"
 	"roomkit/ota"
-	"roomkit/ota/repo"
 	"roomkit/ota/rollout"
 )
 
@@ -129,7 +128,7 @@ func (l policyLayer) check() (rollout.Layer, error) {
 	var out rollout.Layer
 	if l.Channel != nil {
 		// The names the release tool publishes to.
-		if err := repo.CheckChannel(*l.Channel); err != nil {
+		if err := ota.CheckChannel(*l.Channel); err != nil {
 			return out, err
 		}
 		out.Channel = l.Channel
@@ -477,7 +476,7 @@ func (s *Server) settleRequest(roomID, id string) error {
 // in its channel, at the first ring.
 func (s *Server) startRollout(roomID string, rep *ota.Report) error {
 	channel := rep.Channel
-	if repo.CheckChannel(channel) != nil {
+	if ota.CheckChannel(channel) != nil {
 		meta, err := s.roomMeta(roomID)
 		if err != nil {
 			return err

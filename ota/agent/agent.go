@@ -171,6 +171,9 @@ func New(cfg Config) (*Agent, error) {
 		firstCheck: time.Minute + time.Duration(rand.Int64N(int64(4*time.Minute))),
 		kick:       make(chan struct{}, 1),
 	}
+	// A kit told to check more often than the spread (demos, tests)
+	// checks first within one interval.
+	a.firstCheck = min(a.firstCheck, cfg.CheckEvery)
 	if cfg.Target != "sim" {
 		a.kernel = kernelRelease()
 	}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -21,16 +20,8 @@ import (
 	"roomkit/ota"
 )
 
-var channelRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
-
-// CheckChannel accepts channel names: a lower-case letter, then up to 31
-// lower-case letters, digits or dashes ("stable", "beta", "lab-2").
-func CheckChannel(c string) error {
-	if !channelRE.MatchString(c) {
-		return fmt.Errorf("channel %q is not a channel name (lower-case letters, digits and dashes, like stable or beta)", c)
-	}
-	return nil
-}
+// CheckChannel accepts channel names (ota.CheckChannel).
+func CheckChannel(c string) error { return ota.CheckChannel(c) }
 
 // Publish adds the root image in file image as release rel. For targets
 // amd64 and rpi4 the file is a kit disk image (its first root partition
