@@ -225,7 +225,7 @@ type downtime struct {
 // status is roomctl status (zero while roomd does not answer); it times
 // the reboots it sees.
 func (o *otaRig) status() appliance.Status {
-	st := o.status()
+	st := o.rc.statusOrZero()
 	switch {
 	case st.Update != nil && st.Update.State == ota.Rebooting && o.askedAt.IsZero():
 		o.askedAt, o.askedFor = time.Now(), st.Update.TargetVersion
