@@ -52,6 +52,7 @@ const (
 	otaBallast     = 160 << 20        // random bytes that make v3's root the larger of two sizes
 	otaPushPath    = "/push.root"     // the control server's copy of a release root, for gokrazy's own push
 	otaTimeout     = 75 * time.Minute // the whole test's context
+	otaHostAlias   = "10.0.2.2"       // QEMU's user network: the host's loopback
 )
 
 // TestQEMUUpdate: v1 → v2 (committed), v3 (its camera is gone: rolled
@@ -197,12 +198,14 @@ type otaRig struct {
 	repo     string
 	otaRoot  []byte
 	portal   string // host URL
-	token    string
-	roomID   string
-	targets  *targetLog
-	probe    string // the kitprobe binary
-	perm     Layout // the disk's layout (for the control token)
-	ctlToken string
+	// The portal and the control server as the guest reaches them.
+	portalGuest, controlGuest string
+	token                     string
+	roomID                    string
+	targets                   *targetLog
+	probe                     string // the kitprobe binary
+	perm                      Layout // the disk's layout (for the control token)
+	ctlToken                  string
 
 	builds   map[string]chan otaBuild
 	building sync.Mutex
@@ -295,6 +298,12 @@ func newOTARig(t *testing.T) *otaRig {
 	addr, token, targets := startOTAPortal(t, o.repo)
 	o.portal, o.token, o.targets = "http://"+addr, token, targets
 	o.ctl = newControlServer(t, "127.0.0.1:0", map[string]string{otaPushPath: filepath.Join(dir, "push.root")})
+	// The guest reaches them through QEMU's user network, whose 10.0.2.2
+	// is the host's loopback: each guest connection its own (a guestfwd
+	// is one connection that the guest's connections share, which mixes
+	// a heartbeat's answer into a metadata download).
+	o.portalGuest = fmt.Sprintf("http://%s:%d", otaHostAlias, mustPort(t, addr))
+	o.controlGuest = fmt.Sprintf("http://%s:%d", otaHostAlias, o.ctl.port)
 
 	// roomctl's credential, seeded into /perm.
 	if o.ctlToken, err = control.NewToken(); err != nil {
@@ -312,8 +321,7 @@ func newOTARig(t *testing.T) *otaRig {
 	fwdPort := fl.Addr().(*net.TCPAddr).Port
 	fl.Close()
 	o.rc = &roomctlRunner{bin: roomctl, addr: fmt.Sprintf("127.0.0.1:%d", fwdPort), state: stateDir}
-	o.nic = restrictedNIC(guestfwd{guestPortal + ":80", mustPort(t, addr)}, guestfwd{guestControl, o.ctl.port}) +
-		fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", fwdPort, otaRoomctlPort)
+	o.nic = fmt.Sprintf("user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:%d", fwdPort, otaRoomctlPort)
 	o.devices = []string{
 		// The speakerphone (QEMU's USB audio device, played into
 		// nothing): the trial compares it with the one before.
@@ -335,12 +343,12 @@ func (o *otaRig) releaseTool(args ...string) {
 
 // config is the test image of version v.
 func (o *otaRig) config(v string) Config {
-	probeArgs := []string{"-control", "http://" + guestControl, "-forward", fmt.Sprintf(":%d", otaRoomctlPort), "-roomd-log"}
+	probeArgs := []string{"-control", o.controlGuest, "-forward", fmt.Sprintf(":%d", otaRoomctlPort), "-roomd-log"}
 	cfg := Config{
 		Target: mustTarget(o.t, kitTestTarget),
 		Repo:   repoRoot(o.t),
 		// Plain HTTP to the forwarded portal, allowed for the rig.
-		Settings:  settings.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU OTA", AllowPlainHTTP: true},
+		Settings:  settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
 		RoomdArgs: otaRoomdArgs,
 		OTARoot:   o.otaRoot,
 		Version:   v,
@@ -845,13 +853,14 @@ func (l *targetLog) first(since time.Time) (targetGet, bool) {
 }
 
 // startOTAPortal serves a portal with the repository otaDir at /ota/ on
-// loopback, known to kits as the guest's forwarded address.
+// loopback, known to kits by QEMU's alias for the host's loopback.
 func startOTAPortal(t *testing.T, otaDir string) (addr, apiToken string, log *targetLog) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: "http://" + guestPortal, OTADir: otaDir,
+	url := fmt.Sprintf("http://%s:%d", otaHostAlias, ln.Addr().(*net.TCPAddr).Port)
+	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, OTADir: otaDir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("portal.New: %v", err)
