@@ -554,12 +554,21 @@ func (o *otaRig) loggedAt(msg string, mark int) int {
 	return -1
 }
 
-// rebooting: the agent asked gokrazy for the reboot into v's trial.
+// rebooting: the agent asked gokrazy for the reboot into v's trial;
+// late when the kit runs v already.
 func (o *otaRig) rebooting(v string) func() (bool, bool) {
-	return o.every(300*time.Millisecond, func() bool {
-		u := o.status().Update
-		return u != nil && u.State == ota.Rebooting && u.TargetVersion == v
-	})
+	var last time.Time
+	return func() (bool, bool) {
+		if time.Since(last) < 300*time.Millisecond {
+			return false, false
+		}
+		last = time.Now()
+		st := o.status()
+		if u := st.Update; u != nil && u.State == ota.Rebooting && u.TargetVersion == v {
+			return true, false
+		}
+		return st.Version == v, true
+	}
 }
 
 // trialKernel: the kernel of a trial boot started (its command line
@@ -661,12 +670,19 @@ func (o *otaRig) expectGood(versions ...string) probeReport {
 	return r
 }
 
+// installed says u reports v installed: healthy, or idle after a later
+// boot with v's healthy outcome as the last.
+func installed(u *ota.Status, v string) bool {
+	if u == nil {
+		return false
+	}
+	return u.State == ota.Healthy || (u.State == ota.Idle && u.Last != nil && u.Last.Version == v && u.Last.Outcome == ota.Healthy)
+}
+
 // waitCommitted waits for v to be installed and healthy.
 func (o *otaRig) waitCommitted(v string) {
 	o.t.Helper()
-	o.waitStatus(v+" committed", func(st appliance.Status) bool {
-		return st.Version == v && st.Update != nil && st.Update.State == ota.Healthy
-	})
+	o.waitStatus(v+" committed", func(st appliance.Status) bool { return st.Version == v && installed(st.Update, v) })
 }
 
 func (o *otaRig) waitStatus(what string, ok func(appliance.Status) bool) appliance.Status {
@@ -684,7 +700,7 @@ func (o *otaRig) checkRoom(version string, state ota.State, reason string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		o.admin(http.MethodGet, "/api/v1/admin/rooms/"+o.roomID, "", &room)
-		if room.Version == version && room.Update != nil && room.Update.State == state {
+		if room.Version == version && room.Update != nil && (room.Update.State == state || state == ota.Healthy && installed(&room.Update.Status, version)) {
 			break
 		}
 		if time.Now().After(deadline) {
