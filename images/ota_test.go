@@ -161,7 +161,7 @@ func TestQEMUPowerCut(t *testing.T) {
 		// three minutes: cut anywhere in them.
 		after := time.Duration(rng.Int64N(int64(200 * time.Second)))
 		committed := o.waitUntil(fmt.Sprintf("cut %d at %s", i+1, after.Round(time.Second)), 10*time.Minute, func() (bool, bool) {
-			if st := o.status(); st.Version == v && st.Update != nil && st.Update.State == ota.Healthy {
+			if st := o.status(); st.Version == v && installed(st.Update, v) {
 				return true, true
 			}
 			return time.Since(start) >= after, false
