@@ -40,6 +40,7 @@ import (
 
 var (
 	powercutN    = flag.Int("powercut.n", 0, "TestQEMUPowerCut: how many power cuts at random moments of updates (make powercut N=…); 0 skips it")
+	otaQuick     = flag.Bool("ota.quick", false, "TestQEMUUpdate: v2 without its five power cuts (to work on the later parts; make test runs them all)")
 	powercutSeed = flag.Uint64("powercut.seed", 0, "TestQEMUPowerCut: the random cut times' seed (0: from the clock; the test prints it)")
 )
 
@@ -49,7 +50,7 @@ var otaRoomdArgs = []string{"-ota-check", "15s", "-ota-settle", "20s", "-ota-dea
 
 const (
 	otaRoomctlPort = 7445             // the probe forwards this guest port to roomd's control API
-	otaBallast     = 160 << 20        // random bytes that make v3's root the larger of two sizes
+	otaBallast     = 64 << 20         // random bytes that make v3's root the larger of two sizes
 	otaPushPath    = "/push.root"     // the control server's copy of a release root, for gokrazy's own push
 	otaTimeout     = 75 * time.Minute // the whole test's context
 	otaHostAlias   = "10.0.2.2"       // QEMU's user network: the host's loopback
@@ -67,6 +68,16 @@ func TestQEMUUpdate(t *testing.T) {
 	// init and roomd; then it commits.
 	v2 := o.release("1.1.0")
 	o.publish(v2)
+	if !*otaQuick {
+		o.v2Cuts()
+	}
+	o.waitCommitted("1.1.0")
+	o.checkRoom("1.1.0", ota.Healthy, "")
+	o.v3AndV4()
+}
+
+// v2Cuts cuts the power five times in v2's update.
+func (o *otaRig) v2Cuts() {
 	o.cutWhen("v2 download ≥ 30 %", o.downloading("1.1.0", 0.3))
 	o.expectGood("1.0.0")
 	o.cutWhen("v2 download ≥ 70 %", o.downloading("1.1.0", 0.7))
@@ -77,9 +88,11 @@ func TestQEMUUpdate(t *testing.T) {
 	// No wait for ready: the next boot may be the trial already.
 	o.cutWhen("v2 trial boot, before init and roomd", o.trialKernel("1.1.0"))
 	o.expectGood("1.0.0", "1.1.0")
-	o.waitCommitted("1.1.0")
-	o.checkRoom("1.1.0", ota.Healthy, "")
+}
 
+// v3AndV4: v3 rolls back, v4 commits, with cuts; then the numbers.
+func (o *otaRig) v3AndV4() {
+	t := o.t
 	// v3 is the larger root: the memory's second size. The kit runs v2
 	// from the partition its command line does not name until it
 	// restarts: it restarts once before downloading (cut there). v3's
@@ -90,13 +103,13 @@ func TestQEMUUpdate(t *testing.T) {
 	v3 := o.release("1.2.0")
 	idle3 := o.vm.freshProbe(t)
 	o.publish(v3)
-	o.cutWhen("v3: the restart before its download", o.restartFirst())
+	o.cutWhen("v3: the restart before its download", o.nextBoot())
 	o.expectGood("1.1.0")
 	o.waitUntil("v3 downloaded", 15*time.Minute, o.logged("update downloaded and verified", 0))
 	mem3 := o.peakAnon(idle3.RoomdAnon, 0)
 	o.cutWhen("v3 trial boot, roomd judging it", o.inTrial("1.2.0"))
 	o.expectGood("1.1.0")
-	o.cutWhen("v3 rollback reboot", o.rollingBack())
+	o.cutWhen("v3 rollback, verdict recorded, reboot next", o.logged("trial boot failed", o.mark()))
 	o.expectGood("1.1.0")
 	o.waitStatus("v3 rolled back", func(s appliance.Status) bool {
 		return s.Version == "1.1.0" && s.Update != nil && s.Update.State == ota.RolledBack
@@ -591,13 +604,11 @@ func (o *otaRig) trialKernel(v string) func() (bool, bool) {
 	}
 }
 
-// restartFirst: the kit runs a committed update from the partition its
-// command line does not name, and restarts once before downloading.
-func (o *otaRig) restartFirst() func() (bool, bool) {
-	return o.every(300*time.Millisecond, func() bool {
-		u := o.status().Update
-		return u != nil && u.State == ota.Rebooting && strings.Contains(u.Detail, "restarting once")
-	})
+// nextBoot: the guest's kernel starts again (a reboot the kit asked for:
+// too quick to see reliably through roomctl under emulation).
+func (o *otaRig) nextBoot() func() (bool, bool) {
+	n := strings.Count(o.vm.console(), "Linux version")
+	return func() (bool, bool) { return strings.Count(o.vm.console(), "Linux version") > n, false }
 }
 
 // inTrial: roomd runs v on trial (and judges it).
@@ -605,14 +616,6 @@ func (o *otaRig) inTrial(v string) func() (bool, bool) {
 	return o.every(time.Second, func() bool {
 		st := o.status()
 		return st.Version == v && st.Update != nil && st.Update.State == ota.Installing && strings.Contains(st.Update.Detail, "trial boot")
-	})
-}
-
-// rollingBack: the trial failed and the agent asked for the reboot back.
-func (o *otaRig) rollingBack() func() (bool, bool) {
-	return o.every(300*time.Millisecond, func() bool {
-		u := o.status().Update
-		return u != nil && u.State == ota.Rebooting && strings.Contains(u.Detail, "back to the previous version")
 	})
 }
 
