@@ -123,6 +123,17 @@ func (l *portalLink) status(now time.Time) linkStatus {
 	return s
 }
 
+// clockOffset is the portal client's measured clock offset.
+func (l *portalLink) clockOffset() (time.Duration, bool) {
+	l.mu.Lock()
+	c := l.client
+	l.mu.Unlock()
+	if c == nil {
+		return 0, false
+	}
+	return c.MeasuredClockOffset()
+}
+
 func (l *portalLink) newClient(id *provisioning.Identity) *portalapi.Client {
 	return &portalapi.Client{PortalURL: l.cfg.PortalURL, HTTP: l.cfg.HTTPClient, Identity: id, Now: l.now,
 		AllowPlainHTTP: l.cfg.AllowPlainHTTP}

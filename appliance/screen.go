@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func (k *Kit) runScreen(ctx context.Context) {
 		v := k.viewOf(sc.state)
 		if v.Meeting != nil {
 			sig := frameSignature(v.Meeting, nil)
-			if onlyIfMoved && sameFrames(sig, lastSig) && time.Since(lastDraw) < time.Second {
+			if onlyIfMoved && slices.Equal(sig, lastSig) && time.Since(lastDraw) < time.Second {
 				return
 			}
 			lastSig = sig
@@ -227,16 +228,4 @@ func frameSignature(mv *ui.MeetingView, sig []image.Image) []image.Image {
 		sig = append(sig, t.Frame)
 	}
 	return append(sig, mv.Content, mv.Self)
-}
-
-func sameFrames(a, b []image.Image) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,7 +3,8 @@ package appliance
 // The kit's side of over-the-air updates. The update agent (ota/agent)
 // decides what to install and when; the kit is its Host: it says who it
 // is (Room), whether a meeting is in the way (Busy), how healthy it is
-// (Health, health.go), and lets the agent take the kit for an install
+// (Health, health.go), how far its clock is from the portal's
+// (ClockOffset), and lets the agent take the kit for an install
 // (BeginUpdate): the state Updating, where the screen says "Updating —
 // back in a minute" and joins and Meet Now are refused. The kit hands
 // the agent each heartbeat answer's policy and sends its report back
@@ -63,6 +64,13 @@ func (k *Kit) Room() (deviceID string, loc *time.Location, ok bool) {
 	st := k.state()
 	paired := l.Room != nil && (st == Ready || st == Updating)
 	return l.DeviceID, l.Location, paired && l.DeviceID != ""
+}
+
+// ClockOffset is how far the portal's clock is ahead of the kit's, as the
+// Date of its last answer said; known false until an answer carried one.
+// The update agent checks signed metadata's expiry only once they agree.
+func (k *Kit) ClockOffset() (offset time.Duration, known bool) {
+	return k.link.clockOffset()
 }
 
 // Busy says why an install must wait: "a meeting is running", "a meeting

@@ -326,3 +326,41 @@ func TestVersionLine(t *testing.T) {
 		})
 	}
 }
+
+// clockProbe is an updater that asks the kit for its clock offset when a
+// policy arrives, as the update agent does right after.
+type clockProbe struct {
+	recordingUpdater
+	kit   *Kit
+	known []bool
+}
+
+func (c *clockProbe) SetPolicy(p ota.Policy) {
+	_, known := c.kit.ClockOffset()
+	c.mu.Lock()
+	c.known = append(c.known, known)
+	c.mu.Unlock()
+	c.recordingUpdater.SetPolicy(p)
+}
+
+// TestClockOffsetWithPolicy: the kit's clock offset is unknown before the
+// portal answered, and already measured when the first policy reaches the
+// agent (it checks at once, and needs a trusted clock to).
+func TestClockOffsetWithPolicy(t *testing.T) {
+	p := newFakePortal(t)
+	policy := ota.Policy{Channel: "stable", Window: ota.DefaultWindow}
+	p.policy = &policy
+	h := startWith(t, p, t.TempDir(), func(*Config) {})
+	if _, known := h.kit.ClockOffset(); known {
+		t.Fatal("a clock offset known before the portal answered")
+	}
+	u := &clockProbe{kit: h.kit}
+	h.kit.UseUpdater(u)
+	h.pairAs(boardroom)
+	h.until("a policy", func(Status, ui.View) bool { return u.policyCount() > 0 })
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.known[0] {
+		t.Error("the first policy reached the agent before the clock offset was measured")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strings"
 	"time"
 )
@@ -16,7 +17,7 @@ import (
 const cmdlinePad = 64
 
 // Cmdline returns the kernel command line of a target's image.
-func Cmdline(t Target, l Layout, extra []string) string {
+func Cmdline(t Target, l disk.Layout, extra []string) string {
 	parts := []string{t.Cmdline, "root=PARTUUID=" + l.Partitions[0].GUID + "/PARTNROFF=1"}
 	return strings.Join(append(parts, extra...), " ")
 }
@@ -40,10 +41,10 @@ func LoaderEntry(cmdline string) []byte {
 // makeBoot writes the boot FAT: FAT16 with a single FAT (gokrazy's
 // on-device FAT reader, which edits cmdline.txt for updates, reads no
 // other kind), the kernel, the command line, and the loader or firmware.
-func makeBoot(ctx context.Context, out string, cfg Config, kernelDir string, l Layout) error {
+func makeBoot(ctx context.Context, out string, cfg Config, kernelDir string, l disk.Layout) error {
 	os.Remove(out)
-	serial := fmt.Sprintf("%08x", HostHash(Hostname(cfg.Settings.Label)))
-	if err := run(ctx, nil, "mkfs.vfat", "-F", "16", "-f", "1", "-n", "GOKRAZY", "-i", serial, "-C", out, fmt.Sprint(BootSize/1024)); err != nil {
+	serial := fmt.Sprintf("%08x", disk.HostHash(Hostname(cfg.Settings.Label)))
+	if err := run(ctx, nil, "mkfs.vfat", "-F", "16", "-f", "1", "-n", "GOKRAZY", "-i", serial, "-C", out, fmt.Sprint(disk.BootSize/1024)); err != nil {
 		return err
 	}
 	stage := out + ".d"

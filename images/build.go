@@ -1,3 +1,5 @@
+// Package images assembles the kit's gokrazy-format disk images (the
+// partition layout is package images/disk) and writes them to disks.
 package images
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"roomkit/images/disk"
 	"strings"
 	"time"
 
@@ -62,7 +65,7 @@ type Program struct {
 // Result says what Build made.
 type Result struct {
 	Hostname   string
-	Layout     Layout
+	Layout     disk.Layout
 	RootSize   int64  // bytes of the root squashfs
 	Root       string // path of the root squashfs (in WorkDir)
 	WorkDir    string
@@ -148,14 +151,14 @@ func Build(ctx context.Context, cfg Config, workDir string) (Result, error) {
 		return res, err
 	}
 	res.RootSize = st.Size()
-	if res.RootSize > RootSize {
-		return res, fmt.Errorf("the root file system is %s, more than its %s partition", humanBytes(res.RootSize), humanBytes(RootSize))
+	if res.RootSize > disk.RootSize {
+		return res, fmt.Errorf("the root file system is %s, more than its %s partition", disk.HumanBytes(res.RootSize), disk.HumanBytes(disk.RootSize))
 	}
 	step("root", t)
 
 	t = time.Now()
-	hash := HostHash(res.Hostname)
-	res.Layout, err = NewLayout(MinDiskSize, hash, cfg.Target.GOARCH)
+	hash := disk.HostHash(res.Hostname)
+	res.Layout, err = disk.NewLayout(disk.MinDiskSize, hash, cfg.Target.GOARCH)
 	if err != nil {
 		return res, err
 	}
@@ -227,7 +230,7 @@ func lastLine(b []byte) string {
 
 // assemble writes the disk image: partition tables, boot FAT, the root in
 // p2 (p3 stays empty until the first update) and an empty ext4 /perm.
-func assemble(ctx context.Context, out string, l Layout, boot, root string) error {
+func assemble(ctx context.Context, out string, l disk.Layout, boot, root string) error {
 	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("create image: %w", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestBuildRPi4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ReadLayout(f, MinDiskSize)
+	l, err := disk.ReadLayout(f, disk.MinDiskSize)
 	f.Close()
 	if err != nil {
 		t.Fatalf("ReadLayout: %v", err)
@@ -63,21 +64,21 @@ func TestBuildRPi4(t *testing.T) {
 	for i, want := range []struct {
 		typ  string
 		size int64
-	}{{typeEFISystem, BootSize}, {typeRootARM64, RootSize}, {typeLinuxData, RootSize}, {typeLinuxData, MinPermSize}} {
+	}{{disk.TypeEFISystem, disk.BootSize}, {disk.TypeRootARM64, disk.RootSize}, {disk.TypeLinuxData, disk.RootSize}, {disk.TypeLinuxData, disk.MinPermSize}} {
 		p := l.Partitions[i]
 		if p.Type != want.typ || p.Size < want.size || (i < 3 && p.Size != want.size) {
 			t.Errorf("p%d: type %s, %d bytes; want %s, %d bytes", i+1, p.Type, p.Size, want.typ, want.size)
 		}
-		if p.GUID != PartUUID(HostHash("pi-room"), i+1) {
+		if p.GUID != disk.PartUUID(disk.HostHash("pi-room"), i+1) {
 			t.Errorf("p%d: GUID %s, want the hostname pi-room's", i+1, p.GUID)
 		}
 	}
 	// The Pi's boot ROM reads only the MBR: the boot FAT must be in it,
 	// active, as FAT32 LBA (0x0c), next to the GPT's protective entry.
-	mbr := readAt(t, cfg.Out, 0, SectorSize)
+	mbr := readAt(t, cfg.Out, 0, disk.SectorSize)
 	e0, e1 := mbr[446:462], mbr[462:478]
-	if e0[0] != 0x80 || e0[4] != 0x0c || binary.LittleEndian.Uint32(e0[8:]) != BootOffset/SectorSize || binary.LittleEndian.Uint32(e0[12:]) != BootSize/SectorSize {
-		t.Errorf("MBR entry 1 % x: want the active boot FAT (0x0c) at LBA %d", e0, BootOffset/SectorSize)
+	if e0[0] != 0x80 || e0[4] != 0x0c || binary.LittleEndian.Uint32(e0[8:]) != disk.BootOffset/disk.SectorSize || binary.LittleEndian.Uint32(e0[12:]) != disk.BootSize/disk.SectorSize {
+		t.Errorf("MBR entry 1 % x: want the active boot FAT (0x0c) at LBA %d", e0, disk.BootOffset/disk.SectorSize)
 	}
 	if e1[4] != 0xee || mbr[510] != 0x55 || mbr[511] != 0xaa {
 		t.Errorf("MBR: entry 2 type %#x, signature % x; want 0xee and 55 aa", e1[4], mbr[510:])
@@ -90,7 +91,7 @@ func TestBuildRPi4(t *testing.T) {
 
 	// The boot FAT.
 	boot := filepath.Join(dir, "boot.fat")
-	if err := os.WriteFile(boot, readAt(t, cfg.Out, l.Partitions[0].Offset, BootSize), 0o644); err != nil {
+	if err := os.WriteFile(boot, readAt(t, cfg.Out, l.Partitions[0].Offset, disk.BootSize), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mtools := func(args ...string) []byte {

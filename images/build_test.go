@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strings"
 	"testing"
 
@@ -95,7 +96,7 @@ func TestBuildAMD64(t *testing.T) {
 	// The boot FAT, as the firmware and gokrazy's update code read it.
 	l := res.Layout
 	boot := filepath.Join(t.TempDir(), "boot.fat")
-	if err := os.WriteFile(boot, readAt(t, cfg.Out, l.Partitions[0].Offset, BootSize), 0o644); err != nil {
+	if err := os.WriteFile(boot, readAt(t, cfg.Out, l.Partitions[0].Offset, disk.BootSize), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "MTOOLS_SKIP_CHECK=1")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -46,7 +47,7 @@ func Flash(ctx context.Context, cfg FlashConfig) error {
 	if err != nil {
 		return err
 	}
-	src, err := ReadLayout(img, st.Size())
+	src, err := disk.ReadLayout(img, st.Size())
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Image, err)
 	}
@@ -55,7 +56,7 @@ func Flash(ctx context.Context, cfg FlashConfig) error {
 		return fmt.Errorf("%s: %w", cfg.Image, err)
 	}
 	arch := "arm64"
-	if src.Partitions[1].Type == typeRootAMD64 {
+	if src.Partitions[1].Type == disk.TypeRootAMD64 {
 		arch = "amd64"
 	}
 	if err := NeedTools("mkfs.ext4", "debugfs"); err != nil {
@@ -78,13 +79,13 @@ func Flash(ctx context.Context, cfg FlashConfig) error {
 		if size == 0 {
 			size = st.Size()
 		}
-		if size < MinDiskSize {
-			return fmt.Errorf("refusing to write %s: %s is too small for a kit, which needs at least %s", cfg.Out, humanBytes(size), humanBytes(MinDiskSize))
+		if size < disk.MinDiskSize {
+			return fmt.Errorf("refusing to write %s: %s is too small for a kit, which needs at least %s", cfg.Out, disk.HumanBytes(size), disk.HumanBytes(disk.MinDiskSize))
 		}
 	default:
 		return errors.New("give a device (-device /dev/sdX) or an output file (-out disk.img)")
 	}
-	l, err := NewLayout(size, hash, arch)
+	l, err := disk.NewLayout(size, hash, arch)
 	if err != nil {
 		return fmt.Errorf("refusing to write %s: %w", target, err)
 	}
@@ -108,7 +109,7 @@ func Flash(ctx context.Context, cfg FlashConfig) error {
 
 	// The partitions' contents first, the tables last: a flash cut short
 	// leaves a disk nothing boots from rather than a half-written kit.
-	start, end := int64(BootOffset), int64(PermOffset)
+	start, end := int64(disk.BootOffset), int64(disk.PermOffset)
 	want := sha256.New()
 	bar := &progress{w: cfg.Progress, total: end - start, label: "writing"}
 	r := io.TeeReader(io.NewSectionReader(img, start, end-start), want)
@@ -150,7 +151,7 @@ func Flash(ctx context.Context, cfg FlashConfig) error {
 	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
 		return fmt.Errorf("verification failed: %s reads back different from the image (SHA-256 %x, want %x); the disk may be faulty or counterfeit", target, got.Sum(nil), want.Sum(nil))
 	}
-	if _, err := ReadLayout(rb, size); err != nil {
+	if _, err := disk.ReadLayout(rb, size); err != nil {
 		return fmt.Errorf("verification failed: the partition table on %s: %w", target, err)
 	}
 	return nil
@@ -181,8 +182,8 @@ func checkDevice(cfg FlashConfig) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cannot tell whether %s is in use: %w", dev, err)
 	}
-	disk := fmt.Sprintf("%d:%d", unix.Major(uint64(s.Rdev)), unix.Minor(uint64(s.Rdev)))
-	if err := checkNotInUse(dev, disk, string(info), sysBlock); err != nil {
+	devNum := fmt.Sprintf("%d:%d", unix.Major(uint64(s.Rdev)), unix.Minor(uint64(s.Rdev)))
+	if err := checkNotInUse(dev, devNum, string(info), sysBlock); err != nil {
 		return 0, err
 	}
 	f, err := os.Open(dev)
@@ -194,8 +195,8 @@ func checkDevice(cfg FlashConfig) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("size of %s: %w", dev, err)
 	}
-	if size < MinDiskSize {
-		return 0, fmt.Errorf("refusing %s: it holds %s, a kit needs at least %s", dev, humanBytes(size), humanBytes(MinDiskSize))
+	if size < disk.MinDiskSize {
+		return 0, fmt.Errorf("refusing %s: it holds %s, a kit needs at least %s", dev, disk.HumanBytes(size), disk.HumanBytes(disk.MinDiskSize))
 	}
 	return size, nil
 }
@@ -256,7 +257,7 @@ func (p *progress) Write(b []byte) (int, error) {
 		p.lastPercent = pc
 		const width = 30
 		fill := pc * width / 100
-		fmt.Fprintf(p.w, "\r%-9s [%s%s] %3d%%  %s of %s", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), pc, humanBytes(p.n), humanBytes(p.total))
+		fmt.Fprintf(p.w, "\r%-9s [%s%s] %3d%%  %s of %s", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), pc, disk.HumanBytes(p.n), disk.HumanBytes(p.total))
 	}
 	return len(b), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strings"
 	"testing"
 )
@@ -19,16 +20,16 @@ func fakeImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	l, err := NewLayout(MinDiskSize, HostHash("flash-test"), "amd64")
+	l, err := disk.NewLayout(disk.MinDiskSize, disk.HostHash("flash-test"), "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Truncate(MinDiskSize)
+	f.Truncate(disk.MinDiskSize)
 	if err := l.WritePartitionTables(f); err != nil {
 		t.Fatal(err)
 	}
-	f.WriteAt(bytes.Repeat([]byte("boot"), 1000), BootOffset)
-	f.WriteAt(bytes.Repeat([]byte("root"), 1000), Root2Offset+12345)
+	f.WriteAt(bytes.Repeat([]byte("boot"), 1000), disk.BootOffset)
+	f.WriteAt(bytes.Repeat([]byte("root"), 1000), disk.Root2Offset+12345)
 	return path
 }
 
@@ -52,18 +53,18 @@ func TestFlashToFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	l, err := ReadLayout(f, size)
+	l, err := disk.ReadLayout(f, size)
 	if err != nil {
 		t.Fatalf("the flashed disk's partition table: %v", err)
 	}
-	if want := size - PermOffset - 33*SectorSize; l.Perm().Size != want {
+	if want := size - disk.PermOffset - 33*disk.SectorSize; l.Perm().Size != want {
 		t.Errorf("/perm holds %d bytes, want the rest of the disk, %d", l.Perm().Size, want)
 	}
-	if l.DiskGUID != PartUUID(HostHash("flash-test"), 0) {
+	if l.DiskGUID != disk.PartUUID(disk.HostHash("flash-test"), 0) {
 		t.Errorf("disk GUID %s: the image's GUIDs were not kept", l.DiskGUID)
 	}
 	root := make([]byte, 4000)
-	f.ReadAt(root, Root2Offset+12345)
+	f.ReadAt(root, disk.Root2Offset+12345)
 	if !bytes.Equal(root, bytes.Repeat([]byte("root"), 1000)) {
 		t.Error("the root partition differs from the image's")
 	}

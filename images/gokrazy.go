@@ -65,14 +65,7 @@ func (g *gokrazyModule) buildSystem(ctx context.Context, bin, initMod string, cf
 	for _, s := range systemServices {
 		services = append(services, Service{Path: "/gokrazy/" + s})
 	}
-	roomd := cfg.RoomdArgs
-	if len(cfg.OTARoot) > 0 {
-		roomd = append(slices.Clip(roomd), "-ota-root", OTARootPath)
-	}
-	services = append(services, Service{Path: "/user/roomd", Args: roomd})
-	for _, p := range cfg.Extra {
-		services = append(services, Service{Path: "/user/" + p.Name, Args: p.Args})
-	}
+	services = append(services, kitServices(cfg)...)
 	src, err := generateInit(cfg.Version, services)
 	if err != nil {
 		return nil, err
@@ -100,4 +93,42 @@ func (g *gokrazyModule) buildSystem(ctx context.Context, bin, initMod string, cf
 		return nil, fmt.Errorf("build init: %w", err)
 	}
 	return services, nil
+}
+
+// kitServices are the kit's own services: roomd; with an update root,
+// the update guard (roomctl ota-guard, which reboots a trial boot whose
+// roomd hangs or never starts); the extra programs.
+func kitServices(cfg Config) []Service {
+	roomd := cfg.RoomdArgs
+	var services []Service
+	if len(cfg.OTARoot) > 0 {
+		roomd = append(slices.Clip(roomd), "-ota-root", OTARootPath)
+	}
+	services = append(services, Service{Path: "/user/roomd", Args: roomd})
+	if len(cfg.OTARoot) > 0 {
+		services = append(services, Service{Path: "/user/roomctl", Args: guardArgs(cfg.RoomdArgs)})
+	}
+	for _, p := range cfg.Extra {
+		services = append(services, Service{Path: "/user/" + p.Name, Args: p.Args})
+	}
+	return services
+}
+
+// guardArgs are roomctl ota-guard's arguments: roomd's -state and
+// -control where the image sets them, so the guard reads the same update
+// state and asks the same control API.
+func guardArgs(roomd []string) []string {
+	var out []string
+	for _, name := range []string{"state", "control"} {
+		for i := 0; i < len(roomd); i++ {
+			a := strings.TrimPrefix(strings.TrimPrefix(roomd[i], "-"), "-")
+			if v, ok := strings.CutPrefix(a, name+"="); ok {
+				out = append(out, "-"+name, v)
+			} else if a == name && i+1 < len(roomd) && strings.HasPrefix(roomd[i], "-") {
+				out = append(out, "-"+name, roomd[i+1])
+				i++
+			}
+		}
+	}
+	return append(out, "ota-guard")
 }

@@ -217,7 +217,6 @@ type otaRig struct {
 	roomID                    string
 	targets                   *targetLog
 	probe                     string // the kitprobe binary
-	perm                      Layout // the disk's layout (for the control token)
 	ctlToken                  string
 
 	builds   map[string]chan otaBuild

@@ -8,19 +8,20 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"roomkit/images/disk"
 	"sort"
 	"strings"
 )
 
 // permAt names the /perm partition inside a disk or image for e2fsprogs,
 // whose unix I/O manager takes "file?offset=N".
-func permAt(disk string, p Partition) string {
+func permAt(disk string, p disk.Partition) string {
 	return fmt.Sprintf("%s?offset=%d", disk, p.Offset)
 }
 
 // FormatPerm makes an empty ext4 file system in the /perm partition of
 // disk (an image file or a block device).
-func FormatPerm(ctx context.Context, disk string, p Partition) error {
+func FormatPerm(ctx context.Context, disk string, p disk.Partition) error {
 	return run(ctx, []string{"E2FSPROGS_FAKE_TIME=" + fmt.Sprint(epoch)}, "mkfs.ext4",
 		"-q", "-F", "-L", "perm", "-U", p.GUID, "-E", fmt.Sprintf("offset=%d,nodiscard", p.Offset),
 		disk, fmt.Sprintf("%dk", p.Size/1024))
@@ -28,7 +29,7 @@ func FormatPerm(ctx context.Context, disk string, p Partition) error {
 
 // SeedPerm writes files (paths relative to /perm) into the /perm partition
 // of disk, creating their directories, and reads them back to check.
-func SeedPerm(ctx context.Context, disk string, p Partition, files map[string][]byte) error {
+func SeedPerm(ctx context.Context, disk string, p disk.Partition, files map[string][]byte) error {
 	tmp, err := os.MkdirTemp("", "roomkit-perm")
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func SeedPerm(ctx context.Context, disk string, p Partition, files map[string][]
 }
 
 // ReadPerm reads one file (relative to /perm) from disk's /perm partition.
-func ReadPerm(ctx context.Context, disk string, p Partition, name string) ([]byte, error) {
+func ReadPerm(ctx context.Context, disk string, p disk.Partition, name string) ([]byte, error) {
 	debugfs, err := lookPath("debugfs")
 	if err != nil {
 		return nil, fmt.Errorf("debugfs: %w (run %s)", err, setupScript)

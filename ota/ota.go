@@ -192,6 +192,17 @@ func ReleaseOf(tf *metadata.TargetFiles) (Release, error) {
 	return r, nil
 }
 
+var channelRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// CheckChannel accepts channel names: a lower-case letter, then up to 31
+// lower-case letters, digits or dashes ("stable", "beta", "lab-2").
+func CheckChannel(c string) error {
+	if !channelRE.MatchString(c) {
+		return fmt.Errorf("channel %q is not a channel name (lower-case letters, digits and dashes, like stable or beta)", c)
+	}
+	return nil
+}
+
 var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 
 // CheckVersion accepts release versions: MAJOR.MINOR.PATCH with an
@@ -215,17 +226,4 @@ func canonical(v string) string {
 		return "v0.0.0-dev"
 	}
 	return "v" + v
-}
-
-var channelRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
-
-// CheckChannel accepts channel names: a lower-case letter, then up to 31
-// lower-case letters, digits or dashes ("stable", "beta", "lab-2"). It
-// lives here, not in ota/repo, so the portal need not import the
-// repository side (which imports images, whose tests import the portal).
-func CheckChannel(c string) error {
-	if !channelRE.MatchString(c) {
-		return fmt.Errorf("channel %q is not a channel name (lower-case letters, digits and dashes, like stable or beta)", c)
-	}
-	return nil
 }

@@ -37,6 +37,10 @@ func (s *Server) adminAPI(h adminHandler) http.HandlerFunc {
 				tok.Name, tok.Expires.UTC().Format("2006-01-02 15:04 UTC"))})
 			return
 		}
+		if herr := s.authorize(r, tok.principal()); herr != nil {
+			writeHTTPError(w, herr)
+			return
+		}
 		h(w, r, tok)
 	}
 }
@@ -58,7 +62,7 @@ func (s *Server) apiWho(r *http.Request, tok apiToken) codeAttempt {
 }
 
 func (s *Server) apiListRooms(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	rooms, err := s.listRooms()
+	rooms, err := s.roomsFor(tok.principal())
 	if err != nil {
 		s.log.Error("list rooms", "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Could not list the rooms."})

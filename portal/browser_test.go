@@ -2,11 +2,14 @@ package portal
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"roomkit/health"
 	chromium "roomkit/systemtest/browser"
 )
 
@@ -140,4 +143,85 @@ func TestBrowserUpdates(t *testing.T) {
 		t.Errorf("rollout row after pausing: %q", row)
 	}
 	b.Screenshot("admin-updates-paused.png")
+}
+
+// TestBrowserAlerts drives the Alerts page in Chromium: add a webhook
+// (the portal makes its secret), see open alerts in words with their
+// count in the nav, a webhook endpoint that is down, and acknowledge one.
+func TestBrowserAlerts(t *testing.T) {
+	b := chromium.New(t)
+	fs := newFakeSleep()
+	recorded := make(chan int64, 32)
+	e := newAlertEnv(t, Config{sleep: fs.sleep}, func(s *Server) { s.hooks.recorded = func(id int64) { recorded <- id } })
+	if err := e.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	rx, got := receiver(t, func(int64) int { return http.StatusInternalServerError })
+
+	b.Do("sign in and open Alerts",
+		chromedp.Navigate(e.ts.URL+"/admin/alerts"),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
+		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`#webhook-form`)))
+	if s := b.Text("#no-open"); s != "Nothing is wrong." {
+		t.Errorf("no alerts yet: %q", s)
+	}
+	b.Do("add a webhook",
+		chromedp.SendKeys(chromedp.CSS(`#webhook-url`), rx.URL+"/roomkit"),
+		chromedp.Click(chromedp.CSS(`#add-webhook`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-secret`)))
+	secret := b.Text("#new-secret")
+	if len(secret) < 32 {
+		t.Fatalf("made secret %q", secret)
+	}
+
+	// Board Room goes silent; Huddle's camera is unplugged.
+	e.beat(goodHeartbeat)
+	k2 := e.newKit()
+	_, tok2 := e.pairKit(k2, "Huddle")
+	camera := beatWith(tree(e.clock.Now(), health.Node{Name: "Camera", Status: health.Failed, Detail: "/dev/video0 not found"}), "")
+	for range 11 {
+		e.clock.Advance(time.Minute)
+		st, m := k2.refresh()
+		if st != 200 {
+			t.Fatalf("refresh: %d %v", st, m)
+		}
+		tok2 = m["access_token"].(string)
+		if st, body := e.heartbeat(tok2, camera); st != 200 {
+			t.Fatalf("heartbeat: %d %s", st, body)
+		}
+		e.eval()
+	}
+	// Both alerts went to the webhook, which answered 500: each waits
+	// for its retry.
+	verify(t, secret, time.Time{}, <-got)
+	<-recorded
+	<-fs.waits
+
+	b.Do("reload", chromedp.Navigate(e.ts.URL+"/admin/alerts"), chromedp.WaitVisible(chromedp.CSS(`#open-alerts`)))
+	open := b.Text("#open-alerts")
+	for _, want := range []string{"Board Room: offline since 10:00 (11 min)", "Huddle: camera missing: /dev/video0 not found", "Offline", "Device missing"} {
+		if !strings.Contains(open, want) {
+			t.Errorf("open alerts lack %q: %q", want, open)
+		}
+	}
+	if n := b.Text("#nav-alerts .count"); n != "2" {
+		t.Errorf("nav count %q, want 2", n)
+	}
+	if s := b.Text("#webhooks"); !strings.Contains(s, "last delivery failed: it answered 500 Internal Server Error (attempt 1 of 8; next in 5s)") {
+		t.Errorf("webhook row: %q", s)
+	}
+	b.Screenshot("admin-alerts.png")
+	b.Do("acknowledge the first",
+		chromedp.Click(chromedp.CSS(`#open-alerts button.ack`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if n := b.Text(".notice"); !strings.HasPrefix(n, "Acknowledged: ") {
+		t.Errorf("notice %q", n)
+	}
+	if s := b.Text("#open-alerts"); !strings.Contains(s, "it@example.com") {
+		t.Errorf("acknowledged alert does not say by whom: %q", s)
+	}
+	b.Screenshot("admin-alerts-acknowledged.png")
 }

@@ -68,3 +68,31 @@ func FuzzPairRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWebhookRequest: whatever an admin (or a script) sends to add a
+// webhook is refused in words or kept as an http(s) URL without
+// credentials, and the secret that is kept fits the rules.
+func FuzzWebhookRequest(f *testing.F) {
+	f.Add([]byte(`{"url":"https://alerts.example.com/roomkit","secret":"0123456789abcdef"}`))
+	f.Add([]byte(`{"url":"http://user:pw@x/","secret":""}`))
+	f.Add([]byte(`{"url":"https://x/\u0000"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req webhookRequest
+		if err := decodeStrict(body, &req); err != nil {
+			return
+		}
+		u, err := checkWebhook(req.URL, req.Secret)
+		if err != nil {
+			if msg := err.Error(); msg == "" || !utf8.ValidString(msg) {
+				t.Fatalf("error %q", msg)
+			}
+			return
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || strings.Contains(u, "@") && strings.Contains(strings.SplitN(u, "/", 4)[2], "@") {
+			t.Fatalf("accepted %q", u)
+		}
+		if req.Secret != "" && (len(req.Secret) < minSecretLen || len(req.Secret) > maxSecretLen) {
+			t.Fatalf("accepted a secret of %d bytes", len(req.Secret))
+		}
+	})
+}

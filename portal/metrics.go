@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"roomkit/health"
 )
 
 // metrics are exported in the Prometheus text format, written by hand:
@@ -101,10 +103,25 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	online := 0
+	byHealth := map[string]int64{"ok": 0, "degraded": 0, "failed": 0, "unknown": 0}
 	for _, rm := range rooms {
 		if rm.Online {
 			online++
 		}
+		switch {
+		case rm.Health == nil:
+			byHealth["unknown"]++
+		case rm.Health.Status == health.OK || rm.Health.Status == health.Degraded:
+			byHealth[string(rm.Health.Status)]++
+		default: // failed, or a status this portal does not know: never better than it is
+			byHealth["failed"]++
+		}
+	}
+	openAlerts, err := s.openAlertsByKind()
+	if err != nil {
+		s.log.Error("metrics", "err", err)
+		http.Error(w, "could not count alerts", http.StatusInternalServerError)
+		return
 	}
 	type line struct {
 		labels string
@@ -138,6 +155,23 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	family("portal_pairing_attempts_total", "counter", "User code entries by outcome.", pairs)
 	family("portal_rooms_total", "gauge", "Paired rooms.", []line{{"", int64(len(rooms))}})
 	family("portal_rooms_online", "gauge", fmt.Sprintf("Rooms with a heartbeat in the last %v.", onlineWindow), []line{{"", int64(online)}})
+	family("portal_rooms_offline", "gauge", fmt.Sprintf("Paired rooms without a heartbeat in the last %v (never seen included).", onlineWindow),
+		[]line{{"", int64(len(rooms) - online)}})
+	var hl []line
+	for _, st := range []string{"ok", "degraded", "failed", "unknown"} {
+		hl = append(hl, line{fmt.Sprintf(`{status="%s"}`, st), byHealth[st]})
+	}
+	family("portal_rooms_by_health", "gauge", "Rooms by the status of the health tree they last reported (unknown: none yet).", hl)
+	var al []line
+	for _, k := range alertKinds {
+		al = append(al, line{fmt.Sprintf(`{kind="%s"}`, k), openAlerts[k]})
+	}
+	family("portal_alerts_open", "gauge", "Open alerts by kind.", al)
+	h := s.hooks
+	family("portal_webhook_deliveries_total", "counter", "Alert events sent to webhooks, by result: delivered, failed (all attempts failed), dropped (the queue was full).",
+		[]line{{`{result="delivered"}`, h.delivered.Load()}, {`{result="dropped"}`, h.dropped.Load()}, {`{result="failed"}`, h.gaveUp.Load()}})
+	family("portal_webhook_failed_attempts_total", "counter", "Webhook delivery attempts that failed (each retry counts).",
+		[]line{{"", h.failedAttempts.Load()}})
 	fmt.Fprintf(bw, "# HELP portal_scrape_timestamp_seconds When this page was made.\n# TYPE portal_scrape_timestamp_seconds gauge\nportal_scrape_timestamp_seconds %d\n", s.now().Unix())
 }
 

@@ -98,8 +98,14 @@ func generatePassword() string {
 	}
 }
 
-// CreateAdmin adds an administrator who signs in to the admin center.
+// CreateAdmin adds an administrator who signs in to the admin center,
+// an owner of the account (docs/team.md): whoever runs it has the
+// portal's machine.
 func (s *Server) CreateAdmin(email, password string) error {
+	return s.createAdmin("command line", email, password)
+}
+
+func (s *Server) createAdmin(actor, email, password string) error {
 	email = strings.TrimSpace(email)
 	if !strings.Contains(email, "@") || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
 		return fmt.Errorf("%q is not an email address", email)
@@ -114,6 +120,7 @@ func (s *Server) CreateAdmin(email, password string) error {
 		}
 		return fmt.Errorf("create admin %s: %w", email, err)
 	}
+	s.audit(actor, "create admin", email+" as owner", "")
 	return nil
 }
 
@@ -132,7 +139,7 @@ func (s *Server) BootstrapAdmin() (password string, err error) {
 		return "", nil
 	}
 	pw := generatePassword()
-	if err := s.CreateAdmin(BootstrapAdminEmail, pw); err != nil {
+	if err := s.createAdmin("portal", BootstrapAdminEmail, pw); err != nil {
 		return "", err
 	}
 	return pw, nil

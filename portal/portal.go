@@ -40,8 +40,15 @@ type Config struct {
 	// read-only at /ota/; "" serves none (kits may fetch from a CDN).
 	OTADir string
 
+	// Alerts sets when alerts open and resolve; its zero value takes the
+	// defaults (docs/alerts.md).
+	Alerts AlertConfig
+
 	// openDB replaces openDB in tests that need a database which fails.
 	openDB func(dir string) (*sql.DB, error)
+	// sleep replaces the webhooks' wait between attempts in tests, which
+	// run a fake clock.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Server is a portal. Its zero value is not usable; call New.
@@ -80,6 +87,9 @@ type Server struct {
 
 	ota *otaRepo // nil without Config.OTADir
 	upd *updates
+
+	alerts *alerter
+	hooks  *hookSender
 
 	lk        LiveKit
 	conf      conference // nil when meetings are off
@@ -187,6 +197,13 @@ func New(cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	s.alerts = newAlerter(cfg.Alerts)
+	s.hooks = newHookSender(s, cfg.sleep)
+	if err := s.hooks.load(); err != nil {
+		s.hooks.close()
+		db.Close()
+		return nil, err
+	}
 	s.tokens = newTokenCache()
 	s.live = newLiveStatus()
 	s.routes()
@@ -224,6 +241,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.done.Wait()
+		s.hooks.close()
 		err := s.flushLive()
 		s.closeErr = errors.Join(err, flushLockouts(s.db, s.lockouts()...), s.db.Close())
 	})
@@ -256,6 +274,8 @@ func (s *Server) routes() {
 		m.Handle("GET /ota/", s.ota)
 	}
 	s.updateRoutes(m)
+	s.alertRoutes(m)
+	s.teamRoutes(m)
 	s.webRoutes(m)
 	s.meetingRoutes(m)
 	s.mux = m
@@ -287,6 +307,9 @@ func (s *Server) background() {
 			if err := s.advanceRollouts(); err != nil {
 				s.logStoreError("advance rollouts", err)
 			}
+			if err := s.evaluateAlerts(); err != nil {
+				s.logStoreError("evaluate alerts", err)
+			}
 		}
 	}
 }
@@ -304,6 +327,7 @@ func (s *Server) sweep() error {
 		{"DELETE FROM jtis WHERE expires < ?", now},
 		{"DELETE FROM access_tokens WHERE expires < ?", now},
 		{"DELETE FROM sessions WHERE expires < ?", now},
+		{"DELETE FROM admin_invites WHERE expires < ?", now.Add(-7 * 24 * time.Hour)},
 	} {
 		if _, err := s.db.Exec(q.sql, q.before.Unix()); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", q.sql, err))

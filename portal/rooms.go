@@ -22,6 +22,7 @@ type Room struct {
 	Name     string     `json:"name"`
 	Location string     `json:"location"`
 	TimeZone string     `json:"time_zone"`
+	Group    string     `json:"group"` // "" for none; group admins manage their groups' rooms
 	State    string     `json:"state"`
 	Online   bool       `json:"online"`
 	LastSeen *time.Time `json:"last_seen"` // null until the first heartbeat
@@ -321,7 +322,7 @@ func (s *Server) listRooms() ([]Room, error) {
 // queryRooms returns the rooms (where: "" for all, or "WHERE …" with
 // args) with their freshest status.
 func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
-	rows, err := s.db.Query(`SELECT id, name, location, time_zone, state, version, devices, last_seen, health, ota
+	rows, err := s.db.Query(`SELECT id, name, location, time_zone, grp, state, version, devices, last_seen, health, ota
 		FROM rooms `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
@@ -333,7 +334,7 @@ func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
 		var r Room
 		var devices, healthJSON, otaJSON string
 		var lastSeen int64
-		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.State, &r.Version, &devices, &lastSeen, &healthJSON, &otaJSON); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Location, &r.TimeZone, &r.Group, &r.State, &r.Version, &devices, &lastSeen, &healthJSON, &otaJSON); err != nil {
 			return nil, fmt.Errorf("list rooms: %w", err)
 		}
 		r.Health = storedHealth(healthJSON)

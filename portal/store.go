@@ -170,6 +170,69 @@ CREATE TABLE update_events (
 CREATE INDEX update_events_version ON update_events(version, state);
 CREATE INDEX update_events_room ON update_events(room_id);
 `,
+	// 8 (issue 14 §5): alerts and the webhooks they are sent to. An
+	// alert is one row per incident of (room, kind, subject); a condition
+	// that returns within the hold time reopens its row (count + 1)
+	// rather than adding one, so a flapping room makes one alert.
+	// clear_since is when an open alert's condition last went away (0:
+	// it holds). webhooks.secret keys the HMAC of each delivery; it is
+	// never shown again after it was set.
+	`
+CREATE TABLE alerts (
+	id          INTEGER PRIMARY KEY,
+	room_id     TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	kind        TEXT NOT NULL,
+	subject     TEXT NOT NULL,
+	state       TEXT NOT NULL,
+	detail      TEXT NOT NULL,
+	since       INTEGER NOT NULL,
+	opened      INTEGER NOT NULL,
+	reopened    INTEGER NOT NULL,
+	resolved    INTEGER NOT NULL DEFAULT 0,
+	clear_since INTEGER NOT NULL DEFAULT 0,
+	count       INTEGER NOT NULL DEFAULT 1,
+	acked_by    TEXT NOT NULL DEFAULT '',
+	acked_at    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX alerts_key ON alerts(room_id, kind, subject);
+CREATE INDEX alerts_state ON alerts(state, resolved);
+CREATE TABLE webhooks (
+	id          INTEGER PRIMARY KEY,
+	url         TEXT NOT NULL,
+	secret      TEXT NOT NULL,
+	created     INTEGER NOT NULL,
+	actor       TEXT NOT NULL,
+	last_at     INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	delivered   INTEGER NOT NULL DEFAULT 0,
+	failed      INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// 9 (issue 14 §6): roles and group scopes for admins and API tokens
+	// (groups: names one per line, '' for the whole account). Admins made
+	// before roles become owners; tokens made before roles keep their full
+	// power (admin of the whole account). admin_invites are the one-time
+	// links of invitations and password resets, kept as hashes. The audit
+	// log names the room an entry is about, for filtering.
+	`
+ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'owner';
+ALTER TABLE admins ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE api_tokens ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+CREATE TABLE admin_invites (
+	hash       BLOB PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	email      TEXT NOT NULL COLLATE NOCASE,
+	role       TEXT NOT NULL,
+	groups     TEXT NOT NULL,
+	admin_id   INTEGER REFERENCES admins(id) ON DELETE CASCADE,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	actor      TEXT NOT NULL
+);
+ALTER TABLE audit ADD COLUMN room TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_at ON audit(at);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,11 +38,18 @@ const (
 	MaxTokenLifetime     = 2 * 365 * 24 * time.Hour
 )
 
-// TokenOptions says how CreateAPITokenWith makes a token. (Roles and
-// groups are to come; they will be fields here.)
+// TokenOptions says how CreateAPITokenWith makes a token.
 type TokenOptions struct {
 	// Lifetime is how long the token works: 0 means DefaultTokenLifetime.
 	Lifetime time.Duration
+	// Role is what the token may do: "" means RoleAdmin.
+	Role Role
+	// Group limits the token to the rooms of one group; "" means the
+	// whole account.
+	Group string
+	// Actor, if not "", records the token's creation in the audit log
+	// as done by Actor (the command line says "command line").
+	Actor string
 }
 
 // CreateAPIToken makes an admin API token called name, valid for
@@ -66,14 +74,43 @@ func (s *Server) CreateAPITokenWith(name string, opt TokenOptions) (string, time
 	if life < time.Minute || life > MaxTokenLifetime {
 		return "", time.Time{}, fmt.Errorf("a token's lifetime must be between 1 minute and %d days, not %v", MaxTokenLifetime/(24*time.Hour), life)
 	}
+	role := opt.Role
+	if role == "" {
+		role = RoleAdmin
+	}
+	if role.rank() == 0 {
+		return "", time.Time{}, fmt.Errorf("%q is not a role: use viewer, admin or owner", role)
+	}
+	groups, err := parseGroups(opt.Group)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if len(groups) > 1 {
+		return "", time.Time{}, fmt.Errorf("a token is limited to one group, not %d", len(groups))
+	}
+	if role == RoleOwner && len(groups) > 0 {
+		return "", time.Time{}, errors.New("an owner token manages the whole account: leave out the group, or choose the admin or viewer role")
+	}
 	now := s.now()
 	expires := now.Add(life).Truncate(time.Second)
 	tok := apiTokenPrefix + randomToken(32)
-	if _, err := s.db.Exec("INSERT INTO api_tokens (name, hash, created, expires) VALUES (?, ?, ?, ?)",
-		name, hashSecret(tok), now.Unix(), expires.Unix()); err != nil {
+	if _, err := s.db.Exec("INSERT INTO api_tokens (name, hash, created, expires, role, groups) VALUES (?, ?, ?, ?, ?, ?)",
+		name, hashSecret(tok), now.Unix(), expires.Unix(), string(role), storedGroups(groups)); err != nil {
 		return "", time.Time{}, fmt.Errorf("store API token: %w", err)
 	}
+	if opt.Actor != "" {
+		s.audit(opt.Actor, "create token", tokenNote(name, role, groups, expires), "")
+	}
 	return tok, expires, nil
+}
+
+// tokenNote describes a new token for the audit log.
+func tokenNote(name string, role Role, groups []string, expires time.Time) string {
+	scope := "the whole account"
+	if len(groups) > 0 {
+		scope = "the group " + strconv.Quote(groups[0])
+	}
+	return fmt.Sprintf("%q, %s of %s, expires %s", name, role, scope, expires.UTC().Format(time.DateOnly))
 }
 
 type apiToken struct {
@@ -82,14 +119,23 @@ type apiToken struct {
 	Created time.Time
 	Expires time.Time // zero: made before tokens expired; it never does
 	Expired bool      // at the time it was read
+	Role    Role
+	Groups  []string // empty: the whole account
+}
+
+// principal is who the token acts as.
+func (t apiToken) principal() principal {
+	return principal{actor: "token " + strconv.Quote(t.Name), role: t.Role, groups: t.Groups}
 }
 
 func (s *Server) scanAPIToken(sc interface{ Scan(...any) error }) (apiToken, error) {
 	var t apiToken
 	var created, expires int64
-	if err := sc.Scan(&t.ID, &t.Name, &created, &expires); err != nil {
+	var role, groups string
+	if err := sc.Scan(&t.ID, &t.Name, &created, &expires, &role, &groups); err != nil {
 		return t, err
 	}
+	t.Role, t.Groups = Role(role), loadGroups(groups)
 	t.Created = time.Unix(created, 0)
 	if expires != 0 {
 		t.Expires = time.Unix(expires, 0)
@@ -99,7 +145,7 @@ func (s *Server) scanAPIToken(sc interface{ Scan(...any) error }) (apiToken, err
 }
 
 func (s *Server) listAPITokens() ([]apiToken, error) {
-	rows, err := s.db.Query("SELECT id, name, created, expires FROM api_tokens ORDER BY id")
+	rows, err := s.db.Query("SELECT id, name, created, expires, role, groups FROM api_tokens ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
@@ -132,7 +178,7 @@ func (s *Server) revokeAPIToken(id int64) (string, error) {
 // secret. An expired one is returned with Expired set: the caller says so,
 // which helps whoever runs the script more than "unknown token".
 func (s *Server) apiTokenByBearer(secret string) (apiToken, error) {
-	t, err := s.scanAPIToken(s.db.QueryRow("SELECT id, name, created, expires FROM api_tokens WHERE hash = ?", hashSecret(secret)))
+	t, err := s.scanAPIToken(s.db.QueryRow("SELECT id, name, created, expires, role, groups FROM api_tokens WHERE hash = ?", hashSecret(secret)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, errNotFound
 	}

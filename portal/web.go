@@ -33,6 +33,8 @@ var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"usercode": provisioning.FormatUserCode,
 		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"roles":    func() []Role { return []Role{RoleViewer, RoleAdmin, RoleOwner} },
+		"kind":     kindWord,
 	}
 	m := map[string]*template.Template{}
 	names, err := fs.Glob(webFS, "templates/*.html")
@@ -55,6 +57,12 @@ type session struct {
 	adminID int64
 	email   string
 	csrf    string
+	role    Role
+	groups  []string // empty: the whole account
+}
+
+func (s *session) principal() principal {
+	return principal{actor: s.email, role: s.role, groups: s.groups, adminID: s.adminID}
 }
 
 // page is everything any admin center template may show.
@@ -66,6 +74,8 @@ type page struct {
 	Error   string
 	Notice  string
 	Refresh bool
+	Role    Role     // the signed-in admin's: the layout hides what it may not use
+	Groups  []string // the signed-in admin's group scope; empty: the whole account
 
 	Next            string
 	LoginEmail      string
@@ -80,7 +90,25 @@ type page struct {
 	TokenName       string
 	Audit           []auditEntry
 	Updates         *updatesPage
+	Team            *teamView
+	Link            *linkView
+	AuditFilter     auditFilter
+	AuditActions    []string
+	AuditCSV        string // the export's URL with the filter
+	Alerts          *alertsPage
+	// OpenAlerts is the count the nav shows beside "Alerts".
+	OpenAlerts int
 }
+
+// CanChange says whether the signed-in admin may change things (not a viewer).
+func (p page) CanChange() bool { return p.Role.rank() >= RoleAdmin.rank() }
+
+// AccountWide says whether the signed-in admin sees the whole account:
+// at least an admin and limited to no group.
+func (p page) AccountWide() bool { return p.CanChange() && len(p.Groups) == 0 }
+
+// IsOwner says whether the signed-in admin manages the administrators.
+func (p page) IsOwner() bool { return p.Role == RoleOwner }
 
 type roomView struct {
 	Room
@@ -173,8 +201,9 @@ func (s *Server) currentSession(r *http.Request) (*session, error) {
 	}
 	sess := &session{hash: hashSecret(c.Value)}
 	var expires int64
-	err = s.db.QueryRow(`SELECT s.admin_id, s.csrf, s.expires, a.email FROM sessions s JOIN admins a ON a.id = s.admin_id
-		WHERE s.hash = ?`, sess.hash).Scan(&sess.adminID, &sess.csrf, &expires, &sess.email)
+	var role, groups string
+	err = s.db.QueryRow(`SELECT s.admin_id, s.csrf, s.expires, a.email, a.role, a.groups FROM sessions s JOIN admins a ON a.id = s.admin_id
+		WHERE s.hash = ?`, sess.hash).Scan(&sess.adminID, &sess.csrf, &expires, &sess.email, &role, &groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -184,6 +213,7 @@ func (s *Server) currentSession(r *http.Request) (*session, error) {
 	if s.now().Unix() >= expires {
 		return nil, nil
 	}
+	sess.role, sess.groups = Role(role), loadGroups(groups)
 	return sess, nil
 }
 
@@ -200,6 +230,12 @@ func (s *Server) view(h webHandler) http.HandlerFunc {
 		}
 		if sess == nil {
 			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if herr := s.authorize(r, sess.principal()); herr != nil {
+			p := s.base(sess, "", "Not allowed")
+			p.Error = herr.msg
+			s.render(w, herr.status, "error", p)
 			return
 		}
 		h(w, r, sess)
@@ -232,6 +268,12 @@ func (s *Server) action(h webHandler) http.HandlerFunc {
 		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
 			s.render(w, http.StatusForbidden, "error", page{Title: "Refused", Email: sess.email, CSRF: sess.csrf,
 				Error: "This form is out of date or was not sent from the admin center. Go back, reload the page and try again."})
+			return
+		}
+		if herr := s.authorize(r, sess.principal()); herr != nil {
+			p := s.base(sess, "", "Not allowed")
+			p.Error = herr.msg
+			s.render(w, herr.status, "error", p)
 			return
 		}
 		h(w, r, sess)
@@ -394,7 +436,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) base(sess *session, nav, title string) page {
-	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf}
+	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, Role: sess.role, Groups: sess.groups, OpenAlerts: s.openAlertCount()}
 }
 
 // relTime says how long ago t was, the way a person would.
@@ -418,7 +460,7 @@ func relTime(now, t time.Time) string {
 }
 
 func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *session) {
-	rooms, err := s.listRooms()
+	rooms, err := s.roomsFor(sess.principal())
 	p := s.base(sess, "rooms", "Rooms")
 	p.Refresh = true
 	if err != nil {
@@ -446,6 +488,16 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 		for _, rm := range rooms {
 			if rm.ID == q.Get("room") {
 				p.Notice = fmt.Sprintf("%q installs the newest release of its channel as soon as no meeting runs; this page shows its progress.", rm.Name)
+			}
+		}
+	case "group":
+		for _, rm := range rooms {
+			if rm.ID == q.Get("room") {
+				if rm.Group == "" {
+					p.Notice = fmt.Sprintf("%q is in no group now.", rm.Name)
+				} else {
+					p.Notice = fmt.Sprintf("%q is in the group %q now; its group's update policy applies from its next heartbeat.", rm.Name, rm.Group)
+				}
 			}
 		}
 	case "unpaired":
@@ -612,6 +664,13 @@ func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *s
 		}
 		opt.Lifetime = time.Duration(days) * 24 * time.Hour
 	}
+	opt.Role, opt.Group = Role(r.PostForm.Get("role")), strings.TrimSpace(r.PostForm.Get("group"))
+	if opt.Role.rank() > sess.role.rank() {
+		p.Error = fmt.Sprintf("Could not create the token: as %s you may make tokens of your role or below, not %s.", sess.role, opt.Role)
+		p.TokenName = name
+		s.tokensPage(w, http.StatusForbidden, sess, p)
+		return
+	}
 	tok, expires, err := s.CreateAPITokenWith(name, opt)
 	if err != nil {
 		status, msg := http.StatusBadRequest, "Could not create the token: "+err.Error()+"."
@@ -624,7 +683,12 @@ func (s *Server) serveTokensPost(w http.ResponseWriter, r *http.Request, sess *s
 		s.tokensPage(w, status, sess, p)
 		return
 	}
-	s.audit(sess.email, "create token", fmt.Sprintf("%q, expires %s", name, expires.UTC().Format(time.DateOnly)), clientAddr(r))
+	role := opt.Role
+	if role == "" {
+		role = RoleAdmin
+	}
+	groups, _ := parseGroups(opt.Group) // checked by CreateAPITokenWith
+	s.audit(sess.email, "create token", tokenNote(name, role, groups, expires), clientAddr(r))
 	// Shown in this answer only: it is not stored, and not put in a URL.
 	p.NewToken = tok
 	p.NewTokenExpires = expires
@@ -648,14 +712,36 @@ func (s *Server) serveRevokePost(w http.ResponseWriter, r *http.Request, sess *s
 	http.Redirect(w, r, "/admin/tokens?notice=revoked", http.StatusSeeOther)
 }
 
+// serveAudit shows the audit log, filtered by ?actor=&action=&room=&from=&to=;
+// ?format=csv exports what the filter selects.
 func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "audit", "Audit log")
-	entries, err := s.auditLog(500)
+	q := r.URL.Query()
+	filt, err := parseAuditFilter(q)
+	p.AuditFilter = filt
 	if err != nil {
+		p.Error = "Bad filter: " + err.Error() + "."
+		s.render(w, http.StatusBadRequest, "audit", p)
+		return
+	}
+	if q.Get("format") == "csv" {
+		s.serveAuditCSV(w, filt)
+		return
+	}
+	exp := url.Values{"format": {"csv"}}
+	for _, k := range []string{"actor", "action", "room", "from", "to"} {
+		if v := q.Get(k); v != "" {
+			exp.Set(k, v)
+		}
+	}
+	p.AuditCSV = "/admin/audit?" + exp.Encode()
+	if p.AuditActions, err = s.auditActions(); err != nil {
+		s.log.Error("audit log", "err", err)
+	}
+	if err := s.eachAudit(filt, maxAuditRows, func(e auditEntry) error { p.Audit = append(p.Audit, e); return nil }); err != nil {
 		s.log.Error("audit log", "err", err)
 		p.Error = "Could not read the audit log."
 	}
-	p.Audit = entries
 	s.render(w, http.StatusOK, "audit", p)
 }
 

@@ -219,6 +219,7 @@ type Client struct {
 	mu     sync.Mutex
 	meta   *Metadata
 	offset time.Duration // the portal's clock minus the kit's (ClockOffset)
+	dated  bool          // an answer carried a usable Date: offset is measured
 }
 
 func (c *Client) now() time.Time {
@@ -234,6 +235,16 @@ func (c *Client) ClockOffset() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.offset
+}
+
+// MeasuredClockOffset is ClockOffset and whether it was measured: false
+// until an answer carried a usable Date header. Over https that Date is
+// the portal's, authenticated by TLS, which is why the update agent
+// judges signed metadata's expiry only once it agrees with it.
+func (c *Client) MeasuredClockOffset() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset, c.dated
 }
 
 // portalNow is the time on the portal's clock: what the portal checks a
@@ -255,7 +266,7 @@ func (c *Client) learnClock(h http.Header, received time.Time) {
 	}
 	off := date.Add(500 * time.Millisecond).Sub(received)
 	c.mu.Lock()
-	c.offset = off
+	c.offset, c.dated = off, true
 	c.mu.Unlock()
 }
 

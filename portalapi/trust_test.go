@@ -69,9 +69,10 @@ func TestAssertionsInPortalTime(t *testing.T) {
 	}
 }
 
-// An answer without a Date header keeps what the kit learnt before.
+// An answer without a Date header keeps what the kit learnt before, and
+// the offset counts as measured only once a Date came.
 func TestClockOffsetWithoutDate(t *testing.T) {
-	dated := true
+	dated := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if dated {
 			w.Header().Set("Date", time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC).Format(http.TimeFormat))
@@ -82,10 +83,23 @@ func TestClockOffsetWithoutDate(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := &Client{PortalURL: srv.URL, Now: func() time.Time { return time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) }}
+	if _, known := c.MeasuredClockOffset(); known {
+		t.Fatal("an offset measured before any answer")
+	}
 	if _, err := c.Config(context.Background(), "t"); err != nil {
 		t.Fatal(err)
 	}
-	want := c.ClockOffset()
+	if _, known := c.MeasuredClockOffset(); known {
+		t.Fatal("an offset measured from an answer without Date")
+	}
+	dated = true
+	if _, err := c.Config(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	want, known := c.MeasuredClockOffset()
+	if !known || want != c.ClockOffset() {
+		t.Fatalf("measured %v, %v; ClockOffset %v", want, known, c.ClockOffset())
+	}
 	if want < time.Hour || want > time.Hour+time.Second {
 		t.Fatalf("offset %v, want about 1h", want)
 	}

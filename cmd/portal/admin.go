@@ -140,6 +140,8 @@ func tokenCreate(args []string, c cli) error {
 	data := fs.String("data", "", "state directory")
 	name := fs.String("name", "", "what the token is for")
 	expires := fs.String("expires", "90d", "how long the token works: days (30d) or a Go duration (720h); at most 730d")
+	roleName := fs.String("role", "admin", "what the token may do: viewer (read only), admin or owner (also manages administrators)")
+	group := fs.String("group", "", "limit the token to the rooms of this group (default: the whole account)")
 	if err := parse(fs, args, "data", "name"); err != nil {
 		return err
 	}
@@ -147,14 +149,22 @@ func tokenCreate(args []string, c cli) error {
 	if err != nil {
 		return err
 	}
+	role, err := portal.ParseRole(*roleName)
+	if err != nil {
+		return fmt.Errorf("-role: %w", err)
+	}
 	return withServer(*data, func(s *portal.Server) error {
-		tok, exp, err := s.CreateAPITokenWith(*name, portal.TokenOptions{Lifetime: life})
+		tok, exp, err := s.CreateAPITokenWith(*name, portal.TokenOptions{Lifetime: life, Role: role, Group: *group, Actor: "command line"})
 		if err != nil {
 			return err
 		}
 		// The token alone on stdout, so scripts can capture it.
 		fmt.Fprintln(c.stdout, tok)
-		fmt.Fprintf(c.stderr, "token %q expires %s\n", *name, exp.UTC().Format("2006-01-02 15:04 UTC"))
+		scope := "the whole account"
+		if *group != "" {
+			scope = fmt.Sprintf("the group %q", *group)
+		}
+		fmt.Fprintf(c.stderr, "token %q: %s of %s, expires %s\n", *name, role, scope, exp.UTC().Format("2006-01-02 15:04 UTC"))
 		return nil
 	})
 }

@@ -7,7 +7,7 @@
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
 //	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
 //	portal admin revoke-sessions -data DIR -email E
-//	portal token create -data DIR -name NAME [-expires DURATION]
+//	portal token create -data DIR -name NAME [-role viewer|admin|owner] [-group G] [-expires DURATION]
 package main
 
 import (
@@ -77,6 +77,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	var proxies proxyList
 	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
 	otaDir := fs.String("ota", "", "serve this update repository (roomkit-release init) read-only at /ota/; its keys are never served")
+	offlineAfter := fs.Duration("alert-offline-after", 10*time.Minute, "alert when a room has sent no heartbeat for longer than this (docs/alerts.md)")
 	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
 	if *data == "" {
@@ -121,7 +122,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 		}
 	}
 	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
-		TrustedProxies: proxies, OTADir: *otaDir})
+		TrustedProxies: proxies, OTADir: *otaDir, Alerts: portal.AlertConfig{OfflineAfter: *offlineAfter}})
 	if err != nil {
 		ln.Close()
 		return err

@@ -6,6 +6,7 @@
 //	roomctl [-control ADDR] [-state DIR] meet-now | join <id> | leave
 //	roomctl [-control ADDR] [-state DIR] mute | unmute | camera on|off | volume <0-100>
 //	roomctl [-control ADDR] [-state DIR] end | lock | unlock
+//	roomctl [-control ADDR] [-state DIR] ota-guard [-deadline D]
 //
 // Exit codes: 0 done, 1 failed, 2 usage error; health exits 3 when the
 // kit's health is failed (its tree printed all the same), so a script
@@ -48,6 +49,9 @@ commands:
   lock, unlock     lock the room's meeting (no new guests) or unlock it
   record-camera    record a camera's answers and frames as a test fixture (-help for flags)
   record-input     record a touch screen's or mouse's events as a test fixture (-help for flags)
+  ota-guard        a service in the image: reboots a trial boot of an update not
+                   committed by its deadline + 5 min (back to the old root), never
+                   during a meeting roomd reports (-help for flags)
 
 flags:
 `
@@ -148,8 +152,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return recordCamera(rest)
 	case "record-input":
 		return recordInput(rest)
+	case "ota-guard":
+		return runGuard(*addr, *stateDir, rest, stderr)
 	default:
-		return fmt.Errorf("%w: unknown command %q (want status, health, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera or record-input)", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q (want status, health, factory-reset, meet-now, join, leave, mute, unmute, camera, volume, end, lock, unlock, record-camera, record-input or ota-guard)", errUsage, cmd)
 	}
 }
 

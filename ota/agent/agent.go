@@ -47,6 +47,11 @@ type Host interface {
 	// Busy is "" when no meeting runs or is joining; else a reason: "a
 	// meeting is running".
 	Busy() string
+	// ClockOffset is how far the portal's clock is ahead of the kit's,
+	// measured over the portal link; known false until measured. The
+	// agent judges signed metadata's expiry with the kit's clock only
+	// once it is within ClockTolerance of the portal's.
+	ClockOffset() (offset time.Duration, known bool)
 	// BeginUpdate atomically checks the kit is not busy and puts it in
 	// its Updating state (screen "Updating — back in a minute", joins
 	// refused); release undoes that when the update stops short of a
@@ -80,7 +85,13 @@ const (
 	DefaultSettle     = 2 * time.Minute
 	DefaultDeadline   = 10 * time.Minute
 
+	// ClockTolerance is how far the kit's clock may be from the
+	// portal's for the agent to trust it with the metadata's expiry:
+	// far below the days a repository's timestamp lasts.
+	ClockTolerance = 5 * time.Minute
+
 	trialTick        = 5 * time.Second
+	waitRetry        = 30 * time.Second // not paired, clock not set: look again
 	busyRetry        = 30 * time.Second
 	maxTrials        = 3 // trial boots without a verdict before giving up
 	maxTrialRestarts = 5 // roomd starts within one trial boot before it fails
@@ -112,6 +123,10 @@ type Agent struct {
 	// firstCheck is how long after the start the first check waits, so
 	// a building's kits back from a power cut do not all ask at once.
 	firstCheck time.Duration
+	// held is the outcome (healthy, rolled back, failed) on show before
+	// the agent began waiting for the clock: the check that follows keeps
+	// it on show when it finds nothing new. Run's goroutine only.
+	held *ota.Status
 
 	s state // Run's goroutine only
 
@@ -168,12 +183,9 @@ func New(cfg Config) (*Agent, error) {
 		reconnect:  2 * time.Second,
 		busyRate:   busyRate,
 		sleep:      time.Sleep,
-		firstCheck: time.Minute + time.Duration(rand.Int64N(int64(4*time.Minute))),
+		firstCheck: firstDelay(cfg.CheckEvery),
 		kick:       make(chan struct{}, 1),
 	}
-	// A kit told to check more often than the spread (demos, tests)
-	// checks first within one interval.
-	a.firstCheck = min(a.firstCheck, cfg.CheckEvery)
 	if cfg.Target != "sim" {
 		a.kernel = kernelRelease()
 	}
@@ -377,25 +389,35 @@ func (a *Agent) step(ctx context.Context) (time.Duration, error) {
 }
 
 // check asks the repository for a newer release when it is time, or when
-// an admin asked for an install now.
+// an admin asked for an install now. A check that is due but cannot run
+// (no policy from the portal yet, not paired, the clock not set) runs as
+// soon as it can: the policy wakes the agent, the others are looked at
+// every waitRetry.
 func (a *Agent) check(ctx context.Context) (time.Duration, error) {
 	now := a.now()
 	p, ok := a.currentPolicy()
+	requested := ok && p.InstallNow != "" && p.InstallNow != a.s.RequestID
+	if !requested && now.Before(a.nextCheck) {
+		return a.nextCheck.Sub(now), nil
+	}
 	if !ok {
 		a.idle("waiting for the portal's update policy")
 		return a.cfg.CheckEvery, nil
 	}
-	requested := p.InstallNow != "" && p.InstallNow != a.s.RequestID
-	if !requested && now.Before(a.nextCheck) {
-		return a.nextCheck.Sub(now), nil
-	}
 	if _, _, paired := a.cfg.Host.Room(); !paired {
 		a.idle("not paired with a room: no updates")
-		return a.cfg.CheckEvery, nil
+		return min(waitRetry, a.cfg.CheckEvery), nil
+	}
+	if !a.clockTrusted() {
+		a.waitForClock()
+		return min(waitRetry, a.cfg.CheckEvery), nil
 	}
 	a.nextCheck = now.Add(a.checkInterval())
 	a.mu.Lock()
 	prev := a.status
+	if a.held != nil {
+		prev, a.held = *a.held, nil
+	}
 	a.mu.Unlock()
 	a.show(ota.Checking, "checking for a newer release")
 	floor := a.cfg.Version
@@ -483,6 +505,40 @@ func colon(s string) string {
 		return ""
 	}
 	return ": " + s
+}
+
+// clockTrusted says whether the kit's clock agrees with the portal's:
+// go-tuf judges every metadata file's expiry by it, so a clock years off
+// would refuse every release as expired, or accept a frozen repository.
+func (a *Agent) clockTrusted() bool {
+	off, known := a.cfg.Host.ClockOffset()
+	return known && off.Abs() <= ClockTolerance
+}
+
+// waitForClock shows [checking] until the clock is trusted: not an error,
+// the portal link sets it within a heartbeat or two. An update's outcome
+// on show comes back once the check ran.
+func (a *Agent) waitForClock() {
+	a.mu.Lock()
+	switch st := a.status; st.State {
+	case ota.Healthy, ota.RolledBack, ota.Failed:
+		if a.held == nil {
+			a.held = &st
+		}
+	}
+	a.mu.Unlock()
+	a.show(ota.Checking, "waiting for the clock to be set before checking signatures")
+}
+
+// firstDelay is how long the first check after a start waits: 1–5 min,
+// so a building's kits back from a power cut spread out, but never more
+// than every (a demo's -ota-check 15s checks within 15 s).
+func firstDelay(every time.Duration) time.Duration {
+	lo, spread := time.Minute, 4*time.Minute
+	if every < lo+spread {
+		lo, spread = every/2, every-every/2
+	}
+	return lo + time.Duration(rand.Int64N(int64(spread)+1))
 }
 
 // checkInterval is CheckEvery ± half of it, so a fleet spreads out.

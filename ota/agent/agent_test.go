@@ -147,11 +147,7 @@ func TestTrialUnhealthyRollsBack(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, noon)
-			w.policy.InstallNow = "r-1"
-			w.boot()
-			if err := w.ended(); err != nil {
-				t.Fatal(err)
-			}
+			w.trialBoot()
 			w.host.set(func(h *fakeHost) { h.report = tt.trial })
 			w.boot()
 			trialStart := w.clock.Now()
@@ -424,11 +420,7 @@ func TestInstallNowWhileWaiting(t *testing.T) {
 // rolls the update back without waiting for the deadline.
 func TestRoomdCrashLoopInTrial(t *testing.T) {
 	w := newWorld(t, noon)
-	w.policy.InstallNow = "r-1"
-	w.boot()
-	if err := w.ended(); err != nil {
-		t.Fatal(err)
-	}
+	w.trialBoot()
 	for i := 0; i < 6; i++ {
 		w.boot() // a roomd that crashes and is restarted by gokrazy
 		if !w.clock.settle(t) {
@@ -497,11 +489,7 @@ func TestReportFitsHeartbeat(t *testing.T) {
 // trial's reboot waits for the meeting to end.
 func TestRollbackWaitsForMeeting(t *testing.T) {
 	w := newWorld(t, noon)
-	w.policy.InstallNow = "r-1"
-	w.boot()
-	if err := w.ended(); err != nil {
-		t.Fatal(err)
-	}
+	w.trialBoot()
 	w.host.set(func(h *fakeHost) { h.report, h.busy = noCamera(), "a meeting is running" })
 	w.boot()
 	w.clock.Advance(t, 30*time.Minute)

@@ -136,6 +136,10 @@ type fakeHost struct {
 	loc      *time.Location
 	begun    []string
 	released int
+	// The portal's clock minus the kit's, as the portal link measured
+	// it; clockUnknown: not measured yet.
+	offset       time.Duration
+	clockUnknown bool
 }
 
 func healthy(camera, speaker string) health.Report {
@@ -168,6 +172,12 @@ func (h *fakeHost) Busy() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.busy
+}
+
+func (h *fakeHost) ClockOffset() (time.Duration, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.offset, !h.clockUnknown
 }
 
 func (h *fakeHost) BeginUpdate(v string) (func(), bool) {
@@ -220,6 +230,12 @@ func (r *fakeRepo) Latest(_ context.Context, channel, target, floor string) (can
 		Path: ota.TargetPath(vs[0], target), Length: int64(len(img)), SHA256: sum[:], URL: "mem://" + vs[0]}, true, nil
 }
 
+func (r *fakeRepo) checkCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checks
+}
+
 func (r *fakeRepo) Fetch(_ context.Context, c candidate, offset int64) (io.ReadCloser, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -255,10 +271,12 @@ type world struct {
 	target     string
 	kernel     string // the running kernel; releases' Kernel (fakeRepo)
 	firstCheck time.Duration
+	deadline   time.Duration // the agent's Deadline (0: the default)
 	mu         sync.Mutex
 	throttled  time.Duration // the download's throttle waited this long
 	base       string        // the first root's version
 	policy     ota.Policy
+	noPolicy   bool             // the portal has not answered with a policy yet
 	cut        func(state) bool // power cut after this state write
 	agent      *Agent
 	cancel     context.CancelFunc
@@ -301,7 +319,7 @@ func (w *world) boot() {
 	w.t.Helper()
 	w.stop()
 	a, err := New(Config{Host: w.host, StateDir: w.dir, Target: w.target, Version: w.running(),
-		Gokrazy: w.fake.Client(), Log: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)),
+		Gokrazy: w.fake.Client(), Log: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)), Deadline: w.deadline,
 		OnReboot: func() {}})
 	if err != nil {
 		w.t.Fatal(err)
@@ -327,7 +345,9 @@ func (w *world) boot() {
 		}
 	}
 	w.agent = a
-	a.SetPolicy(w.policy)
+	if !w.noPolicy {
+		a.SetPolicy(w.policy)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
 	w.clock.start()
@@ -360,6 +380,20 @@ func (w *world) ended() error {
 	case <-time.After(20 * time.Second):
 		w.t.Fatal("the agent did not stop")
 		return nil
+	}
+}
+
+// trialBoot installs 1.1.0 at an admin's request and reboots into its
+// trial; the trial's agent is not started.
+func (w *world) trialBoot() {
+	w.t.Helper()
+	w.policy.InstallNow = "r-1"
+	w.boot()
+	if err := w.ended(); err != nil {
+		w.t.Fatal(err)
+	}
+	if b := w.fake.Booted(); b.Running == b.Cmdline {
+		w.t.Fatalf("not a trial boot: %+v", b)
 	}
 }
 

@@ -42,7 +42,7 @@ func (a *Agent) install(ctx context.Context) (time.Duration, error) {
 	}
 	before := a.cfg.Host.Health(now)
 	a.s.Fingerprint, a.s.FailingBefore = fingerprint(before), failedChecks(before)
-	a.s.Phase = phaseTestbootSet
+	a.s.Phase, a.s.TrialDeadline = phaseTestbootSet, int(a.cfg.Deadline/time.Second)
 	if err := a.save(); err != nil {
 		release()
 		return a.stateError(err)

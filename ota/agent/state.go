@@ -68,7 +68,12 @@ type state struct {
 	TrialStarted time.Time `json:"trial_started,omitzero"`
 	// TrialRestarts counts roomd's starts within one trial boot after
 	// the first.
-	TrialRestarts int      `json:"trial_restarts,omitempty"`
+	TrialRestarts int `json:"trial_restarts,omitempty"`
+	// TrialDeadline is the agent's Deadline in seconds, written before
+	// the trial boot: the guard (roomctl ota-guard), which has no
+	// roomd flags, reboots a trial not committed by then plus
+	// GuardGrace.
+	TrialDeadline int      `json:"trial_deadline_s,omitempty"`
 	Verdict       string   `json:"verdict,omitempty"` // why the trial failed
 	Fingerprint   []device `json:"fingerprint,omitempty"`
 	// FailingBefore names the checks that had already failed before the

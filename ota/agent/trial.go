@@ -137,6 +137,7 @@ func (a *Agent) clearTarget() {
 	s.Target, s.Phase, s.Written, s.Attempts, s.Verdict = nil, phaseIdle, 0, 0, ""
 	s.TrialStarted, s.Fingerprint, s.InstallNow, s.Error, s.TrialRestarts = time.Time{}, nil, false, "", 0
 	s.FailingBefore = nil
+	s.TrialDeadline = 0
 }
 
 // fail stops the update: [failed] with msg until the next check.

@@ -333,50 +333,42 @@ func (fw *fullWriter) Write(p []byte) (int, error) {
 }
 
 func (f *Fake) testboot(w http.ResponseWriter, r *http.Request) {
-	if msg := f.begin(r); msg != "" {
-		http.Error(w, msg, http.StatusInternalServerError)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.boot.Try = true
-	if err := f.save(); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-	}
+	f.editBoot(w, r, func() { f.boot.Try = true })
 }
 
 func (f *Fake) switchRoot(w http.ResponseWriter, r *http.Request) {
-	if msg := f.begin(r); msg != "" {
-		http.Error(w, msg, http.StatusInternalServerError)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	// gokrazy rewrites root= to the partition the command line does not
 	// name (its "inactive" one).
-	f.boot.Root = 5 - f.boot.Cmdline
-	if err := f.save(); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-	}
+	f.editBoot(w, r, func() { f.boot.Root = 5 - f.boot.Cmdline })
 }
 
 func (f *Fake) reboot(w http.ResponseWriter, r *http.Request) {
-	if msg := f.begin(r); msg != "" {
-		http.Error(w, msg, http.StatusInternalServerError)
-		return
-	}
-	f.mu.Lock()
-	f.applyBootRules()
-	err := f.save()
-	f.mu.Unlock()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	if !f.editBoot(w, r, f.applyBootRules) {
 		return
 	}
 	io.WriteString(w, "Rebooting...\n")
 	if f.OnReboot != nil {
 		go f.OnReboot()
 	}
+}
+
+// editBoot serves a request that changes the boot state: the failure
+// planned for it, else edit (under f.mu) saved to boot.json. false: it
+// answered with an error.
+func (f *Fake) editBoot(w http.ResponseWriter, r *http.Request, edit func()) bool {
+	if msg := f.begin(r); msg != "" {
+		http.Error(w, msg, http.StatusInternalServerError)
+		return false
+	}
+	f.mu.Lock()
+	edit()
+	err := f.save()
+	f.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return false
+	}
+	return true
 }
 
 // SimImage is the header line of a sim "root" (roomkit-release

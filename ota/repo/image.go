@@ -10,10 +10,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"roomkit/images/disk"
 	"strings"
 	"time"
-
-	"roomkit/images"
 )
 
 // squashfsMagic opens every squashfs superblock.
@@ -44,7 +43,7 @@ func rootSection(f io.ReaderAt, size int64, name string) (section, error) {
 		}
 		return section{0, n, "a squashfs root"}, nil
 	}
-	l, err := images.ReadLayout(f, size)
+	l, err := disk.ReadLayout(f, size)
 	if err != nil {
 		return section{}, fmt.Errorf("%s is neither a squashfs root nor a kit disk image (%v)", name, err)
 	}

@@ -20,9 +20,6 @@ import (
 	"roomkit/ota"
 )
 
-// CheckChannel accepts channel names (ota.CheckChannel).
-func CheckChannel(c string) error { return ota.CheckChannel(c) }
-
 // Publish adds the root image in file image as release rel. For targets
 // amd64 and rpi4 the file is a kit disk image (its first root partition
 // is published) or a bare squashfs root; whose /etc/gokrazy/sbom.json must
@@ -46,7 +43,7 @@ func (r *Repo) Publish(image string, rel ota.Release) error {
 		return errors.New("give at least one channel to publish in (like stable)")
 	}
 	for _, c := range rel.Channels {
-		if err := CheckChannel(c); err != nil {
+		if err := ota.CheckChannel(c); err != nil {
 			return err
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"roomkit/images/disk"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"roomkit/images"
 	"roomkit/ota"
 )
 
@@ -53,7 +53,7 @@ func squashfs(t *testing.T, version, target, kernel string, extra ...string) str
 // diskImage writes a sparse kit disk image with root in its p2.
 func diskImage(t *testing.T, root string) string {
 	t.Helper()
-	l, err := images.NewLayout(images.MinDiskSize, images.HostHash("roomkit"), "amd64")
+	l, err := disk.NewLayout(disk.MinDiskSize, disk.HostHash("roomkit"), "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func diskImage(t *testing.T, root string) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := f.Truncate(images.MinDiskSize); err != nil {
+	if err := f.Truncate(disk.MinDiskSize); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.WritePartitionTables(f); err != nil {
@@ -73,7 +73,7 @@ func diskImage(t *testing.T, root string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt(b, images.Root2Offset); err != nil {
+	if _, err := f.WriteAt(b, disk.Root2Offset); err != nil {
 		t.Fatal(err)
 	}
 	return p

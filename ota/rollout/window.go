@@ -123,22 +123,34 @@ func NextOpen(t time.Time, loc *time.Location, w ota.Window) time.Time {
 	return nextOpen(u, sp)
 }
 
-// nextOpen walks the periods of constant UTC offset from u (outside the
-// window). Within one the wall clock runs evenly, so the window opens
-// exactly when it shows start; else it may open at the jump to the next.
+// nextOpen is the first moment from u (outside the window) that the
+// window opens; the zero time if the zone jumps too often to tell.
 func nextOpen(u time.Time, sp span) time.Time {
-	for range maxZones {
-		_, end := u.ZoneBounds()
-		at := u.Add(mod24h(sp.start - wallClock(u)))
-		if end.IsZero() || at.Before(end) {
-			return at
-		}
-		u = end
-		if sp.contains(wallClock(u)) {
-			return u
-		}
+	if at, ok := crossing(u, sp, sp.start, true); ok {
+		return at
 	}
 	return time.Time{}
+}
+
+// crossing walks the periods of constant UTC offset from u to the first
+// moment the wall clock shows edge, or a jump lands inside the window
+// (inside true) or outside it (false). Within one period the wall clock
+// runs evenly, so the edge comes exactly when it shows; else the
+// crossing may be the jump to the next period. ok false after maxZones
+// periods, at the last one's start.
+func crossing(u time.Time, sp span, edge time.Duration, inside bool) (at time.Time, ok bool) {
+	for range maxZones {
+		_, end := u.ZoneBounds()
+		at := u.Add(mod24h(edge - wallClock(u)))
+		if end.IsZero() || at.Before(end) {
+			return at, true
+		}
+		u = end
+		if sp.contains(wallClock(u)) == inside {
+			return u, true
+		}
+	}
+	return u, false
 }
 
 // lastOpen is the moment the window opened for u, which is inside it:
@@ -164,18 +176,8 @@ func lastOpen(u time.Time, sp span) time.Time {
 // nextClose is the first moment after u, which is inside the window,
 // that the wall clock leaves it.
 func nextClose(u time.Time, sp span) time.Time {
-	for range maxZones {
-		_, end := u.ZoneBounds()
-		at := u.Add(mod24h(sp.end - wallClock(u)))
-		if end.IsZero() || at.Before(end) {
-			return at
-		}
-		u = end
-		if !sp.contains(wallClock(u)) {
-			return u
-		}
-	}
-	return u
+	at, _ := crossing(u, sp, sp.end, false)
+	return at
 }
 
 // Jitter is how long after the window opens this device should install,

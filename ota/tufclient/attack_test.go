@@ -265,21 +265,7 @@ func TestAttackMirror(t *testing.T) {
 		}, "the download server stopped sending for 1 s"},
 		{"slow drip", "/metadata/timestamp.json", func(f *fixture) http.HandlerFunc {
 			b := f.metaFile("timestamp.json")
-			return func(w http.ResponseWriter, r *http.Request) {
-				tick := time.NewTicker(20 * time.Millisecond)
-				defer tick.Stop()
-				for i := range b {
-					if _, err := w.Write(b[i : i+1]); err != nil {
-						return
-					}
-					w.(http.Flusher).Flush()
-					select {
-					case <-r.Context().Done():
-						return
-					case <-tick.C:
-					}
-				}
-			}
+			return func(w http.ResponseWriter, r *http.Request) { drip(w, r, b) }
 		}, "the download server sent only "},
 		{"10 MB timestamp", "/metadata/timestamp.json", func(f *fixture) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {

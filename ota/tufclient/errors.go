@@ -144,26 +144,28 @@ func versionSentence(msg, file string, f *fetcher, ts *metadata.Metadata[metadat
 		// "expected targets.json version X, got Y": go-tuf prints the new
 		// version first, the trusted one second.
 		return fmt.Sprintf("version rollback refused: snapshot.json names targets.json version %s, the kit already trusted version %s", a, b)
+	case file == "snapshot.json" && ts != nil:
+		return mixed("timestamp.json", file, ts.Signed.Meta, f)
 	case file == "snapshot.json":
-		named := "?"
-		if ts != nil {
-			if m := ts.Signed.Meta["snapshot.json"]; m != nil {
-				named = strconv.FormatInt(m.Version, 10)
-			}
-		}
-		return fmt.Sprintf("mixed metadata refused: timestamp.json names snapshot.json version %s, the update server sent version %s", named, sentVersion(f))
+		return mixed("timestamp.json", file, nil, f)
+	case file == "targets.json" && snap != nil:
+		return mixed("snapshot.json", file, snap.Signed.Meta, f)
 	case file == "targets.json":
-		named := "?"
-		if snap != nil {
-			if m := snap.Signed.Meta["targets.json"]; m != nil {
-				named = strconv.FormatInt(m.Version, 10)
-			}
-		}
-		return fmt.Sprintf("mixed metadata refused: snapshot.json names targets.json version %s, the update server sent version %s", named, sentVersion(f))
+		return mixed("snapshot.json", file, nil, f)
 	case file == "root.json":
 		return fmt.Sprintf("version rollback refused: %s is not the next root version (expected %s, got %s)", path.Base(f.lastURL), a, b)
 	}
 	return "version rollback refused: " + msg
+}
+
+// mixed says that signer's meta names another version of file than the
+// server sent.
+func mixed(signer, file string, meta map[string]*metadata.MetaFiles, f *fetcher) string {
+	named := "?"
+	if m := meta[file]; m != nil {
+		named = strconv.FormatInt(m.Version, 10)
+	}
+	return fmt.Sprintf("mixed metadata refused: %s names %s version %s, the update server sent version %s", signer, file, named, sentVersion(f))
 }
 
 // sentVersion reads the version of the last fetched file.

@@ -34,6 +34,24 @@ func blockUntilGone(w http.ResponseWriter, r *http.Request) {
 	<-r.Context().Done()
 }
 
+// drip sends b a byte every 20 ms, until it ends or the client goes
+// away: a server far too slow to wait for.
+func drip(w http.ResponseWriter, r *http.Request, b []byte) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := range b {
+		if _, err := w.Write(b[i : i+1]); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 func TestFetch(t *testing.T) {
 	image := randomBytes(t, 100_000)
 	const file = "/targets/releases/1.0.0/abc.sim.root"
@@ -86,19 +104,7 @@ func TestFetch(t *testing.T) {
 		{name: "slow drip", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100000")
 			w.WriteHeader(http.StatusOK)
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for i := 0; ; i++ {
-				if _, err := w.Write(image[i : i+1]); err != nil {
-					return
-				}
-				w.(http.Flusher).Flush()
-				select {
-				case <-r.Context().Done():
-					return
-				case <-tick.C:
-				}
-			}
+			drip(w, r, image)
 		}, wantErr: "the download server sent only "},
 		{name: "redirect loop", handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, r.URL.Path, http.StatusFound)

@@ -281,36 +281,18 @@ func metaOf(v int64, b []byte) *metadata.MetaFiles {
 	return m
 }
 
+// sign signs m (any role's metadata) with s alone and returns its bytes.
 func (f *fixture) sign(m interface {
 	ClearSignatures()
+	Sign(signature.Signer) (*metadata.Signature, error)
+	ToBytes(pretty bool) ([]byte, error)
 }, s signature.Signer) []byte {
 	f.t.Helper()
-	var b []byte
-	var err error
-	switch m := m.(type) {
-	case *metadata.Metadata[metadata.TargetsType]:
-		m.ClearSignatures()
-		if _, err = m.Sign(s); err == nil {
-			b, err = m.ToBytes(true)
-		}
-	case *metadata.Metadata[metadata.SnapshotType]:
-		m.ClearSignatures()
-		if _, err = m.Sign(s); err == nil {
-			b, err = m.ToBytes(true)
-		}
-	case *metadata.Metadata[metadata.RootType]:
-		m.ClearSignatures()
-		if _, err = m.Sign(s); err == nil {
-			b, err = m.ToBytes(true)
-		}
-	case *metadata.Metadata[metadata.TimestampType]:
-		m.ClearSignatures()
-		if _, err = m.Sign(s); err == nil {
-			b, err = m.ToBytes(true)
-		}
-	default:
-		f.t.Fatalf("cannot sign %T", m)
+	m.ClearSignatures()
+	if _, err := m.Sign(s); err != nil {
+		f.t.Fatal(err)
 	}
+	b, err := m.ToBytes(true)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
-// Package images assembles the kit's gokrazy-format disk images and writes
-// them to disks.
-//
-// The layout is the one gokrazy's init and update handlers expect (see
-// gokrazy's packer and rootdev): a hybrid MBR, a GPT with its entries at
-// LBA 2, then
+// Package disk is the kit's disk layout: the partition tables gokrazy's
+// init and update handlers expect (see gokrazy's packer and rootdev): a
+// hybrid MBR, a GPT with its entries at LBA 2, then
 //
 //	p1  boot   100 MiB  FAT16 (one FAT): kernel, loader, cmdline.txt
 //	p2  root   500 MiB  squashfs, the active root at first
@@ -13,7 +10,10 @@
 // Partition GUIDs follow gok's scheme, 60c24cc1-f3f9-427a-8199-<fnv32a of
 // the hostname>00<partition number>, so the kernel's
 // root=PARTUUID=<p1>/PARTNROFF=1 finds p2 and gokrazy finds /perm.
-package images
+//
+// It is its own package so that what reads images (the release tool)
+// need not import what builds them.
+package disk
 
 import (
 	"bytes"
@@ -49,10 +49,10 @@ const (
 
 // GPT partition type GUIDs.
 const (
-	typeEFISystem   = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-	typeLinuxData   = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
-	typeRootAMD64   = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
-	typeRootARM64   = "B921B045-1DF0-41C3-AF44-4C6F280D3FAE"
+	TypeEFISystem   = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+	TypeLinuxData   = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+	TypeRootAMD64   = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+	TypeRootARM64   = "B921B045-1DF0-41C3-AF44-4C6F280D3FAE"
 	gokrazyGUIDBase = "60c24cc1-f3f9-427a-8199"
 )
 
@@ -89,21 +89,21 @@ func PartUUID(hostHash uint32, n int) string {
 // partitions have rootType. It fails when the disk is too small.
 func NewLayout(diskSize int64, hostHash uint32, arch string) (Layout, error) {
 	if diskSize < MinDiskSize {
-		return Layout{}, fmt.Errorf("the disk holds %s, the kit needs at least %s", humanBytes(diskSize), humanBytes(MinDiskSize))
+		return Layout{}, fmt.Errorf("the disk holds %s, the kit needs at least %s", HumanBytes(diskSize), HumanBytes(MinDiskSize))
 	}
-	rootType := typeRootARM64
+	rootType := TypeRootARM64
 	if arch == "amd64" {
-		rootType = typeRootAMD64
+		rootType = TypeRootAMD64
 	}
 	// /perm ends before the backup GPT, on a sector boundary.
 	lastUsable := diskSize/SectorSize - 1 - gptSectors
 	permSize := (lastUsable+1)*SectorSize - PermOffset
 	l := Layout{DiskSize: diskSize, DiskGUID: PartUUID(hostHash, 0)}
 	l.Partitions = [4]Partition{
-		{1, "boot", BootOffset, BootSize, typeEFISystem, PartUUID(hostHash, 1)},
+		{1, "boot", BootOffset, BootSize, TypeEFISystem, PartUUID(hostHash, 1)},
 		{2, "root2", Root2Offset, RootSize, rootType, PartUUID(hostHash, 2)},
-		{3, "root3", Root3Offset, RootSize, typeLinuxData, PartUUID(hostHash, 3)},
-		{4, "perm", PermOffset, permSize, typeLinuxData, PartUUID(hostHash, 4)},
+		{3, "root3", Root3Offset, RootSize, TypeLinuxData, PartUUID(hostHash, 3)},
+		{4, "perm", PermOffset, permSize, TypeLinuxData, PartUUID(hostHash, 4)},
 	}
 	return l, nil
 }
@@ -270,7 +270,8 @@ func (l Layout) HostHashOf() (uint32, error) {
 	return h, nil
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a size the way people read it: "7.5 GiB", "500 MiB".
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
