@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,14 +62,53 @@ func (s *Server) apiWho(r *http.Request, tok apiToken) codeAttempt {
 	}
 }
 
+// apiListRooms serves GET /api/v1/admin/rooms: the rooms matching the
+// filters, a JSON array as before issue 14. With page or per_page it
+// answers one page; X-Total-Count always says how many rooms match, and
+// a paged answer has an RFC 8288 Link header (first, prev, next, last).
 func (s *Server) apiListRooms(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	rooms, err := s.roomsFor(tok.principal())
+	q := r.URL.Query()
+	f, err := parseFleetQuery(q, false)
+	if err == nil {
+		err = checkFleetParams(q)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiErrorBody{err.Error()})
+		return
+	}
+	res, err := s.fleetRooms(f, tok.principal().groups)
 	if err != nil {
 		s.log.Error("list rooms", "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"Could not list the rooms."})
 		return
 	}
-	writeJSON(w, http.StatusOK, rooms)
+	w.Header().Set("X-Total-Count", strconv.Itoa(res.Total))
+	if f.PerPage > 0 {
+		w.Header().Set("Link", s.fleetLinks(f, res))
+	}
+	writeJSON(w, http.StatusOK, res.Rooms)
+}
+
+// fleetLinks is the Link header of a page of the API's room list.
+func (s *Server) fleetLinks(f fleetQuery, res fleetPage) string {
+	link := func(page int, rel string) string {
+		v := f.values(page)
+		if page == 1 {
+			v.Set("page", "1") // the API's default is unpaged
+		}
+		if f.PerPage == fleetPerPage {
+			v.Set("per_page", strconv.Itoa(f.PerPage))
+		}
+		return fmt.Sprintf(`<%s/api/v1/admin/rooms?%s>; rel="%s"`, s.url, v.Encode(), rel)
+	}
+	links := []string{link(1, "first")}
+	if f.Page > 1 {
+		links = append(links, link(min(f.Page-1, res.Pages), "prev"))
+	}
+	if f.Page < res.Pages {
+		links = append(links, link(f.Page+1, "next"))
+	}
+	return strings.Join(append(links, link(res.Pages, "last")), ", ")
 }
 
 // parsePairRequest decodes the JSON body of POST /api/v1/admin/pairings.

@@ -225,3 +225,82 @@ func TestBrowserAlerts(t *testing.T) {
 	}
 	b.Screenshot("admin-alerts-acknowledged.png")
 }
+
+// TestBrowserFleet drives the rooms page as a fleet view in Chromium:
+// the counts on top, filtering with the form (the filters land in the
+// URL), the rows saying what is wrong, and the pages.
+func TestBrowserFleet(t *testing.T) {
+	b := chromium.New(t)
+	e := newEnv(t)
+	if err := e.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	seedFleet(t, e.srv.db, now, 0, fiveRooms)
+	seedFleet(t, e.srv.db, now, len(fiveRooms), generatedFleet(120))
+	b.Do("sign in",
+		chromedp.Navigate(e.ts.URL+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
+		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pager`)))
+	c := wantCounts(append(append([]fleetRoom{}, fiveRooms...), generatedFleet(120)...))
+	if want := fmt.Sprintf("125 rooms · %d need attention · %d offline", c.Attention, c.Offline); b.Text("#counts") != want {
+		t.Errorf("counts %q, want %q", b.Text("#counts"), want)
+	}
+	if first := b.Text("table.rooms tbody tr:first-child"); !strings.Contains(first, "Cellar") || !strings.Contains(first, "Camera: not found") {
+		t.Errorf("the first row is not the failed room saying why: %q", first)
+	}
+	b.Screenshot("admin-fleet.png")
+
+	b.Do("filter: failed health, offline",
+		chromedp.SetValue(chromedp.CSS(`#health`), "failed"),
+		chromedp.SetValue(chromedp.CSS(`#online`), "false"),
+		chromedp.Click(chromedp.CSS(`#apply`)),
+		chromedp.WaitVisible(chromedp.CSS(`#clear`)))
+	loc := chromium.Eval[string](b, "location.href")
+	if !strings.Contains(loc, "health=failed") || !strings.Contains(loc, "online=false") {
+		t.Errorf("the filters are not in the URL: %s", loc)
+	}
+	table := b.Text("table.rooms")
+	for _, want := range []string{"Cellar", "Camera: not found", "Speakerphone: echo canceller off", "Offline"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("filtered table lacks %q: %q", want, table)
+		}
+	}
+	if strings.Contains(table, "Online") {
+		t.Errorf("an online room in the offline view: %q", table)
+	}
+	b.Screenshot("admin-fleet-filtered.png")
+
+	// The bookmark: the same URL opened fresh shows the same view.
+	b.Do("open the bookmarked view", chromedp.Navigate(loc), chromedp.WaitVisible(chromedp.CSS(`#clear`)))
+	if b.Value("#health") != "failed" || b.Value("#online") != "false" || b.Text("table.rooms") != table {
+		t.Errorf("the bookmarked view differs: health %q, online %q", b.Value("#health"), b.Value("#online"))
+	}
+
+	b.Do("search and page",
+		chromedp.Click(chromedp.CSS(`#clear`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pager`)),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "room 000"),
+		chromedp.SetValue(chromedp.CSS(`#sort`), "name"),
+		chromedp.Click(chromedp.CSS(`#apply`)),
+		chromedp.WaitReady(chromedp.CSS(`#q[value="room 000"]`)))
+	if s := b.Text("#showing"); !strings.Contains(s, "100 matching") || !strings.Contains(s, "page 1 of 2") {
+		t.Errorf("search: %q", s)
+	}
+	b.Do("next page", chromedp.Click(chromedp.CSS(`#next`)), chromedp.WaitVisible(chromedp.CSS(`#prev`)))
+	if s := b.Text("#showing"); !strings.Contains(s, "rooms 51–100 of 100") {
+		t.Errorf("page 2: %q", s)
+	}
+	if first := b.Text("table.rooms tbody tr:first-child"); !strings.Contains(first, "Room 00050") {
+		t.Errorf("page 2 starts with %q", first)
+	}
+	b.Do("needs attention", chromedp.Click(chromedp.CSS(`#counts a.warn`)),
+		chromedp.WaitReady(chromedp.CSS(`#attention option[value="true"][selected]`)))
+	if s := b.Text("#showing"); !strings.Contains(s, fmt.Sprintf("%d matching", c.Attention)) {
+		t.Errorf("needs attention: %q", s)
+	}
+	t.Logf("screenshots in %s", b.Artifacts)
+}

@@ -322,8 +322,14 @@ func (s *Server) listRooms() ([]Room, error) {
 // queryRooms returns the rooms (where: "" for all, or "WHERE …" with
 // args) with their freshest status.
 func (s *Server) queryRooms(where string, args ...any) ([]Room, error) {
+	return s.scanRooms(where+" ORDER BY name COLLATE NOCASE, id", args...)
+}
+
+// scanRooms reads the rooms tail ("WHERE … ORDER BY …") selects, with
+// their freshest status.
+func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
 	rows, err := s.db.Query(`SELECT id, name, location, time_zone, grp, state, version, devices, last_seen, health, ota
-		FROM rooms `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
+		FROM rooms `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}
@@ -487,14 +493,20 @@ func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare("UPDATE rooms SET state = ?, version = ?, devices = ?, last_seen = ?, health = COALESCE(?, health), ota = COALESCE(?, ota) WHERE id = ?")
+	// A report left out (NULL) keeps the stored one and what the fleet
+	// view derived from it (migration 10).
+	stmt, err := tx.Prepare(`UPDATE rooms SET state = ?1, version = ?2, devices = ?3, last_seen = ?4,
+		health = COALESCE(?5, health), ota = COALESCE(?6, ota),
+		health_status = COALESCE(?7, health_status), update_state = COALESCE(?8, update_state),
+		attention = ` + attentionSQL("COALESCE(?7, health_status)", "COALESCE(?8, update_state)") + ` WHERE id = ?9`)
 	if err != nil {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer stmt.Close()
 	for _, r := range batch {
 		devices, _ := json.Marshal(r.st.devices)
-		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), otaColumn(r.st.update), r.id); err != nil {
+		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), otaColumn(r.st.update),
+			healthStatusColumn(r.st.health), updateStateColumn(r.st.update), r.id); err != nil {
 			return fmt.Errorf("flush heartbeat of %s: %w", r.id, err)
 		}
 	}
