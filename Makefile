@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup setup-test build demo test vet cross image test-kernel fuzz bench clean
+.PHONY: all setup setup-test build demo test vet cross image test-kernel powercut fuzz bench clean
 
 all: build
 
@@ -59,6 +59,13 @@ image:
 # and says whether it is bit-for-bit the committed vmlinuz.
 test-kernel:
 	images/kernel/testdevices/check.sh
+
+# Power cuts (kill -9 of QEMU) at random moments of over-the-air updates on
+# the QEMU kit, N of them (default 10): prints "N runs: N booted a good
+# root, M finished the update later" (images/ota_test.go).
+powercut:
+	@scripts/setup-image.sh
+	$(GO) test -run '^TestQEMUPowerCut$$' -v -timeout 0 ./images -powercut.n $(or $(N),10)
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz.sh

@@ -200,6 +200,10 @@ func kitBinaries(ctx context.Context, cfg Config, out string, log *slog.Logger) 
 	script := filepath.Join(cfg.Repo, "scripts", "build-static.sh")
 	cmd := exec.CommandContext(ctx, script, cfg.Target.GOARCH, out)
 	cmd.Dir = cfg.Repo
+	// roomd reports the image's version (roomctl status, the heartbeat)
+	// and its update agent compares releases with it: it must be the one
+	// in the root's sbom, not the checkout's git describe.
+	cmd.Env = append(os.Environ(), "VERSION="+cfg.Version)
 	if b, err := cmd.CombinedOutput(); err == nil {
 		return out, nil
 	} else {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,6 +278,16 @@ func pairKit(t *testing.T, ctx context.Context, portalURL, apiToken, code, name 
 type controlServer struct {
 	port    int
 	pending chan probeAction
+
+	mu     sync.Mutex
+	served map[string]time.Time // when each file's last request came in (the update test times pushes)
+}
+
+// servedAt is when path was last requested; zero: never.
+func (c *controlServer) servedAt(path string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.served[path]
 }
 
 func newControlServer(t *testing.T, addr string, files map[string]string) *controlServer {
@@ -284,7 +295,7 @@ func newControlServer(t *testing.T, addr string, files map[string]string) *contr
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &controlServer{port: ln.Addr().(*net.TCPAddr).Port, pending: make(chan probeAction, 1)}
+	c := &controlServer{port: ln.Addr().(*net.TCPAddr).Port, pending: make(chan probeAction, 1), served: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /action", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -295,7 +306,12 @@ func newControlServer(t *testing.T, addr string, files map[string]string) *contr
 		}
 	})
 	for path, file := range files {
-		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, file) })
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			c.mu.Lock()
+			c.served[path] = time.Now()
+			c.mu.Unlock()
+			http.ServeFile(w, r, file)
+		})
 	}
 	hs := &http.Server{Handler: mux}
 	go hs.Serve(ln)

@@ -8,6 +8,10 @@
 # cross build beside two emulated guests, a guest's one CPU fell so far
 # behind that LiveKit's connection timeout in the kit ran out (measured
 # 2026-12-05; docs/benchmarks.md).
+#
+# ./images takes the longest: its over-the-air update test boots a kit about
+# twenty times (power cuts included), beside the other QEMU tests; hence
+# go test's 60-minute timeout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ARTIFACTS=${ARTIFACTS:-$(pwd)/artifacts}
@@ -28,7 +32,7 @@ timed() {
   fi
 }
 
-timed "go test -race ./..." go test -race -timeout 30m ./...
+timed "go test -race ./..." go test -race -timeout 60m ./...
 timed "static cross build (make cross)" make --no-print-directory cross
 timed "test kernel smoke boot (smoke.sh)" images/kernel/testdevices/smoke.sh
 timed "fuzzing (scripts/fuzz.sh)" scripts/fuzz.sh

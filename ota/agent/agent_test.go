@@ -579,3 +579,36 @@ func TestTenUpdates(t *testing.T) {
 		t.Errorf("%d testboots for ten updates", n)
 	}
 }
+
+// TestTrialProblems: a trial is judged against the kit's state before
+// the update: checks that had failed already (a USB speaker without a
+// microphone) do not fail it, new failures and a lost or other camera do.
+func TestTrialProblems(t *testing.T) {
+	noMic := func(camera string) health.Report {
+		return health.Report{Status: health.Failed, Checks: []health.Node{
+			{Name: health.NameCamera, Status: health.OK, Detail: camera},
+			{Name: health.NameSpeakerphone, Status: health.OK, Detail: "QEMU USB Audio", Checks: []health.Node{
+				{Name: health.NameMicrophone, Status: health.Failed, Detail: "no microphone"},
+			}},
+		}}
+	}
+	tests := []struct {
+		name          string
+		before, trial health.Report
+		want          []string
+	}{
+		{"healthy before and after", healthy("vivid", "Jabra"), healthy("vivid", "Jabra"), nil},
+		{"a check that failed before fails still", noMic("vivid"), noMic("vivid"), nil},
+		{"a new failure", healthy("vivid", "QEMU USB Audio"), noMic("vivid"), []string{"Microphone: no microphone"}},
+		{"the camera is gone", healthy("vivid", "Jabra Speak 510"), noCamera(), []string{"Camera: camera not found"}},
+		{"another camera, the old failure kept", noMic("vivid"), noMic("sim"), []string{"Camera: sim instead of vivid as before the update"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := trialProblems(tt.trial, fingerprint(tt.before), failedChecks(tt.before))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("trialProblems = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

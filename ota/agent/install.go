@@ -40,7 +40,8 @@ func (a *Agent) install(ctx context.Context) (time.Duration, error) {
 		}
 		return 0, nil
 	}
-	a.s.Fingerprint = fingerprint(a.cfg.Host.Health(now))
+	before := a.cfg.Host.Health(now)
+	a.s.Fingerprint, a.s.FailingBefore = fingerprint(before), failedChecks(before)
 	a.s.Phase, a.s.TrialDeadline = phaseTestbootSet, int(a.cfg.Deadline/time.Second)
 	if err := a.save(); err != nil {
 		release()

@@ -76,6 +76,11 @@ type state struct {
 	TrialDeadline int      `json:"trial_deadline_s,omitempty"`
 	Verdict       string   `json:"verdict,omitempty"` // why the trial failed
 	Fingerprint   []device `json:"fingerprint,omitempty"`
+	// FailingBefore names the checks that had already failed before the
+	// update (a USB speaker without a microphone): the trial holds the
+	// new root to the kit's state before it, so a release that fixes a
+	// failing check can still be installed.
+	FailingBefore []string `json:"failing_before,omitempty"`
 	// Floor is the highest version ever committed here: nothing at or
 	// below it is installed again (an image rollback).
 	Floor   string      `json:"floor,omitempty"`

@@ -136,6 +136,7 @@ func (a *Agent) clearTarget() {
 	s := &a.s
 	s.Target, s.Phase, s.Written, s.Attempts, s.Verdict = nil, phaseIdle, 0, 0, ""
 	s.TrialStarted, s.Fingerprint, s.InstallNow, s.Error, s.TrialRestarts = time.Time{}, nil, false, "", 0
+	s.FailingBefore = nil
 	s.TrialDeadline = 0
 }
 
@@ -158,7 +159,7 @@ func (a *Agent) judgeTrial(ctx context.Context) (time.Duration, error) {
 	if a.s.Verdict != "" {
 		return a.rollback(ctx)
 	}
-	problems := trialProblems(a.cfg.Host.Health(now), a.s.Fingerprint)
+	problems := trialProblems(a.cfg.Host.Health(now), a.s.Fingerprint, a.s.FailingBefore)
 	elapsed := now.Sub(a.s.TrialStarted)
 	if len(problems) == 0 {
 		if a.healthySince.IsZero() {
@@ -252,13 +253,14 @@ func (a *Agent) finish() error {
 }
 
 // trialProblems are the reasons the trial root is not healthy: the
-// failed checks, and a camera or speakerphone that was there before the
-// update and is not now (or is another one).
-func trialProblems(h health.Report, before []device) []string {
+// failed checks that had not failed before the update (failingBefore),
+// and a camera or speakerphone that was there before the update and is
+// not now (or is another one).
+func trialProblems(h health.Report, before []device, failingBefore []string) []string {
 	var out []string
 	if !h.Healthy() {
 		for _, p := range h.Problems() {
-			if p.Status == health.Failed {
+			if p.Status == health.Failed && !slices.Contains(failingBefore, p.Name) {
 				out = append(out, p.Line())
 			}
 		}
@@ -281,6 +283,18 @@ func trialProblems(h health.Report, before []device) []string {
 			}
 		case b.Name != "" && n.Name != "" && n.Name != b.Name:
 			out = append(out, fmt.Sprintf("%s: %s instead of %s as before the update", b.Check, n.Name, b.Name))
+		}
+	}
+	return out
+}
+
+// failedChecks names the checks that fail in h (causes only, as
+// Problems lists them).
+func failedChecks(h health.Report) []string {
+	var out []string
+	for _, p := range h.Problems() {
+		if p.Status == health.Failed {
+			out = append(out, p.Name)
 		}
 	}
 	return out

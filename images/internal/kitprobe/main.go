@@ -65,7 +65,13 @@ func main() {
 	control := flag.String("control", "", "the host test's control server (A/B actions); empty: none")
 	fwd := flag.String("forward", "", "forward this listen address to roomd's control API (the kit test's roomctl); empty: none")
 	roomdLog := flag.Bool("roomd-log", false, "copy roomd's log lines to -out too")
+	cameraAtStart := flag.String("camera-at-start", "", "unbind: take vivid away as soon as the probe starts (an image whose camera is gone, for the update test's rollback)")
 	flag.Parse()
+	if *cameraAtStart != "" {
+		if err := camera(*cameraAtStart); err != nil {
+			fmt.Fprintf(os.Stderr, "kitprobe: %v\n", err)
+		}
+	}
 	f, err := os.OpenFile(*out, os.O_WRONLY, 0)
 	if err != nil {
 		os.Exit(1)
