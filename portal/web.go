@@ -96,6 +96,7 @@ type page struct {
 	AuditActions    []string
 	AuditCSV        string // the export's URL with the filter
 	Alerts          *alertsPage
+	Profiles        *profilesPage
 	// OpenAlerts is the count the nav shows beside "Alerts".
 	OpenAlerts int
 }
