@@ -536,7 +536,7 @@ func checkProfileName(name string) (string, *httpError) {
 
 // badValues is a 400 with profile.Check's sentence.
 func badValues(what string, err error) *httpError {
-	msg := strings.TrimPrefix(err.Error(), "profile: ")
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "profile: "), "json: ")
 	return errorf(http.StatusBadRequest, "%s: %s.", what, strings.ReplaceAll(msg, "\n", "; "))
 }
 
