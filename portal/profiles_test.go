@@ -304,7 +304,9 @@ func TestProfileUpdatePolicy(t *testing.T) {
 	}{
 		{"profile over the fleet", func() {}, "beta", "22:00"},
 		{"group policy over the profile", func() { put("/api/v1/admin/update-policy/group:east", `{"channel":"stable"}`) }, "stable", "22:00"},
-		{"room override over the profile", func() { put("/api/v1/admin/rooms/"+f.east+"/config", `{"update_window":{"start":"02:00","end":"03:00"}}`) }, "stable", "02:00"},
+		{"room override over the profile", func() {
+			put("/api/v1/admin/rooms/"+f.east+"/config", `{"update_window":{"start":"02:00","end":"03:00"}}`)
+		}, "stable", "02:00"},
 		{"room policy over all", func() { put("/api/v1/admin/update-policy/room:"+f.east, `{"window":{"start":"05:00","end":"06:00"}}`) }, "stable", "05:00"},
 	} {
 		tc.setup()
