@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"roomkit/internal/textfield"
 	"roomkit/ota"
 	"roomkit/profile"
 	"roomkit/settings"
@@ -494,3 +495,54 @@ func TestProfileWebForms(t *testing.T) {
 		t.Errorf("east's layers: %+v", v.Layers)
 	}
 }
+
+// FuzzConfigHeartbeat: a heartbeat's config status is accepted only when
+// it passes profile.Status.Check and its reasons are one line each.
+func FuzzConfigHeartbeat(f *testing.F) {
+	f.Add([]byte(withConfig(`{"revision":"0123456789abcdef","state":"applied"}`)))
+	f.Add([]byte(withConfig(`{"revision":"0123456789abcdef","state":"rejected","rejected":[{"field":"language","reason":"en only"}]}`)))
+	f.Add([]byte(withConfig(`{"revision":"0123456789abcdef","state":"rejected","rejected":[{"field":"gpio","reason":"no GPIO17\u2028"}]}`)))
+	f.Add([]byte(withConfig(`null`)))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		hb, err := parseHeartbeat(body)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if c := hb.Config; c != nil {
+			if err := c.Check(); err != nil {
+				t.Fatalf("accepted %+v: %v", c, err)
+			}
+			for _, r := range c.Rejected {
+				if textfieldErr(r.Reason) {
+					t.Fatalf("accepted the reason %q", r.Reason)
+				}
+			}
+		}
+	})
+}
+
+// FuzzProfileInput: an accepted profile body has a name and values that
+// pass profile.Check.
+func FuzzProfileInput(f *testing.F) {
+	f.Add([]byte(`{"name":"Standard","values":{"volume":40,"camera":{"name":"Logitech"}}}`))
+	f.Add([]byte(`{"name":"X","values":null}`))
+	f.Add([]byte(`{"name":" ","values":{"display_rotation":45}}`))
+	f.Add([]byte(`{"name":"Y","values":{"gpio":{"mute_button":"GPIO17","active_low":true},"update_window":{"start":"01:00","end":"04:00"}}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		name, v, herr := parseProfileInput(body)
+		if herr != nil {
+			if herr.msg == "" || herr.status != http.StatusBadRequest {
+				t.Fatalf("refusal %d %q", herr.status, herr.msg)
+			}
+			return
+		}
+		if name == "" || len([]rune(name)) > maxProfileName || v.Check() != nil {
+			t.Fatalf("accepted %q %+v", name, v)
+		}
+	})
+}
+
+func textfieldErr(s string) bool { return textfield.Check(s, 200) != nil }
