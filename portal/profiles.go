@@ -943,3 +943,39 @@ func (s *Server) groupProfiles() (map[string]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// addConfigProblems adds to the rows of rooms whose kit rejected their
+// current configuration what it rejected, in words (one query per page).
+func (s *Server) addConfigProblems(rows []roomView) {
+	if len(rows) == 0 {
+		return
+	}
+	args := make([]any, len(rows))
+	at := map[string]int{}
+	for i, r := range rows {
+		args[i], at[r.ID] = r.ID, i
+	}
+	q := `SELECT cs.room_id, cs.revision, cs.rejected, cs.at, rc.effective FROM config_status cs
+		JOIN room_config rc ON rc.room_id = cs.room_id
+		WHERE cs.state = 'rejected' AND rc.effective != '' AND cs.room_id IN (?` + strings.Repeat(", ?", len(rows)-1) + ")"
+	res, err := s.db.Query(q, args...)
+	if err != nil {
+		s.logStoreError("read config statuses", err)
+		return
+	}
+	defer res.Close()
+	for res.Next() {
+		var id, eff, rej string
+		rep := reportedStatus{State: profile.Rejected}
+		var when int64
+		if err := res.Scan(&id, &rep.Revision, &rej, &when, &eff); err != nil {
+			s.logStoreError("read config statuses", err)
+			return
+		}
+		_ = json.Unmarshal([]byte(rej), &rep.Rejected)
+		cur := kitConfig(storedValues(eff))
+		if st := statusFor(&cur, &rep); st.State == profile.Rejected {
+			rows[at[id]].Problems = append(rows[at[id]].Problems, "Configuration "+st.Words)
+		}
+	}
+}

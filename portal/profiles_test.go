@@ -191,6 +191,9 @@ func TestProfileHeartbeat(t *testing.T) {
 	rev := a.Config.Revision
 	rejected := `{"revision":"` + rev + `","state":"rejected","rejected":[{"field":"language","reason":"this kit's screen speaks en only"}]}`
 	beatConfig(t, e, f.eastTok, withConfig(rejected))
+	if rows := roomsPage(t, e); !strings.Contains(rows, "Configuration rejected because screen language: this kit&#39;s screen speaks en only") {
+		t.Errorf("the rooms page does not flag the rejection: %s", rows)
+	}
 	st := f.config(t, f.east).Status
 	if st.State != profile.Rejected || st.Words != "rejected because screen language: this kit's screen speaks en only" ||
 		st.Reported == nil || st.Reported.Revision != rev {
@@ -206,6 +209,9 @@ func TestProfileHeartbeat(t *testing.T) {
 	}
 	if st := f.config(t, f.east).Status; st.State != kitApplying || st.Reported.State != profile.Rejected {
 		t.Errorf("an old revision's rejection: %+v", st)
+	}
+	if rows := roomsPage(t, e); strings.Contains(rows, "Configuration rejected") {
+		t.Errorf("the rooms page still shows an old revision's rejection")
 	}
 	beatConfig(t, e, f.eastTok, withConfig(`{"revision":"`+a.Config.Revision+`","state":"applied"}`))
 	if st := f.config(t, f.east).Status; st.State != profile.Applied || st.Words != "applied" {
@@ -546,3 +552,17 @@ func FuzzProfileInput(f *testing.F) {
 }
 
 func textfieldErr(s string) bool { return textfield.Check(s, 200) != nil }
+
+// roomsPage is the rooms page as an owner sees it.
+func roomsPage(t *testing.T, e *env) string {
+	t.Helper()
+	if err := e.srv.CreateAdmin("rooms@example.com", "correct4horse"); err != nil && !strings.Contains(err.Error(), "exists") {
+		t.Fatal(err)
+	}
+	br := e.browser()
+	code, page := br.login("rooms@example.com", "correct4horse")
+	if code != 200 {
+		t.Fatalf("login: %d %s", code, page)
+	}
+	return page
+}

@@ -484,6 +484,7 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 	for _, rm := range fv.rooms {
 		p.Rooms = append(p.Rooms, newRoomView(rm, now))
 	}
+	s.addConfigProblems(p.Rooms)
 	// The room a notice is about may be on another page.
 	named := func() string {
 		rm, _, _ := s.findRoom(q.Get("room"))
