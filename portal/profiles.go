@@ -274,7 +274,7 @@ type roomConfigView struct {
 	Status configStatusView `json:"status"`
 }
 
-// configRow reads what one room's configuration needs.
+// configSelect reads what rooms' configurations are made of.
 const configSelect = `SELECT r.id, r.name, r.time_zone, r.grp, rc.overrides,
 	rp.id, rp.name, rp.config, gp.id, gp.name, gp.config
 	FROM rooms r
@@ -780,12 +780,8 @@ func (s *Server) assignGroupProfile(p principal, addr, group string, id int64) (
 			group, id, s.now().UnixMilli(), p.actor)
 		return err
 	}, "WHERE r.grp = ?", group)
-	var herr *httpError
-	if errors.As(err, &herr) {
-		return groupAssignment{}, herr
-	}
 	if err != nil {
-		return groupAssignment{}, s.storeFailure("assign the profile", err)
+		return groupAssignment{}, s.changeFailure("assign the profile", err)
 	}
 	a := groupAssignment{Group: group}
 	if id != 0 {
@@ -842,8 +838,8 @@ func (s *Server) assignRoomProfile(p principal, addr, id string, pid int64) (roo
 		_, err = tx.Exec("UPDATE room_config SET profile_id = ?, updated = ?, actor = ? WHERE room_id = ?", ref, s.now().UnixMilli(), p.actor, id)
 		return err
 	}, "WHERE r.id = ?", id)
-	if herr := asHTTPError(err); herr != nil {
-		return roomConfigView{}, s.orStoreFailure(herr, "assign the profile", err)
+	if err != nil {
+		return roomConfigView{}, s.changeFailure("assign the profile", err)
 	}
 	if pid != 0 {
 		s.auditRoom(p.actor, "assign profile", fmt.Sprintf("%q (%d) to %q (%s)", pname, pid, name, id), addr, id)
@@ -867,26 +863,18 @@ func (s *Server) setOverrides(p principal, addr, id string, v profile.Values) (r
 		_, err = tx.Exec("UPDATE room_config SET overrides = ?, updated = ?, actor = ? WHERE room_id = ?", valuesJSON(v), s.now().UnixMilli(), p.actor, id)
 		return err
 	}, "WHERE r.id = ?", id)
-	if herr := asHTTPError(err); herr != nil {
-		return roomConfigView{}, s.orStoreFailure(herr, "store the overrides", err)
+	if err != nil {
+		return roomConfigView{}, s.changeFailure("store the overrides", err)
 	}
 	s.auditRoom(p.actor, "set overrides", fmt.Sprintf("%q (%s) %s", name, id, valuesJSON(v)), addr, id)
 	return s.roomConfigOrFail(id)
 }
 
-func asHTTPError(err error) *httpError {
-	if err == nil {
-		return nil
-	}
+// changeFailure is a change's error for the admin: the refusal a step
+// returned in words (a 404, a 400), or a store failure.
+func (s *Server) changeFailure(what string, err error) *httpError {
 	var herr *httpError
 	if errors.As(err, &herr) {
-		return herr
-	}
-	return &httpError{} // a store failure: see orStoreFailure
-}
-
-func (s *Server) orStoreFailure(herr *httpError, what string, err error) *httpError {
-	if herr.status != 0 {
 		return herr
 	}
 	return s.storeFailure(what, err)
