@@ -967,3 +967,17 @@ func (s *Server) addConfigProblems(rows []roomView) {
 		}
 	}
 }
+
+// groupUpdateLayer is the update share of group's profile, for the
+// group's policy view (its rooms' own profiles and overrides may differ).
+func (s *Server) groupUpdateLayer(group string) (rollout.Layer, error) {
+	var cfg string
+	err := s.db.QueryRow("SELECT p.config FROM group_profiles g JOIN profiles p ON p.id = g.profile_id WHERE g.grp = ?", group).Scan(&cfg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rollout.Layer{}, nil
+	}
+	if err != nil {
+		return rollout.Layer{}, fmt.Errorf("read the group's profile: %w", err)
+	}
+	return updateLayer(storedValues(cfg)), nil
+}

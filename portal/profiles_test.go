@@ -324,9 +324,15 @@ func TestProfileUpdatePolicy(t *testing.T) {
 		if v := f.config(t, f.east); v.Update.Channel != tc.channel || v.Update.Window.Start != tc.win {
 			t.Errorf("%s: the config view's update policy %+v", tc.name, v.Update)
 		}
+		if v := getPolicy(t, e, "room:"+f.east).Effective; v.Channel != tc.channel || v.Window.Start != tc.win {
+			t.Errorf("%s: the room's policy view %+v", tc.name, v)
+		}
 		if a.Config != nil && (a.Config.Values.UpdateChannel != "" || a.Config.Values.UpdateWindow != nil) {
 			t.Errorf("%s: update fields in config too: %+v", tc.name, a.Config.Values)
 		}
+	}
+	if g := getPolicy(t, e, "group:east").Effective; g.Channel != "stable" || g.Window.Start != "22:00" {
+		t.Errorf("the group's policy view (its policy's channel, its profile's window): %+v", g)
 	}
 	if w, _ := beatConfig(t, e, f.westTok, goodHeartbeat); w.Update.Channel != "stable" || w.Update.Window.Start != "01:00" {
 		t.Errorf("the west room follows the fleet: %+v", w.Update)

@@ -614,6 +614,10 @@ func (s *Server) policyView(scope string) (policyView, error) {
 	switch {
 	case strings.HasPrefix(scope, scopeGrp):
 		group = strings.TrimPrefix(scope, scopeGrp)
+		var err error
+		if prof, err = s.groupUpdateLayer(group); err != nil {
+			return policyView{}, err
+		}
 	case strings.HasPrefix(scope, scopeRoom):
 		room = strings.TrimPrefix(scope, scopeRoom)
 		meta, err := s.roomMeta(room)
