@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"roomkit/internal/textfield"
 	"roomkit/ota"
@@ -571,4 +572,37 @@ func roomsPage(t *testing.T, e *env) string {
 		t.Fatalf("login: %d %s", code, page)
 	}
 	return page
+}
+
+// TestProfileRestart: profiles, assignments, overrides and the kit's
+// status outlive a restart of the portal; the kit's answer is the same.
+func TestProfileRestart(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	e := newEnvIn(t, dir, c)
+	roomID, tok := e.pairKit(e.newKit(), "Boardroom")
+	e.admin("PUT", "/api/v1/admin/rooms/"+roomID+"/group", map[string]string{"group": "east"})
+	code, _, b := e.admin("POST", "/api/v1/admin/profiles", `{"name":"Standard","values":{"language":"fr","update_channel":"beta"}}`)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	e.admin("PUT", "/api/v1/admin/groups/east/profile", `{"profile_id":1}`)
+	e.admin("PUT", "/api/v1/admin/rooms/"+roomID+"/config", `{"volume":20}`)
+	before, _ := beatConfig(t, e, tok, goodHeartbeat)
+	beatConfig(t, e, tok, withConfig(`{"revision":"`+before.Config.Revision+`","state":"applied"}`))
+	e.ts.Close()
+	if err := e.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := newEnvIn(t, dir, c)
+	e2.token = e.token
+	after, _ := beatConfig(t, e2, tok, goodHeartbeat)
+	if after.Config == nil || after.Config.Revision != before.Config.Revision || after.Update.Channel != "beta" || after.Room.TimeZone != "UTC" {
+		t.Errorf("after the restart: config %+v update %+v room %+v", after.Config, after.Update, after.Room)
+	}
+	f := &profileAPI{e: e2}
+	if v := f.config(t, roomID); v.Status.State != profile.Applied || *v.Effective.Volume != 20 {
+		t.Errorf("the room's configuration after the restart: %+v", v)
+	}
 }
