@@ -142,21 +142,22 @@ func (d *apiDoc) response(t *testing.T, op map[string]any, status string) map[st
 	return d.resolve(t, rs[status])
 }
 
-// adminAPIRoutes are the routes the portal registers under
-// /api/v1/admin, read from its route table (sourceRoutes, the same walk
-// TestRouteRules makes).
-func adminAPIRoutes(t *testing.T) []string {
+// apiRoutes are the routes the portal registers under prefix, read from
+// its route table (sourceRoutes, the same walk TestRouteRules makes).
+func apiRoutes(t *testing.T, prefix string) []string {
 	var out []string
 	for _, p := range sourceRoutes(t) {
-		if _, path, _ := strings.Cut(p, " "); strings.HasPrefix(path, "/api/v1/admin/") {
+		if _, path, _ := strings.Cut(p, " "); strings.HasPrefix(path, prefix) {
 			out = append(out, p)
 		}
 	}
-	if len(out) < 20 {
-		t.Fatalf("found only %d admin API routes: the walk of the route table is broken", len(out))
-	}
 	return out
 }
+
+const (
+	adminPrefix  = "/api/v1/admin/"
+	devicePrefix = "/api/v1/device/"
+)
 
 var targetNames = map[target]string{account: "account", own: "own", room: "room", meeting: "meeting", policy: "policy"}
 
@@ -164,11 +165,16 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // TestAPIDoc: docs/api.yaml documents exactly the admin API routes the
 // portal serves, each with the role and scope its access rule has, its
-// path parameters, the refusals every route can answer, and JSON errors.
+// path parameters, the refusals every route can answer, and JSON errors;
+// and exactly the kit's API routes, each with the kit's token.
 func TestAPIDoc(t *testing.T) {
 	d := loadAPIDoc(t)
 	ops := d.operations()
-	routes := adminAPIRoutes(t)
+	admin := apiRoutes(t, adminPrefix)
+	if len(admin) < 20 {
+		t.Fatalf("found only %d admin API routes: the walk of the route table is broken", len(admin))
+	}
+	routes := append(admin, apiRoutes(t, devicePrefix)...)
 	for _, p := range routes {
 		if _, ok := ops[p]; !ok {
 			t.Errorf("docs/api.yaml lacks the route %q, which the portal serves: document it (method, parameters, body, responses, x-roomkit-role)", p)
@@ -182,24 +188,35 @@ func TestAPIDoc(t *testing.T) {
 	for _, p := range documented {
 		op := ops[p]
 		method, path, _ := strings.Cut(p, " ")
-		if !strings.HasPrefix(path, "/api/v1/admin/") {
-			t.Errorf("docs/api.yaml documents %q, which is not under /api/v1/admin/", p)
+		if !strings.HasPrefix(path, adminPrefix) && !strings.HasPrefix(path, devicePrefix) {
+			t.Errorf("docs/api.yaml documents %q, which is neither under %s nor under %s", p, adminPrefix, devicePrefix)
 			continue
 		}
 		if !slices.Contains(routes, p) {
 			t.Errorf("docs/api.yaml documents the route %q, which the portal does not serve: remove it or register it", p)
 			continue
 		}
-		ru := accessRules[p]
-		role, _ := op["x-roomkit-role"].(string)
-		if r, err := ParseRole(role); err != nil || r != ru.role {
-			t.Errorf("%s: x-roomkit-role is %q; the access rule says %s", p, role, ru.role)
-		}
-		if scope, _ := op["x-roomkit-scope"].(string); scope != targetNames[ru.on] {
-			t.Errorf("%s: x-roomkit-scope is %q; the access rule holds it to %s", p, scope, targetNames[ru.on])
-		}
-		if sec, ok := op["security"]; ok && len(asList(sec)) == 0 {
-			t.Errorf("%s: documented as needing no token; every admin API route needs one", p)
+		sec, hasSec := op["security"]
+		if strings.HasPrefix(path, devicePrefix) {
+			// The kit's API: the kit's token, no admin role.
+			if s := fmt.Sprint(sec); !strings.Contains(s, "kitToken") {
+				t.Errorf("%s: the kit's API needs the kit's token (security: kitToken), documented as %s", p, s)
+			}
+			if op["x-roomkit-role"] != nil {
+				t.Errorf("%s: the kit's API has no admin role", p)
+			}
+		} else {
+			ru := accessRules[p]
+			role, _ := op["x-roomkit-role"].(string)
+			if r, err := ParseRole(role); err != nil || r != ru.role {
+				t.Errorf("%s: x-roomkit-role is %q; the access rule says %s", p, role, ru.role)
+			}
+			if scope, _ := op["x-roomkit-scope"].(string); scope != targetNames[ru.on] {
+				t.Errorf("%s: x-roomkit-scope is %q; the access rule holds it to %s", p, scope, targetNames[ru.on])
+			}
+			if hasSec && !strings.Contains(fmt.Sprint(sec), "bearerToken") {
+				t.Errorf("%s: documented without the admin API token; every admin API route needs one", p)
+			}
 		}
 		// Path parameters, on the path or the operation.
 		declared := map[string]bool{}
@@ -217,7 +234,11 @@ func TestAPIDoc(t *testing.T) {
 		}
 		// Every route can refuse; every error is {"error": "…"}.
 		rs, _ := op["responses"].(map[string]any)
-		for _, code := range []string{"401", "403"} {
+		refusals := []string{"401", "403"}
+		if strings.HasPrefix(path, devicePrefix) {
+			refusals = []string{"401"}
+		}
+		for _, code := range refusals {
 			if rs[code] == nil {
 				t.Errorf("%s: no %s response documented", p, code)
 			}
@@ -359,6 +380,41 @@ func TestAPIDocAnswers(t *testing.T) {
 		map[string]string{"Authorization": "Bearer " + tok}); code != 204 {
 		t.Fatalf("logs upload: %d %s", code, out)
 	}
+	// The kit's side: what it sends and what it is answered.
+	var sent any
+	if err := json.Unmarshal([]byte(beat+`,"actions_done":[{"id":"a-1","error":"a meeting is running"}]}`), &sent); err != nil {
+		t.Fatal(err)
+	}
+	if op := ops["POST /api/v1/device/heartbeat"]; op != nil {
+		d.checkValue(t, "POST /api/v1/device/heartbeat body", d.jsonSchema(t, op["requestBody"]), sent)
+	}
+	for _, c := range []struct{ pattern, method, path, body string }{
+		{"POST /api/v1/device/heartbeat", "POST", "/api/v1/device/heartbeat", beat + "}"},
+		{"GET /api/v1/device/config", "GET", "/api/v1/device/config", ""},
+	} {
+		var body []byte
+		if c.body != "" {
+			body = []byte(c.body)
+		}
+		code, _, b := e.do(c.method, c.path, "application/json", body, map[string]string{"Authorization": "Bearer " + tok})
+		op := ops[c.pattern]
+		if op == nil {
+			t.Errorf("%s: not documented", c.pattern)
+			continue
+		}
+		resp := d.response(t, op, fmt.Sprint(code))
+		if resp == nil {
+			t.Errorf("%s: answered %d, which is not documented: %.200s", c.pattern, code, b)
+			continue
+		}
+		var got any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Errorf("%s: not JSON: %v", c.pattern, err)
+			continue
+		}
+		d.checkValue(t, c.pattern, d.jsonSchema(t, resp), got)
+	}
+
 	for _, c := range []struct{ pattern, path string }{
 		{"GET /api/v1/admin/rooms", "/api/v1/admin/rooms?per_page=10"},
 		{"GET /api/v1/admin/rooms/{id}", "/api/v1/admin/rooms/" + roomID},
@@ -401,8 +457,9 @@ func TestAPIDocAnswers(t *testing.T) {
 	}
 }
 
-// checkValue checks an answer against its schema: objects have their
-// required fields and no undocumented one, recursively.
+// checkValue checks a JSON value (an answer, or a body the kit sends)
+// against its schema: objects have their required fields and no
+// undocumented one, recursively.
 func (d *apiDoc) checkValue(t *testing.T, where string, schema, v any) {
 	t.Helper()
 	s := d.resolve(t, schema)
@@ -422,13 +479,13 @@ func (d *apiDoc) checkValue(t *testing.T, where string, schema, v any) {
 		}
 		for _, r := range required {
 			if _, ok := v[r]; !ok {
-				t.Errorf("%s: the answer lacks the required field %q", where, r)
+				t.Errorf("%s: lacks the required field %q", where, r)
 			}
 		}
 		for k, e := range v {
 			sub, ok := props[k]
 			if !ok {
-				t.Errorf("%s: the answer has the field %q, which is not documented", where, k)
+				t.Errorf("%s: has the field %q, which is not documented", where, k)
 				continue
 			}
 			if e != nil {
