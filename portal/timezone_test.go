@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/http/httptest"
@@ -11,6 +12,12 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // the same zone rules on every machine that runs the tests
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	chromium "roomkit/systemtest/browser"
 )
 
 // TestTimeZoneDST: the admin center's times across DST changes, named,
@@ -223,4 +230,73 @@ func TestTimeZoneMigration(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), `Times are in <span id="tz">UTC</span>`) {
 		t.Errorf("old session on the alerts page: %d\n%.500s", code, body)
 	}
+}
+
+// inNewYork makes the browser's time zone America/New_York, so that a
+// time in the admin's chosen zone cannot have come from the browser.
+func inNewYork(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+	_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+	return chromedp.Void{}, err
+}
+
+// TestBrowserTimeZone: in Chromium, an admin whose browser is in New
+// York chooses Europe/Zurich on their account page; the room page then
+// names Zurich and shows the pairing and the unplugged speakerphone, an
+// hour apart at 02:30 either side of the autumn change, as CEST and CET.
+func TestBrowserTimeZone(t *testing.T) {
+	b := chromium.New(t)
+	c := &clock{t: time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)}
+	e := startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: t.TempDir()}, nil)
+	if err := e.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	k := e.newKit()
+	roomID, tok := e.pairKit(k, "Boardroom")
+	beat := func(present string) {
+		t.Helper()
+		beatActions(t, e, tok, `{"state":"ready","version":"1.5.0","devices":[{"kind":"speakerphone","name":"Jabra Speak 750","present":`+present+`,"error":""}]}`)
+	}
+	beat("true")
+	c.Advance(time.Hour)
+	code, m := k.refresh()
+	if code != 200 {
+		t.Fatalf("refresh: %d %v", code, m)
+	}
+	tok = m["access_token"].(string)
+	beat("false")
+
+	b.Do("sign in",
+		inNewYork,
+		chromedp.Navigate(e.ts.URL+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
+		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
+	b.Do("choose Europe/Zurich",
+		chromedp.Navigate(e.ts.URL+"/admin/account"),
+		chromedp.WaitVisible(chromedp.CSS(`#time_zone`)),
+		chromedp.SendKeys(chromedp.CSS(`#time_zone`), "Europe/Zurich"),
+		chromedp.Click(chromedp.CSS(`#set-time-zone`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if n := b.Text(".notice"); !strings.Contains(n, "now in Europe/Zurich") {
+		t.Errorf("notice: %q", n)
+	}
+	b.Screenshot("admin-account-time-zone.png")
+	b.Do("open the room",
+		chromedp.Navigate(e.ts.URL+"/admin/rooms/"+roomID),
+		chromedp.WaitVisible(chromedp.CSS(`#events`)))
+	if tz := b.Text("#tz"); tz != "Europe/Zurich" {
+		t.Errorf("#tz: %q", tz)
+	}
+	events := b.Text("#events")
+	for _, want := range []string{"2026-10-25 02:30:00 CEST", "2026-10-25 02:30:00 CET", "speakerphone unplugged (Jabra Speak 750)", `Paired as "Boardroom"`} {
+		if !strings.Contains(events, want) {
+			t.Errorf("#events lacks %q: %q", want, events)
+		}
+	}
+	if strings.Contains(events, " EST") || strings.Contains(events, " EDT") || strings.Contains(events, "20:30") {
+		t.Errorf("#events are in the browser's zone: %q", events)
+	}
+	b.Screenshot("admin-room-time-zone.png")
 }
