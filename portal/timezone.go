@@ -149,11 +149,14 @@ func (p page) ZoneName() string {
 	return p.Zone
 }
 
+// ZoneChoices are the zones the account page's field suggests; any IANA
+// name is accepted.
+func (page) ZoneChoices() []string { return commonTimeZones }
+
 // serveTimeZonePost sets the signed-in administrator's time zone ("":
 // none, the default).
 func (s *Server) serveTimeZonePost(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "account", "Your account")
-	p.TimeZones = commonTimeZones
 	name, _, err := checkTimeZone(r.PostForm.Get("time_zone"))
 	if err != nil {
 		p.Error = err.Error() + " Your time zone was not changed."

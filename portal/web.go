@@ -759,7 +759,6 @@ func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *sessio
 
 func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "account", "Your account")
-	p.TimeZones = commonTimeZones
 	switch r.URL.Query().Get("notice") {
 	case "password":
 		p.Notice = "Your password was changed. Your other sessions were signed out."
