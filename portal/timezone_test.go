@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the same zone rules on every machine that runs the tests
@@ -299,4 +300,33 @@ func TestBrowserTimeZone(t *testing.T) {
 		t.Errorf("#events are in the browser's zone: %q", events)
 	}
 	b.Screenshot("admin-room-time-zone.png")
+}
+
+// TestTimeZoneConcurrentPages: pages in several zones rendered at once
+// (each zone's templates are made on first use, under a lock) all come
+// out in their own zone; run with -race.
+func TestTimeZoneConcurrentPages(t *testing.T) {
+	e := newEnv(t)
+	zones := []string{"", "Europe/Zurich", "America/New_York", "Asia/Tokyo"}
+	want := map[string]string{"": "UTC", "Europe/Zurich": "CET", "America/New_York": "EST", "Asia/Tokyo": "JST"}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	errs := make(chan string, 64)
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			zone := zones[i%len(zones)]
+			w := httptest.NewRecorder()
+			e.srv.render(w, 200, "audit", page{Title: "Audit log", Zone: zone, Audit: []auditEntry{{At: at, Actor: "it@example.com", Action: "pair"}}})
+			if !strings.Contains(w.Body.String(), " "+want[zone]+"</td>") {
+				errs <- fmt.Sprintf("zone %q: no time in %s", zone, want[zone])
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
