@@ -11,6 +11,7 @@ import (
 	"roomkit/drivers/display/displaytest"
 	"roomkit/profile"
 	"roomkit/settings"
+	"roomkit/ui"
 )
 
 // installed is the installer's settings.json under the profiles of
@@ -338,5 +339,79 @@ func TestProfileMeetingVolume(t *testing.T) {
 		if err := r.mc.leave(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestProfileOverHTTP: a portal (the fake, on loopback) starts sending
+// the room's profile; the kit's heartbeats carry its status only from
+// then on. A profile that turns the display restarts the kit's state
+// machine (a sim kit's restart) and the next heartbeats report the new
+// revision applied; a camera that is not there is rejected in words.
+func TestProfileOverHTTP(t *testing.T) {
+	p := newFakePortal(t)
+	dir := t.TempDir()
+	h := startWith(t, p, dir, func(c *Config) {
+		c.Settings = installed
+		c.CameraNames = func() []string { return []string{"vivid"} }
+	})
+	h.pairAs(boardroom)
+	configs := func() []*profile.Status {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		var out []*profile.Status
+		for _, b := range p.beats {
+			out = append(out, b.Config)
+		}
+		return out
+	}
+	h.until("two heartbeats", func(Status, ui.View) bool { return len(configs()) >= 2 })
+	for _, c := range configs() {
+		if c != nil {
+			t.Fatalf("a heartbeat to a portal that sent no config carried one: %+v", c)
+		}
+	}
+
+	send := func(values string) *profile.Config {
+		c := config(t, values)
+		b, _ := json.Marshal(c)
+		p.mu.Lock()
+		p.config = b
+		p.mu.Unlock()
+		return c
+	}
+	reported := func(rev string) *profile.Status {
+		var got *profile.Status
+		h.until("a heartbeat reporting "+rev, func(Status, ui.View) bool {
+			cs := configs()
+			got = cs[len(cs)-1]
+			return got != nil && got.Revision == rev
+		})
+		return got
+	}
+
+	a := send(`{"volume":45,"camera":{"name":"Logitech"}}`)
+	if got := rejectedText(reported(a.Revision)); got != "rejected camera: no camera named Logitech; found: vivid" {
+		t.Errorf("reported %s", got)
+	}
+	if s := h.kit.Status(); s.Volume != 45 || s.Config == nil || s.Config.Revision != a.Revision || s.Config.State != profile.Rejected {
+		t.Errorf("status: volume %d, config %+v", s.Volume, s.Config)
+	}
+
+	b := send(`{"volume":45,"display_rotation":90}`)
+	if got := rejectedText(reported(b.Revision)); got != "applied " {
+		t.Errorf("reported %s", got)
+	}
+	if !strings.Contains(h.logs.String(), "restarting roomd: the profile changes the drivers' settings") {
+		t.Error("no restart logged for the rotation")
+	}
+	h.until("ready again", func(s Status, v ui.View) bool { return s.State == Ready && v.Screen == ui.Home })
+	if s, _ := StartupSettings(dir, installed); s.Display.Rotate != 90 {
+		t.Errorf("roomd would open the display at %d°", s.Display.Rotate)
+	}
+
+	// roomctl status -json shows it.
+	js, _ := json.Marshal(h.kit.Status())
+	if !strings.Contains(string(js), `"config":{"revision":"`+b.Revision+`","state":"applied"}`) {
+		t.Errorf("status JSON: %s", js)
 	}
 }
