@@ -377,6 +377,26 @@ func (k *Kit) configStatus() *profile.Status {
 	return &s
 }
 
+// profileLine is what Settings' footer adds for the room's profile, so
+// that whoever stands at the kit sees whether it took the admin center's
+// settings: " · profile applied", " · profile: camera rejected", " ·
+// profile waits for a restart"; "" without one.
+func profileLine(c *ConfigStatus) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.PendingRevision != "":
+		return " · profile waits for a restart"
+	case c.State == profile.Rejected:
+		var fields []string
+		for _, r := range c.Rejected {
+			fields = append(fields, r.Field)
+		}
+		return " · profile: " + strings.Join(fields, ", ") + " rejected"
+	}
+	return " · profile applied"
+}
+
 // ConfigStatus is Status's "config".
 type ConfigStatus struct {
 	profile.Status

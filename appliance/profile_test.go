@@ -409,9 +409,32 @@ func TestProfileOverHTTP(t *testing.T) {
 		t.Errorf("roomd would open the display at %d°", s.Display.Rotate)
 	}
 
+	// Settings' footer says so.
+	h.tap(ui.OpenSettings)
+	h.until("Settings with the profile", func(s Status, v ui.View) bool {
+		return v.Screen == ui.Settings && v.Settings != nil && strings.HasSuffix(v.Settings.Version, " · profile applied")
+	})
+
 	// roomctl status -json shows it.
 	js, _ := json.Marshal(h.kit.Status())
 	if !strings.Contains(string(js), `"config":{"revision":"`+b.Revision+`","state":"applied"}`) {
 		t.Errorf("status JSON: %s", js)
+	}
+}
+
+func TestProfileLine(t *testing.T) {
+	for _, tc := range []struct {
+		c    *ConfigStatus
+		want string
+	}{
+		{nil, ""},
+		{&ConfigStatus{Status: profile.Status{Revision: "0123456789abcdef", State: profile.Applied}}, " · profile applied"},
+		{&ConfigStatus{Status: profile.Status{Revision: "0123456789abcdef", State: profile.Rejected,
+			Rejected: []profile.Rejection{{Field: "language"}, {Field: "gpio"}}}}, " · profile: language, gpio rejected"},
+		{&ConfigStatus{PendingRevision: "0123456789abcdef"}, " · profile waits for a restart"},
+	} {
+		if got := profileLine(tc.c); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
+		}
 	}
 }
