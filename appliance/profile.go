@@ -115,7 +115,15 @@ func loadProfile(dir string) (profileSaved, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return profileSaved{}, fmt.Errorf("profile file %s damaged: %w", filepath.Join(dir, profileFile), err)
 	}
-	if err := s.Values.Check(); err != nil {
+	err = s.Values.Check()
+	if p := s.Pending; err == nil && p != nil {
+		if p.Pending != nil {
+			err = errors.New("a pending profile within a pending profile")
+		} else {
+			err = p.Values.Check()
+		}
+	}
+	if err != nil {
 		return profileSaved{}, fmt.Errorf("profile file %s: %w", filepath.Join(dir, profileFile), err)
 	}
 	return s, nil

@@ -438,3 +438,21 @@ func TestProfileLine(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadProfile: whatever profile.json holds, the kit gets settings
+// that pass settings.json's own checks, or settings.json's.
+func FuzzLoadProfile(f *testing.F) {
+	f.Add([]byte(`{"revision":"0123456789abcdef","values":{"display_rotation":90,"gpio":{"mute_button":"GPIO17"}},"status":{"revision":"0123456789abcdef","state":"applied"}}`))
+	f.Add([]byte(`{"values":{},"pending":{"revision":"0123456789abcdef","values":{"display_rotation":45}}}`))
+	f.Add([]byte(`{"pending":{"pending":{}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, profileFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := StartupSettings(dir, installed)
+		if err := s.Check(); err != nil {
+			t.Errorf("startup settings fail their check: %v", err)
+		}
+	})
+}
