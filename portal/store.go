@@ -298,6 +298,9 @@ CREATE TABLE room_events (
 );
 CREATE INDEX room_events_room ON room_events(room_id, at);
 `,
+	// 12 (issue 14): an administrator's time zone for the admin center's
+	// times (timezone.go); '' for none.
+	`ALTER TABLE admins ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
