@@ -27,6 +27,7 @@
 //	devicetests.go   the camera watch and the Settings screen's device tests
 //	panel.go         the GPIO panel: mute button and presence
 //	settings.go      settings.json as it affects the kit
+//	profile.go       configuration profiles from the portal, over settings.json
 //
 // Goroutines: one runs the state loop (boot, pair, keep in touch);
 // another owns the screen (screen.go): it renders on every change and
@@ -106,6 +107,22 @@ type Config struct {
 	// Reboot reboots the kit (gokrazy's POST /reboot); nil: a remote
 	// reboot restarts the state machine, as a sim kit's update does.
 	Reboot func(ctx context.Context) error
+
+	// Configuration profiles (profile.go). Settings above are
+	// settings.json as it is: roomd opens the drivers with
+	// StartupSettings, which lays the saved profile over it.
+	//
+	// CameraNames lists the plugged cameras' names, for a profile's
+	// camera preference; nil: Camera's name, if it is present.
+	CameraNames func() []string
+	// GPIOPins lists the board's GPIO pins ("GPIO17"); nil or empty:
+	// the kit has no GPIO chip.
+	GPIOPins func() []string
+	// RestartRoomd starts roomd again so that its drivers open with a
+	// profile's start-up settings (a real kit: roomd exits, gokrazy
+	// starts it again); nil: the state machine restarts (Restart), as
+	// an admin's restart does, which is all a sim kit's devices need.
+	RestartRoomd func()
 }
 
 // Kit is one room kit: the state loop over its parts.
@@ -139,6 +156,8 @@ type Kit struct {
 	resetDone   []chan error
 
 	health kitHealth // the health tree and what it needs (health.go)
+
+	profiles profiles // profile.go
 }
 
 // New checks cfg and returns a kit; Run starts it.
@@ -196,6 +215,7 @@ func New(cfg Config) (*Kit, error) {
 		BaseLocation: settingsLocation(cfg.Settings, cfg.Logger),
 		Report:       k.report, Signal: k.signal, Beat: k.health.beat, Policy: k.setPolicy,
 		Actions: k.runActions, Meeting: k.meetingNow,
+		Profile: k.takeConfig, ConfigStatus: k.configStatus,
 	})
 	if cfg.Camera != nil {
 		k.cam = camera.NewShared(cfg.Camera)
@@ -209,6 +229,7 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.Speakerphone != nil {
 		k.meetings.mic = audio.NewMuteGate(cfg.Speakerphone)
 	}
+	k.loadProfiles()
 	return k, nil
 }
 
@@ -379,6 +400,11 @@ func (k *Kit) reset() {
 	k.log.Warn("factory reset")
 	k.meetings.endAll()
 	err := k.link.reset()
+	if err == nil {
+		// Back to settings.json alone; drivers opened with the profile's
+		// settings restart once the kit is paired and idle.
+		k.takeConfig(false, nil, nil)
+	}
 	k.screen.post(k, func(s *screenState) { s.confirming, s.settings, s.keypad = false, false, nil })
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -123,6 +123,9 @@ type meetingControl struct {
 	upcoming   []portalapi.Meeting
 	muted      bool // the room's microphone, toggled by the mute button
 	volume     int  // the speaker's volume, 0..100
+	// startVolume is the volume each meeting starts at (a profile's
+	// "volume"); nil: the volume stays as it was.
+	startVolume *int
 }
 
 // inMeeting is the meeting the kit is in.
@@ -255,8 +258,15 @@ func (mc *meetingControl) join(ctx context.Context, notice string, ask func(cont
 	}
 	mc.meet = m
 	muted := mc.muted
+	start := mc.startVolume
+	if start != nil {
+		mc.volume = *start
+	}
 	mc.mu.Unlock()
 	sess.SetMuted(muted)
+	if start != nil {
+		sess.SetVolume(*start)
+	}
 	mc.muteMu.Unlock()
 	mc.log.Info("in meeting", "meeting", ans.Meeting.ID, "title", ans.Meeting.Title, "organizer", m.organizer)
 	mc.bg.Go(func() { mc.watch(mctx, m) })
@@ -478,6 +488,19 @@ func (mc *meetingControl) setVolume(change func(int) int) {
 		mc.mic.SetVolume(v)
 	}
 	mc.events.changed()
+}
+
+// setStartVolume sets the volume each meeting starts at (nil: none);
+// outside a meeting the speaker takes it now, a meeting under way keeps
+// its own.
+func (mc *meetingControl) setStartVolume(v *int) {
+	mc.mu.Lock()
+	mc.startVolume = v
+	idle := mc.meet == nil && !mc.joining
+	mc.mu.Unlock()
+	if v != nil && idle {
+		mc.setVolume(func(int) int { return *v })
+	}
 }
 
 // organised is the meeting the room organises.

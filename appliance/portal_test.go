@@ -43,8 +43,11 @@ type fakePortal struct {
 	// policy, if set, is every heartbeat answer's "update", as a portal
 	// that serves updates answers; old refuses heartbeats that carry an
 	// "update", as a portal from before updates does (400).
-	policy    *ota.Policy
-	old       bool
+	policy *ota.Policy
+	old    bool
+	// config, if set, is every heartbeat answer's "config" (a room with
+	// a configuration profile).
+	config    json.RawMessage
 	refused   int // heartbeats old refused
 	nextToken int
 	meetings  fakeMeetings
@@ -202,6 +205,9 @@ func (p *fakePortal) heartbeat(w http.ResponseWriter, r *http.Request) {
 	ans := map[string]any{"room": p.rooms[id]}
 	if p.policy != nil {
 		ans["update"] = p.policy
+	}
+	if p.config != nil {
+		ans["config"] = p.config
 	}
 	writeJSON(w, 200, ans)
 }

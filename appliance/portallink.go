@@ -21,6 +21,7 @@ import (
 	"roomkit/internal/clock"
 	"roomkit/ota"
 	"roomkit/portalapi"
+	"roomkit/profile"
 	"roomkit/provisioning"
 )
 
@@ -64,6 +65,12 @@ type linkConfig struct {
 	// Meeting is the heartbeat's "meeting".
 	Actions func([]portalapi.Action)
 	Meeting func() *portalapi.MeetingNow
+	// Profile, if set, hears each answer's "config" (profile.go):
+	// known, the config (nil if unreadable) and its invalid fields.
+	// ConfigStatus is the heartbeat's "config", sent once an answer
+	// carried one.
+	Profile      func(known bool, c *profile.Config, invalid []profile.Rejection)
+	ConfigStatus func() *profile.Status
 }
 
 // portalLink is the kit's link with its portal.
@@ -94,6 +101,9 @@ type portalLink struct {
 	// the portal knows the heartbeat's "update"; an older portal refuses
 	// a heartbeat with fields it does not know.
 	policySeen bool
+	// configSeen: the last answer carried "config", so the portal knows
+	// the heartbeat's "config" (as policySeen).
+	configSeen bool
 	remote     remoteState // remote.go
 }
 
@@ -288,43 +298,57 @@ func (l *portalLink) heartbeatOnce(ctx context.Context) error {
 		return err
 	}
 	l.mu.Lock()
-	withUpdate := l.policySeen
+	withUpdate, withConfig := l.policySeen, l.configSeen
 	l.mu.Unlock()
 	rep := l.cfg.Report(withUpdate)
 	sent := l.addRemote(&rep)
+	if withConfig && l.cfg.ConfigStatus != nil {
+		rep.Config = l.cfg.ConfigStatus()
+	}
 	start := time.Now() // the round trip, on the monotonic clock
 	ans, err := client.Heartbeat(ctx, tok.AccessToken, rep)
 	if err != nil {
 		if !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
 			l.remoteRefused()
 		}
-		if withUpdate && !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
+		if (withUpdate || withConfig) && !errors.Is(err, portalapi.ErrUnreachable) && !errors.Is(err, portalapi.ErrInvalidToken) {
 			// A portal that refuses the heartbeat may have been put back
-			// to a version without updates: the next one goes without,
-			// and an answer with a policy brings the report back.
+			// to a version without updates or profiles: the next one goes
+			// without, and an answer with a policy (a config) brings the
+			// report back.
 			l.mu.Lock()
-			l.policySeen = false
+			l.policySeen, l.configSeen = false, false
 			l.mu.Unlock()
 		}
 		return err
 	}
 	l.mu.Lock()
-	l.policySeen = ans.Update != nil
+	l.policySeen, l.configSeen = ans.Update != nil, ans.ConfigKnown
 	l.mu.Unlock()
 	if ans.Update != nil && l.cfg.Policy != nil {
 		l.cfg.Policy(*ans.Update)
 	}
 	l.applyRoom(ans.Room)
 	l.remoteAnswered(ans, sent, time.Since(start))
+	if l.cfg.Profile != nil {
+		l.cfg.Profile(ans.ConfigKnown, ans.Config, ans.ConfigInvalid)
+	}
 	return nil
 }
 
 // forgetPolicy is what a restart forgets: whether the portal knows
-// updates.
+// updates and profiles.
 func (l *portalLink) forgetPolicy() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.policySeen = false
+	l.policySeen, l.configSeen = false, false
+}
+
+// hasStorage says whether the state directory is used (storage.go).
+func (l *portalLink) hasStorage() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.storageErr == nil
 }
 
 // accessToken returns the portal client and a current access token,

@@ -39,6 +39,10 @@ type Status struct {
 	// error are pinned); absent on a kit without an agent (no trusted
 	// root: updates are off).
 	Update *ota.Status `json:"update,omitempty"`
+	// Config is the room's configuration profile as the kit applied it
+	// (revision, state, rejected; docs/profiles.md); absent while the
+	// kit has none.
+	Config *ConfigStatus `json:"config,omitempty"`
 }
 
 // MeetingStatus is the meeting part of Status.
@@ -111,6 +115,7 @@ func (k *Kit) Status() Status {
 		StorageError:    l.StorageLine,
 		UptimeSeconds:   int64(now.Sub(k.upSinceTime()) / time.Second),
 		Update:          k.updateStatus(),
+		Config:          k.configStatusForStatus(),
 	}
 	if r := l.Room; r != nil && (st == Ready || st == InMeeting || st == Updating) {
 		s.RoomName, s.Location, s.TimeZone = r.Name, r.Location, r.TimeZone

@@ -77,7 +77,7 @@ func (k *Kit) viewOf(s *screenState) ui.View {
 		case s.settings:
 			v.Screen = ui.Settings
 			v.Settings = &ui.SettingsView{Devices: devs, MicLevel: s.micLevel, TonePlaying: s.tonePlaying, Preview: s.preview,
-				Health: k.healthProblems(now), Version: versionLine(v.Version, k.updaterOf(), now, l.Location)}
+				Health: k.healthProblems(now), Version: versionLine(v.Version, k.updaterOf(), now, l.Location) + profileLine(k.configStatusForStatus())}
 		case s.keypad != nil:
 			v.Screen = ui.Keypad
 			kp := *s.keypad

@@ -144,6 +144,7 @@ var accessRules = map[string]rule{
 	"GET /admin/account":                              {RoleViewer, own},
 	"POST /admin/account/password":                    {RoleViewer, own},
 	"POST /admin/account/sign-out-everywhere":         {RoleViewer, own},
+	"POST /admin/account/time-zone":                   {RoleViewer, own},
 	"GET /admin/team":                                 {RoleAdmin, account},
 	"POST /admin/team/invite":                         {RoleOwner, account},
 	"POST /admin/team/{id}/remove":                    {RoleOwner, account},

@@ -53,9 +53,10 @@ type auditFilter struct {
 const maxAuditRows = 1000
 
 // parseAuditFilter reads ?actor=&action=&room=&from=&to=. Times are
-// RFC 3339, or a date or date and minute in UTC (2026-11-02,
-// 2026-11-02T09:30); a date as "to" includes that whole day.
-func parseAuditFilter(q url.Values) (auditFilter, error) {
+// RFC 3339, or a date or date and minute in loc (2026-11-02,
+// 2026-11-02T09:30): UTC for the API, the admin's time zone on the audit
+// page; a date as "to" includes that whole day.
+func parseAuditFilter(q url.Values, loc *time.Location) (auditFilter, error) {
 	f := auditFilter{
 		Actor:  strings.TrimSpace(q.Get("actor")),
 		Action: strings.TrimSpace(q.Get("action")),
@@ -63,10 +64,10 @@ func parseAuditFilter(q url.Values) (auditFilter, error) {
 	}
 	var err error
 	f.FromText, f.ToText = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
-	if f.From, err = parseAuditTime(f.FromText, false); err != nil {
+	if f.From, err = parseAuditTime(f.FromText, false, loc); err != nil {
 		return f, fmt.Errorf("from: %w", err)
 	}
-	if f.To, err = parseAuditTime(f.ToText, true); err != nil {
+	if f.To, err = parseAuditTime(f.ToText, true, loc); err != nil {
 		return f, fmt.Errorf("to: %w", err)
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
@@ -75,26 +76,26 @@ func parseAuditFilter(q url.Values) (auditFilter, error) {
 	return f, nil
 }
 
-func parseAuditTime(s string, end bool) (time.Time, error) {
+func parseAuditTime(s string, end bool, loc *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
 		if end {
 			t = t.Add(time.Minute)
 		}
 		return t, nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		if end {
 			t = t.AddDate(0, 0, 1)
 		}
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use 2026-11-02, 2026-11-02T09:30 (UTC) or RFC 3339", s)
+	return time.Time{}, fmt.Errorf("%q is not a time: use 2026-11-02, 2026-11-02T09:30 (%s) or RFC 3339", s, loc)
 }
 
 // query is the SQL condition and arguments of f.

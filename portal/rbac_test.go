@@ -154,7 +154,7 @@ func TestRouteRules(t *testing.T) {
 		}
 	}
 	// What the table must say, whatever else changes in it.
-	selfService := []string{"POST /admin/logout", "POST /admin/account/password", "POST /admin/account/sign-out-everywhere"}
+	selfService := []string{"POST /admin/logout", "POST /admin/account/password", "POST /admin/account/sign-out-everywhere", "POST /admin/account/time-zone"}
 	for p, ru := range accessRules {
 		method, path, _ := strings.Cut(p, " ")
 		switch {

@@ -6,11 +6,11 @@ package portal
 // its kit (address, latency, uptime, the meeting it is in), the remote
 // actions asked of it and its recent events.
 //
-// Times: the page writes each as <time datetime="…UTC…">, in UTC, and a
-// small script (static/localtime.js) shows them in the browser's time
-// zone, which the page names. Without the script they stay UTC and say
-// so. A per-admin setting would follow an admin who travels less well
-// than the browser does.
+// Times: the page writes each as <time datetime="…UTC…">, in the
+// admin's time zone (timezone.go), named. An admin who chose none gets
+// UTC, and a small script (static/localtime.js) shows the times in the
+// browser's time zone, which the page names; without the script they
+// stay UTC and say so.
 
 import (
 	"embed"
@@ -255,7 +255,8 @@ func (s *Server) renderRoom(w http.ResponseWriter, p roomPage) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(http.StatusOK)
-	if err := roomTemplate.Execute(w, p); err != nil {
+	set, _ := s.templatesFor(p.Zone)
+	if err := set.room.Execute(w, p); err != nil {
 		s.log.Error("render page", "page", "room", "err", err)
 	}
 }

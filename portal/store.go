@@ -298,7 +298,10 @@ CREATE TABLE room_events (
 );
 CREATE INDEX room_events_room ON room_events(room_id, at);
 `,
-	// 12 (issue 14, configuration profiles: profiles.go, docs/profiles.md):
+	// 12 (issue 14): an administrator's time zone for the admin center's
+	// times (timezone.go); '' for none.
+	`ALTER TABLE admins ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';`,
+	// 13 (issue 14, configuration profiles: profiles.go, docs/profiles.md):
 	// named profile.Values (config: JSON), a group's profile, a room's
 	// own profile and overrides (room_config; a room without a row has
 	// its time_zone as its override), and the kit's last reported status

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"roomkit/internal/textfield"
 )
@@ -44,7 +45,7 @@ func FuzzAuditFilter(f *testing.F) {
 		if err != nil {
 			return
 		}
-		filt, err := parseAuditFilter(v)
+		filt, err := parseAuditFilter(v, time.UTC)
 		if err != nil {
 			return
 		}

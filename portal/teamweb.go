@@ -218,7 +218,7 @@ func (s *Server) apiSetRoomGroup(w http.ResponseWriter, r *http.Request, tok api
 // maxAuditRows or ?limit=) or, with ?format=csv, all of it as CSV.
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, tok apiToken) {
 	q := r.URL.Query()
-	filt, err := parseAuditFilter(q)
+	filt, err := parseAuditFilter(q, time.UTC)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad filter: " + err.Error() + "."})
 		return

@@ -58,6 +58,8 @@ type session struct {
 	csrf    string
 	role    Role
 	groups  []string // empty: the whole account
+	// timeZone is the admin's chosen time zone; "" for none (timezone.go).
+	timeZone string
 }
 
 func (s *session) principal() principal {
@@ -75,6 +77,9 @@ type page struct {
 	Refresh bool
 	Role    Role     // the signed-in admin's: the layout hides what it may not use
 	Groups  []string // the signed-in admin's group scope; empty: the whole account
+	// Zone is the signed-in admin's time zone, which the page's times
+	// are written in; "" for none: UTC, or the browser's on the room page.
+	Zone string
 
 	Next            string
 	LoginEmail      string
@@ -159,6 +164,7 @@ func (s *Server) webRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/account", s.view(s.serveAccount))
 	m.HandleFunc("POST /admin/account/password", s.action(s.servePasswordPost))
 	m.HandleFunc("POST /admin/account/sign-out-everywhere", s.action(s.serveSignOutEverywhere))
+	m.HandleFunc("POST /admin/account/time-zone", s.action(s.serveTimeZonePost))
 }
 
 // noListing answers 404 for directories: a listing of the static files
@@ -180,7 +186,12 @@ func noListing(fsys fs.FS, next http.Handler) http.Handler {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p any) {
-	t := pages[name]
+	zone := ""
+	if z, ok := p.(zoned); ok {
+		zone = z.zoneName()
+	}
+	set, _ := s.templatesFor(zone)
+	t := set.pages[name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -207,8 +218,8 @@ func (s *Server) currentSession(r *http.Request) (*session, error) {
 	sess := &session{hash: hashSecret(c.Value)}
 	var expires int64
 	var role, groups string
-	err = s.db.QueryRow(`SELECT s.admin_id, s.csrf, s.expires, a.email, a.role, a.groups FROM sessions s JOIN admins a ON a.id = s.admin_id
-		WHERE s.hash = ?`, sess.hash).Scan(&sess.adminID, &sess.csrf, &expires, &sess.email, &role, &groups)
+	err = s.db.QueryRow(`SELECT s.admin_id, s.csrf, s.expires, a.email, a.role, a.groups, a.time_zone FROM sessions s JOIN admins a ON a.id = s.admin_id
+		WHERE s.hash = ?`, sess.hash).Scan(&sess.adminID, &sess.csrf, &expires, &sess.email, &role, &groups, &sess.timeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -441,7 +452,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) base(sess *session, nav, title string) page {
-	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, Role: sess.role, Groups: sess.groups, OpenAlerts: s.openAlertCount()}
+	return page{Title: title, Nav: nav, Email: sess.email, CSRF: sess.csrf, Role: sess.role, Groups: sess.groups, Zone: sess.timeZone, OpenAlerts: s.openAlertCount()}
 }
 
 // relTime says how long ago t was, the way a person would.
@@ -720,7 +731,7 @@ func (s *Server) serveRevokePost(w http.ResponseWriter, r *http.Request, sess *s
 func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "audit", "Audit log")
 	q := r.URL.Query()
-	filt, err := parseAuditFilter(q)
+	filt, err := parseAuditFilter(q, s.zoneLocation(sess.timeZone))
 	p.AuditFilter = filt
 	if err != nil {
 		p.Error = "Bad filter: " + err.Error() + "."
@@ -750,8 +761,14 @@ func (s *Server) serveAudit(w http.ResponseWriter, r *http.Request, sess *sessio
 
 func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request, sess *session) {
 	p := s.base(sess, "account", "Your account")
-	if r.URL.Query().Get("notice") == "password" {
+	switch r.URL.Query().Get("notice") {
+	case "password":
 		p.Notice = "Your password was changed. Your other sessions were signed out."
+	case "time-zone":
+		p.Notice = "Your time zone was saved: the admin center's times are now in " + p.ZoneName() + "."
+		if p.Zone == "" {
+			p.Notice = "Your time zone was cleared: the room page shows times in your browser's time zone, the other pages in UTC."
+		}
 	}
 	s.render(w, http.StatusOK, "account", p)
 }

@@ -26,6 +26,7 @@ import (
 	"roomkit/internal/clock"
 	"roomkit/internal/textfield"
 	"roomkit/ota"
+	"roomkit/profile"
 	"roomkit/provisioning"
 )
 
@@ -161,6 +162,10 @@ type Report struct {
 	ActionsDone []ActionDone `json:"actions_done,omitempty"`
 	LatencyMS   int64        `json:"latency_ms,omitempty"`
 	Meeting     *MeetingNow  `json:"meeting,omitempty"`
+	// Config is the kit's status for the room's configuration profile
+	// (profile.go): sent only once an answer carried "config", like
+	// Update.
+	Config *profile.Status `json:"config,omitempty"`
 }
 
 // The portal's limits on a heartbeat's text (protocol.md §5).
@@ -185,6 +190,7 @@ func (r Report) clean() Report {
 	}
 	r.Devices = devs // never nil: the portal wants a list
 	r.ActionsDone = cleanDone(r.ActionsDone)
+	r.Config = cleanConfig(r.Config)
 	if u := r.Update; u != nil {
 		// An agent's error quotes a server or a file system: cut it to
 		// what the portal accepts rather than lose the heartbeat.
@@ -501,6 +507,15 @@ type HeartbeatAnswer struct {
 	// empty), so the portal knows the heartbeat's actions_done.
 	Actions      []Action
 	ActionsKnown bool
+	// Config is the room's configuration profile, merged, with the
+	// fields the kit could not read or that fail profile.Values.Check
+	// left out and named in ConfigInvalid (never applied). ConfigKnown:
+	// the answer carried "config", so the portal knows the heartbeat's
+	// "config"; a portal leaves it out for a room without a profile.
+	// Config is nil when ConfigKnown but unreadable (no usable revision).
+	Config        *profile.Config
+	ConfigInvalid []profile.Rejection
+	ConfigKnown   bool
 }
 
 // Heartbeat reports the kit's health and returns the room's current
@@ -534,6 +549,7 @@ func parseHeartbeatAnswer(status int, body []byte) (HeartbeatAnswer, error) {
 	var u struct {
 		Update  json.RawMessage `json:"update"`
 		Actions json.RawMessage `json:"actions"`
+		Config  json.RawMessage `json:"config"`
 	}
 	if json.Unmarshal(body, &u) == nil && len(u.Update) > 0 && string(u.Update) != "null" {
 		var p ota.Policy
@@ -543,6 +559,10 @@ func parseHeartbeatAnswer(status int, body []byte) (HeartbeatAnswer, error) {
 	}
 	if len(u.Actions) > 0 && string(u.Actions) != "null" {
 		a.Actions, a.ActionsKnown = parseActions(u.Actions), true
+	}
+	if len(u.Config) > 0 && string(u.Config) != "null" {
+		a.ConfigKnown = true
+		a.Config, a.ConfigInvalid = parseConfig(u.Config)
 	}
 	return a, nil
 }

@@ -255,6 +255,9 @@ func printStatus(w io.Writer, s appliance.Status) error {
 			line("last update", v)
 		}
 	}
+	if c := s.Config; c != nil {
+		line("profile", profileLine(*c))
+	}
 	line("device ID", s.DeviceID)
 	line("uptime", (time.Duration(s.UptimeSeconds) * time.Second).String())
 	for _, d := range s.Devices {
@@ -268,6 +271,29 @@ func printStatus(w io.Writer, s appliance.Status) error {
 		line(d.Kind, v)
 	}
 	return tw.Flush()
+}
+
+// profileLine is the room's configuration profile in one line:
+// "0123456789abcdef applied", "… rejected: camera (no camera named
+// Logitech; found: vivid)", "… (fedcba9876543210 waits for no meeting
+// to restart roomd)".
+func profileLine(c appliance.ConfigStatus) string {
+	var parts []string
+	if c.Revision != "" {
+		v := c.Revision + " " + c.State
+		var why []string
+		for _, r := range c.Rejected {
+			why = append(why, r.Field+" ("+r.Reason+")")
+		}
+		if len(why) > 0 {
+			v += ": " + strings.Join(why, ", ")
+		}
+		parts = append(parts, v)
+	}
+	if c.PendingRevision != "" {
+		parts = append(parts, "("+c.PendingRevision+" waits for the kit to be idle to restart roomd)")
+	}
+	return strings.Join(parts, " ")
 }
 
 // updateLine is the update agent's state in one line: "downloading 1.5.0

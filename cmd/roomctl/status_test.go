@@ -9,6 +9,7 @@ import (
 	"roomkit/appliance/meeting"
 	"roomkit/drivers"
 	"roomkit/ota"
+	"roomkit/profile"
 )
 
 // TestPrintStatusEscapes: state stored before the portal refused control
@@ -32,6 +33,9 @@ func TestPrintStatusEscapes(t *testing.T) {
 			"update", `failed 1.5.0: download:\nreset`},
 		{"update progress", appliance.Status{State: appliance.Ready, Update: &ota.Status{State: ota.Downloading, TargetVersion: "1.5.0", Progress: 0.42}},
 			"update", "downloading 1.5.0 (42 %)"},
+		{"profile rejected", appliance.Status{State: appliance.Ready, Config: &appliance.ConfigStatus{Status: profile.Status{Revision: "0123456789abcdef", State: profile.Rejected,
+			Rejected: []profile.Rejection{{Field: "camera", Reason: "no camera named Logi\ntech; found: vivid"}}}, PendingRevision: "fedcba9876543210"}},
+			"profile", `0123456789abcdef rejected: camera (no camera named Logi\ntech; found: vivid) (fedcba9876543210 waits for the kit to be idle to restart roomd)`},
 		{"participant name", appliance.Status{State: appliance.InMeeting, Meeting: &appliance.MeetingStatus{ID: "123456789",
 			Participants: []meeting.Participant{{Identity: "g1", Name: "Ada\x1b]0;pwned\a"}}}}, "participants", `1: Ada\x1b]0;pwned\a`},
 	} {

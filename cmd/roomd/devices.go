@@ -56,6 +56,17 @@ func (d *devices) close() {
 	}
 }
 
+// realCameraNames are the plugged cameras' names, for a profile's camera
+// preference.
+func realCameraNames() []string {
+	infos, _ := v4l2.Scan("")
+	var names []string
+	for _, i := range infos {
+		names = append(names, i.Name)
+	}
+	return names
+}
+
 // simSize is the -size flag: the simulated screen's size.
 func simSize(flag string) (image.Point, error) {
 	switch flag {
@@ -88,7 +99,9 @@ func openSim(size image.Point, withScreen bool) *devices {
 // openReal opens a kit's hardware. Only a kit that cannot show anything
 // fails: a missing camera, speakerphone, touch screen or GPIO is reported
 // on screen and in the status, and hot-plug brings the USB ones back.
-func openReal(s settings.Settings, log *slog.Logger) (*devices, error) {
+// s is settings.json under the room's profile (appliance.StartupSettings);
+// cameraName, the camera the profile prefers.
+func openReal(s settings.Settings, cameraName string, log *slog.Logger) (*devices, error) {
 	fb, err := fbdev.OpenConsole(fbdev.DefaultPath, fbdev.DefaultConsole)
 	if err != nil {
 		return nil, fmt.Errorf("no screen to draw on, so roomd cannot run: %w", err)
@@ -106,7 +119,7 @@ func openReal(s settings.Settings, log *slog.Logger) (*devices, error) {
 	})
 	// A camera that falls silent without an error is closed and reopened.
 	d.camera = camera.WatchStalls(func() (camera.Camera, error) {
-		return v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p}), nil
+		return v4l2.NewManager(v4l2.Options{Prefer1080p: s.Camera.Prefer1080p, Name: cameraName}), nil
 	}, 0, nil)
 	sp, err := alsa.NewManager(alsa.Options{})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/drivers/audio"
+	"roomkit/drivers/gpio"
 	"roomkit/health"
 	"roomkit/ota/gokrazy"
 	"roomkit/settings"
@@ -69,13 +70,17 @@ func run(log *slog.Logger, ring *appliance.LogRing) error {
 		return errNoRoot
 	}
 
+	// The drivers open with settings.json under the room's profile as
+	// the kit last took it (docs/profiles.md): a profile that changes
+	// them restarts roomd.
+	startup, cameraName := appliance.StartupSettings(*stateDir, settings)
 	var devs *devices
 	switch *devicesFlag {
 	case "real":
 		if *screenAddr != "" {
 			return errors.New("-screen needs -devices sim")
 		}
-		if devs, err = openReal(settings, log); err != nil {
+		if devs, err = openReal(startup, cameraName, log); err != nil {
 			return err
 		}
 	case "sim":
@@ -110,9 +115,19 @@ func run(log *slog.Logger, ring *appliance.LogRing) error {
 		SettingsErr:  settingsErr,
 		Logs:         ring,
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	runCtx, restart := context.WithCancel(ctx)
+	defer restart()
 	if *devicesFlag == "real" {
 		// An admin's remote reboot; a sim kit restarts its state machine.
 		cfg.Reboot = gokrazy.New(gokrazy.Socket).Reboot
+		// A profile that changes the drivers' settings: roomd exits,
+		// gokrazy starts it again, and the drivers open with them. A
+		// sim kit's devices take none: its state machine restarts.
+		cfg.RestartRoomd = restart
+		cfg.CameraNames = realCameraNames
+		cfg.GPIOPins = gpio.Pins
 	}
 	kit, err := appliance.New(cfg)
 	if err != nil {
@@ -124,10 +139,6 @@ func run(log *slog.Logger, ring *appliance.LogRing) error {
 	}
 	defer servers.shutdown()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	runCtx, restart := context.WithCancel(ctx)
-	defer restart()
 	stuckTick := time.NewTicker(10 * time.Second)
 	defer stuckTick.Stop()
 	inMeeting := func() bool { return kit.Status().State == appliance.InMeeting }
@@ -151,8 +162,9 @@ func run(log *slog.Logger, ring *appliance.LogRing) error {
 	}
 	err = kit.Run(runCtx)
 	if ctx.Err() == nil && runCtx.Err() != nil {
-		// audio.RestartWhenStuck: exit now, without the deferred device
-		// closes, which could wait on the stuck audio thread; gokrazy
+		// audio.RestartWhenStuck, or a profile's new driver settings
+		// (Config.RestartRoomd): exit now, without the deferred device
+		// closes, which could wait on a stuck audio thread; gokrazy
 		// starts roomd again.
 		os.Exit(1)
 	}

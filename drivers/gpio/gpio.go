@@ -101,6 +101,21 @@ func byName(name string) gpio.PinIO {
 	return gpioreg.ByName(name)
 }
 
+// Pins lists this board's GPIO pins by name ("GPIO17"), for checking a
+// configuration profile before the panel opens with it; none on a board
+// without a GPIO chip, or whose GPIO drivers failed to load.
+func Pins() []string {
+	hostOnce.Do(func() { _, hostErr = host.Init() })
+	if hostErr != nil {
+		return nil
+	}
+	var names []string
+	for _, p := range gpioreg.All() {
+		names = append(names, p.Name())
+	}
+	return names
+}
+
 // Open claims the configured pins. lookup finds a pin by name; nil means
 // the board's registry (periph's gpioreg.ByName after host.Init).
 func Open(cfg Config, lookup func(name string) gpio.PinIO) (*Panel, error) {

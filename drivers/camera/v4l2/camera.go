@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,6 +35,10 @@ type Options struct {
 	Dir         string // where to look for video nodes; DefaultDir if empty
 	Path        string // a fixed node such as /dev/video2; empty picks the best camera in Dir
 	Prefer1080p bool   // stream 1920×1080 when the chosen format offers it, else 1280×720
+	// Name prefers the usable cameras whose name contains it (any case),
+	// "Logitech" say, when more than one is plugged in; with none of
+	// that name, the best of the others.
+	Name string
 }
 
 func (o Options) dir() string {
@@ -127,7 +132,8 @@ func pick(open opener, opts Options) (string, mode, error) {
 			unusable = append(unusable, fmt.Errorf("%s (%s): %w", d.Path, d.Name, d.err))
 			continue
 		}
-		if best == nil || d.score.less(best.score) {
+		if best == nil || nameLike(d.Name, opts.Name) && !nameLike(best.Name, opts.Name) ||
+			nameLike(d.Name, opts.Name) == nameLike(best.Name, opts.Name) && d.score.less(best.score) {
 			best = d
 		}
 	}
@@ -138,6 +144,11 @@ func pick(open opener, opts Options) (string, mode, error) {
 		return "", mode{}, fmt.Errorf("%w in %s", ErrNoCamera, opts.dir())
 	}
 	return best.Path, best.mode, nil
+}
+
+// nameLike says whether a camera called name is one that want names.
+func nameLike(name, want string) bool {
+	return want != "" && strings.Contains(strings.ToLower(name), strings.ToLower(want))
 }
 
 // start negotiates the mode and starts streaming.

@@ -80,6 +80,19 @@ func TestOpenPicksTheBestCamera(t *testing.T) {
 		c.Close()
 	}
 
+	// A profile's camera preference picks by name, any case; a name
+	// that matches none leaves the best.
+	for _, tc := range []struct{ name, want string }{{"usb2.0", "video0"}, {"C920", "video2"}, {"Logitech", "video2"}} {
+		c, err := openWith(d.open, Options{Dir: dir, Name: tc.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filepath.Base(c.Info().Path); got != tc.want {
+			t.Errorf("Name %q: opened %s, want %s", tc.name, got, tc.want)
+		}
+		c.Close()
+	}
+
 	infos, err := scanWith(d.open, dir, false)
 	if err != nil {
 		t.Fatal(err)
