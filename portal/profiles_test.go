@@ -606,3 +606,62 @@ func TestProfileRestart(t *testing.T) {
 		t.Errorf("the room's configuration after the restart: %+v", v)
 	}
 }
+
+// TestProfileAPIDocAnswers: the profiles' answers, and a heartbeat with
+// config both ways, have the fields docs/api.yaml says and no other.
+func TestProfileAPIDocAnswers(t *testing.T) {
+	d := loadAPIDoc(t)
+	ops := d.operations()
+	f := newProfileAPI(t)
+	e := f.e
+	pv := f.createProfile(t, "Standard", `{"language":"de-CH","volume":40,"camera":{"name":"Logitech","prefer_1080p":true},
+		"gpio":{"mute_button":"GPIO17","active_low":true},"update_channel":"beta","update_window":{"start":"22:00","end":"23:00"}}`)
+	id := fmt.Sprint(pv.ID)
+	e.admin("PUT", "/api/v1/admin/rooms/"+f.west+"/profile", `{"profile_id":`+id+`}`)
+	a, raw := beatConfig(t, e, f.westTok, goodHeartbeat)
+	status := `{"revision":"` + a.Config.Revision + `","state":"rejected","rejected":[{"field":"language","reason":"this kit's screen speaks en only"}]}`
+	beatConfig(t, e, f.westTok, withConfig(status))
+	check := func(pattern, code string, body []byte, request bool) {
+		t.Helper()
+		op := ops[pattern]
+		if op == nil {
+			t.Errorf("%s: not documented", pattern)
+			return
+		}
+		var schema any
+		if request {
+			schema = d.jsonSchema(t, op["requestBody"])
+		} else if r := d.response(t, op, code); r != nil {
+			schema = d.jsonSchema(t, r)
+		} else {
+			t.Errorf("%s: %s is not documented: %.200s", pattern, code, body)
+			return
+		}
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("%s: not JSON: %s", pattern, body)
+		}
+		d.checkValue(t, pattern, schema, v)
+	}
+	check("POST /api/v1/device/heartbeat", "200", []byte(raw), false)
+	check("POST /api/v1/device/heartbeat", "", []byte(withConfig(status)), true)
+	for _, c := range []struct{ pattern, method, path, body string }{
+		{"GET /api/v1/admin/profiles", "GET", "/api/v1/admin/profiles", ""},
+		{"GET /api/v1/admin/profiles/{id}", "GET", "/api/v1/admin/profiles/" + id, ""},
+		{"PUT /api/v1/admin/groups/{group}/profile", "PUT", "/api/v1/admin/groups/east/profile", `{"profile_id":` + id + `}`},
+		{"DELETE /api/v1/admin/groups/{group}/profile", "DELETE", "/api/v1/admin/groups/east/profile", ""},
+		{"PUT /api/v1/admin/rooms/{id}/config", "PUT", "/api/v1/admin/rooms/" + f.west + "/config", `{"volume":20,"time_zone":"Asia/Tokyo"}`},
+		{"GET /api/v1/admin/rooms/{id}/config", "GET", "/api/v1/admin/rooms/" + f.west + "/config", ""},
+		{"GET /api/v1/admin/rooms/{id}/config", "GET", "/api/v1/admin/rooms/" + f.east + "/config", ""},
+		{"DELETE /api/v1/admin/profiles/{id}", "DELETE", "/api/v1/admin/profiles/" + id, ""},
+		{"POST /api/v1/admin/profiles", "POST", "/api/v1/admin/profiles", `{"name":"Loud","values":{"volume":130}}`},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+			check(c.pattern, "", []byte(c.body), true)
+		}
+		code, _, b := e.admin(c.method, c.path, body)
+		check(c.pattern, fmt.Sprint(code), b, false)
+	}
+}
