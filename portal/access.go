@@ -77,6 +77,8 @@ const (
 	meeting
 	// policy: the update policy scope {scope} (fleet is account-wide).
 	policy
+	// group: the group {group}.
+	group
 )
 
 // rule is the least role a route needs and what it touches.
@@ -167,6 +169,31 @@ var accessRules = map[string]rule{
 	"POST /api/v1/admin/rooms/{id}/identify": {RoleAdmin, room},
 	"GET /api/v1/admin/rooms/{id}/logs":      {RoleAdmin, room},
 	"POST /api/v1/admin/rooms/{id}/logs":     {RoleAdmin, room},
+
+	// Configuration profiles (profiles.go, docs/profiles.md). Everyone
+	// reads the profiles (they hold no secret; a group admin picks one
+	// for its rooms); only account-wide admins write them, as a change
+	// reaches every group using them. Group admins assign profiles to
+	// their own groups and rooms, and set their rooms' overrides.
+	"GET /api/v1/admin/profiles":                  {RoleViewer, own},
+	"POST /api/v1/admin/profiles":                 {RoleAdmin, account},
+	"GET /api/v1/admin/profiles/{id}":             {RoleViewer, own},
+	"PUT /api/v1/admin/profiles/{id}":             {RoleAdmin, account},
+	"DELETE /api/v1/admin/profiles/{id}":          {RoleAdmin, account},
+	"PUT /api/v1/admin/groups/{group}/profile":    {RoleAdmin, group},
+	"DELETE /api/v1/admin/groups/{group}/profile": {RoleAdmin, group},
+	"PUT /api/v1/admin/rooms/{id}/profile":        {RoleAdmin, room},
+	"DELETE /api/v1/admin/rooms/{id}/profile":     {RoleAdmin, room},
+	"GET /api/v1/admin/rooms/{id}/config":         {RoleViewer, room},
+	"PUT /api/v1/admin/rooms/{id}/config":         {RoleAdmin, room},
+	"DELETE /api/v1/admin/rooms/{id}/config":      {RoleAdmin, room},
+	"GET /admin/profiles":                         {RoleViewer, own},
+	"POST /admin/profiles":                        {RoleAdmin, account},
+	"GET /admin/profiles/{id}":                    {RoleViewer, own},
+	"POST /admin/profiles/{id}":                   {RoleAdmin, account},
+	"POST /admin/profiles/{id}/delete":            {RoleAdmin, account},
+	"POST /admin/groups/{group}/profile":          {RoleAdmin, group},
+	"POST /admin/rooms/{id}/config":               {RoleAdmin, room},
 }
 
 // refusedMark starts every refusal's sentence; tests tell an RBAC
@@ -220,6 +247,8 @@ func (s *Server) authorize(r *http.Request, p principal) *httpError {
 		if grp, err = s.roomGroup(roomID); err != nil {
 			return s.scopeFailure(err, outside)
 		}
+	case group:
+		grp = r.PathValue("group")
 	case policy:
 		scope := r.PathValue("scope")
 		switch {

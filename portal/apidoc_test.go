@@ -159,7 +159,7 @@ const (
 	devicePrefix = "/api/v1/device/"
 )
 
-var targetNames = map[target]string{account: "account", own: "own", room: "room", meeting: "meeting", policy: "policy"}
+var targetNames = map[target]string{account: "account", own: "own", room: "room", meeting: "meeting", policy: "policy", group: "group"}
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 

@@ -14,6 +14,7 @@ import (
 	"roomkit/health"
 	"roomkit/internal/textfield"
 	"roomkit/ota"
+	"roomkit/profile"
 )
 
 // heartbeat is the body of POST /api/v1/device/heartbeat (protocol.md §5).
@@ -33,6 +34,9 @@ type heartbeat struct {
 	ActionsDone []actionDone `json:"actions_done,omitempty"`
 	LatencyMS   int64        `json:"latency_ms,omitempty"`
 	Meeting     *kitMeeting  `json:"meeting,omitempty"`
+	// Config is the kit's answer to the configuration it was sent
+	// (profiles.go); kits send it once an answer carried "config".
+	Config *profile.Status `json:"config,omitempty"`
 }
 
 const (
@@ -132,6 +136,17 @@ func parseHeartbeat(body []byte) (heartbeat, error) {
 	if err := checkHeartbeatActions(&hb); err != nil {
 		return hb, err
 	}
+	if c := hb.Config; c != nil {
+		if err := c.Check(); err != nil {
+			return hb, err
+		}
+		// Shown in the admin center: one line of text each.
+		for _, r := range c.Rejected {
+			if err := textfield.Check(r.Reason, 200); err != nil {
+				return hb, fmt.Errorf("config.rejected %s: the reason %v", r.Field, err)
+			}
+		}
+	}
 	if hb.Update != nil {
 		if err := hb.Update.Validate(); err != nil {
 			return hb, err
@@ -185,6 +200,9 @@ type roomAnswer struct {
 type heartbeatAnswer struct {
 	roomAnswer
 	Actions []kitAction `json:"actions"`
+	// Config is the room's configuration from its profiles and
+	// overrides (profiles.go); absent for a room nobody configured.
+	Config *profile.Config `json:"config,omitempty"`
 }
 
 // deviceRoom authenticates the kit's access token and returns its room.
@@ -245,6 +263,17 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		s.logStoreError("update policy", err)
 	} else {
 		ans.Update = pol
+	}
+	if hb.Config != nil {
+		if err := s.noteConfigStatus(cfg.ID, *hb.Config); err != nil {
+			// The kit repeats its status with every heartbeat.
+			s.logStoreError("note config status", err)
+		}
+	}
+	if meta, err := s.roomMeta(cfg.ID); err != nil {
+		s.logStoreError("room configuration", err)
+	} else {
+		ans.Config = meta.cfg.config
 	}
 	writeJSON(w, http.StatusOK, ans)
 }

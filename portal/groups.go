@@ -36,13 +36,14 @@ func (s *Server) setRoomGroup(p principal, addr, id, group string) (Room, *httpE
 		return Room{}, errorf(http.StatusForbidden, refusedMark+"you may move rooms only into the groups %s.", strings.Join(p.groups, ", "))
 	}
 	var name, old string
-	err = s.inTx(func(tx *sql.Tx) error {
+	// The group's profile changes with the group (profiles.go).
+	err = s.changeConfig(func(tx *sql.Tx) error {
 		if err := tx.QueryRow("SELECT name, grp FROM rooms WHERE id = ?", id).Scan(&name, &old); err != nil {
 			return err
 		}
 		_, err := tx.Exec("UPDATE rooms SET grp = ? WHERE id = ?", group, id)
 		return err
-	})
+	}, "WHERE r.id = ?", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Room{}, errorf(http.StatusNotFound, "There is no room with the ID %q.", id)
 	}

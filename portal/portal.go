@@ -87,6 +87,8 @@ type Server struct {
 
 	ota *otaRepo // nil without Config.OTADir
 	upd *updates
+	// cfgSeen is each room's last stored configuration status (profiles.go).
+	cfgSeen configSeen
 	// acts holds the remote actions waiting for their kits and what the
 	// kits' heartbeats said of their link (actions.go).
 	acts *actionState
@@ -281,6 +283,7 @@ func (s *Server) routes() {
 		m.Handle("GET /ota/", s.ota)
 	}
 	s.updateRoutes(m)
+	s.profileRoutes(m)
 	s.actionRoutes(m)
 	s.alertRoutes(m)
 	s.teamRoutes(m)

@@ -275,7 +275,7 @@ func (f *rbacFixture) request(t *testing.T, pattern string, p *rbacPrincipal, tg
 		i, j := strings.Index(path, "{"), strings.Index(path, "}")
 		name, v := path[i+1:j], ""
 		switch {
-		case name == "id" && (strings.Contains(path, "/alerts/") || strings.Contains(path, "/webhooks/")):
+		case name == "id" && (strings.Contains(path, "/alerts/") || strings.Contains(path, "/webhooks/") || strings.Contains(path, "/profiles/")):
 			v = "1" // none exists: the rule is checked before the handler looks
 		case name == "id" && strings.Contains(path, "/tokens/"):
 			v = strconv.FormatInt(f.tokenID, 10)
@@ -289,6 +289,8 @@ func (f *rbacFixture) request(t *testing.T, pattern string, p *rbacPrincipal, tg
 			v = "fleet"
 		case name == "scope":
 			v = "group:" + tg.group
+		case name == "group":
+			v = group
 		case name == "user_code":
 			v = "BCDF-GHJK"
 		case name == "channel":
@@ -339,6 +341,7 @@ func TestRBAC(t *testing.T) {
 		room:    {{"out of group", "west"}, {"in group", "east"}},
 		meeting: {{"out of group", "west"}, {"in group", "east"}},
 		policy:  {{"fleet", ""}, {"out of group", "west"}, {"in group", "east"}},
+		group:   {{"out of group", "west"}, {"in group", "east"}},
 	}
 	n := 0
 	for _, pattern := range routes {

@@ -185,6 +185,8 @@ type roomPage struct {
 	page
 	D    roomDetail
 	Logs *roomLogs
+	// Config is the room's configuration section (profiles).
+	Config *roomConfigPage
 }
 
 // Pending says whether an action waits for the kit: the page then
@@ -230,7 +232,13 @@ func (s *Server) serveRoomPage(w http.ResponseWriter, r *http.Request, sess *ses
 	if p.Logs, err = s.latestLogs(id); err != nil {
 		s.log.Error("room page", "room", id, "err", err)
 	}
+	if p.Config, err = s.roomConfigSection(sess, id); err != nil {
+		s.log.Error("room page", "room", id, "err", err)
+	}
 	p.Refresh = p.Pending()
+	if r.URL.Query().Get("notice") == "config" {
+		p.Notice = "The configuration was saved. The kit gets it with its next heartbeat; this section shows when it applied it."
+	}
 	if k := r.URL.Query().Get("notice"); k != "" {
 		if what, ok := actionKinds[k]; ok {
 			p.Notice = fmt.Sprintf("Asked %q to %s. The kit hears of it with its next heartbeat; this page shows when it is done.", d.Name, what)

@@ -301,6 +301,47 @@ CREATE INDEX room_events_room ON room_events(room_id, at);
 	// 12 (issue 14): an administrator's time zone for the admin center's
 	// times (timezone.go); '' for none.
 	`ALTER TABLE admins ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';`,
+	// 13 (issue 14, configuration profiles: profiles.go, docs/profiles.md):
+	// named profile.Values (config: JSON), a group's profile, a room's
+	// own profile and overrides (room_config; a room without a row has
+	// its time_zone as its override), and the kit's last reported status
+	// per room. room_config.effective is the merge the kit is sent ('':
+	// none); rooms.time_zone becomes the effective zone once a room has a
+	// row. Deleting a profile in use is refused (the foreign keys, and
+	// the handler first, in words).
+	`
+CREATE TABLE profiles (
+	id           INTEGER PRIMARY KEY,
+	name         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	config       TEXT NOT NULL,
+	created      INTEGER NOT NULL,
+	updated      INTEGER NOT NULL,
+	actor        TEXT NOT NULL
+);
+CREATE TABLE group_profiles (
+	grp          TEXT PRIMARY KEY,
+	profile_id   INTEGER NOT NULL REFERENCES profiles(id),
+	updated      INTEGER NOT NULL,
+	actor        TEXT NOT NULL
+);
+CREATE INDEX group_profiles_profile ON group_profiles(profile_id);
+CREATE TABLE room_config (
+	room_id      TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+	profile_id   INTEGER REFERENCES profiles(id),
+	overrides    TEXT NOT NULL,
+	effective    TEXT NOT NULL DEFAULT '',
+	updated      INTEGER NOT NULL DEFAULT 0,
+	actor        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX room_config_profile ON room_config(profile_id);
+CREATE TABLE config_status (
+	room_id      TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+	revision     TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	rejected     TEXT NOT NULL,
+	at           INTEGER NOT NULL
+);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

@@ -59,6 +59,9 @@ type updateRequest struct {
 // updates.forgetRoom.
 type roomUpdateMeta struct {
 	deviceID, group, timeZone string
+	// cfg is the room's configuration (profiles.go): what the kit is
+	// sent, and the profile's share of its update policy.
+	cfg roomConfigState
 }
 
 // reportKey is what counts as a change of a kit's update state: a new
@@ -284,7 +287,10 @@ func (s *Server) roomMeta(id string) (roomUpdateMeta, error) {
 	if ok {
 		return m, nil
 	}
-	err := s.db.QueryRow("SELECT device_id, grp, time_zone FROM rooms WHERE id = ?", id).Scan(&m.deviceID, &m.group, &m.timeZone)
+	var eff string
+	err := s.db.QueryRow(`SELECT r.device_id, r.grp, r.time_zone, ifnull(rc.effective, '') FROM rooms r
+		LEFT JOIN room_config rc ON rc.room_id = r.id WHERE r.id = ?`, id).Scan(&m.deviceID, &m.group, &m.timeZone, &eff)
+	m.cfg = configState(eff)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, errNotFound
 	}
@@ -297,10 +303,12 @@ func (s *Server) roomMeta(id string) (roomUpdateMeta, error) {
 	return m, nil
 }
 
-// layersLocked are the policy layers that apply to a room: fleet, its
-// group, itself. group and room may be "".
-func (u *updates) layersLocked(group, room string) []rollout.Layer {
-	ls := []rollout.Layer{u.policies["fleet"].layer.toRollout()}
+// layersLocked are the policy layers that apply to a room: fleet, the
+// update channel and window of the room's configuration profiles (prof;
+// they sit above the fleet's policy, below the explicit policies of the
+// group and room), its group, itself. group and room may be "".
+func (u *updates) layersLocked(group, room string, prof rollout.Layer) []rollout.Layer {
+	ls := []rollout.Layer{u.policies["fleet"].layer.toRollout(), prof}
 	if group != "" {
 		ls = append(ls, u.policies[scopeGrp+group].layer.toRollout())
 	}
@@ -313,7 +321,7 @@ func (u *updates) layersLocked(group, room string) []rollout.Layer {
 // fleetPolicyLocked governs what is the rollout's own: when rings advance
 // and when it pauses itself.
 func (u *updates) fleetPolicyLocked() rollout.Policy {
-	return rollout.Resolve(u.layersLocked("", "")...)
+	return rollout.Resolve(u.layersLocked("", "", rollout.Layer{})...)
 }
 
 // advanceLocked moves every rollout whose soak passed to its next ring
@@ -381,7 +389,7 @@ func (s *Server) updateAnswer(roomID string) (*ota.Policy, error) {
 	u := s.upd
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p := rollout.Resolve(u.layersLocked(meta.group, roomID)...)
+	p := rollout.Resolve(u.layersLocked(meta.group, roomID, meta.cfg.update)...)
 	ans := &ota.Policy{Channel: p.Channel, Window: p.Window, TimeZone: meta.timeZone, Paused: p.Paused}
 	if p.Paused {
 		ans.PauseReason = "paused by an administrator"
@@ -477,7 +485,7 @@ func (s *Server) startRollout(roomID string, rep *ota.Report) error {
 			return err
 		}
 		s.upd.mu.Lock()
-		channel = rollout.Resolve(s.upd.layersLocked(meta.group, roomID)...).Channel
+		channel = rollout.Resolve(s.upd.layersLocked(meta.group, roomID, meta.cfg.update)...).Channel
 		s.upd.mu.Unlock()
 	}
 	k := rolloutKey{channel, rep.Available}
@@ -602,21 +610,26 @@ type policyView struct {
 
 func (s *Server) policyView(scope string) (policyView, error) {
 	var group, room string
+	var prof rollout.Layer
 	switch {
 	case strings.HasPrefix(scope, scopeGrp):
 		group = strings.TrimPrefix(scope, scopeGrp)
+		var err error
+		if prof, err = s.groupUpdateLayer(group); err != nil {
+			return policyView{}, err
+		}
 	case strings.HasPrefix(scope, scopeRoom):
 		room = strings.TrimPrefix(scope, scopeRoom)
 		meta, err := s.roomMeta(room)
 		if err != nil {
 			return policyView{}, err
 		}
-		group = meta.group
+		group, prof = meta.group, meta.cfg.update
 	}
 	s.upd.mu.Lock()
 	defer s.upd.mu.Unlock()
 	row := s.upd.policies[scope]
-	v := policyView{Scope: scope, Policy: row.layer, Effective: effective(rollout.Resolve(s.upd.layersLocked(group, room)...)), Actor: row.actor}
+	v := policyView{Scope: scope, Policy: row.layer, Effective: effective(rollout.Resolve(s.upd.layersLocked(group, room, prof)...)), Actor: row.actor}
 	if !row.updated.IsZero() {
 		t := row.updated
 		v.Updated = &t

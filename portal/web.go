@@ -101,6 +101,7 @@ type page struct {
 	AuditActions    []string
 	AuditCSV        string // the export's URL with the filter
 	Alerts          *alertsPage
+	Profiles        *profilesPage
 	// OpenAlerts is the count the nav shows beside "Alerts".
 	OpenAlerts int
 }
@@ -494,6 +495,7 @@ func (s *Server) serveRooms(w http.ResponseWriter, r *http.Request, sess *sessio
 	for _, rm := range fv.rooms {
 		p.Rooms = append(p.Rooms, newRoomView(rm, now))
 	}
+	s.addConfigProblems(p.Rooms)
 	// The room a notice is about may be on another page.
 	named := func() string {
 		rm, _, _ := s.findRoom(q.Get("room"))

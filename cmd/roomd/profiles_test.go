@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"roomkit/appliance"
+	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera/cameratest"
+	"roomkit/drivers/display/displaytest"
+	"roomkit/internal/logbuffer"
+	"roomkit/portal"
+)
+
+// TestProfilesEndToEnd, on loopback: a portal and a sim kit, paired; a
+// profile assigned to the room's group through the admin API reaches the
+// kit, which applies the volume and rejects the language its screen does
+// not speak; the portal's room configuration says "rejected because …".
+// Fixed, the profile is applied, and the portal says so.
+func TestProfilesEndToEnd(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := portal.New(portal.Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	admin, err := srv.CreateAPIToken("tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil {
+			json.Unmarshal(b, out)
+		}
+		return resp.StatusCode
+	}
+
+	logs := &logbuffer.Buffer{}
+	kit, err := appliance.New(appliance.Config{StateDir: t.TempDir(), PortalURL: ts.URL, Version: "0.1.0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Display: displaytest.New(640, 360), Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
+		HeartbeatInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { kit.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				b, _ := json.Marshal(kit.Status())
+				t.Fatalf("never: %s\nstatus: %s\nlog:\n%s", what, b, logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	until("a pairing code", func() bool { return kit.Status().UserCode != "" })
+	var paired struct {
+		Room struct {
+			ID string `json:"id"`
+		} `json:"room"`
+	}
+	if code := api("POST", "/api/v1/admin/pairings", `{"user_code":"`+kit.Status().UserCode+`","name":"Boardroom","time_zone":"Europe/Zurich"}`, &paired); code != 201 {
+		t.Fatalf("pairing: %d", code)
+	}
+	room := paired.Room.ID
+	until("ready", func() bool { return kit.Status().State == appliance.Ready })
+	if code := api("PUT", "/api/v1/admin/rooms/"+room+"/group", `{"group":"zurich"}`, nil); code != 200 {
+		t.Fatalf("group: %d", code)
+	}
+
+	var prof struct {
+		ID int64 `json:"id"`
+	}
+	if code := api("POST", "/api/v1/admin/profiles", `{"name":"Zurich","values":{"language":"de-CH","volume":45}}`, &prof); code != 201 {
+		t.Fatalf("create profile: %d", code)
+	}
+	if code := api("PUT", "/api/v1/admin/groups/zurich/profile", `{"profile_id":`+jsonInt(prof.ID)+`}`, nil); code != 200 {
+		t.Fatalf("assign: %d", code)
+	}
+	type roomConfig struct {
+		Config *struct {
+			Revision string `json:"revision"`
+		} `json:"config"`
+		Status struct {
+			State string `json:"state"`
+			Words string `json:"words"`
+		} `json:"status"`
+	}
+	var rc roomConfig
+	until("the portal shows the kit's rejection", func() bool {
+		api("GET", "/api/v1/admin/rooms/"+room+"/config", "", &rc)
+		return rc.Status.State == "rejected"
+	})
+	if rc.Status.Words != "rejected because screen language: this kit's screen speaks en only" {
+		t.Errorf("the portal says %q", rc.Status.Words)
+	}
+	if s := kit.Status(); s.Volume != 45 || s.Config == nil || s.Config.Revision != rc.Config.Revision {
+		t.Errorf("the kit: volume %d, config %+v, want the revision %s", s.Volume, s.Config, rc.Config.Revision)
+	}
+
+	// Fixed: English, and a room override for the volume.
+	if code := api("PUT", "/api/v1/admin/profiles/"+jsonInt(prof.ID), `{"name":"Zurich","values":{"language":"en","volume":45}}`, nil); code != 200 {
+		t.Fatalf("update profile: %d", code)
+	}
+	if code := api("PUT", "/api/v1/admin/rooms/"+room+"/config", `{"time_zone":"Europe/Zurich","volume":60}`, nil); code != 200 {
+		t.Fatalf("override: %d", code)
+	}
+	until("the portal shows the profile applied", func() bool {
+		api("GET", "/api/v1/admin/rooms/"+room+"/config", "", &rc)
+		return rc.Status.State == "applied"
+	})
+	if s := kit.Status(); s.Volume != 60 || s.Config == nil || s.Config.Revision != rc.Config.Revision {
+		t.Errorf("the kit after the fix: volume %d, config %+v", s.Volume, s.Config)
+	}
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
