@@ -35,6 +35,7 @@ import (
 	"roomkit/appliance/control"
 	"roomkit/ota"
 	"roomkit/portal"
+	"roomkit/portal/sfu"
 	"roomkit/settings"
 )
 
@@ -58,10 +59,24 @@ const (
 
 // TestQEMUUpdate: v1 → v2 (committed), v3 (its camera is gone: rolled
 // back by itself, the reason in the admin API), v4 (committed), with ten
-// or more power cuts between them; then the numbers.
+// or more power cuts between them; then v5 published during a meeting,
+// installed only once the meeting ends. It runs in a network namespace
+// of its own with LiveKit, like TestQEMUKit.
 func TestQEMUUpdate(t *testing.T) {
+	otaSkips(t)
+	if _, err := sfu.FindBinary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI is set, so setup should have installed it)", err)
+		}
+		t.Skipf("QEMU update test skipped: %v", err)
+	}
+	if os.Getenv(kitNetnsEnv) == "" {
+		t.Parallel() // beside the other QEMU tests: each guest is one host thread
+		runInNetns(t, otaTimeout+5*time.Minute, fmt.Sprintf("-ota.quick=%t", *otaQuick))
+		return
+	}
 	o := newOTARig(t)
-	o.bootV1("1.1.0", "1.2.0", "1.3.0")
+	o.bootV1("1.1.0", "1.2.0", "1.3.0", "1.4.0")
 
 	// v2: cut twice mid-download, after the download, right after the
 	// reboot request that follows testboot, and in the trial boot before
@@ -74,6 +89,7 @@ func TestQEMUUpdate(t *testing.T) {
 	o.waitCommitted("1.1.0")
 	o.checkRoom("1.1.0", ota.Healthy, "")
 	o.v3AndV4()
+	o.v5InMeeting()
 }
 
 // v2Cuts cuts the power five times in v2's update.
@@ -146,6 +162,26 @@ func (o *otaRig) v3AndV4() {
 	o.report(push, stream, mem4, mem3, v3.size)
 }
 
+// v5InMeeting: a release published while the room meets downloads, but
+// the kit installs it only once the meeting is over (the agent says it
+// waits for the meeting; the kit stays in it, on v4).
+func (o *otaRig) v5InMeeting() {
+	t := o.t
+	o.rc.run(t, "meet-now")
+	o.rc.waitStatus(t, "the meeting", func(s appliance.Status) bool { return s.State == appliance.InMeeting })
+	o.publish(o.release("1.4.0"))
+	st := o.waitStatus("v5 downloaded, waiting for the meeting", func(s appliance.Status) bool {
+		return s.Update != nil && s.Update.TargetVersion == "1.4.0" && strings.Contains(s.Update.Detail, "meeting")
+	})
+	if st.State != appliance.InMeeting || st.Version != "1.3.0" {
+		t.Fatalf("while v5 waits for the meeting the kit is %s on %s, want %s on 1.3.0", st.State, st.Version, appliance.InMeeting)
+	}
+	t.Logf("v5 during the meeting: %q; the kit stays in the meeting on 1.3.0", st.Update.Detail)
+	o.rc.run(t, "leave")
+	o.waitCommitted("1.4.0")
+	o.checkRoom("1.4.0", ota.Healthy, "")
+}
+
 // TestQEMUPowerCut cuts the power N times at random moments of updates
 // (-powercut.n; make powercut N=100): after each cut the kit must boot a
 // good root, and the update must finish later. Releases alternate between
@@ -154,6 +190,7 @@ func TestQEMUPowerCut(t *testing.T) {
 	if *powercutN <= 0 {
 		t.Skip("power-cut series: run with -powercut.n N (make powercut N=100)")
 	}
+	otaSkips(t)
 	seed := *powercutSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -272,20 +309,34 @@ type otaBuild struct {
 	took time.Duration
 }
 
-func newOTARig(t *testing.T) *otaRig {
+// otaSkips skips the update tests where they cannot run.
+func otaSkips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU update test: skipped with -short (it boots a kit about twenty times)")
 	}
-	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "unsquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot); err != nil {
+	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "unsquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot, "ip"); err != nil {
 		t.Skipf("QEMU update test skipped: %v", err)
 	}
-	// Beside the other QEMU tests: each guest is one host thread, and
-	// this test's builds are its own (no shared build).
-	t.Parallel()
+}
+
+// newOTARig makes the repository, the portal and the tools for one kit.
+// In the network namespace of runInNetns the portal has meetings on a
+// LiveKit server there.
+func newOTARig(t *testing.T) *otaRig {
 	ctx, cancel := context.WithTimeout(context.Background(), otaTimeout)
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	o := &otaRig{t: t, ctx: ctx, dir: dir, builds: map[string]chan otaBuild{}}
+	var lk portal.LiveKit
+	if os.Getenv(kitNetnsEnv) != "" {
+		kitNamespace(t)
+		srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(dir, "livekit"), Address: kitNet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Stop() })
+		lk = portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}
+	}
 
 	// The release tool, roomctl and the probe, for the host and guest.
 	o.release_ = filepath.Join(dir, "roomkit-release")
@@ -307,7 +358,7 @@ func newOTARig(t *testing.T) *otaRig {
 	if o.otaRoot, err = os.ReadFile(filepath.Join(o.repo, "metadata", "1.root.json")); err != nil {
 		t.Fatal(err)
 	}
-	addr, token, targets := startOTAPortal(t, o.repo)
+	addr, token, targets := startOTAPortal(t, o.repo, lk)
 	o.portal, o.token, o.targets = "http://"+addr, token, targets
 	o.ctl = newControlServer(t, "127.0.0.1:0", map[string]string{otaPushPath: filepath.Join(dir, "push.root")})
 	// The guest reaches them through QEMU's user network, whose 10.0.2.2
@@ -341,6 +392,10 @@ func newOTARig(t *testing.T) *otaRig {
 		// A hung trial boot comes back through the watchdog (gokrazy
 		// pings /dev/watchdog; the kernel has the driver built in).
 		"-device", "i6300esb", "-action", "watchdog=reset",
+	}
+	if lk.URL != "" {
+		// A meeting's Opus and OpenH264 need AVX (TestQEMUKit says why).
+		o.devices = append(o.devices, "-cpu", "max")
 	}
 	return o
 }
@@ -870,15 +925,16 @@ func (l *targetLog) first(since time.Time) (targetGet, bool) {
 	return targetGet{}, false
 }
 
-// startOTAPortal serves a portal with the repository otaDir at /ota/ on
-// loopback, known to kits by QEMU's alias for the host's loopback.
-func startOTAPortal(t *testing.T, otaDir string) (addr, apiToken string, log *targetLog) {
+// startOTAPortal serves a portal with the repository otaDir at /ota/ and
+// meetings on lk (none when lk.URL is empty) on loopback, known to kits
+// by QEMU's alias for the host's loopback.
+func startOTAPortal(t *testing.T, otaDir string, lk portal.LiveKit) (addr, apiToken string, log *targetLog) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("http://%s:%d", otaHostAlias, ln.Addr().(*net.TCPAddr).Port)
-	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, OTADir: otaDir,
+	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, OTADir: otaDir, LiveKit: lk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("portal.New: %v", err)
