@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -70,7 +71,9 @@ func TestQEMUKit(t *testing.T) {
 
 // runInNetns runs the test t again in a child process in a new network
 // namespace (a user namespace too when not root), with the given test
-// flags, and reports its output.
+// flags, and reports its output. While it runs, the output also goes to
+// $ROOMKIT_ARTIFACTS/<test>.log when that is set (make powercut runs for
+// hours: follow it there).
 func runInNetns(t *testing.T, timeout time.Duration, flags ...string) {
 	args := append([]string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.timeout=" + timeout.String()}, flags...)
 	cmd := exec.Command(os.Args[0], args...)
@@ -82,7 +85,14 @@ func runInNetns(t *testing.T, timeout time.Duration, flags ...string) {
 		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	}
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var w io.Writer = &out
+	if dir := os.Getenv("ROOMKIT_ARTIFACTS"); dir != "" {
+		if f, err := os.Create(filepath.Join(dir, t.Name()+".log")); err == nil {
+			defer f.Close()
+			w = io.MultiWriter(&out, f)
+		}
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
 	t.Logf("%s in its network namespace:\n%s", t.Name(), out.String())
 	if err != nil {

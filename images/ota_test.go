@@ -191,6 +191,10 @@ func TestQEMUPowerCut(t *testing.T) {
 		t.Skip("power-cut series: run with -powercut.n N (make powercut N=100)")
 	}
 	otaSkips(t)
+	if os.Getenv(kitNetnsEnv) == "" {
+		runInNetns(t, 0, fmt.Sprintf("-powercut.n=%d", *powercutN), fmt.Sprintf("-powercut.seed=%d", *powercutSeed))
+		return
+	}
 	seed := *powercutSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -255,6 +259,7 @@ type otaRig struct {
 	targets                   *targetLog
 	probe                     string // the kitprobe binary
 	ctlToken                  string
+	timeServers               []string // the guest's NTP servers
 
 	builds   map[string]chan otaBuild
 	building sync.Mutex
@@ -336,6 +341,11 @@ func newOTARig(t *testing.T) *otaRig {
 		}
 		t.Cleanup(func() { srv.Stop() })
 		lk = portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}
+		// The guest's clock: gokrazy's ntp sets it back to the time it
+		// saved at the last clean shutdown, so after a power cut it is
+		// behind until a time server answers (and updates wait for it).
+		startTimeServer(t, "127.0.0.1")
+		o.timeServers = []string{otaHostAlias}
 	}
 
 	// The release tool, roomctl and the probe, for the host and guest.
@@ -415,11 +425,12 @@ func (o *otaRig) config(v string) Config {
 		Target: mustTarget(o.t, kitTestTarget),
 		Repo:   repoRoot(o.t),
 		// Plain HTTP to the forwarded portal, allowed for the rig.
-		Settings:  settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
-		RoomdArgs: otaRoomdArgs,
-		OTARoot:   o.otaRoot,
-		Version:   v,
-		Out:       filepath.Join(o.dir, "build-"+v+".img"),
+		Settings:    settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
+		RoomdArgs:   otaRoomdArgs,
+		OTARoot:     o.otaRoot,
+		TimeServers: o.timeServers,
+		Version:     v,
+		Out:         filepath.Join(o.dir, "build-"+v+".img"),
 	}
 	if v == "1.2.0" {
 		// The release that fails its trial: its camera is gone, and its
@@ -757,7 +768,11 @@ func (o *otaRig) checkRoom(version string, state ota.State, reason string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		o.admin(http.MethodGet, "/api/v1/admin/rooms/"+o.roomID, "", &room)
-		if room.Version == version && room.Update != nil && (room.Update.State == state || state == ota.Healthy && installed(&room.Update.Status, version)) {
+		// A rollback is the last update's outcome: the state moves on (to
+		// checking, idle) at the agent's next check.
+		if u := room.Update; room.Version == version && u != nil && (u.State == state ||
+			state == ota.Healthy && installed(&u.Status, version) ||
+			state == ota.RolledBack && u.Last != nil && u.Last.Outcome == ota.RolledBack) {
 			break
 		}
 		if time.Now().After(deadline) {
