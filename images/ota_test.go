@@ -88,8 +88,9 @@ func TestQEMUUpdate(t *testing.T) {
 	}
 	o.waitCommitted("1.1.0")
 	o.checkRoom("1.1.0", ota.Healthy, "")
-	o.v3AndV4()
+	report := o.v3AndV4()
 	o.v5InMeeting()
+	report()
 }
 
 // v2Cuts cuts the power five times in v2's update.
@@ -106,8 +107,9 @@ func (o *otaRig) v2Cuts() {
 	o.expectGood("1.0.0", "1.1.0")
 }
 
-// v3AndV4: v3 rolls back, v4 commits, with cuts; then the numbers.
-func (o *otaRig) v3AndV4() {
+// v3AndV4: v3 rolls back, v4 commits, with cuts. It returns what reports
+// the numbers, for after v5 (whose reboot adds a downtime).
+func (o *otaRig) v3AndV4() (report func()) {
 	t := o.t
 	// v3 is the larger root: the memory's second size. The kit runs v2
 	// from the partition its command line does not name until it
@@ -144,6 +146,7 @@ func (o *otaRig) v3AndV4() {
 	o.publish(v4)
 	stream := o.agentStream(v4, pubAt, mark)
 	mem4 := o.peakAnon(idle4.RoomdAnon, mark)
+	o.downtimeInto("1.3.0", mark)
 	o.cutWhen("v4 trial, mid-settle", o.settled("1.3.0", 8*time.Second))
 	o.expectGood("1.1.0", "1.3.0")
 	o.cutWhen("v4 trial, right before the switch", o.settled("1.3.0", 18*time.Second))
@@ -159,7 +162,7 @@ func (o *otaRig) v3AndV4() {
 		t.Errorf("%d power cuts, want at least 10: %q", n, o.cuts)
 	}
 	t.Logf("power cuts (%d), each followed by a good root and the update finishing: %s", len(o.cuts), strings.Join(o.cuts, "; "))
-	o.report(push, stream, mem4, mem3, v3.size)
+	return func() { o.report(push, stream, mem4, mem3, v3.size) }
 }
 
 // v5InMeeting: a release published while the room meets downloads, but
@@ -177,7 +180,9 @@ func (o *otaRig) v5InMeeting() {
 		t.Fatalf("while v5 waits for the meeting the kit is %s on %s, want %s on 1.3.0", st.State, st.Version, appliance.InMeeting)
 	}
 	t.Logf("v5 during the meeting: %q; the kit stays in the meeting on 1.3.0", st.Update.Detail)
+	mark := o.mark()
 	o.rc.run(t, "leave")
+	o.downtimeInto("1.4.0", mark)
 	o.waitCommitted("1.4.0")
 	o.checkRoom("1.4.0", ota.Healthy, "")
 }
@@ -265,11 +270,6 @@ type otaRig struct {
 	building sync.Mutex
 	cuts     []string
 	downtime []downtime
-
-	// The reboot the agent asked for last (status "rebooting"), until
-	// the kit shows ready on its version: the downtime.
-	askedAt  time.Time
-	askedFor string
 }
 
 // downtime is one reboot into an update's version: from the agent's
@@ -279,26 +279,21 @@ type downtime struct {
 	took    time.Duration
 }
 
-// status is roomctl status (zero while roomd does not answer); it times
-// the reboots it sees.
-func (o *otaRig) status() appliance.Status {
-	st := o.rc.statusOrZero()
-	switch {
-	case st.Update != nil && st.Update.State == ota.Rebooting && o.askedAt.IsZero():
-		o.askedAt, o.askedFor = time.Now(), st.Update.TargetVersion
-		if strings.Contains(st.Update.Detail, "back to the previous") || strings.Contains(st.Update.Detail, "restarting once") {
-			o.askedFor = "" // not into a new version
-		}
-	case !o.askedAt.IsZero() && o.askedFor != "" && st.Version == o.askedFor && st.State == appliance.Ready:
-		d := downtime{o.askedFor, time.Since(o.askedAt)}
-		o.downtime = append(o.downtime, d)
-		o.t.Logf("downtime into %s: %.1fs from the reboot request to roomd ready on it", d.version, d.took.Seconds())
-		saveArtifact(o.t, "ota-home-"+d.version+".png", o.vm.screendump(o.t, o.ctx, filepath.Join(o.dir, "home.ppm")))
-		o.askedAt = time.Time{}
-	case !o.askedAt.IsZero() && st.Version != "" && st.Version != o.askedFor && st.Update != nil && st.Update.State != ota.Rebooting:
-		o.askedAt = time.Time{} // back on the old version
-	}
-	return st
+// status is roomctl status (zero while roomd does not answer).
+func (o *otaRig) status() appliance.Status { return o.rc.statusOrZero() }
+
+// downtimeInto measures an uncut reboot into version v's trial: from
+// roomd's log line asking for it (after mark) to roomd ready on v (the
+// home screen, saved as an artifact).
+func (o *otaRig) downtimeInto(v string, mark int) {
+	o.t.Helper()
+	o.waitUntil(v+"'s reboot request", 20*time.Minute, o.logged("restarting into "+v, mark))
+	asked := time.Now()
+	o.waitStatus(v+" ready after its reboot", func(s appliance.Status) bool { return s.Version == v && s.State == appliance.Ready })
+	d := downtime{v, time.Since(asked)}
+	o.downtime = append(o.downtime, d)
+	o.t.Logf("downtime into %s: %.1fs from the reboot request to roomd ready on it", d.version, d.took.Seconds())
+	saveArtifact(o.t, "ota-home-"+v+".png", o.vm.screendump(o.t, o.ctx, filepath.Join(o.dir, "home.ppm")))
 }
 
 // mark is the length of this VM's probe log: what later waits read from.
@@ -551,7 +546,6 @@ func (o *otaRig) cut(what string) {
 	err := <-o.vm.exited
 	o.vm.exited <- err
 	o.cuts = append(o.cuts, what)
-	o.askedAt = time.Time{}
 	o.t.Logf("power cut %d: %s (boot %d)", len(o.cuts), what, o.boots)
 	o.boot()
 }
