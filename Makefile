@@ -63,9 +63,11 @@ test-kernel:
 # Power cuts (kill -9 of QEMU) at random moments of over-the-air updates on
 # the QEMU kit, N of them (default 10): prints "N runs: N booted a good
 # root, M finished the update later" (images/ota_test.go).
+# The series runs for hours: follow artifacts/TestQEMUPowerCut.log.
 powercut:
 	@scripts/setup-image.sh
-	$(GO) test -run '^TestQEMUPowerCut$$' -v -timeout 0 ./images -powercut.n $(or $(N),10)
+	@mkdir -p artifacts
+	ROOMKIT_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -run '^TestQEMUPowerCut$$' -v -timeout 0 ./images -powercut.n $(or $(N),10)
 
 fuzz:
 	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz.sh

@@ -44,6 +44,11 @@ type Config struct {
 	// roomkit-release init) the kit trusts; it goes to OTARootPath and
 	// roomd gets -ota-root. Empty: the kit does not update itself.
 	OTARoot []byte
+	// TimeServers are the NTP servers gokrazy's ntp sets the clock from
+	// (host names or addresses, port 123); empty: gokrazy's public pool.
+	// Networks that block NTP to the internet name their own: until the
+	// clock is set the kit does not check update signatures (docs/ota.md).
+	TimeServers []string
 	// Extra are further programs in /user, supervised like roomd; tests
 	// add probes with it. Program.Path is the host file.
 	Extra []Program

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -61,9 +63,16 @@ func (g *gokrazyModule) buildSystem(ctx context.Context, bin, initMod string, cf
 		return nil, fmt.Errorf("build gokrazy services: %w", err)
 	}
 
+	if err := checkTimeServers(cfg.TimeServers); err != nil {
+		return nil, err
+	}
 	var services []Service
 	for _, s := range systemServices {
-		services = append(services, Service{Path: "/gokrazy/" + s})
+		svc := Service{Path: "/gokrazy/" + s}
+		if s == "ntp" {
+			svc.Args = cfg.TimeServers // its servers are its arguments
+		}
+		services = append(services, svc)
 	}
 	services = append(services, kitServices(cfg)...)
 	src, err := generateInit(cfg.Version, services)
@@ -131,4 +140,19 @@ func guardArgs(roomd []string) []string {
 		}
 	}
 	return append(out, "ota-guard")
+}
+
+// hostName is a DNS name as NTP servers are named.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$`)
+
+// checkTimeServers refuses what gokrazy's ntp could not query: it adds
+// port 123 itself, so a name with a port or a URL would never answer and
+// the kit would wait for its clock for ever.
+func checkTimeServers(hosts []string) error {
+	for _, h := range hosts {
+		if net.ParseIP(h) == nil && !hostName.MatchString(h) {
+			return fmt.Errorf("time server %q: want a host name or an address (no port: NTP uses 123)", h)
+		}
+	}
+	return nil
 }

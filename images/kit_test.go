@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -62,16 +63,20 @@ func TestQEMUKit(t *testing.T) {
 	}
 	if os.Getenv(kitNetnsEnv) == "" {
 		t.Parallel() // beside TestQEMUBoot
-		runInNetns(t)
+		runInNetns(t, 20*time.Minute)
 		return
 	}
 	kitTest(t)
 }
 
-// runInNetns runs TestQEMUKit again in a child process in a new network
-// namespace (a user namespace too when not root) and reports its output.
-func runInNetns(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestQEMUKit$", "-test.v", "-test.timeout=20m")
+// runInNetns runs the test t again in a child process in a new network
+// namespace (a user namespace too when not root), with the given test
+// flags, and reports its output. While it runs, the output also goes to
+// $ROOMKIT_ARTIFACTS/<test>.log when that is set (make powercut runs for
+// hours: follow it there).
+func runInNetns(t *testing.T, timeout time.Duration, flags ...string) {
+	args := append([]string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.timeout=" + timeout.String()}, flags...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), kitNetnsEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 	if os.Geteuid() != 0 {
@@ -80,17 +85,24 @@ func runInNetns(t *testing.T) {
 		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	}
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var w io.Writer = &out
+	if dir := os.Getenv("ROOMKIT_ARTIFACTS"); dir != "" {
+		if f, err := os.Create(filepath.Join(dir, t.Name()+".log")); err == nil {
+			defer f.Close()
+			w = io.MultiWriter(&out, f)
+		}
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
-	t.Logf("the kit test in its network namespace:\n%s", out.String())
+	t.Logf("%s in its network namespace:\n%s", t.Name(), out.String())
 	if err != nil {
 		if strings.Contains(err.Error(), "operation not permitted") {
-			t.Skipf("QEMU kit test skipped: no network namespace for it: %v", err)
+			t.Skipf("%s skipped: no network namespace for it: %v", t.Name(), err)
 		}
-		t.Fatalf("the kit test failed: %v", err)
+		t.Fatalf("%s failed: %v", t.Name(), err)
 	}
-	if strings.Contains(out.String(), "--- SKIP: TestQEMUKit") {
-		t.Skip("the kit test skipped (above)")
+	if strings.Contains(out.String(), "--- SKIP: "+t.Name()) {
+		t.Skipf("%s skipped (above)", t.Name())
 	}
 }
 

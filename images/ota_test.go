@@ -35,6 +35,7 @@ import (
 	"roomkit/appliance/control"
 	"roomkit/ota"
 	"roomkit/portal"
+	"roomkit/portal/sfu"
 	"roomkit/settings"
 )
 
@@ -58,10 +59,24 @@ const (
 
 // TestQEMUUpdate: v1 → v2 (committed), v3 (its camera is gone: rolled
 // back by itself, the reason in the admin API), v4 (committed), with ten
-// or more power cuts between them; then the numbers.
+// or more power cuts between them; then v5 published during a meeting,
+// installed only once the meeting ends. It runs in a network namespace
+// of its own with LiveKit, like TestQEMUKit.
 func TestQEMUUpdate(t *testing.T) {
+	otaSkips(t)
+	if _, err := sfu.FindBinary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI is set, so setup should have installed it)", err)
+		}
+		t.Skipf("QEMU update test skipped: %v", err)
+	}
+	if os.Getenv(kitNetnsEnv) == "" {
+		t.Parallel() // beside the other QEMU tests: each guest is one host thread
+		runInNetns(t, otaTimeout+5*time.Minute, fmt.Sprintf("-ota.quick=%t", *otaQuick))
+		return
+	}
 	o := newOTARig(t)
-	o.bootV1("1.1.0", "1.2.0", "1.3.0")
+	o.bootV1("1.1.0", "1.2.0", "1.3.0", "1.4.0")
 
 	// v2: cut twice mid-download, after the download, right after the
 	// reboot request that follows testboot, and in the trial boot before
@@ -73,7 +88,9 @@ func TestQEMUUpdate(t *testing.T) {
 	}
 	o.waitCommitted("1.1.0")
 	o.checkRoom("1.1.0", ota.Healthy, "")
-	o.v3AndV4()
+	report := o.v3AndV4()
+	o.v5InMeeting()
+	report()
 }
 
 // v2Cuts cuts the power five times in v2's update.
@@ -90,8 +107,9 @@ func (o *otaRig) v2Cuts() {
 	o.expectGood("1.0.0", "1.1.0")
 }
 
-// v3AndV4: v3 rolls back, v4 commits, with cuts; then the numbers.
-func (o *otaRig) v3AndV4() {
+// v3AndV4: v3 rolls back, v4 commits, with cuts. It returns what reports
+// the numbers, for after v5 (whose reboot adds a downtime).
+func (o *otaRig) v3AndV4() (report func()) {
 	t := o.t
 	// v3 is the larger root: the memory's second size. The kit runs v2
 	// from the partition its command line does not name until it
@@ -128,6 +146,7 @@ func (o *otaRig) v3AndV4() {
 	o.publish(v4)
 	stream := o.agentStream(v4, pubAt, mark)
 	mem4 := o.peakAnon(idle4.RoomdAnon, mark)
+	o.downtimeInto("1.3.0", mark)
 	o.cutWhen("v4 trial, mid-settle", o.settled("1.3.0", 8*time.Second))
 	o.expectGood("1.1.0", "1.3.0")
 	o.cutWhen("v4 trial, right before the switch", o.settled("1.3.0", 18*time.Second))
@@ -143,7 +162,29 @@ func (o *otaRig) v3AndV4() {
 		t.Errorf("%d power cuts, want at least 10: %q", n, o.cuts)
 	}
 	t.Logf("power cuts (%d), each followed by a good root and the update finishing: %s", len(o.cuts), strings.Join(o.cuts, "; "))
-	o.report(push, stream, mem4, mem3, v3.size)
+	return func() { o.report(push, stream, mem4, mem3, v3.size) }
+}
+
+// v5InMeeting: a release published while the room meets downloads, but
+// the kit installs it only once the meeting is over (the agent says it
+// waits for the meeting; the kit stays in it, on v4).
+func (o *otaRig) v5InMeeting() {
+	t := o.t
+	o.rc.run(t, "meet-now")
+	o.rc.waitStatus(t, "the meeting", func(s appliance.Status) bool { return s.State == appliance.InMeeting })
+	o.publish(o.release("1.4.0"))
+	st := o.waitStatus("v5 downloaded, waiting for the meeting", func(s appliance.Status) bool {
+		return s.Update != nil && s.Update.TargetVersion == "1.4.0" && strings.Contains(s.Update.Detail, "meeting")
+	})
+	if st.State != appliance.InMeeting || st.Version != "1.3.0" {
+		t.Fatalf("while v5 waits for the meeting the kit is %s on %s, want %s on 1.3.0", st.State, st.Version, appliance.InMeeting)
+	}
+	t.Logf("v5 during the meeting: %q; the kit stays in the meeting on 1.3.0", st.Update.Detail)
+	mark := o.mark()
+	o.rc.run(t, "leave")
+	o.downtimeInto("1.4.0", mark)
+	o.waitCommitted("1.4.0")
+	o.checkRoom("1.4.0", ota.Healthy, "")
 }
 
 // TestQEMUPowerCut cuts the power N times at random moments of updates
@@ -153,6 +194,11 @@ func (o *otaRig) v3AndV4() {
 func TestQEMUPowerCut(t *testing.T) {
 	if *powercutN <= 0 {
 		t.Skip("power-cut series: run with -powercut.n N (make powercut N=100)")
+	}
+	otaSkips(t)
+	if os.Getenv(kitNetnsEnv) == "" {
+		runInNetns(t, 0, fmt.Sprintf("-powercut.n=%d", *powercutN), fmt.Sprintf("-powercut.seed=%d", *powercutSeed))
+		return
 	}
 	seed := *powercutSeed
 	if seed == 0 {
@@ -218,16 +264,12 @@ type otaRig struct {
 	targets                   *targetLog
 	probe                     string // the kitprobe binary
 	ctlToken                  string
+	timeServers               []string // the guest's NTP servers
 
 	builds   map[string]chan otaBuild
 	building sync.Mutex
 	cuts     []string
 	downtime []downtime
-
-	// The reboot the agent asked for last (status "rebooting"), until
-	// the kit shows ready on its version: the downtime.
-	askedAt  time.Time
-	askedFor string
 }
 
 // downtime is one reboot into an update's version: from the agent's
@@ -237,26 +279,21 @@ type downtime struct {
 	took    time.Duration
 }
 
-// status is roomctl status (zero while roomd does not answer); it times
-// the reboots it sees.
-func (o *otaRig) status() appliance.Status {
-	st := o.rc.statusOrZero()
-	switch {
-	case st.Update != nil && st.Update.State == ota.Rebooting && o.askedAt.IsZero():
-		o.askedAt, o.askedFor = time.Now(), st.Update.TargetVersion
-		if strings.Contains(st.Update.Detail, "back to the previous") || strings.Contains(st.Update.Detail, "restarting once") {
-			o.askedFor = "" // not into a new version
-		}
-	case !o.askedAt.IsZero() && o.askedFor != "" && st.Version == o.askedFor && st.State == appliance.Ready:
-		d := downtime{o.askedFor, time.Since(o.askedAt)}
-		o.downtime = append(o.downtime, d)
-		o.t.Logf("downtime into %s: %.1fs from the reboot request to roomd ready on it", d.version, d.took.Seconds())
-		saveArtifact(o.t, "ota-home-"+d.version+".png", o.vm.screendump(o.t, o.ctx, filepath.Join(o.dir, "home.ppm")))
-		o.askedAt = time.Time{}
-	case !o.askedAt.IsZero() && st.Version != "" && st.Version != o.askedFor && st.Update != nil && st.Update.State != ota.Rebooting:
-		o.askedAt = time.Time{} // back on the old version
-	}
-	return st
+// status is roomctl status (zero while roomd does not answer).
+func (o *otaRig) status() appliance.Status { return o.rc.statusOrZero() }
+
+// downtimeInto measures an uncut reboot into version v's trial: from
+// roomd's log line asking for it (after mark) to roomd ready on v (the
+// home screen, saved as an artifact).
+func (o *otaRig) downtimeInto(v string, mark int) {
+	o.t.Helper()
+	o.waitUntil(v+"'s reboot request", 20*time.Minute, o.logged("restarting into "+v, mark))
+	asked := time.Now()
+	o.waitStatus(v+" ready after its reboot", func(s appliance.Status) bool { return s.Version == v && s.State == appliance.Ready })
+	d := downtime{v, time.Since(asked)}
+	o.downtime = append(o.downtime, d)
+	o.t.Logf("downtime into %s: %.1fs from the reboot request to roomd ready on it", d.version, d.took.Seconds())
+	saveArtifact(o.t, "ota-home-"+v+".png", o.vm.screendump(o.t, o.ctx, filepath.Join(o.dir, "home.ppm")))
 }
 
 // mark is the length of this VM's probe log: what later waits read from.
@@ -272,20 +309,39 @@ type otaBuild struct {
 	took time.Duration
 }
 
-func newOTARig(t *testing.T) *otaRig {
+// otaSkips skips the update tests where they cannot run.
+func otaSkips(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU update test: skipped with -short (it boots a kit about twenty times)")
 	}
-	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "unsquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot); err != nil {
+	if err := NeedTools("qemu-system-x86_64", ovmfCode, ovmfVars, "mksquashfs", "unsquashfs", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", systemdBoot, "ip"); err != nil {
 		t.Skipf("QEMU update test skipped: %v", err)
 	}
-	// Beside the other QEMU tests: each guest is one host thread, and
-	// this test's builds are its own (no shared build).
-	t.Parallel()
+}
+
+// newOTARig makes the repository, the portal and the tools for one kit.
+// In the network namespace of runInNetns the portal has meetings on a
+// LiveKit server there.
+func newOTARig(t *testing.T) *otaRig {
 	ctx, cancel := context.WithTimeout(context.Background(), otaTimeout)
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	o := &otaRig{t: t, ctx: ctx, dir: dir, builds: map[string]chan otaBuild{}}
+	var lk portal.LiveKit
+	if os.Getenv(kitNetnsEnv) != "" {
+		kitNamespace(t)
+		srv, err := sfu.Start(ctx, sfu.Options{Dir: filepath.Join(dir, "livekit"), Address: kitNet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Stop() })
+		lk = portal.LiveKit{URL: srv.URL, APIKey: srv.APIKey, APISecret: srv.APISecret}
+		// The guest's clock: gokrazy's ntp sets it back to the time it
+		// saved at the last clean shutdown, so after a power cut it is
+		// behind until a time server answers (and updates wait for it).
+		startTimeServer(t, "127.0.0.1")
+		o.timeServers = []string{otaHostAlias}
+	}
 
 	// The release tool, roomctl and the probe, for the host and guest.
 	o.release_ = filepath.Join(dir, "roomkit-release")
@@ -307,7 +363,7 @@ func newOTARig(t *testing.T) *otaRig {
 	if o.otaRoot, err = os.ReadFile(filepath.Join(o.repo, "metadata", "1.root.json")); err != nil {
 		t.Fatal(err)
 	}
-	addr, token, targets := startOTAPortal(t, o.repo)
+	addr, token, targets := startOTAPortal(t, o.repo, lk)
 	o.portal, o.token, o.targets = "http://"+addr, token, targets
 	o.ctl = newControlServer(t, "127.0.0.1:0", map[string]string{otaPushPath: filepath.Join(dir, "push.root")})
 	// The guest reaches them through QEMU's user network, whose 10.0.2.2
@@ -342,6 +398,10 @@ func newOTARig(t *testing.T) *otaRig {
 		// pings /dev/watchdog; the kernel has the driver built in).
 		"-device", "i6300esb", "-action", "watchdog=reset",
 	}
+	if lk.URL != "" {
+		// A meeting's Opus and OpenH264 need AVX (TestQEMUKit says why).
+		o.devices = append(o.devices, "-cpu", "max")
+	}
 	return o
 }
 
@@ -360,11 +420,12 @@ func (o *otaRig) config(v string) Config {
 		Target: mustTarget(o.t, kitTestTarget),
 		Repo:   repoRoot(o.t),
 		// Plain HTTP to the forwarded portal, allowed for the rig.
-		Settings:  settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
-		RoomdArgs: otaRoomdArgs,
-		OTARoot:   o.otaRoot,
-		Version:   v,
-		Out:       filepath.Join(o.dir, "build-"+v+".img"),
+		Settings:    settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
+		RoomdArgs:   otaRoomdArgs,
+		OTARoot:     o.otaRoot,
+		TimeServers: o.timeServers,
+		Version:     v,
+		Out:         filepath.Join(o.dir, "build-"+v+".img"),
 	}
 	if v == "1.2.0" {
 		// The release that fails its trial: its camera is gone, and its
@@ -485,7 +546,6 @@ func (o *otaRig) cut(what string) {
 	err := <-o.vm.exited
 	o.vm.exited <- err
 	o.cuts = append(o.cuts, what)
-	o.askedAt = time.Time{}
 	o.t.Logf("power cut %d: %s (boot %d)", len(o.cuts), what, o.boots)
 	o.boot()
 }
@@ -702,7 +762,11 @@ func (o *otaRig) checkRoom(version string, state ota.State, reason string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		o.admin(http.MethodGet, "/api/v1/admin/rooms/"+o.roomID, "", &room)
-		if room.Version == version && room.Update != nil && (room.Update.State == state || state == ota.Healthy && installed(&room.Update.Status, version)) {
+		// A rollback is the last update's outcome: the state moves on (to
+		// checking, idle) at the agent's next check.
+		if u := room.Update; room.Version == version && u != nil && (u.State == state ||
+			state == ota.Healthy && installed(&u.Status, version) ||
+			state == ota.RolledBack && u.Last != nil && u.Last.Outcome == ota.RolledBack) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -870,15 +934,16 @@ func (l *targetLog) first(since time.Time) (targetGet, bool) {
 	return targetGet{}, false
 }
 
-// startOTAPortal serves a portal with the repository otaDir at /ota/ on
-// loopback, known to kits by QEMU's alias for the host's loopback.
-func startOTAPortal(t *testing.T, otaDir string) (addr, apiToken string, log *targetLog) {
+// startOTAPortal serves a portal with the repository otaDir at /ota/ and
+// meetings on lk (none when lk.URL is empty) on loopback, known to kits
+// by QEMU's alias for the host's loopback.
+func startOTAPortal(t *testing.T, otaDir string, lk portal.LiveKit) (addr, apiToken string, log *targetLog) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := fmt.Sprintf("http://%s:%d", otaHostAlias, ln.Addr().(*net.TCPAddr).Port)
-	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, OTADir: otaDir,
+	srv, err := portal.New(portal.Config{DataDir: filepath.Join(t.TempDir(), "portal"), URL: url, OTADir: otaDir, LiveKit: lk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("portal.New: %v", err)

@@ -32,3 +32,23 @@ func TestKitServices(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckTimeServers: gokrazy's ntp adds port 123 to each server, so an
+// image refuses names it could never query.
+func TestCheckTimeServers(t *testing.T) {
+	for _, tc := range []struct {
+		hosts []string
+		ok    bool
+	}{
+		{nil, true},
+		{[]string{"ntp.example.com", "10.0.2.2", "fd00::1", "time"}, true},
+		{[]string{"ntp.example.com:123"}, false},
+		{[]string{"ntp://ntp.example.com"}, false},
+		{[]string{"-bad.example.com"}, false},
+		{[]string{""}, false},
+	} {
+		if err := checkTimeServers(tc.hosts); (err == nil) != tc.ok {
+			t.Errorf("checkTimeServers(%q) = %v", tc.hosts, err)
+		}
+	}
+}

@@ -38,6 +38,7 @@ func run() error {
 		bins         = flag.String("binaries", "", "a directory with static roomd and roomctl for the target (default: build them)")
 		roomd        = flag.String("roomd-flags", "", "roomd's flags in the image, space-separated (default: none)")
 		otaRoot      = flag.String("ota-root", "", "the update repository's root metadata to trust (DIR/metadata/1.root.json from roomkit-release init); default: no updates")
+		ntp          = flag.String("ntp", "", "the NTP servers the kit's clock syncs from, comma-separated (default: gokrazy's public pool)")
 		keep         = flag.Bool("keep", false, "keep the work directory (the staged root) and print its path")
 	)
 	flag.Parse()
@@ -63,6 +64,11 @@ func run() error {
 	if *settingsFile != "" {
 		if cfg.Settings, err = settings.ReadFile(*settingsFile); err != nil {
 			return err
+		}
+	}
+	for _, h := range strings.Split(*ntp, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.TimeServers = append(cfg.TimeServers, h)
 		}
 	}
 	if *otaRoot != "" {

@@ -10,9 +10,10 @@
 //   - Every step is written to StateDir/state.json (atomically, fsynced)
 //     before the gokrazy call it leads to, so a power cut at any moment
 //     resumes at the right step, on whichever root comes up.
-//   - Nothing is installed that the signed metadata does not describe: the
-//     SHA-256 of the streamed bytes and gokrazy's own hash of what it wrote
-//     must both equal the signed one, before any testboot.
+//   - Nothing is installed that the signed metadata does not describe:
+//     gokrazy's SHA-256 of what it wrote must equal the signed one, and
+//     the partition is read back against it again before any testboot.
+//     The stream is bounded by the signed length.
 //   - Nothing at or below the floor (the running version and the highest
 //     one ever committed) is installed, nor a version that rolled back.
 //   - gokrazy's root upload is refused while the kit runs from the other
