@@ -46,6 +46,18 @@ func (s *Server) adminAPI(h adminHandler) http.HandlerFunc {
 	}
 }
 
+// answerJSON writes what a handler's call returned: its value as JSON
+// (200), or its error. answerJSON(w)(s.call(…)) takes both results.
+func answerJSON(w http.ResponseWriter) func(any, *httpError) {
+	return func(v any, herr *httpError) {
+		if herr != nil {
+			writeHTTPError(w, herr)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
 func writeHTTPError(w http.ResponseWriter, herr *httpError) {
 	if herr.retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((herr.retry+time.Second-1)/time.Second)))

@@ -152,21 +152,11 @@ func (s *Server) apiAssignGroup(w http.ResponseWriter, r *http.Request, tok apiT
 	if !ok {
 		return
 	}
-	a, herr := s.assignGroupProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("group"), id)
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	answerJSON(w)(s.assignGroupProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("group"), id))
 }
 
 func (s *Server) apiUnassignGroup(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	a, herr := s.assignGroupProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("group"), 0)
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	answerJSON(w)(s.assignGroupProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("group"), 0))
 }
 
 func (s *Server) apiAssignRoom(w http.ResponseWriter, r *http.Request, tok apiToken) {
@@ -174,30 +164,15 @@ func (s *Server) apiAssignRoom(w http.ResponseWriter, r *http.Request, tok apiTo
 	if !ok {
 		return
 	}
-	v, herr := s.assignRoomProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), id)
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answerJSON(w)(s.assignRoomProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), id))
 }
 
 func (s *Server) apiUnassignRoom(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	v, herr := s.assignRoomProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), 0)
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answerJSON(w)(s.assignRoomProfile(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), 0))
 }
 
 func (s *Server) apiGetRoomConfig(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	v, herr := s.roomConfigOrFail(r.PathValue("id"))
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answerJSON(w)(s.roomConfigOrFail(r.PathValue("id")))
 }
 
 func (s *Server) apiPutRoomConfig(w http.ResponseWriter, r *http.Request, tok apiToken) {
@@ -210,21 +185,11 @@ func (s *Server) apiPutRoomConfig(w http.ResponseWriter, r *http.Request, tok ap
 		writeHTTPError(w, badValues("Bad overrides", err))
 		return
 	}
-	v, herr := s.setOverrides(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), vals)
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answerJSON(w)(s.setOverrides(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), vals))
 }
 
 func (s *Server) apiDeleteRoomConfig(w http.ResponseWriter, r *http.Request, tok apiToken) {
-	v, herr := s.setOverrides(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), profile.Values{})
-	if herr != nil {
-		writeHTTPError(w, herr)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answerJSON(w)(s.setOverrides(s.apiPrincipal(r, tok), clientAddr(r), r.PathValue("id"), profile.Values{}))
 }
 
 // valuesForm is a profile's or a room's overrides' fields as typed in

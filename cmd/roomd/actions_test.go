@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"image/color"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"roomkit/internal/logbuffer"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +15,7 @@ import (
 	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/display/displaytest"
-	"roomkit/portal"
+	"roomkit/internal/logbuffer"
 )
 
 // TestRemoteActions, end to end on loopback: a portal and a sim kit as
@@ -29,45 +25,7 @@ import (
 // state machine starts again, the reboot is called, its log lines
 // arrive without the secret it logged) and confirmed in the portal.
 func TestRemoteActions(t *testing.T) {
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := portal.New(portal.Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	admin, err := srv.CreateAPIToken("tests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := func(method, path string, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, ts.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil {
-			json.Unmarshal(b, out)
-		}
-		return resp.StatusCode
-	}
-	post := func(path string, body string) int {
-		t.Helper()
-		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+admin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	p := startPortal(t, "")
 
 	state := t.TempDir()
 	logs := &logbuffer.Buffer{}
@@ -76,7 +34,8 @@ func TestRemoteActions(t *testing.T) {
 	screen := displaytest.New(640, 360)
 	rebooted := make(chan struct{}, 4)
 	var kit *appliance.Kit
-	kit, err = appliance.New(appliance.Config{StateDir: state, PortalURL: ts.URL, Version: "0.1.0", Logger: log,
+	var err error
+	kit, err = appliance.New(appliance.Config{StateDir: state, PortalURL: p.URL, Version: "0.1.0", Logger: log,
 		Display: screen, Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
 		HeartbeatInterval: 100 * time.Millisecond, Logs: ring,
 		// The fake reboot: gokrazy would stop roomd and boot again; the
@@ -111,17 +70,10 @@ func TestRemoteActions(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"room"`
 	}
-	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/admin/pairings", strings.NewReader(`{"user_code":"`+kit.Status().UserCode+`","name":"Boardroom"}`))
-	req.Header.Set("Authorization", "Bearer "+admin)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(resp.Body).Decode(&paired)
-	resp.Body.Close()
+	code := p.api("POST", "/api/v1/admin/pairings", `{"user_code":"`+kit.Status().UserCode+`","name":"Boardroom"}`, &paired)
 	room := paired.Room.ID
-	if resp.StatusCode != 201 || room == "" {
-		t.Fatalf("pairing: %d", resp.StatusCode)
+	if code != 201 || room == "" {
+		t.Fatalf("pairing: %d", code)
 	}
 	until("ready", func() bool { return kit.Status().State == appliance.Ready })
 	// Something secret in the kit's log, as a careless line might have.
@@ -135,7 +87,7 @@ func TestRemoteActions(t *testing.T) {
 		var d struct {
 			Actions []action `json:"actions"`
 		}
-		api("GET", "/api/v1/admin/rooms/"+room, &d)
+		p.api("GET", "/api/v1/admin/rooms/"+room, "", &d)
 		for _, a := range d.Actions {
 			if a.ID == id {
 				return a.Status
@@ -148,16 +100,8 @@ func TestRemoteActions(t *testing.T) {
 		var out struct {
 			Action action `json:"action"`
 		}
-		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/admin/rooms/"+room+"/"+kind, nil)
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if resp.StatusCode != 202 || out.Action.ID == "" {
-			t.Fatalf("%s: %d %+v", kind, resp.StatusCode, out)
+		if code := p.api("POST", "/api/v1/admin/rooms/"+room+"/"+kind, "", &out); code != 202 || out.Action.ID == "" {
+			t.Fatalf("%s: %d %+v", kind, code, out)
 		}
 		return out.Action.ID
 	}
@@ -199,10 +143,10 @@ func TestRemoteActions(t *testing.T) {
 	var lines struct {
 		Lines []string `json:"lines"`
 	}
-	if code := api("GET", "/api/v1/admin/rooms/"+room+"/logs", nil); code != 202 {
+	if code := p.api("GET", "/api/v1/admin/rooms/"+room+"/logs", "", nil); code != 202 {
 		t.Fatalf("logs at first: %d; want 202", code)
 	}
-	until("logs uploaded", func() bool { return api("GET", "/api/v1/admin/rooms/"+room+"/logs", &lines) == 200 })
+	until("logs uploaded", func() bool { return p.api("GET", "/api/v1/admin/rooms/"+room+"/logs", "", &lines) == 200 })
 	all := strings.Join(lines.Lines, "\n")
 	if !strings.Contains(all, "remote action") || !strings.Contains(all, "token refreshed") {
 		t.Errorf("uploaded logs lack the kit's lines:\n%s", all)
@@ -210,7 +154,7 @@ func TestRemoteActions(t *testing.T) {
 	if strings.Contains(all, "sekrit-123") || strings.Contains(all, "abc.def.ghi") {
 		t.Errorf("a secret left the kit:\n%s", all)
 	}
-	if n := post("/api/v1/admin/rooms/rm_nope/restart", ""); n != 404 {
+	if n := p.api("POST", "/api/v1/admin/rooms/rm_nope/restart", "", nil); n != 404 {
 		t.Errorf("restart of an unknown room: %d", n)
 	}
 }

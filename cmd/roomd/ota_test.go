@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"roomkit/internal/logbuffer"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +14,9 @@ import (
 	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/display/displaytest"
+	"roomkit/internal/logbuffer"
 	"roomkit/ota"
 	"roomkit/ota/repo"
-	"roomkit/portal"
 	"roomkit/settings"
 )
 
@@ -90,35 +85,11 @@ func TestSimUpdate(t *testing.T) {
 	}
 
 	// The portal, serving the repository at /ota/.
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := portal.New(portal.Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String(), OTADir: otaDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	admin, err := srv.CreateAPIToken("tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startPortal(t, otaDir)
 	api := func(method, path string, body any, out any) int {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, ts.URL+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+admin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		} else {
-			io.Copy(io.Discard, resp.Body)
-		}
-		return resp.StatusCode
+		return p.api(method, path, string(b), out)
 	}
 
 	// The sim kit, as roomd wires it.
@@ -126,7 +97,7 @@ func TestSimUpdate(t *testing.T) {
 	logs := &logbuffer.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	upd, err := newUpdates(otaOptions{Root: filepath.Join(otaDir, "metadata", "1.root.json"), Settle: time.Second, Deadline: 8 * time.Second,
-		StateDir: state, Portal: ts.URL, Sim: true}, log)
+		StateDir: state, Portal: p.URL, Sim: true}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +105,7 @@ func TestSimUpdate(t *testing.T) {
 	cam := cameratest.NewSynthetic(320, 240, 15)
 	devs := &devices{camera: cam, simCamera: cam}
 	running, _ := upd.booted("0.1.0")
-	kit, err := appliance.New(appliance.Config{StateDir: state, PortalURL: ts.URL, Version: running, Logger: log,
+	kit, err := appliance.New(appliance.Config{StateDir: state, PortalURL: p.URL, Version: running, Logger: log,
 		Display: displaytest.New(640, 360), Camera: cam, Speakerphone: audiotest.NewSynthetic(440),
 		HeartbeatInterval: 100 * time.Millisecond})
 	if err != nil {

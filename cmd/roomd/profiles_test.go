@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +12,6 @@ import (
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/display/displaytest"
 	"roomkit/internal/logbuffer"
-	"roomkit/portal"
 )
 
 // TestProfilesEndToEnd, on loopback: a portal and a sim kit, paired; a
@@ -25,37 +20,11 @@ import (
 // not speak; the portal's room configuration says "rejected because …".
 // Fixed, the profile is applied, and the portal says so.
 func TestProfilesEndToEnd(t *testing.T) {
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := portal.New(portal.Config{DataDir: t.TempDir(), URL: "http://" + ts.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	admin, err := srv.CreateAPIToken("tests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := func(method, path, body string, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+admin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil {
-			json.Unmarshal(b, out)
-		}
-		return resp.StatusCode
-	}
+	p := startPortal(t, "")
+	api := p.api
 
 	logs := &logbuffer.Buffer{}
-	kit, err := appliance.New(appliance.Config{StateDir: t.TempDir(), PortalURL: ts.URL, Version: "0.1.0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	kit, err := appliance.New(appliance.Config{StateDir: t.TempDir(), PortalURL: p.URL, Version: "0.1.0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Display: displaytest.New(640, 360), Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
 		HeartbeatInterval: 100 * time.Millisecond})
 	if err != nil {

@@ -161,7 +161,7 @@ func fileSafe(r rune) rune {
 // Text returns the visible text of the first element matching sel.
 func (b *Browser) Text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	s, err := read(b.ctx, func() chromedp.Action[string] { return chromedp.Text(chromedp.CSS(sel)) })
 	if err != nil {
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
@@ -171,11 +171,25 @@ func (b *Browser) Text(sel string) string {
 // Value returns the value of the form field matching sel.
 func (b *Browser) Value(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	s, err := read(b.ctx, func() chromedp.Action[string] { return chromedp.Value(chromedp.CSS(sel)) })
 	if err != nil {
 		b.t.Fatalf("value of %s: %v", sel, err)
 	}
 	return s
+}
+
+// read runs a query that reads the page. Right after a navigation
+// chromedp can still hold a node of the document before, which Chromium
+// answers with "No node with given id found" (the stress check met it on
+// a loaded machine): the query then runs again, anew, on the new
+// document.
+func read(ctx context.Context, query func() chromedp.Action[string]) (string, error) {
+	for try := 1; ; try++ {
+		s, err := chromedp.Run(ctx, query())
+		if err == nil || try == 5 || !strings.Contains(err.Error(), "No node with given id") {
+			return s, err
+		}
+	}
 }
 
 // Screenshot saves the whole page as name (a .png) in Artifacts.
