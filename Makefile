@@ -27,9 +27,10 @@ demo: setup build
 	scripts/demo.sh
 
 # Every test: vet, gofmt and go.mod tidy, then (scripts/test.sh) unit and
-# integration tests under the race detector (the Chromium browser tests and
-# the two QEMU tests side by side), the static cross build, the test
-# kernel's smoke boot and short fuzz runs; it prints each part's time.
+# integration tests under the race detector (the Chromium browser tests;
+# the QEMU tests of ./images from the start, beside the rest), the static
+# cross build, the test kernel's smoke boot and short fuzz runs; it prints
+# each part's time.
 test: setup-test vet
 	ARTIFACTS=$(ARTIFACTS) scripts/test.sh
 

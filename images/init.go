@@ -28,6 +28,7 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"syscall"
 
 	"github.com/gokrazy/gokrazy"
 )
@@ -40,6 +41,12 @@ func main() {
 	if err := gokrazy.Boot(buildTimestamp); err != nil {
 		log.Fatal(err)
 	}
+	// In a trial boot, Boot has just rewritten the boot command line
+	// (try_boot_inactive becomes switch_on_boot) in place, unsynced: the
+	// kernel writes it back about 30 s later. A power cut, panic or
+	// watchdog reset before that would boot the trial again, and a trial
+	// that dies early would do so for ever. Make it durable now.
+	syscall.Sync()
 	var services []*gokrazy.Service
 {{- range .Services}}
 	{
