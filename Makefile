@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup setup-test build demo test vet cross image test-kernel powercut fuzz bench clean
+.PHONY: all setup setup-test build demo test vet cross image test-kernel update-test powercut fuzz bench clean
 
 all: build
 
@@ -64,6 +64,12 @@ test-kernel:
 # Power cuts (kill -9 of QEMU) at random moments of over-the-air updates on
 # the QEMU kit, N of them (default 10): prints "N runs: N booted a good
 # root, M finished the update later" (images/ota_test.go).
+# The QEMU over-the-air update test (about half an hour; images/README.md).
+update-test:
+	@scripts/setup-image.sh
+	@mkdir -p artifacts
+	ROOMKIT_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -run '^TestQEMUUpdate$$' -v -timeout 90m ./images -ota.run
+
 # The series runs for hours: follow artifacts/TestQEMUPowerCut.log.
 powercut:
 	@scripts/setup-image.sh

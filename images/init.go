@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"github.com/gokrazy/gokrazy"
 )
@@ -47,6 +48,7 @@ func main() {
 	// watchdog reset before that would boot the trial again, and a trial
 	// that dies early would do so for ever. Make it durable now.
 	syscall.Sync()
+	keepWatchdog()
 	var services []*gokrazy.Service
 {{- range .Services}}
 	{
@@ -59,6 +61,27 @@ func main() {
 		log.Fatal(err)
 	}
 	select {}
+}
+
+// keepWatchdog pings the hardware watchdog when gokrazy does not. In a
+// trial boot, Boot ran first in the old root, opened the watchdog (which
+// then runs) and exec'd this init: the exec closed it, and Boot here
+// looked for /dev/watchdog before /dev was mounted. Unpinged, the
+// watchdog reset the kit 15-30 s into every trial, before it could
+// commit. The device opens once: when gokrazy holds it, this open fails
+// and gokrazy pings.
+func keepWatchdog() {
+	wd, err := os.OpenFile("/dev/watchdog", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	log.Print("pinging the hardware watchdog (it runs on from the root before this one)")
+	go func() {
+		for {
+			wd.Write([]byte{0}) // any byte but 'V' is a keepalive
+			time.Sleep(time.Second)
+		}
+	}()
 }
 `))
 

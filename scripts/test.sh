@@ -3,9 +3,9 @@
 # detector, the static cross build, the test kernel's smoke boot and short
 # fuzz runs, then the wall time each part took.
 #
-# ./images (the QEMU tests: boot, kit, and the over-the-air update test that
-# boots a kit about twenty times, power cuts included) takes the longest,
-# about half an hour: it starts first, in the background, and the other
+# ./images (the QEMU tests; the over-the-air update test, about half an hour
+# more, runs with make update-test) takes the longest: it starts first, in
+# the background, and the other
 # parts run meanwhile, one package at a time (-p 1). Not more at once: with
 # fuzzing and the cross build beside two emulated guests *and* another test
 # package, a guest's one CPU fell so far behind that LiveKit's connection
