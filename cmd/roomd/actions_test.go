@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"image/color"
 	"log/slog"
 	"os"
@@ -48,22 +47,7 @@ func TestRemoteActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { kit.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				b, _ := json.Marshal(kit.Status())
-				t.Fatalf("never: %s\nstatus: %s\nlog:\n%s", what, b, logs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	until := runKit(t, kit, logs)
 	until("a pairing code", func() bool { return kit.Status().UserCode != "" })
 	var paired struct {
 		Room struct {

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"roomkit/appliance"
+	"roomkit/internal/logbuffer"
 	"roomkit/portal"
 )
 
@@ -54,4 +58,25 @@ func (p *testPortal) api(method, path, body string, out any) int {
 		json.Unmarshal(b, out)
 	}
 	return resp.StatusCode
+}
+
+// runKit runs kit until the test ends. The function it returns polls
+// cond for up to 30 s (the kit's steps are events on loopback; the bound
+// only ends a hang), then fails with the kit's status and log.
+func runKit(t *testing.T, kit *appliance.Kit, logs *logbuffer.Buffer) (until func(what string, cond func() bool)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { kit.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				b, _ := json.Marshal(kit.Status())
+				t.Fatalf("never: %s\nstatus: %s\nlog:\n%s", what, b, logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
