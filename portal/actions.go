@@ -144,7 +144,7 @@ type pendingAction struct {
 }
 
 // loadActions reads the requests still waiting for their kits.
-func loadActions(db *sql.DB, now time.Time) (*actionState, error) {
+func loadActions(db *sqlDB, now time.Time) (*actionState, error) {
 	a := &actionState{pending: map[string][]pendingAction{}, links: map[string]kitLink{}}
 	rows, err := db.Query(`SELECT id, room_id, kind, force, at, delivered FROM room_actions WHERE done = 0 AND at > ? ORDER BY at`,
 		now.Add(-actionTTL).UnixMilli())

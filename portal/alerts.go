@@ -400,13 +400,12 @@ func (s *Server) evaluateAlerts() error {
 			}
 			id = cur.ID
 		} else {
-			res, err := s.db.Exec(`INSERT INTO alerts (room_id, kind, subject, state, detail, since, opened, reopened)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.roomID, c.kind, c.subject, alertOpen, c.detail, start.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+			err := s.db.QueryRow(`INSERT INTO alerts (room_id, kind, subject, state, detail, since, opened, reopened)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.roomID, c.kind, c.subject, alertOpen, c.detail, start.UnixMilli(), now.UnixMilli(), now.UnixMilli()).Scan(&id)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("open alert: %w", err))
 				continue
 			}
-			id, _ = res.LastInsertId()
 		}
 		if al, err := s.alertByID(id); err == nil {
 			changes = append(changes, alertChange{"alert.opened", al})

@@ -266,7 +266,7 @@ func (f fleetQuery) where(now time.Time, scope []string) (string, []any) {
 		}
 	}
 	if f.Q != "" {
-		add(`name LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(f.Q)+"%")
+		add(`lower(name) LIKE lower(?) ESCAPE '\'`, "%"+likeEscaper.Replace(f.Q)+"%")
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -361,7 +361,7 @@ func (s *Server) countFleet(scope []string) (fleetCounts, error) {
 	if len(scope) > 0 {
 		index = "INDEXED BY rooms_filters "
 	}
-	err := s.db.QueryRow(`SELECT count(*), ifnull(sum(attention > 0), 0), ifnull(sum(last_seen <= ?), 0) FROM rooms `+index+where,
+	err := s.db.QueryRow(`SELECT count(*), count(CASE WHEN attention > 0 THEN 1 END), count(CASE WHEN last_seen <= ? THEN 1 END) FROM rooms `+index+where,
 		append([]any{onlineSince(s.now())}, args...)...).Scan(&c.Rooms, &c.Attention, &c.Offline)
 	if err != nil {
 		return c, fmt.Errorf("count rooms: %w", err)

@@ -29,7 +29,7 @@ type fleetRoom struct {
 
 // seedFleet inserts rooms in one transaction, as flushLive would have
 // left them at now; first numbers the first room (IDs, keys).
-func seedFleet(tb testing.TB, db *sql.DB, now time.Time, first int, rooms []fleetRoom) {
+func seedFleet(tb testing.TB, db *sqlDB, now time.Time, first int, rooms []fleetRoom) {
 	tb.Helper()
 	tx, err := db.Begin()
 	if err != nil {
@@ -38,7 +38,7 @@ func seedFleet(tb testing.TB, db *sql.DB, now time.Time, first int, rooms []flee
 	defer tx.Rollback()
 	stmt, err := tx.Prepare(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state,
 		version, devices, last_seen, health, ota, grp, created, health_status, update_state)
-		VALUES (?, ?, ?, 'UTC', ?, ?, 'kit', ?, ?, ?, ?, ?, ?, ?, ?, ifnull(?, 'unknown'), ifnull(?, 'none'))`)
+		VALUES (?, ?, ?, 'UTC', ?, ?, 'kit', ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 'unknown'), coalesce(?, 'none'))`)
 	if err != nil {
 		tb.Fatal(err)
 	}

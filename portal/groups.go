@@ -37,7 +37,7 @@ func (s *Server) setRoomGroup(p principal, addr, id, group string) (Room, *httpE
 	}
 	var name, old string
 	// The group's profile changes with the group (profiles.go).
-	err = s.changeConfig(func(tx *sql.Tx) error {
+	err = s.changeConfig(func(tx *sqlTx) error {
 		if err := tx.QueryRow("SELECT name, grp FROM rooms WHERE id = ?", id).Scan(&name, &old); err != nil {
 			return err
 		}

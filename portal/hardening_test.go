@@ -415,7 +415,7 @@ func newFullDiskEnv(t *testing.T) (*env, *atomic.Bool, *lockedBuffer) {
 	id := fmt.Sprint(faultSeq.Add(1))
 	full := new(atomic.Bool)
 	faultSwitches.Store(id, full)
-	open := func(dir string) (*sql.DB, error) {
+	open := func(dir string) (*sqlDB, error) {
 		db, err := openDB(dir) // creates and migrates
 		if err != nil {
 			return nil, err
@@ -424,12 +424,12 @@ func newFullDiskEnv(t *testing.T) (*env, *atomic.Bool, *lockedBuffer) {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(5000)")
 		q.Add("_pragma", "foreign_keys(1)")
-		db, err = sql.Open("sqlite-faulty", id+"|file:"+filepath.Join(dir, "portal.db")+"?"+q.Encode())
+		raw, err := sql.Open("sqlite-faulty", id+"|file:"+filepath.Join(dir, "portal.db")+"?"+q.Encode())
 		if err != nil {
 			return nil, err
 		}
-		db.SetMaxOpenConns(1)
-		return db, nil
+		raw.SetMaxOpenConns(1)
+		return newSQLDB(raw, sqlite), nil
 	}
 	logs := new(lockedBuffer)
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}

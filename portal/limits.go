@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -253,7 +252,7 @@ func (l *lockout) redirty(rows []lockRow) {
 }
 
 // loadLockouts reads the stored failures that are not yet forgotten.
-func loadLockouts(ctx context.Context, db *sql.DB, now time.Time, ls ...*lockout) error {
+func loadLockouts(ctx context.Context, db *sqlDB, now time.Time, ls ...*lockout) error {
 	rows, err := db.QueryContext(ctx, "SELECT key, failures, locked_until, expires FROM throttle WHERE expires > ?", now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("load lockouts: %w", err)
@@ -282,7 +281,7 @@ func loadLockouts(ctx context.Context, db *sql.DB, now time.Time, ls ...*lockout
 }
 
 // flushLockouts writes the changed failure counts in one transaction.
-func flushLockouts(db *sql.DB, ls ...*lockout) error {
+func flushLockouts(db *sqlDB, ls ...*lockout) error {
 	type batch struct {
 		l    *lockout
 		rows []lockRow
@@ -307,7 +306,8 @@ func flushLockouts(db *sql.DB, ls ...*lockout) error {
 				if r.failures == 0 {
 					_, err = tx.Exec("DELETE FROM throttle WHERE key = ?", r.key)
 				} else {
-					_, err = tx.Exec("INSERT OR REPLACE INTO throttle (key, failures, locked_until, expires) VALUES (?, ?, ?, ?)",
+					_, err = tx.Exec(`INSERT INTO throttle (key, failures, locked_until, expires) VALUES (?, ?, ?, ?)
+						ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, expires = excluded.expires`,
 						r.key, r.failures, r.lockedUntil, r.expires)
 				}
 				if err != nil {

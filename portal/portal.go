@@ -5,7 +5,6 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +21,14 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	DataDir string           // holds portal.db
+	DataDir string           // holds portal.db (SQLite, the default store)
+	// DB, when set, is the PostgreSQL database to keep the state in
+	// instead (postgres://user:password@host:port/db?sslmode=…); DataDir
+	// is then unused.
+	DB string
+	// DBWait is how long New keeps trying a PostgreSQL that does not
+	// answer (0: pgConnectWait).
+	DBWait time.Duration
 	URL     string           // public base URL, e.g. "http://127.0.0.1:8080"; the OAuth issuer
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now; tests inject a clock
@@ -45,7 +51,7 @@ type Config struct {
 	Alerts AlertConfig
 
 	// openDB replaces openDB in tests that need a database which fails.
-	openDB func(dir string) (*sql.DB, error)
+	openDB func(dir string) (*sqlDB, error)
 	// sleep replaces the webhooks' wait between attempts in tests, which
 	// run a fake clock.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -53,7 +59,7 @@ type Config struct {
 
 // Server is a portal. Its zero value is not usable; call New.
 type Server struct {
-	db     *sql.DB
+	db     *sqlDB
 	url    string
 	log    *slog.Logger
 	now    func() time.Time
@@ -123,10 +129,18 @@ const (
 	maxHashWaiting    = 64 // sign-ins queued for an argon2 slot before "busy"
 )
 
-// New opens (or creates) the portal's state in cfg.DataDir.
+// openDefault opens the store of a Config without DB: SQLite in the data
+// directory. Tests swap it to run the suite on PostgreSQL.
+var openDefault = openDB
+
+// New opens (or creates) the portal's state in cfg.DataDir, or in the
+// PostgreSQL database cfg.DB.
 func New(cfg Config) (*Server, error) {
-	if cfg.DataDir == "" {
-		return nil, errors.New("portal: Config.DataDir is required")
+	if cfg.DataDir == "" && cfg.DB == "" {
+		return nil, errors.New("portal: Config.DataDir (or Config.DB) is required")
+	}
+	if cfg.DB != "" && !isPostgresDSN(cfg.DB) {
+		return nil, errors.New("portal: Config.DB must be a postgres:// URL")
 	}
 	u := strings.TrimRight(cfg.URL, "/")
 	if u == "" {
@@ -135,7 +149,16 @@ func New(cfg Config) (*Server, error) {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return nil, fmt.Errorf("portal: URL %q must start with http:// or https://", cfg.URL)
 	}
-	open := openDB
+	open := openDefault
+	if cfg.DB != "" {
+		open = func(string) (*sqlDB, error) {
+			wait := cfg.DBWait
+			if wait == 0 {
+				wait = pgConnectWait
+			}
+			return openPostgres(context.Background(), cfg.DB, cfg.Logger, wait)
+		}
+	}
 	if cfg.openDB != nil {
 		open = cfg.openDB
 	}

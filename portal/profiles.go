@@ -340,7 +340,7 @@ func valuesJSON(v profile.Values) string {
 // where selects (rooms r): room_config.effective (the merge, ” when
 // nothing is sent) and rooms.time_zone. It returns their IDs, for the
 // caller to drop from the caches after the commit.
-func refreshRooms(tx *sql.Tx, where string, args ...any) ([]string, error) {
+func refreshRooms(tx *sqlTx, where string, args ...any) ([]string, error) {
 	rls, err := loadLayers(tx, where, args...)
 	if err != nil {
 		return nil, err
@@ -377,9 +377,9 @@ func (s *Server) forgetConfigs(ids []string) {
 
 // changeConfig runs f in a transaction, then refreshes the rooms where
 // selects and forgets their caches.
-func (s *Server) changeConfig(f func(tx *sql.Tx) error, where string, args ...any) error {
+func (s *Server) changeConfig(f func(tx *sqlTx) error, where string, args ...any) error {
 	var ids []string
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(func(tx *sqlTx) error {
 		if err := f(tx); err != nil {
 			return err
 		}
@@ -560,22 +560,20 @@ func parseProfileInput(body []byte) (string, profile.Values, *httpError) {
 	return name, v, nil
 }
 
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+func isUnique(err error) bool { return isUniqueViolation(err) }
 
 // createProfile stores a new profile.
 func (s *Server) createProfile(p principal, addr, name string, v profile.Values) (profileView, *httpError) {
 	now := s.now().UnixMilli()
-	res, err := s.db.Exec("INSERT INTO profiles (name, config, created, updated, actor) VALUES (?, ?, ?, ?, ?)",
-		name, valuesJSON(v), now, now, p.actor)
+	var id int64
+	err := s.db.QueryRow("INSERT INTO profiles (name, config, created, updated, actor) VALUES (?, ?, ?, ?, ?) RETURNING id",
+		name, valuesJSON(v), now, now, p.actor).Scan(&id)
 	if isUnique(err) {
 		return profileView{}, errorf(http.StatusConflict, "There is already a profile named %q.", name)
 	}
 	if err != nil {
 		return profileView{}, s.storeFailure("store the profile", err)
 	}
-	id, _ := res.LastInsertId()
 	s.audit(p.actor, "create profile", fmt.Sprintf("%q (%d) %s", name, id, valuesJSON(v)), addr)
 	return s.profileOrFail(p, id)
 }
@@ -595,7 +593,7 @@ func (s *Server) profileOrFail(p principal, id int64) (profileView, *httpError) 
 // it gets the new values with its next heartbeat.
 func (s *Server) updateProfile(p principal, addr string, id int64, name string, v profile.Values) (profileView, *httpError) {
 	var old string
-	err := s.changeConfig(func(tx *sql.Tx) error {
+	err := s.changeConfig(func(tx *sqlTx) error {
 		if err := tx.QueryRow("SELECT name FROM profiles WHERE id = ?", id).Scan(&old); err != nil {
 			return err
 		}
@@ -736,7 +734,7 @@ func (s *Server) queryProfiles(p principal, tail string, args ...any) ([]profile
 }
 
 // profileName checks that profile id exists and returns its name.
-func profileName(tx *sql.Tx, id int64) (string, error) {
+func profileName(tx *sqlTx, id int64) (string, error) {
 	var name string
 	err := tx.QueryRow("SELECT name FROM profiles WHERE id = ?", id).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -766,7 +764,7 @@ func (s *Server) assignGroupProfile(p principal, addr, group string, id int64) (
 		return groupAssignment{}, herr
 	}
 	var name string
-	err := s.changeConfig(func(tx *sql.Tx) error {
+	err := s.changeConfig(func(tx *sqlTx) error {
 		if id == 0 {
 			_, err := tx.Exec("DELETE FROM group_profiles WHERE grp = ?", group)
 			return err
@@ -801,7 +799,7 @@ func (s *Server) assignGroupProfile(p principal, addr, group string, id int64) (
 }
 
 // roomName reads a room's name inside tx; a 404 if there is none.
-func roomName(tx *sql.Tx, id string) (string, error) {
+func roomName(tx *sqlTx, id string) (string, error) {
 	var name string
 	err := tx.QueryRow("SELECT name FROM rooms WHERE id = ?", id).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -811,7 +809,7 @@ func roomName(tx *sql.Tx, id string) (string, error) {
 }
 
 // ensureRoomConfig creates the room's row, its pairing zone as override.
-func ensureRoomConfig(tx *sql.Tx, id string) error {
+func ensureRoomConfig(tx *sqlTx, id string) error {
 	_, err := tx.Exec(`INSERT INTO room_config (room_id, overrides)
 		SELECT id, json_object('time_zone', time_zone) FROM rooms WHERE id = ? ON CONFLICT DO NOTHING`, id)
 	return err
@@ -820,7 +818,7 @@ func ensureRoomConfig(tx *sql.Tx, id string) error {
 // assignRoomProfile gives room id the profile pid (0: none).
 func (s *Server) assignRoomProfile(p principal, addr, id string, pid int64) (roomConfigView, *httpError) {
 	var name, pname string
-	err := s.changeConfig(func(tx *sql.Tx) error {
+	err := s.changeConfig(func(tx *sqlTx) error {
 		var err error
 		if name, err = roomName(tx, id); err != nil {
 			return err
@@ -852,7 +850,7 @@ func (s *Server) assignRoomProfile(p principal, addr, id string, pid int64) (roo
 // setOverrides replaces room id's overrides.
 func (s *Server) setOverrides(p principal, addr, id string, v profile.Values) (roomConfigView, *httpError) {
 	var name string
-	err := s.changeConfig(func(tx *sql.Tx) error {
+	err := s.changeConfig(func(tx *sqlTx) error {
 		var err error
 		if name, err = roomName(tx, id); err != nil {
 			return err

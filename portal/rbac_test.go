@@ -234,11 +234,11 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		{role: RoleViewer}, {role: RoleAdmin}, {role: RoleOwner}} {
 		p := p
 		email := strings.ReplaceAll(p.String(), "@", "-") + "@example.com"
-		res, err := srv.db.Exec("INSERT INTO admins (email, pw_hash, created, role, groups) VALUES (?, 'x', 0, ?, ?)", email, string(p.role), p.group)
+		var id int64
+		err := srv.db.QueryRow("INSERT INTO admins (email, pw_hash, created, role, groups) VALUES (?, 'x', 0, ?, ?) RETURNING id", email, string(p.role), p.group).Scan(&id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, _ := res.LastInsertId()
 		p.cookie, p.csrf = randomToken(32), randomToken(32)
 		exec("INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (?, ?, ?, ?)", hashSecret(p.cookie), id, p.csrf, now.Add(time.Hour).Unix())
 		if p.token, _, err = srv.CreateAPITokenWith(p.String(), TokenOptions{Role: p.role, Group: p.group}); err != nil {
@@ -249,11 +249,10 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 	// A second owner, so that removing or demoting the target never
 	// meets the last-owner rule, and the targets of team and token routes.
 	exec("INSERT INTO admins (email, pw_hash, created, role) VALUES ('spare-owner@example.com', 'x', 0, 'owner')")
-	res, err := srv.db.Exec("INSERT INTO admins (email, pw_hash, created, role) VALUES ('target@example.com', 'x', 0, 'admin')")
+	err = srv.db.QueryRow("INSERT INTO admins (email, pw_hash, created, role) VALUES ('target@example.com', 'x', 0, 'admin') RETURNING id").Scan(&f.adminID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.adminID, _ = res.LastInsertId()
 	if _, _, err := srv.CreateAPITokenWith("target", TokenOptions{}); err != nil {
 		t.Fatal(err)
 	}

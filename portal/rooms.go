@@ -144,7 +144,7 @@ func (s *Server) checkCodeEntry(who codeAttempt, typed string) (string, *httpErr
 
 // lookupPending finds the pending pairing for a raw user code. A miss
 // counts as a wrong code; the caller audits it once tx is over.
-func (s *Server) lookupPending(tx *sql.Tx, who codeAttempt, raw string) (label string, pub []byte, herr *httpError) {
+func (s *Server) lookupPending(tx *sqlTx, who codeAttempt, raw string) (label string, pub []byte, herr *httpError) {
 	now := s.now()
 	shown := provisioning.FormatUserCode(raw)
 	var state string
@@ -298,7 +298,7 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 }
 
 // roomMeetingIDs lists the IDs of the meetings a room organises.
-func roomMeetingIDs(tx *sql.Tx, roomID string) ([]string, error) {
+func roomMeetingIDs(tx *sqlTx, roomID string) ([]string, error) {
 	rows, err := tx.Query("SELECT id FROM meetings WHERE room_id = ?", roomID)
 	if err != nil {
 		return nil, fmt.Errorf("list the room's meetings: %w", err)

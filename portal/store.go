@@ -346,7 +346,7 @@ CREATE TABLE config_status (
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
 // to date.
-func openDB(dir string) (*sql.DB, error) {
+func openDB(dir string) (*sqlDB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -372,7 +372,7 @@ func openDB(dir string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
-	return db, nil
+	return newSQLDB(db, sqlite), nil
 }
 
 func migrate(db *sql.DB) error {

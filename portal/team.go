@@ -138,7 +138,7 @@ func (s *Server) inviteAdmin(p principal, addr, email string, role Role, groups 
 	tok := randomToken(32)
 	now := s.now()
 	expires = now.Add(inviteLifetime).Truncate(time.Second)
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(func(tx *sqlTx) error {
 		if _, err := tx.Exec("DELETE FROM admin_invites WHERE kind = ? AND email = ?", linkInvite, email); err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func groupsNote(groups []string) string {
 	return " of the groups " + strings.Join(groups, ", ")
 }
 
-func (s *Server) inTx(f func(tx *sql.Tx) error) error {
+func (s *Server) inTx(f func(tx *sqlTx) error) error {
 	tx, err := s.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		return err
@@ -198,7 +198,7 @@ func (e lastOwnerError) Error() string {
 // keepAnOwner fails with lastOwnerError if id is the only owner. It runs
 // in the transaction that removes or demotes id, so two owners removing
 // each other at once cannot both succeed.
-func keepAnOwner(tx *sql.Tx, id int64, email string) error {
+func keepAnOwner(tx *sqlTx, id int64, email string) error {
 	var role string
 	var owners int
 	if err := tx.QueryRow("SELECT role, (SELECT COUNT(*) FROM admins WHERE role = ?) FROM admins WHERE id = ?", string(RoleOwner), id).
@@ -225,7 +225,7 @@ func (s *Server) removeAdmin(p principal, addr string, id int64) (string, *httpE
 	if herr != nil {
 		return "", herr
 	}
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(func(tx *sqlTx) error {
 		if err := keepAnOwner(tx, id, email); err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (s *Server) setAdminRole(p principal, addr string, id int64, role Role, gro
 	if herr != nil {
 		return "", herr
 	}
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(func(tx *sqlTx) error {
 		if role != RoleOwner {
 			if err := keepAnOwner(tx, id, email); err != nil {
 				return err
@@ -281,7 +281,7 @@ func (s *Server) resetAdminPassword(p principal, addr string, id int64) (email, 
 	now := s.now()
 	expires = now.Add(resetLifetime).Truncate(time.Second)
 	var ended int64
-	err := s.inTx(func(tx *sql.Tx) error {
+	err := s.inTx(func(tx *sqlTx) error {
 		if _, err := tx.Exec("UPDATE admins SET pw_hash = ? WHERE id = ?", unusablePassword, id); err != nil {
 			return err
 		}
@@ -384,7 +384,7 @@ func (s *Server) useLink(ctx context.Context, tok, password, again, addr string)
 	}
 	hash := hashPassword(password)
 	s.hashing.leave()
-	err = s.inTx(func(tx *sql.Tx) error {
+	err = s.inTx(func(tx *sqlTx) error {
 		res, err := tx.Exec("DELETE FROM admin_invites WHERE hash = ? AND expires > ?", hashSecret(tok), s.now().Unix())
 		if err != nil {
 			return err

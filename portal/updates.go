@@ -181,7 +181,7 @@ func (l policyLayer) toRollout() rollout.Layer {
 }
 
 // loadUpdates reads the update tables into memory.
-func loadUpdates(db *sql.DB) (*updates, error) {
+func loadUpdates(db *sqlDB) (*updates, error) {
 	u := &updates{policies: map[string]policyRow{}, rollouts: map[rolloutKey]*rollout.Rollout{},
 		firstSeen: map[rolloutKey]time.Time{}, requests: map[string]updateRequest{},
 		rooms: map[string]roomUpdateMeta{}, last: map[string]reportKey{}}
@@ -288,7 +288,7 @@ func (s *Server) roomMeta(id string) (roomUpdateMeta, error) {
 		return m, nil
 	}
 	var eff string
-	err := s.db.QueryRow(`SELECT r.device_id, r.grp, r.time_zone, ifnull(rc.effective, '') FROM rooms r
+	err := s.db.QueryRow(`SELECT r.device_id, r.grp, r.time_zone, coalesce(rc.effective, '') FROM rooms r
 		LEFT JOIN room_config rc ON rc.room_id = r.id WHERE r.id = ?`, id).Scan(&m.deviceID, &m.group, &m.timeZone, &eff)
 	m.cfg = configState(eff)
 	if errors.Is(err, sql.ErrNoRows) {

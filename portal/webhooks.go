@@ -373,11 +373,11 @@ func (s *Server) addWebhook(rawURL, secret, actor, addr string) (Webhook, string
 		return Webhook{}, "", errorf(http.StatusConflict, "There are %d webhooks already, the most the portal sends to. Remove one first.", n)
 	}
 	now := s.now()
-	res, err := s.db.Exec("INSERT INTO webhooks (url, secret, created, actor) VALUES (?, ?, ?, ?)", u, secret, now.UnixMilli(), actor)
+	var id int64
+	err = s.db.QueryRow("INSERT INTO webhooks (url, secret, created, actor) VALUES (?, ?, ?, ?) RETURNING id", u, secret, now.UnixMilli(), actor).Scan(&id)
 	if err != nil {
 		return Webhook{}, "", s.storeFailure("add the webhook", err)
 	}
-	id, _ := res.LastInsertId()
 	s.hooks.start(id, u, secret)
 	s.audit(actor, "add webhook", shownURL(u), addr)
 	w, err := s.webhookByID(id)

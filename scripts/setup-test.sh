@@ -12,6 +12,11 @@ say() { printf 'setup-test: %s\n' "$*"; }
 scripts/setup.sh
 # chromium: the admin center's and join page's browser tests.
 apt_install chromium
+# postgresql: the throw-away PostgreSQL the portal's tests also run on
+# (internal/pgtest starts its own cluster; the package's own cluster is
+# not needed, so it is not started here). redis-server: the LiveKit
+# cluster's tests.
+apt_install postgresql redis-server
 scripts/setup-image.sh
 scripts/setup-cross.sh
 say "ready"

@@ -37,6 +37,8 @@ go test -race -timeout 85m ./images/... >"$images_log" 2>&1 &
 images_pid=$!
 
 timed "go test -race (all but ./images)" go test -race -p 1 -timeout 60m $(go list ./... | grep -v '/images')
+# The portal's suite again, on PostgreSQL (internal/pgtest) instead of SQLite.
+timed "go test -race ./portal/... on PostgreSQL" env ROOMKIT_TEST_STORE=postgres go test -race -p 1 -timeout 30m ./portal/...
 timed "static cross build (make cross)" make --no-print-directory cross
 timed "test kernel smoke boot (smoke.sh)" images/kernel/testdevices/smoke.sh
 timed "fuzzing (scripts/fuzz.sh)" scripts/fuzz.sh

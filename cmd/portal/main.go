@@ -1,7 +1,7 @@
 // Command portal runs the RoomKit portal: the server room kits pair with
 // and the admin center. See docs/protocol.md.
 //
-//	portal -listen ADDR -data DIR [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
+//	portal -listen ADDR -data DIR [-db postgres://…] [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
@@ -65,6 +65,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	fs := flag.NewFlagSet("portal", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	data := fs.String("data", "", "state directory (holds portal.db)")
+	dbURL := fs.String("db", "", "keep the state in this PostgreSQL database instead of portal.db: postgres://user:password@host:5432/db (docs/deploy.md)")
 	publicURL := fs.String("url", "", "public base URL (default http:// + the listen address)")
 	bootstrap := fs.String("bootstrap-admin", "", "if there is no administrator, create one and write its credentials to this file (mode 0600)")
 	assets := fs.String("assets", "portal/joinpage/build", "folder with livekit-client's browser build for the join page (scripts/setup-npm.sh fills it)")
@@ -80,8 +81,11 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	offlineAfter := fs.Duration("alert-offline-after", 10*time.Minute, "alert when a room has sent no heartbeat for longer than this (docs/alerts.md)")
 	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
-	if *data == "" {
-		return errors.New("-data is required")
+	if *data == "" && *dbURL == "" {
+		return errors.New("-data is required (or -db postgres://…)")
+	}
+	if *data == "" && *lkURL == "" && *lkMode == "dev" {
+		return errors.New("-livekit dev keeps the local LiveKit's files under -data: give -data DIR too, or -livekit-url or -livekit off")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	tlsConf, err := loadTLS(*tlsCert, *tlsKey, log)
@@ -121,7 +125,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 			base = "https://" + ln.Addr().String()
 		}
 	}
-	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
+	srv, err := portal.New(portal.Config{DataDir: *data, DB: *dbURL, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
 		TrustedProxies: proxies, OTADir: *otaDir, Alerts: portal.AlertConfig{OfflineAfter: *offlineAfter}})
 	if err != nil {
 		ln.Close()

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package pgtest
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+func procAttr(o *owner) *syscall.SysProcAttr { return nil }
+
+func stopProcess(p *os.Process) { p.Signal(os.Interrupt) }
+
+func isSignalExit(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee)
+}

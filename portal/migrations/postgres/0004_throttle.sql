@@ -1,0 +1,7 @@
+CREATE TABLE throttle (
+	key          TEXT PRIMARY KEY,
+	failures     BIGINT NOT NULL,
+	locked_until BIGINT NOT NULL,
+	expires      BIGINT NOT NULL
+);
+CREATE INDEX throttle_expires ON throttle(expires);

@@ -1,0 +1,170 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"roomkit/internal/pgtest"
+)
+
+// emptyPostgres is a fresh database without the portal's schema.
+func emptyPostgres(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", pgtest.Database(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func pgVersions(t *testing.T, db *sql.DB) []int {
+	t.Helper()
+	rows, err := db.Query("SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// TestPostgresMigrationsInStep: PostgreSQL has a step for each of
+// SQLite's, numbered without a gap.
+func TestPostgresMigrationsInStep(t *testing.T) {
+	ms, err := loadPGMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != len(migrations) {
+		t.Fatalf("%d PostgreSQL migrations (portal/migrations/postgres), %d SQLite ones (store.go): add the missing one", len(ms), len(migrations))
+	}
+}
+
+func TestPostgresMigrate(t *testing.T) {
+	ms, err := loadPGMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bad := pgMigration{version: len(ms) + 1, name: "bad.sql",
+		sql: "CREATE TABLE half_done (x BIGINT); ALTER TABLE rooms ADD COLUMN half BIGINT; SELECT no_such_function();"}
+	for _, tc := range []struct {
+		name    string
+		prepare func(db *sql.DB)
+		steps   []pgMigration
+		wantErr string
+		want    int // schema version after
+	}{
+		{"fresh", nil, ms, "", len(ms)},
+		{"again: nothing to do", func(db *sql.DB) { migratePostgres(ctx, db, ms) }, ms, "", len(ms)},
+		{"a step fails halfway: the schema before it stays", func(db *sql.DB) { migratePostgres(ctx, db, ms) },
+			append(append([]pgMigration{}, ms...), bad), "migration 14 (bad.sql)", len(ms)},
+		{"a newer database is refused", func(db *sql.DB) {
+			migratePostgres(ctx, db, ms)
+			db.Exec("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, 'future.sql', 0)", len(ms)+1)
+		}, ms, "newer than this portal", len(ms) + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := emptyPostgres(t)
+			if tc.prepare != nil {
+				tc.prepare(db)
+			}
+			err := migratePostgres(ctx, db, tc.steps)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("migrate: %v, want %q", err, tc.wantErr)
+			}
+			vs := pgVersions(t, db)
+			if len(vs) != tc.want || vs[len(vs)-1] != tc.want {
+				t.Errorf("versions %v, want 1…%d", vs, tc.want)
+			}
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'").Scan(&n); err != nil || n != 0 {
+				t.Errorf("half_done tables: %d (%v): the failed step left a part behind", n, err)
+			}
+			if err := db.QueryRow("SELECT count(*) FROM information_schema.columns WHERE table_name = 'rooms' AND column_name = 'half'").Scan(&n); err != nil || n != 0 {
+				t.Errorf("rooms.half columns: %d (%v): the failed step left a part behind", n, err)
+			}
+		})
+	}
+}
+
+// TestPostgresMigrateTogether: replicas starting together on a fresh
+// database apply each step once and all come up.
+func TestPostgresMigrateTogether(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	const replicas = 4
+	var wg sync.WaitGroup
+	errs := make([]error, replicas)
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := openPostgres(context.Background(), dsn, nil, 0)
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if vs := pgVersions(t, db); len(vs) != len(migrations) {
+		t.Errorf("versions %v, want each of 1…%d once", vs, len(migrations))
+	}
+}
+
+// TestPostgresUnreachable: a portal whose PostgreSQL does not answer
+// tries again, then says where it tried, never with the password.
+func TestPostgresUnreachable(t *testing.T) {
+	logs := new(bytes.Buffer)
+	dsn := "postgres://portal:s3cret-pw@/portal?host=" + t.TempDir() + "&connect_timeout=1"
+	_, err := New(Config{DB: dsn, DBWait: time.Second, URL: "http://127.0.0.1",
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err == nil {
+		t.Fatal("New on a database that does not answer: no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"connect to PostgreSQL at socket /", `database "portal"`, "gave up after 1s"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg+logs.String(), "s3cret-pw") {
+		t.Errorf("the password shows: %s\n%s", msg, logs)
+	}
+	if !strings.Contains(logs.String(), "trying again") {
+		t.Errorf("no retry logged: %s", logs)
+	}
+}
+
+func TestPostgresBadDSN(t *testing.T) {
+	for _, dsn := range []string{"postgres://u:pw@host:notaport/db", "mysql://x"} {
+		_, err := New(Config{DB: dsn, URL: "http://127.0.0.1"})
+		if err == nil || strings.Contains(err.Error(), "pw@") {
+			t.Errorf("New(DB: %q): %v", dsn, err)
+		}
+	}
+}
