@@ -22,13 +22,6 @@ import (
 // Config configures a Server.
 type Config struct {
 	DataDir string           // holds portal.db (SQLite, the default store)
-	// DB, when set, is the PostgreSQL database to keep the state in
-	// instead (postgres://user:password@host:port/db?sslmode=…); DataDir
-	// is then unused.
-	DB string
-	// DBWait is how long New keeps trying a PostgreSQL that does not
-	// answer (0: pgConnectWait).
-	DBWait time.Duration
 	URL     string           // public base URL, e.g. "http://127.0.0.1:8080"; the OAuth issuer
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now; tests inject a clock
@@ -49,6 +42,13 @@ type Config struct {
 	// Alerts sets when alerts open and resolve; its zero value takes the
 	// defaults (docs/alerts.md).
 	Alerts AlertConfig
+
+	// DB, when set, is the PostgreSQL database to keep the state in
+	// instead of DataDir (postgres://user:password@host:port/db?…).
+	DB string
+	// DBWait is how long New keeps trying a PostgreSQL that does not
+	// answer (0: pgConnectWait).
+	DBWait time.Duration
 
 	// openDB replaces openDB in tests that need a database which fails.
 	openDB func(dir string) (*sqlDB, error)
