@@ -58,7 +58,7 @@ func (s *Server) setPassword(id int64, password string, keep []byte) (int, error
 	if _, err := tx.Exec("UPDATE admins SET pw_hash = ? WHERE id = ?", hashPassword(password), id); err != nil {
 		return 0, fmt.Errorf("change password: %w", err)
 	}
-	res, err := tx.Exec("DELETE FROM sessions WHERE admin_id = ? AND hash IS NOT ?", id, keep)
+	res, err := tx.Exec("DELETE FROM sessions WHERE admin_id = ? AND hash IS DISTINCT FROM ?", id, keep)
 	if err != nil {
 		return 0, fmt.Errorf("change password: end sessions: %w", err)
 	}

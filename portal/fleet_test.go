@@ -612,6 +612,7 @@ func BenchmarkFlushHeartbeats(b *testing.B) {
 // columns for rooms that reported before it, as writeHeartbeats derives
 // them for new reports.
 func TestFleetMigration(t *testing.T) {
+	sqliteOnly(t)
 	mine := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN health_status") })
 	if mine < 0 {
 		t.Fatal("no migration adds rooms.health_status")

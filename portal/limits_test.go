@@ -104,7 +104,7 @@ func TestLockoutsSurviveRestart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			db, err := openDB(dir)
+			db, err := openDefault(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestLockoutsSurviveRestart(t *testing.T) {
 			}
 			db.Close()
 
-			db, err = openDB(dir)
+			db, err = openDefault(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

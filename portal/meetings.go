@@ -359,7 +359,7 @@ func (s *Server) scheduleMeeting(actor, addr, roomID string, req scheduleRequest
 // scheduledMeetings lists a room's scheduled (not instant) meetings that
 // can still take place, soonest first.
 func (s *Server) scheduledMeetings(rc roomConfig) ([]meetingRow, error) {
-	rows, err := s.db.Query("SELECT "+meetingColumns+" FROM meetings WHERE room_id = ? AND NOT instant ORDER BY start_local, id", rc.ID)
+	rows, err := s.db.Query("SELECT "+meetingColumns+" FROM meetings WHERE room_id = ? AND instant = 0 ORDER BY start_local, id", rc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list meetings: %w", err)
 	}
@@ -432,7 +432,7 @@ func (s *Server) deleteMeeting(actor, addr, typed string) *httpError {
 // markEnded records that the instant meeting id was ended for everyone; the
 // janitor deletes it as before.
 func (s *Server) markEnded(id string) error {
-	if _, err := s.db.Exec("UPDATE meetings SET ended = 1 WHERE id = ? AND instant", id); err != nil {
+	if _, err := s.db.Exec("UPDATE meetings SET ended = 1 WHERE id = ? AND instant <> 0", id); err != nil {
 		return fmt.Errorf("end meeting %s: %w", id, err)
 	}
 	return nil

@@ -115,7 +115,7 @@ func (s *Server) createAdmin(actor, email, password string) error {
 	}
 	_, err := s.db.Exec("INSERT INTO admins (email, pw_hash, created) VALUES (?, ?, ?)", email, hashPassword(password), s.now().Unix())
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		if isUniqueViolation(err) {
 			return fmt.Errorf("an administrator %s already exists", email)
 		}
 		return fmt.Errorf("create admin %s: %w", email, err)

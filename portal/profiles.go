@@ -637,7 +637,7 @@ func (s *Server) deleteProfile(p principal, addr string, id int64) *httpError {
 	res, err := s.db.Exec("DELETE FROM profiles WHERE id = ?", id)
 	if err != nil {
 		// A use assigned since the check above: the foreign key refuses.
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if isForeignKeyViolation(err) {
 			return errorf(http.StatusConflict, "The profile %q was just assigned; try again.", pv.Name)
 		}
 		return s.storeFailure("delete the profile", err)

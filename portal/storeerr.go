@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // sqliteFull is SQLITE_FULL, what SQLite answers when the disk (or the
@@ -20,8 +22,13 @@ const storeRetry = time.Minute
 // describe the server's insides, not what the caller should do.
 const msgCannotStore = "The portal cannot store data right now. Try again later; if this persists, tell the portal's administrator (its disk may be full)."
 
-// isDiskFull says whether err is the database's "disk is full".
+// isDiskFull says whether err is the database's "disk is full"
+// (PostgreSQL's disk_full, 53100).
 func isDiskFull(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "53100"
+	}
 	var c interface{ Code() int }
 	return errors.As(err, &c) && c.Code()&0xff == sqliteFull
 }

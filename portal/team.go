@@ -411,7 +411,7 @@ func (s *Server) useLink(ctx context.Context, tok, password, again, addr string)
 	switch {
 	case errors.Is(err, errLinkUsed):
 		return l, s.linkError(l, err)
-	case err != nil && strings.Contains(err.Error(), "UNIQUE"):
+	case isUniqueViolation(err):
 		return l, errorf(http.StatusConflict, "%s is an administrator already: sign in instead.", l.Email)
 	case err != nil:
 		return l, s.storeFailure("set the password", err)

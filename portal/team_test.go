@@ -461,6 +461,7 @@ func TestTeamPageForms(t *testing.T) {
 // their session and an API token): the admin is an owner, the token keeps
 // its full power (admin of the whole account), the session still works.
 func TestMigrationRoles(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
 	if err != nil {

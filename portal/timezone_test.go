@@ -201,6 +201,7 @@ func TestTimeZoneRoomPage(t *testing.T) {
 // TestTimeZoneMigration: administrators from before the setting keep
 // their sessions and see UTC (and the browser's zone on the room page).
 func TestTimeZoneMigration(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
 	if err != nil {

@@ -121,6 +121,7 @@ func TestShortDuration(t *testing.T) {
 // TestMigration7 opens a database a portal of issue 12 left (schema 6,
 // one room) and finds the room intact with the update tables beside it.
 func TestMigration7(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -57,9 +57,16 @@ func parse(fs *flag.FlagSet, args []string, need ...string) error {
 	}
 	var missing []string
 	for _, n := range need {
-		if fs.Lookup(n).Value.String() == "" {
-			missing = append(missing, "-"+n)
+		if fs.Lookup(n).Value.String() != "" {
+			continue
 		}
+		if n == "data" && fs.Lookup("db") != nil { // the state is in -data or -db
+			if fs.Lookup("db").Value.String() != "" {
+				continue
+			}
+			n = "data (or -db)"
+		}
+		missing = append(missing, "-"+n)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s needs %s", strings.TrimPrefix(fs.Name(), "portal "), strings.Join(missing, " and "))
@@ -70,6 +77,7 @@ func parse(fs *flag.FlagSet, args []string, need ...string) error {
 func adminCreate(args []string, c cli) error {
 	fs := flags("portal admin create", c)
 	data := fs.String("data", "", "state directory")
+	db := fs.String("db", "", "the PostgreSQL database instead of -data: postgres://…")
 	email := fs.String("email", "", "administrator's email address")
 	password := fs.String("password", "", `password: at least 8 characters, letters and digits; "-" reads it from stdin (a password here shows in the process list)`)
 	pwFile := fs.String("password-file", "", "read the password from the first line of this file")
@@ -80,7 +88,7 @@ func adminCreate(args []string, c cli) error {
 	if err != nil {
 		return err
 	}
-	return withServer(*data, func(s *portal.Server) error {
+	return withServer(*data, *db, func(s *portal.Server) error {
 		if err := s.CreateAdmin(*email, pw); err != nil {
 			return err
 		}
@@ -92,6 +100,7 @@ func adminCreate(args []string, c cli) error {
 func adminPasswd(args []string, c cli) error {
 	fs := flags("portal admin passwd", c)
 	data := fs.String("data", "", "state directory")
+	db := fs.String("db", "", "the PostgreSQL database instead of -data: postgres://…")
 	email := fs.String("email", "", "administrator's email address")
 	pwFile := fs.String("password-file", "", "read the new password from the first line of this file (default: stdin)")
 	if err := parse(fs, args, "data", "email"); err != nil {
@@ -101,7 +110,7 @@ func adminPasswd(args []string, c cli) error {
 	if err != nil {
 		return err
 	}
-	return withServer(*data, func(s *portal.Server) error {
+	return withServer(*data, *db, func(s *portal.Server) error {
 		n, err := s.SetAdminPassword(*email, pw)
 		if err != nil {
 			return err
@@ -114,11 +123,12 @@ func adminPasswd(args []string, c cli) error {
 func adminRevokeSessions(args []string, c cli) error {
 	fs := flags("portal admin revoke-sessions", c)
 	data := fs.String("data", "", "state directory")
+	db := fs.String("db", "", "the PostgreSQL database instead of -data: postgres://…")
 	email := fs.String("email", "", "administrator's email address")
 	if err := parse(fs, args, "data", "email"); err != nil {
 		return err
 	}
-	return withServer(*data, func(s *portal.Server) error {
+	return withServer(*data, *db, func(s *portal.Server) error {
 		n, err := s.RevokeSessions(*email)
 		if err != nil {
 			return err
@@ -138,6 +148,7 @@ func sessions(n int) string {
 func tokenCreate(args []string, c cli) error {
 	fs := flags("portal token create", c)
 	data := fs.String("data", "", "state directory")
+	db := fs.String("db", "", "the PostgreSQL database instead of -data: postgres://…")
 	name := fs.String("name", "", "what the token is for")
 	expires := fs.String("expires", "90d", "how long the token works: days (30d) or a Go duration (720h); at most 730d")
 	roleName := fs.String("role", "admin", "what the token may do: viewer (read only), admin or owner (also manages administrators)")
@@ -153,7 +164,7 @@ func tokenCreate(args []string, c cli) error {
 	if err != nil {
 		return fmt.Errorf("-role: %w", err)
 	}
-	return withServer(*data, func(s *portal.Server) error {
+	return withServer(*data, *db, func(s *portal.Server) error {
 		tok, exp, err := s.CreateAPITokenWith(*name, portal.TokenOptions{Lifetime: life, Role: role, Group: *group, Actor: "command line"})
 		if err != nil {
 			return err

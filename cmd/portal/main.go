@@ -4,6 +4,7 @@
 //	portal -listen ADDR -data DIR [-db postgres://…] [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
+//	(each command takes -db postgres://… instead of -data DIR for a portal on PostgreSQL)
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
 //	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
 //	portal admin revoke-sessions -data DIR -email E
@@ -49,8 +50,8 @@ func main() {
 }
 
 // withServer opens the state for a one-off command; the URL is not used.
-func withServer(data string, f func(*portal.Server) error) error {
-	s, err := portal.New(portal.Config{DataDir: data, URL: "http://localhost"})
+func withServer(data, db string, f func(*portal.Server) error) error {
+	s, err := portal.New(portal.Config{DataDir: data, DB: db, URL: "http://localhost"})
 	if err != nil {
 		return err
 	}
