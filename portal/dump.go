@@ -56,7 +56,7 @@ func OpenStore(cfg Config) (*Store, error) {
 		}
 		db, err = openPostgres(context.Background(), cfg.DB, cfg.Logger, wait)
 	case cfg.DataDir != "":
-		db, err = openDefault(cfg.DataDir)
+		db, err = openDB(cfg.DataDir)
 	default:
 		return nil, errors.New("portal: a data directory or a PostgreSQL database is required")
 	}

@@ -4,6 +4,9 @@
 //	portal -listen ADDR -data DIR [-db postgres://…] [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
+//	portal migrate -data DIR | -db postgres://…   (bring the schema up to date and exit)
+//	portal db export -data DIR | -db URL [-o FILE]  (every row as JSON lines)
+//	portal db import -data DIR | -db URL [-i FILE]  (into an empty store, all or nothing)
 //	(each command takes -db postgres://… instead of -data DIR for a portal on PostgreSQL)
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
 //	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
@@ -38,6 +41,8 @@ func main() {
 	var err error
 	if len(os.Args) >= 3 && (os.Args[1] == "admin" || os.Args[1] == "token") {
 		err = command(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: stdinIsTerminal})
+	} else if len(os.Args) >= 2 && (os.Args[1] == "migrate" || os.Args[1] == "db") {
+		err = storeCommand(os.Args[1:], cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
 	} else {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err = serve(ctx, os.Args[1:], nil)
