@@ -274,6 +274,10 @@ func serverError(what string, err error) *oauthError {
 		return &oauthError{Code: "temporarily_unavailable", Description: msgCannotStore,
 			status: http.StatusServiceUnavailable, retry: storeRetry, cause: err}
 	}
+	if isStoreDown(err) {
+		return &oauthError{Code: "temporarily_unavailable", Description: msgStoreDown,
+			status: http.StatusServiceUnavailable, retry: storeDownRetry, cause: err}
+	}
 	return &oauthError{Code: "server_error", Description: "could not " + what + " because of an internal error",
 		status: http.StatusInternalServerError, cause: err}
 }

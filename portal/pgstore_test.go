@@ -3,14 +3,19 @@ package portal
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"roomkit/internal/pgtest"
+	"roomkit/provisioning"
 )
 
 // emptyPostgres is a fresh database without the portal's schema.
@@ -166,5 +171,44 @@ func TestPostgresBadDSN(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "pw@") {
 			t.Errorf("New(DB: %q): %v", dsn, err)
 		}
+	}
+}
+
+// TestPostgresDown: while PostgreSQL is away, admin and kit requests
+// that need it get 503 with Retry-After and words a person can act on.
+func TestPostgresDown(t *testing.T) {
+	pgtest.Need(t)
+	pg, err := pgtest.Start(context.Background()) // its own: this test stops it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	name, err := pg.CreateDatabase(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	e := startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DB: pg.DSN(name)}, nil)
+	k := e.newKit()
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  func() (int, http.Header, []byte)
+	}{
+		{"admin API", func() (int, http.Header, []byte) { return e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`) }},
+		{"kit asking to pair", func() (int, http.Header, []byte) {
+			v := url.Values{"client_id": {provisioning.ClientID}, "device_label": {"kit"},
+				"device_public_key": {provisioning.EncodePublicKey(k.key.Public().(ed25519.PublicKey))}}
+			return e.do("POST", "/oauth/device_authorization", "application/x-www-form-urlencoded", []byte(v.Encode()), nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, hdr, b := tc.req()
+			if code != 503 || hdr.Get("Retry-After") == "" || !strings.Contains(string(b), "cannot reach its database") {
+				t.Errorf("%d (Retry-After %q) %s, want 503 saying the database is away", code, hdr.Get("Retry-After"), b)
+			}
+		})
 	}
 }

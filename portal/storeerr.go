@@ -1,8 +1,12 @@
 package portal
 
 import (
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +37,33 @@ func isDiskFull(err error) bool {
 	return errors.As(err, &c) && c.Code()&0xff == sqliteFull
 }
 
+// msgStoreDown is what callers read while the database (PostgreSQL) does
+// not answer: it passes by itself once the database is back.
+const msgStoreDown = "The portal cannot reach its database right now. Try again in a few seconds; if this persists, tell the portal's administrator."
+
+// storeDownRetry is Retry-After while the database does not answer.
+const storeDownRetry = 5 * time.Second
+
+// isStoreDown says whether err means the database could not be reached
+// or the connection to it broke (PostgreSQL stopped, restarting, or the
+// network between), rather than that the statement failed.
+func isStoreDown(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
+		return true
+	case errors.As(err, &pe):
+		// 08: connection exception; 57P01-03: shutting down, crashed, starting.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return false
+}
+
 // storeFailure turns a database error while trying to do what (e.g.
 // "pair the room") into the answer a caller should see: 503 with
 // Retry-After when the disk is full, else a 500 that does not repeat the
@@ -42,6 +73,9 @@ func (s *Server) storeFailure(what string, err error) *httpError {
 	if isDiskFull(err) {
 		return &httpError{status: http.StatusServiceUnavailable, msg: msgCannotStore, retry: storeRetry}
 	}
+	if isStoreDown(err) {
+		return &httpError{status: http.StatusServiceUnavailable, msg: msgStoreDown, retry: storeDownRetry}
+	}
 	return errorf(http.StatusInternalServerError, "Could not %s because of an internal error; the portal's log has the details.", what)
 }
 
@@ -50,7 +84,7 @@ func (s *Server) storeFailure(what string, err error) *httpError {
 // per request would bury everything else (and fill the disk further).
 func (s *Server) logStoreError(what string, err error) {
 	if n, ok := s.logLimit.allow(s.now(), what); ok {
-		attrs := []any{"what", what, "err", err, "disk_full", isDiskFull(err)}
+		attrs := []any{"what", what, "err", err, "disk_full", isDiskFull(err), "db_down", isStoreDown(err)}
 		if n > 0 {
 			attrs = append(attrs, "suppressed", n)
 		}
