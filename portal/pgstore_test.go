@@ -197,7 +197,9 @@ func TestPostgresDown(t *testing.T) {
 		name string
 		req  func() (int, http.Header, []byte)
 	}{
-		{"admin API", func() (int, http.Header, []byte) { return e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`) }},
+		{"admin API", func() (int, http.Header, []byte) {
+			return e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`)
+		}},
 		{"kit asking to pair", func() (int, http.Header, []byte) {
 			v := url.Values{"client_id": {provisioning.ClientID}, "device_label": {"kit"},
 				"device_public_key": {provisioning.EncodePublicKey(k.key.Public().(ed25519.PublicKey))}}
