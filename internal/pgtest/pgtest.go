@@ -73,9 +73,10 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A socket's path must fit in 107 bytes: a short base.
+	// A socket's path must fit in 107 bytes: a short base. Under root the
+	// cluster's user must reach it, which a private $TMPDIR may not let.
 	base := os.TempDir()
-	if len(base) > 60 {
+	if len(base) > 60 || os.Geteuid() == 0 {
 		base = "/tmp"
 	}
 	dir, err := os.MkdirTemp(base, "pgtest-")
