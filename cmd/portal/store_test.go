@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +70,54 @@ func TestStoreCommands(t *testing.T) {
 	// The administrator moved: revoking their sessions on PostgreSQL finds them.
 	if out, _, err := run(t, "", "admin", "revoke-sessions", "-db", dsn, "-email", "a@example.com"); err != nil || !strings.Contains(out, "signed out") {
 		t.Errorf("the administrator on PostgreSQL: %q %v", out, err)
+	}
+}
+
+// TestServeOnPostgres: portal -db serves from PostgreSQL without -data.
+func TestServeOnPostgres(t *testing.T) {
+	dsn := pgtest.Database(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0", "-livekit", "off",
+			"-db", dsn, "-assets", t.TempDir()},
+			func(_, metrics net.Addr) { listening <- metrics })
+	}()
+	var metrics net.Addr
+	select {
+	case metrics = <-listening:
+	case err := <-done:
+		t.Fatalf("portal stopped before listening: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("portal: %v", err)
+		}
+	}()
+	resp, err := http.Get("http://" + metrics.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || !strings.Contains(string(b), "portal_rooms_total 0") {
+		t.Errorf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestServeStoreFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-livekit", "off"}, "-data is required (or -db postgres://…)"},
+		{[]string{"-db", "postgres://u@127.0.0.1/db"}, "-livekit dev keeps the local LiveKit's files under -data"},
+		{[]string{"-db", "mysql://u@127.0.0.1/db", "-livekit", "off"}, "must be a postgres:// URL"},
+	} {
+		err := serve(context.Background(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("portal %q: %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }
