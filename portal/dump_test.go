@@ -103,7 +103,23 @@ func TestExportImport(t *testing.T) {
 	if _, err := to.Import(ctx, bytes.NewReader(dump.Bytes())); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("a second import: %v, want a refusal", err)
 	}
+	// And back: PostgreSQL to a new SQLite portal.
+	var back bytes.Buffer
+	if err := to.Export(ctx, &back); err != nil {
+		t.Fatal(err)
+	}
 	to.Close()
+	again, err := OpenStore(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if _, err := again.Import(ctx, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := storeSnapshot(t, again.db); got != want {
+		t.Errorf("back on SQLite:\n%s\nwant\n%s", got, want)
+	}
 
 	// A portal on the PostgreSQL copy: the kit's token works, the admin
 	// signs in, and new rows get ids after the imported ones.

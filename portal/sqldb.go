@@ -101,8 +101,12 @@ func (db *sqlDB) QueryRowContext(ctx context.Context, q string, args ...any) *sq
 	return db.DB.QueryRowContext(ctx, db.rebind(q), db.args(args)...)
 }
 
-func (db *sqlDB) Prepare(q string) (*sql.Stmt, error) {
-	return db.DB.PrepareContext(context.Background(), db.rebind(q))
+func (db *sqlDB) Prepare(q string) (*sqlStmt, error) {
+	st, err := db.DB.PrepareContext(context.Background(), db.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	return &sqlStmt{Stmt: st, db: db}, nil
 }
 
 func (db *sqlDB) Begin() (*sqlTx, error) {
