@@ -145,11 +145,24 @@ func migratePostgres(ctx context.Context, db *sql.DB, ms []pgMigration) error {
 	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err == nil && v.Int64 == int64(len(ms)) {
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// The table of applied steps, made under the lock: CREATE TABLE IF
+	// NOT EXISTS alone races with another replica's.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(pgMigrationLock)); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version BIGINT PRIMARY KEY,
 	name    TEXT NOT NULL,
 	applied BIGINT NOT NULL
-)`); err != nil && !isUniqueViolation(err) { // two replicas creating it at once
+)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range append(ms, pgMigration{}) { // the zero step only checks

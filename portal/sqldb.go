@@ -113,13 +113,29 @@ func (db *sqlDB) Begin() (*sqlTx, error) {
 	return db.BeginTx(context.Background(), nil)
 }
 
+// BeginTx begins a transaction. On PostgreSQL it first takes the
+// portal's transaction lock, which every replica's transactions share:
+// the portal's transactions read, check and write (the last owner, a
+// pairing code used once, a profile in use) as SQLite's single writer
+// lets them, and would otherwise need SERIALIZABLE and retries. Plain
+// statements outside transactions do not wait for it.
 func (db *sqlDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
 	tx, err := db.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	if db.dialect == postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(txLock)); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+	}
 	return &sqlTx{Tx: tx, db: db}, nil
 }
+
+// txLock is the advisory lock key of the portal's transactions on
+// PostgreSQL ("roomkitx").
+const txLock = 0x726f6f6d6b697478
 
 func (tx *sqlTx) Exec(q string, args ...any) (sql.Result, error) {
 	return tx.ExecContext(context.Background(), q, args...)
