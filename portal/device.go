@@ -224,6 +224,10 @@ func (s *Server) deviceRoom(w http.ResponseWriter, r *http.Request) (roomConfig,
 		return roomConfig{}, false
 	}
 	if err != nil {
+		if isStoreDown(err) { // the kit backs off by Retry-After
+			writeHTTPError(w, s.storeFailure("check the kit's access token", err))
+			return roomConfig{}, false
+		}
 		s.log.Error("device auth", "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"internal error"})
 		return roomConfig{}, false

@@ -175,7 +175,9 @@ func TestPostgresBadDSN(t *testing.T) {
 }
 
 // TestPostgresDown: while PostgreSQL is away, admin and kit requests
-// that need it get 503 with Retry-After and words a person can act on.
+// that need it get 503 with Retry-After and words a person can act on;
+// heartbeats the portal can answer from memory are held and written once
+// it is back.
 func TestPostgresDown(t *testing.T) {
 	pgtest.Need(t)
 	pg, err := pgtest.Start(context.Background()) // its own: this test stops it
@@ -189,9 +191,25 @@ func TestPostgresDown(t *testing.T) {
 	}
 	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	e := startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DB: pg.DSN(name)}, nil)
+	roomID, tok := e.pairKit(e.newKit(), "Boardroom")
+	_, fresh := e.pairKit(e.newKit(), "Huddle") // its token not yet checked, so not in memory
 	k := e.newKit()
-	if err := pg.Stop(); err != nil {
+	c.Advance(time.Minute)
+	beat := c.Now().UnixMilli()
+	if code, b := e.heartbeat(tok, goodHeartbeat); code != 200 { // held in memory until the next flush
+		t.Fatalf("heartbeat: %d %s", code, b)
+	}
+	if err := pg.Halt(); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.srv.flushLive(); err == nil {
+		t.Errorf("heartbeats flushed to a database that is away")
+	}
+	// A kit whose token the portal knows is answered from memory.
+	c.Advance(time.Minute)
+	beat = c.Now().UnixMilli()
+	if code, b := e.heartbeat(tok, goodHeartbeat); code != 200 {
+		t.Errorf("a heartbeat while the database is away: %d %s", code, b)
 	}
 	for _, tc := range []struct {
 		name string
@@ -199,6 +217,9 @@ func TestPostgresDown(t *testing.T) {
 	}{
 		{"admin API", func() (int, http.Header, []byte) {
 			return e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`)
+		}},
+		{"kit's heartbeat, its token not in memory", func() (int, http.Header, []byte) {
+			return e.do("POST", "/api/v1/device/heartbeat", "application/json", []byte(goodHeartbeat), map[string]string{"Authorization": "Bearer " + fresh})
 		}},
 		{"kit asking to pair", func() (int, http.Header, []byte) {
 			v := url.Values{"client_id": {provisioning.ClientID}, "device_label": {"kit"},
@@ -212,5 +233,23 @@ func TestPostgresDown(t *testing.T) {
 				t.Errorf("%d (Retry-After %q) %s, want 503 saying the database is away", code, hdr.Get("Retry-After"), b)
 			}
 		})
+	}
+
+	// Back: the held heartbeat is written, and requests work again.
+	if err := pg.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.flushLive(); err != nil {
+		t.Fatalf("flush after the database came back: %v", err)
+	}
+	var seen int64
+	if err := e.srv.db.QueryRow("SELECT last_seen FROM rooms WHERE id = ?", roomID).Scan(&seen); err != nil || seen != beat {
+		t.Errorf("last_seen %d (%v), want the last held heartbeat's %d", seen, err, beat)
+	}
+	if code, b := e.heartbeat(tok, goodHeartbeat); code != 200 {
+		t.Errorf("the kit's heartbeat after the database came back: %d %s", code, b)
+	}
+	if code, _, b := e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`); code != 201 {
+		t.Errorf("the admin API after the database came back: %d %s", code, b)
 	}
 }

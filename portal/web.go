@@ -240,6 +240,12 @@ func (s *Server) view(h webHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.currentSession(r)
 		if err != nil {
+			if isStoreDown(err) {
+				herr := s.storeFailure("check the session", err)
+				w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)))
+				http.Error(w, herr.msg, herr.status)
+				return
+			}
 			s.log.Error("admin center", "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
@@ -269,6 +275,12 @@ func (s *Server) action(h webHandler) http.HandlerFunc {
 		}
 		sess, err := s.currentSession(r)
 		if err != nil {
+			if isStoreDown(err) {
+				herr := s.storeFailure("check the session", err)
+				w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)))
+				http.Error(w, herr.msg, herr.status)
+				return
+			}
 			s.log.Error("admin center", "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

@@ -38,11 +38,13 @@ const superuser = "pgtest"
 
 // Server is a running throw-away cluster.
 type Server struct {
-	dir  string // holds data/ and the socket
-	cmd  *exec.Cmd
-	exit chan error // the postgres process's end
-	seq  atomic.Int64
-	log  *tail
+	dir   string // holds data/ and the socket
+	bin   string
+	owner *owner
+	cmd   *exec.Cmd  // nil while halted
+	exit  chan error // the postgres process's end
+	seq   atomic.Int64
+	log   *tail
 }
 
 // BinDir is where initdb and postgres are: $ROOMKIT_PG_BIN, else the
@@ -83,7 +85,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	s := &Server{dir: dir, exit: make(chan error, 1), log: &tail{}}
+	s := &Server{dir: dir, bin: bin, log: &tail{}}
 	if err := s.start(ctx, bin); err != nil {
 		s.Stop()
 		return nil, err
@@ -96,6 +98,7 @@ func (s *Server) start(ctx context.Context, bin string) error {
 	if err != nil {
 		return err
 	}
+	s.owner = owner
 	if owner != nil {
 		if err := os.Chown(s.dir, int(owner.Uid), int(owner.Gid)); err != nil {
 			return fmt.Errorf("pgtest: give %s to the cluster's user: %w", s.dir, err)
@@ -109,7 +112,18 @@ func (s *Server) start(ctx context.Context, bin string) error {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fmt.Errorf("pgtest: initdb: %w: %s", err, out)
 	}
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", s.dir,
+	return s.Resume(ctx)
+}
+
+// Resume starts the halted cluster again, returning once it accepts
+// connections.
+func (s *Server) Resume(ctx context.Context) error {
+	if s.cmd != nil {
+		return errors.New("pgtest: the cluster runs already")
+	}
+	data, owner := filepath.Join(s.dir, "data"), s.owner
+	s.exit = make(chan error, 1)
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", data, "-k", s.dir,
 		"-c", "listen_addresses=", // the socket only
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=400", "-c", "shared_buffers=32MB",
@@ -122,8 +136,10 @@ func (s *Server) start(ctx context.Context, bin string) error {
 		return err
 	}
 	if err := s.cmd.Start(); err != nil {
+		s.cmd = nil
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
+	cmd, exit := s.cmd, s.exit
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -136,16 +152,32 @@ func (s *Server) start(ctx context.Context, bin string) error {
 			}
 		}
 		io.Copy(io.Discard, stderr)
-		s.exit <- s.cmd.Wait()
+		exit <- cmd.Wait()
 	}()
 	// Wait for the postmaster's own word that it is ready, or its end.
 	select {
 	case <-ready:
-	case err := <-s.exit:
-		s.exit <- err
+	case err := <-exit:
+		s.cmd = nil
 		return fmt.Errorf("pgtest: postgres ended at start (%v): %s", err, s.log.String())
 	case <-ctx.Done():
+		s.Halt()
 		return fmt.Errorf("pgtest: postgres not ready: %w: %s", ctx.Err(), s.log.String())
+	}
+	return nil
+}
+
+// Halt stops the cluster (a fast shutdown: clients are disconnected)
+// and keeps its data for Resume.
+func (s *Server) Halt() error {
+	if s.cmd == nil {
+		return nil
+	}
+	stopProcess(s.cmd.Process)
+	err := <-s.exit
+	s.cmd = nil
+	if err != nil && !isSignalExit(err) {
+		return fmt.Errorf("pgtest: postgres: %w", err)
 	}
 	return nil
 }
@@ -187,14 +219,7 @@ func (s *Server) Exec(ctx context.Context, db, stmts string) error {
 
 // Stop ends the cluster (a fast shutdown) and removes its directory.
 func (s *Server) Stop() error {
-	var err error
-	if s.cmd != nil && s.cmd.Process != nil {
-		stopProcess(s.cmd.Process)
-		if e := <-s.exit; e != nil && !isSignalExit(e) {
-			err = fmt.Errorf("pgtest: postgres: %w", e)
-		}
-		s.exit <- nil
-	}
+	err := s.Halt()
 	if e := os.RemoveAll(s.dir); e != nil && err == nil {
 		err = e
 	}

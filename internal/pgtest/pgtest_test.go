@@ -59,3 +59,40 @@ func TestStop(t *testing.T) {
 		t.Errorf("%s still there after Stop (%v)", dir, err)
 	}
 }
+
+// TestHaltResume: a halted cluster refuses connections and keeps its
+// data for Resume.
+func TestHaltResume(t *testing.T) {
+	Need(t)
+	ctx := context.Background()
+	s, err := Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	name, err := s.CreateDatabase(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(ctx, name, "CREATE TABLE kept (n INT); INSERT INTO kept VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(ctx, name, "SELECT 1"); err == nil {
+		t.Fatal("a halted cluster answered")
+	}
+	if err := s.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", s.DSN(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT n FROM kept").Scan(&n); err != nil || n != 7 {
+		t.Errorf("after Resume: %d (%v), want 7", n, err)
+	}
+}
