@@ -50,6 +50,7 @@ func main() {
 	flag.Float64Var(&opt.Habits.RestartsPerDay, "restarts-per-day", defaultHabits.RestartsPerDay, "roomd restarts per room per simulated day")
 	flag.DurationVar(&opt.Timeout, "timeout", 30*time.Second, "per request")
 	flag.BoolVar(&opt.Cleanup, "cleanup", true, "unpair the kits at the end (after the database was measured)")
+	flag.DurationVar(&opt.Settle, "settle", 1500*time.Millisecond, "wait this long after the load before measuring the database (the portal writes heartbeats in a batch a second)")
 	portalData := flag.String("portal-data", "", "a SQLite portal's -data directory on this machine, to measure its database when the portal does not report it")
 	portalPID := flag.Int("portal-pid", 0, "the portal's process ID on this machine, to report its memory")
 	flag.Parse()
@@ -73,6 +74,13 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	if err != nil {
 		return err
 	}
+	heap0 := heapAfterGC()
+	var rss0 int64
+	if portalPID > 0 {
+		if rss0, err = rssOf(portalPID); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(progress, "pairing %d kits through %d portal(s) from %d source address(es)…\n", opt.Kits, len(s.reps.bases), s.opt.Sources)
 	pairTime, err := s.pairAll(ctx)
 	if err != nil {
@@ -88,7 +96,7 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	sm := summary{
 		Replicas: len(s.reps.bases), Kits: opt.Kits, Paired: len(s.kits), Sources: s.opt.Sources, PairTime: pairTime,
 		Load: lr, Mode: mode, HB: &s.hb, Pair: &s.pairing, Meet: &s.meet, Errors: map[string][]kindCount{},
-		Refreshes: s.refreshes.Load(), MeetingsOff: s.meetingsOff.Load(), ClientHeap: heap,
+		Refreshes: s.refreshes.Load(), MeetingsOff: s.meetingsOff.Load(), ClientHeap: heap, ClientHeap0: heap0, PortalRSS0: rss0,
 	}
 	for op, e := range s.errs {
 		sm.Errors[op] = e.sorted()
@@ -98,9 +106,9 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 			fmt.Fprintln(progress, "fleet:", err)
 		}
 	}
-	// The database after the load, before any cleanup; one flush of the
-	// portal's heartbeat batch (a second) first.
-	if err := sleep(ctx, 1500*time.Millisecond); err != nil {
+	// The database after the load, before any cleanup, once the
+	// portal's last heartbeat batch is written.
+	if err := sleep(ctx, opt.Settle); err != nil {
 		return err
 	}
 	sm.DBBytes, sm.DBSource = s.dbSize(ctx, portalData)

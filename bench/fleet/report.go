@@ -110,8 +110,8 @@ type summary struct {
 	Errors                          map[string][]kindCount
 	Refreshes                       int64
 	MeetingsOff                     bool
-	ClientHeap                      uint64 // after pairing, after a GC
-	PortalRSS                       int64  // 0: not measured
+	ClientHeap0, ClientHeap         uint64 // before and after pairing, after a GC
+	PortalRSS0, PortalRSS           int64  // before pairing and at the end; 0: not measured
 	DBBytes                         int64
 	DBSource                        string
 }
@@ -144,9 +144,11 @@ func (sm summary) print(w io.Writer) {
 			row("errors: "+op, "%d %s (first: %s)", e.Count, e.Kind, e.First)
 		}
 	}
-	row("client heap", "%s after pairing (%s per 1,000 kits)", mib(int64(sm.ClientHeap)), mib(int64(sm.ClientHeap)*1000/int64(max(sm.Paired, 1))))
+	row("client heap", "%s after pairing (%s per 1,000 kits)", mib(int64(sm.ClientHeap)),
+		mib(perThousand(int64(sm.ClientHeap)-int64(sm.ClientHeap0), sm.Paired)))
 	if sm.PortalRSS > 0 {
-		row("portal RSS", "%s at the end (%s per 1,000 kits)", mib(sm.PortalRSS), mib(sm.PortalRSS*1000/int64(max(sm.Paired, 1))))
+		row("portal RSS", "%s before pairing, %s at the end (%s per 1,000 kits)", mib(sm.PortalRSS0), mib(sm.PortalRSS),
+			mib(perThousand(sm.PortalRSS-sm.PortalRSS0, sm.Paired)))
 	}
 	if sm.DBSource != "" {
 		row("database", "%s (%s)", mib(sm.DBBytes), sm.DBSource)
@@ -155,6 +157,14 @@ func (sm summary) print(w io.Writer) {
 	}
 	tw.Flush()
 	w.Write(buf.Bytes())
+}
+
+// perThousand scales a growth in bytes over n kits to 1,000 kits.
+func perThousand(grew int64, n int) int64 {
+	if n <= 0 {
+		return 0
+	}
+	return grew * 1000 / int64(n)
 }
 
 func round(d time.Duration) time.Duration {

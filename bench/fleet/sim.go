@@ -41,6 +41,9 @@ type options struct {
 	Habits  habits
 	Timeout time.Duration // per request
 	Cleanup bool          // unpair the kits at the end
+	// Settle is the wait between the load and measuring the database:
+	// the portal writes heartbeats in a batch a second.
+	Settle time.Duration
 }
 
 // sim is one run: the fleet, its portals and what was measured.

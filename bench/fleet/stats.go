@@ -71,7 +71,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 	var seen int64
 	for b := range h.buckets {
 		seen += h.buckets[b].Load()
-		if seen >= rank {
+		if seen >= rank && b < histBuckets-1 { // the last bucket has no top
 			return min(bucketUpper(b), time.Duration(h.max.Load()))
 		}
 	}
