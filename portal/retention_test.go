@@ -173,3 +173,47 @@ func TestRetentionBatchIsBounded(t *testing.T) {
 		t.Errorf("%d old audit rows left after one statement, want 10", left)
 	}
 }
+
+// BenchmarkHistoryBytes measures what one row of history costs on disk
+// (SQLite, indexes included), from which docs/benchmarks.md states what
+// a fleet's retained history weighs:
+//
+//	go test -run '^$' -bench HistoryBytes -benchtime 20000x ./portal
+func BenchmarkHistoryBytes(b *testing.B) {
+	for _, table := range []string{"room_events", "update_events", "audit"} {
+		b.Run(table, func(b *testing.B) {
+			srv, err := New(Config{DataDir: b.TempDir(), URL: "http://127.0.0.1:1"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			rooms := make([]string, 100)
+			for i := range rooms {
+				rooms[i] = "r" + randomToken(15) // a room ID's length
+				if _, err := srv.db.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
+					VALUES (?, ?, '', 'UTC', ?, x'00', '', 'ready', 0)`, rooms[i], "Room "+rooms[i], rooms[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			before, _ := srv.storeBytes()
+			b.ResetTimer()
+			for i := range b.N {
+				room := rooms[i%len(rooms)]
+				switch table {
+				case "room_events":
+					srv.roomEvent(room, "device", "speakerphone unplugged (Jabra Speak 510 USB): unplugged")
+				case "update_events":
+					if _, err := srv.db.Exec("INSERT INTO update_events (room_id, at, version, state, error) VALUES (?, ?, '1.4.2', 'downloading', '')",
+						room, time.Now().UnixMilli()); err != nil {
+						b.Fatal(err)
+					}
+				case "audit":
+					srv.auditRoom("admin@example.com", "restart room", "Board Room ("+room+")", "192.0.2.10", room)
+				}
+			}
+			b.StopTimer()
+			after, _ := srv.storeBytes()
+			b.ReportMetric(float64(after-before)/float64(b.N), "bytes/row")
+		})
+	}
+}

@@ -31,6 +31,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"roomkit/internal/clock"
 )
 
 func main() {
@@ -74,6 +76,7 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	if err != nil {
 		return err
 	}
+	s.progress = progress
 	heap0 := heapAfterGC()
 	var rss0 int64
 	if portalPID > 0 {
@@ -87,6 +90,7 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 		return err
 	}
 	heap := heapAfterGC()
+	db0, _ := s.dbSize(ctx, portalData)
 	mode := fmt.Sprintf("sustained %v at %s", opt.Duration, rateWords(opt.Rate))
 	if opt.Replay > 0 {
 		mode = fmt.Sprintf("replay of %v at a %v interval, as fast as the portal takes it", opt.Replay, opt.Habits.Interval)
@@ -96,7 +100,7 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	sm := summary{
 		Replicas: len(s.reps.bases), Kits: opt.Kits, Paired: len(s.kits), Sources: s.opt.Sources, PairTime: pairTime,
 		Load: lr, Mode: mode, HB: &s.hb, Pair: &s.pairing, Meet: &s.meet, Errors: map[string][]kindCount{},
-		Refreshes: s.refreshes.Load(), MeetingsOff: s.meetingsOff.Load(), ClientHeap: heap, ClientHeap0: heap0, PortalRSS0: rss0,
+		Refreshes: s.refreshes.Load(), MeetingsOff: s.meetingsOff.Load(), ClientHeap: heap, ClientHeap0: heap0, PortalRSS0: rss0, DBBytes0: db0,
 	}
 	for op, e := range s.errs {
 		sm.Errors[op] = e.sorted()
@@ -108,7 +112,7 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	}
 	// The database after the load, before any cleanup, once the
 	// portal's last heartbeat batch is written.
-	if err := sleep(ctx, opt.Settle); err != nil {
+	if err := clock.Sleep(ctx, opt.Settle); err != nil {
 		return err
 	}
 	sm.DBBytes, sm.DBSource = s.dbSize(ctx, portalData)

@@ -112,7 +112,7 @@ type summary struct {
 	MeetingsOff                     bool
 	ClientHeap0, ClientHeap         uint64 // before and after pairing, after a GC
 	PortalRSS0, PortalRSS           int64  // before pairing and at the end; 0: not measured
-	DBBytes                         int64
+	DBBytes0, DBBytes               int64  // after pairing, after the load
 	DBSource                        string
 }
 
@@ -151,7 +151,7 @@ func (sm summary) print(w io.Writer) {
 			mib(perThousand(sm.PortalRSS-sm.PortalRSS0, sm.Paired)))
 	}
 	if sm.DBSource != "" {
-		row("database", "%s (%s)", mib(sm.DBBytes), sm.DBSource)
+		row("database", "%s after the load, %s after pairing (%s)", mib(sm.DBBytes), mib(sm.DBBytes0), sm.DBSource)
 	} else {
 		row("database", "size unknown: the portal has no %s; give -portal-data DIR for a SQLite portal on this machine", storeMetric)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"roomkit/internal/clock"
 	"roomkit/portalapi"
 	"roomkit/provisioning"
 )
@@ -58,6 +59,7 @@ type sim struct {
 	errs              map[string]*errorKinds // by operation: pair, heartbeat, refresh, meeting
 	refreshes         atomic.Int64
 	meetingsOff       atomic.Bool
+	progress          io.Writer // nil: quiet
 }
 
 const (
@@ -192,7 +194,7 @@ func (s *sim) pairOne(ctx context.Context, i int, start time.Time) (*kit, error)
 			// Too many pairings from this source address: wait as a
 			// kit would, and count the refusal.
 			s.errs[opPair].add(err)
-			if serr := sleep(ctx, time.Second); serr != nil {
+			if serr := clock.Sleep(ctx, time.Second); serr != nil {
 				return nil, serr
 			}
 			continue
@@ -297,6 +299,11 @@ func (s *sim) load(ctx context.Context) loadResult {
 	var meetings atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
+	if s.progress != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go s.report(done, start, beats)
+	}
 	for _, k := range s.kits {
 		wg.Add(1)
 		go func() {
@@ -312,12 +319,34 @@ func (s *sim) load(ctx context.Context) loadResult {
 	return r
 }
 
+// report says how the load is going every progressEvery, until done.
+func (s *sim) report(done <-chan struct{}, start time.Time, beats int64) {
+	t := time.NewTicker(progressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		n := s.hb.count.Load()
+		line := fmt.Sprintf("… %v: %d heartbeats (%.0f/s), %d failed", time.Since(start).Round(time.Second), n,
+			rate(n, time.Since(start)), s.errs[opHeartbeat].total())
+		if beats > 0 {
+			line += fmt.Sprintf(", %.1f%% of the replay", 100*float64(n)/float64(beats*int64(len(s.kits))))
+		}
+		fmt.Fprintln(s.progress, line)
+	}
+}
+
+const progressEvery = 10 * time.Second
+
 // runKit is one kit's life in the load phase.
 func (s *sim) runKit(ctx context.Context, k *kit, beats int64, every time.Duration, sem chan struct{}, meetings *atomic.Int64) {
 	var tick <-chan time.Time
 	if every > 0 {
 		// Kits boot at different moments: spread the first beats.
-		if err := sleep(ctx, time.Duration(k.rnd.Int64N(int64(every)))); err != nil {
+		if err := clock.Sleep(ctx, time.Duration(k.rnd.Int64N(int64(every)))); err != nil {
 			return
 		}
 		t := time.NewTicker(every)
@@ -455,19 +484,4 @@ func heapAfterGC() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

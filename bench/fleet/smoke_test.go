@@ -130,7 +130,7 @@ func TestReplayWithMeetings(t *testing.T) {
 		"heartbeats       32 answered, 0 failed",
 		"meetings         32 started and ended",
 		"simulated        2m0s of heartbeats per kit",
-		"(portal /metrics portal_store_bytes)",
+		"after pairing (portal /metrics portal_store_bytes)",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
