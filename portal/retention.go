@@ -21,7 +21,10 @@ import (
 type Retention struct {
 	// Events is how long room events (devices unplugged, back online,
 	// restarts), update events, resolved alerts and remote actions are
-	// kept. 0: DefaultEventRetention; negative: for ever.
+	// kept. 0: DefaultEventRetention; negative: for ever. A rollout
+	// judges a version by the update events kept (versionCounts): one
+	// still rolling out after this long counts only its recent rooms.
+	// The rooms' own state (rooms.ota, rollouts) is never swept.
 	Events time.Duration
 	// Audit is how long the audit log is kept. 0: DefaultAuditRetention;
 	// negative: for ever.
