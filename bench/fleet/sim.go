@@ -301,8 +301,10 @@ func (s *sim) load(ctx context.Context) loadResult {
 	start := time.Now()
 	if s.progress != nil {
 		done := make(chan struct{})
-		defer close(done)
-		go s.report(done, start, beats)
+		var reporting sync.WaitGroup
+		reporting.Add(1)
+		defer func() { close(done); reporting.Wait() }()
+		go func() { defer reporting.Done(); s.report(done, start, beats) }()
 	}
 	for _, k := range s.kits {
 		wg.Add(1)
