@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"roomkit/internal/clock"
+	"roomkit/internal/procmem"
 )
 
 func main() {
@@ -80,9 +81,11 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 	heap0 := heapAfterGC()
 	var rss0 int64
 	if portalPID > 0 {
-		if rss0, err = rssOf(portalPID); err != nil {
+		u, err := procmem.Read(portalPID, "the portal")
+		if err != nil {
 			return err
 		}
+		rss0 = u.RSS
 	}
 	fmt.Fprintf(progress, "pairing %d kits through %d portal(s) from %d source address(es)…\n", opt.Kits, len(s.reps.bases), s.opt.Sources)
 	pairTime, err := s.pairAll(ctx)
@@ -106,8 +109,10 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 		sm.Errors[op] = e.sorted()
 	}
 	if portalPID > 0 {
-		if sm.PortalRSS, err = rssOf(portalPID); err != nil {
+		if u, err := procmem.Read(portalPID, "the portal"); err != nil {
 			fmt.Fprintln(progress, "fleet:", err)
+		} else {
+			sm.PortalRSS = u.RSS
 		}
 	}
 	// The database after the load, before any cleanup, once the

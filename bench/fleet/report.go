@@ -81,25 +81,6 @@ func sqliteFiles(dir string) (int64, error) {
 	return total, nil
 }
 
-// rssOf is a process's resident memory from /proc (Linux), for a portal
-// on this machine.
-func rssOf(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("portal memory: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("portal memory: VmRSS %q: %w", v, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, fmt.Errorf("portal memory: no VmRSS in /proc/%d/status", pid)
-}
-
 // summary is everything one run measured, as the table prints it.
 type summary struct {
 	Replicas, Kits, Paired, Sources int
