@@ -12,6 +12,11 @@
 //	-duration 20s [-rate R]  sustained heartbeats (R a second over the fleet; 0: as fast as it takes them)
 //	-replay 24h              the heartbeats and events 24 h at -interval make, as fast as the portal takes them
 //
+// Latency is a request's round trip from the kit's send to its answer; a
+// kit waiting for one of the -inflight slots is not counted in it, so a
+// portal that cannot keep up with -rate shows as heartbeats/s below the
+// target rather than as latency.
+//
 // It prints a table: time to pair, heartbeats/s, latency, errors by kind,
 // the simulator's memory, and the database's size (the portal's
 // portal_store_bytes metric, or -portal-data for a SQLite portal here).
