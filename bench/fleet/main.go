@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&opt.Portal, "portal", "http://127.0.0.1:8080", "portal base URL, or several replicas' comma-separated (requests spread over them, no stickiness)")
 	flag.StringVar(&opt.AdminToken, "token", "", "admin API token (portal token create)")
 	flag.IntVar(&opt.Kits, "kits", 1000, "kits to simulate")
-	flag.IntVar(&opt.Sources, "sources", 0, "loopback source addresses the kits speak from (127.1.x.y; 0: one per 50 kits for a portal on loopback, else 1)")
+	flag.IntVar(&opt.Sources, "sources", 0, "loopback source addresses the kits speak from (127.1.x.y, which Linux answers on; 0: one per 50 kits for a portal on loopback, else 1; 1 on systems with only 127.0.0.1)")
 	flag.IntVar(&opt.PairConc, "pair-concurrency", 16, "pairings in progress at once")
 	flag.IntVar(&opt.Inflight, "inflight", 4*runtime.GOMAXPROCS(0), "kit requests in progress at once")
 	flag.DurationVar(&opt.Duration, "duration", 20*time.Second, "sustained phase: how long to send heartbeats")
