@@ -1,0 +1,307 @@
+package systemtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"roomkit/appliance"
+	"roomkit/appliance/meeting/meetingtest"
+	"roomkit/portal"
+	"roomkit/portal/sfu"
+)
+
+// liveKitCluster is two livekit-server nodes on loopback sharing one
+// Redis and one API key, with webhooks to the portal, as a production
+// cluster runs (docs/livekit.md, "A cluster").
+type liveKitCluster struct {
+	redis *redisServer
+	nodes []*sfu.Server
+	key   string
+}
+
+// startCluster starts Redis and n nodes posting webhooks to webhook.
+func startCluster(t *testing.T, n int, webhook string) *liveKitCluster {
+	t.Helper()
+	c := &liveKitCluster{redis: startRedis(t, "")}
+	secret := ""
+	for i := range n {
+		opts := sfu.Options{Redis: c.redis.Addr, WebhookURL: webhook, Logger: testLogger(t).With("node", string(rune('A'+i)))}
+		if i > 0 {
+			opts.APIKey, opts.APISecret = c.nodes[0].APIKey, secret
+		}
+		node := meetingtest.StartLiveKitWith(t, opts)
+		if i == 0 {
+			c.key, secret = node.APIKey, node.APISecret
+		}
+		c.nodes = append(c.nodes, node)
+	}
+	return c
+}
+
+func (c *liveKitCluster) config() portal.LiveKit {
+	lk := portal.LiveKit{APIKey: c.nodes[0].APIKey, APISecret: c.nodes[0].APISecret}
+	for _, n := range c.nodes {
+		lk.Nodes = append(lk.Nodes, n.URL)
+	}
+	return lk
+}
+
+// nodeOf says which node LiveKit's Redis routes a room to: its index in
+// c.nodes, or -1 (no such room, or a node no longer running).
+func (c *liveKitCluster) nodeOf(t testing.TB, room string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, err := c.redis.command(ctx, "HGET", "room_node_map", room)
+	if err != nil {
+		t.Fatalf("where is room %s: %v", room, err)
+	}
+	for i, n := range c.nodes {
+		if id != "" && n.NodeID() == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// reservePort finds a free loopback address for a server that must be
+// known before it starts (the portal, which LiveKit posts webhooks to).
+func reservePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// scheduleMeeting schedules a meeting of room now through the admin API
+// and returns its ID.
+func scheduleMeeting(t testing.TB, p *runningPortal, roomID, title string) string {
+	t.Helper()
+	var created struct{ Meeting struct{ ID string } }
+	if code := p.api(t, "POST", "/api/v1/admin/rooms/"+roomID+"/meetings", map[string]any{
+		"title": title, "start": time.Now().UTC().Format("2006-01-02T15:04"), "minutes": 120}, &created); code != http.StatusCreated {
+		t.Fatalf("schedule %s: HTTP %d", title, code)
+	}
+	return created.Meeting.ID
+}
+
+// rejoined waits until the kit is connected again in meeting id after a
+// node went away at since (its reconnect counter past before), checks that
+// LiveKit lists it in the meeting's room, and returns how long it took.
+func rejoined(t *testing.T, c *liveKitCluster, k *runningKit, id, identity string, before int64, since time.Time) time.Duration {
+	t.Helper()
+	var took time.Duration
+	waitFor(t, 90*time.Second, "the kit back in its meeting", func() (bool, string) {
+		st := k.status(t)
+		if st.State == appliance.InMeeting && st.Meeting != nil && st.Meeting.ID == id &&
+			st.Meeting.Connection == "connected" && st.Meeting.Reconnects > before {
+			took = time.Since(since)
+			return true, ""
+		}
+		return false, fmt.Sprintf("%s %+v", st.State, st.Meeting)
+	})
+	if st := k.status(t); st.Meeting == nil || st.Meeting.ID != id {
+		t.Errorf("after the rejoin the kit is in %+v, want meeting %s", st.Meeting, id)
+	}
+	var live *sfu.Server
+	for _, n := range c.nodes {
+		if healthy(n.URL) {
+			live = n
+			break
+		}
+	}
+	if live == nil {
+		t.Fatal("no node answers its health check")
+	}
+	rs := lksdk.NewRoomServiceClient(live.URL, live.APIKey, live.APISecret)
+	waitFor(t, 20*time.Second, "LiveKit to list the kit in the meeting", func() (bool, string) {
+		res, err := rs.ListParticipants(context.Background(), &livekit.ListParticipantsRequest{Room: id})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range res.Participants {
+			if p.Identity == identity && p.State == livekit.ParticipantInfo_ACTIVE {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d participants", len(res.Participants))
+	})
+	return took
+}
+
+// healthy asks a node's LiveKit health check (GET / → 200).
+func healthy(wsURL string) bool {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get("http" + strings.TrimPrefix(wsURL, "ws") + "/")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+// TestLiveKitCluster: two livekit-server nodes sharing a Redis, the portal
+// handing out a healthy one. Meetings land on both; a node killed
+// (SIGKILL) → the kit in a meeting on it rejoins the same meeting through
+// the other and new meetings go there; the same for a node drained
+// (SIGTERM, then the second signal that ends the drain). Rejoin times are
+// logged, not asserted.
+func TestLiveKitCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis, two livekit-servers, a portal and a kit")
+	}
+	addr := reservePort(t)
+	c := startCluster(t, 2, "http://"+addr+portal.WebhookPath)
+	p := startPortalWith(t, t.TempDir(), addr, c.config())
+	k := startKit(t, t.TempDir(), p.URL)
+	pairKit(t, p, k, "Boardroom")
+	roomID := p.rooms(t)[0].ID
+	ctx := t.Context()
+
+	// Each meeting's room is placed when the portal first opens it (a
+	// join): LiveKit picks a node at random, so meetings are opened until
+	// both nodes have one.
+	t.Run("meetings land on both nodes", func(t *testing.T) {
+		seen := map[int]int{}
+		for i := 0; len(seen) < 2 && i < 40; i++ {
+			id := scheduleMeeting(t, p, roomID, fmt.Sprintf("Standup %d", i))
+			if code, _, _, msg := guestJoin(t, p.URL, id, "Ada"); code != http.StatusOK {
+				t.Fatalf("join meeting %d: HTTP %d %s", i, code, msg)
+			}
+			seen[c.nodeOf(t, id)]++
+		}
+		if seen[0] == 0 || seen[1] == 0 || seen[-1] != 0 {
+			t.Fatalf("meetings per node: %v, want some on each of nodes 0 and 1", seen)
+		}
+		t.Logf("meetings per node: %v", seen)
+	})
+
+	st, err := k.control.MeetNow(ctx)
+	if err != nil || st.Meeting == nil {
+		t.Fatalf("meet-now: %v", err)
+	}
+	id := st.Meeting.ID
+	waitFor(t, 30*time.Second, "the kit connected", func() (bool, string) {
+		st := k.status(t)
+		return st.Meeting != nil && st.Meeting.Connection == "connected", fmt.Sprintf("%+v", st.Meeting)
+	})
+
+	t.Run("a node killed", func(t *testing.T) {
+		host := c.nodeOf(t, id)
+		if host < 0 {
+			t.Fatalf("meeting %s is on no running node", id)
+		}
+		other := 1 - host
+		before := k.status(t).Meeting.Reconnects
+		killed := time.Now()
+		if err := c.nodes[host].Kill(); err != nil {
+			t.Fatal(err)
+		}
+		took := rejoined(t, c, k, id, roomID, before, killed)
+		t.Logf("rejoin after SIGKILL of the meeting's node: %v", took.Round(time.Millisecond))
+		if got := c.nodeOf(t, id); got != other {
+			t.Errorf("after the rejoin meeting %s is on node %d, want the survivor %d", id, got, other)
+		}
+		for i := range 3 {
+			nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("After the crash %d", i))
+			code, url, _, msg := guestJoin(t, p.URL, nid, "Ada")
+			if code != http.StatusOK {
+				t.Fatalf("join a new meeting with a node down: HTTP %d %s", code, msg)
+			}
+			if url != c.nodes[other].URL {
+				t.Errorf("the portal sent a guest to %s, want the surviving node %s", url, c.nodes[other].URL)
+			}
+			if got := c.nodeOf(t, nid); got != other {
+				t.Errorf("new meeting %s is on node %d, want the survivor %d", nid, got, other)
+			}
+		}
+		// The node comes back (same address, a new node ID) for the drain.
+		if err := c.nodes[host].Restart(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a node drained", func(t *testing.T) {
+		host := c.nodeOf(t, id)
+		if host < 0 {
+			t.Fatalf("meeting %s is on no running node", id)
+		}
+		other := 1 - host
+		before := k.status(t).Meeting.Reconnects
+		if err := c.nodes[host].Drain(); err != nil {
+			t.Fatal(err)
+		}
+		// Draining, the node takes no new rooms but keeps its meetings.
+		for i := range 3 {
+			nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("During the drain %d", i))
+			if code, _, _, msg := guestJoin(t, p.URL, nid, "Ada"); code != http.StatusOK {
+				t.Fatalf("join a new meeting during a drain: HTTP %d %s", code, msg)
+			}
+			if got := c.nodeOf(t, nid); got != other {
+				t.Errorf("new meeting %s is on node %d during the drain of node %d, want %d", nid, got, host, other)
+			}
+		}
+		if st := k.status(t); st.Meeting == nil || st.Meeting.Connection != "connected" || st.Meeting.Reconnects != before {
+			t.Errorf("the drain disturbed the kit's meeting: %+v", st.Meeting)
+		}
+		// The drain ends: the second signal stops the node with the kit
+		// still in it, which then rejoins through the other node.
+		stopped := time.Now()
+		c.nodes[host].Stop()
+		took := rejoined(t, c, k, id, roomID, before, stopped)
+		t.Logf("rejoin after the drained node stopped: %v", took.Round(time.Millisecond))
+		if got := c.nodeOf(t, id); got != other {
+			t.Errorf("after the rejoin meeting %s is on node %d, want %d", id, got, other)
+		}
+	})
+
+	t.Run("Redis down", func(t *testing.T) {
+		c.redis.stop()
+		// A new meeting cannot be placed: the portal answers with words,
+		// not a hang or a crash.
+		nid := scheduleMeeting(t, p, roomID, "Without Redis")
+		code, _, _, msg := guestJoin(t, p.URL, nid, "Ada")
+		t.Logf("a join with Redis down: HTTP %d %q", code, msg)
+		if code != http.StatusBadGateway || !strings.Contains(msg, "meeting service is not working") {
+			t.Errorf("join with Redis down: HTTP %d %q, want 502 with the portal's explanation", code, msg)
+		}
+		if resp, err := http.Get(p.URL + "/healthz"); err != nil {
+			t.Errorf("the portal with Redis down: %v", err)
+		} else {
+			resp.Body.Close()
+		}
+		for i, n := range c.nodes {
+			select {
+			case <-n.Exited():
+				t.Logf("node %d is not running", i)
+			default:
+				t.Logf("node %d runs; health check answers OK: %v", i, healthy(n.URL))
+			}
+		}
+		st := k.status(t)
+		t.Logf("the kit with Redis down: %s, meeting %+v", st.State, st.Meeting)
+
+		// Redis returns (empty: it keeps nothing on disk): the nodes
+		// register again and meetings open again.
+		c.redis = startRedis(t, c.redis.Addr)
+		back := time.Now()
+		waitFor(t, 60*time.Second, "a join to work again", func() (bool, string) {
+			code, _, _, msg := guestJoin(t, p.URL, nid, "Ada")
+			return code == http.StatusOK, fmt.Sprintf("HTTP %d %s", code, msg)
+		})
+		t.Logf("joins work again %v after Redis returned", time.Since(back).Round(time.Millisecond))
+	})
+}
