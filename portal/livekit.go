@@ -94,25 +94,43 @@ func newRoomService(lk LiveKit) *roomService {
 // node; a node found unreachable is marked down and f runs again on
 // another one, so a node that died since the last health check costs a
 // refused connection, not a failed join.
-func (r *roomService) call(ctx context.Context, f func(*lksdk.RoomServiceClient) error) error {
+//
+// Each attempt on a cluster is bounded by clusterCallTimeout and tried
+// again while ctx lasts: for a few seconds after a node dies LiveKit
+// still routes its rooms to it (until the node's stats are 5 s old), and
+// a call about such a room waits for an answer that never comes. The
+// next attempt then finds the room moved to a live node.
+func (r *roomService) call(ctx context.Context, f func(context.Context, *lksdk.RoomServiceClient) error) error {
 	if r.pool == nil {
-		return f(r.clients[r.url])
+		return f(ctx, r.clients[r.url])
 	}
-	var errs []error
-	for range r.pool.urls {
+	var last error
+	for ctx.Err() == nil {
 		node, err := r.pool.pick(ctx)
 		if err != nil {
-			return errors.Join(append(errs, err)...)
+			return errors.Join(last, err)
 		}
-		err = f(r.clients[node])
-		if !unreachable(err) || ctx.Err() != nil {
+		actx, cancel := context.WithTimeout(ctx, clusterCallTimeout)
+		err = f(actx, r.clients[node])
+		timedOut := actx.Err() != nil
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
 			return err
+		case timedOut:
+			// The node took the call but had no answer in time: try again.
+		case unreachable(err):
+			r.pool.down(node, err)
+		default:
+			return err // an answer, which another node would give too
 		}
-		r.pool.down(node, err)
-		errs = append(errs, err)
+		last = err
 	}
-	return errors.Join(errs...)
+	return last
 }
+
+// clusterCallTimeout bounds one RoomService call to a node of a cluster.
+const clusterCallTimeout = 3 * time.Second
 
 // unreachable reports whether err says the LiveKit server could not be
 // reached at all (rather than answering with an error).
@@ -125,7 +143,7 @@ func unreachable(err error) bool {
 }
 
 func (r *roomService) open(ctx context.Context, meeting string) (int, error) {
-	if err := r.call(ctx, func(c *lksdk.RoomServiceClient) error {
+	if err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
 		_, err := c.CreateRoom(ctx, &livekit.CreateRoomRequest{
 			Name:            meeting,
 			MaxParticipants: maxParticipants,
@@ -144,7 +162,7 @@ func (r *roomService) open(ctx context.Context, meeting string) (int, error) {
 
 func (r *roomService) participants(ctx context.Context, meeting string) ([]*livekit.ParticipantInfo, error) {
 	var res *livekit.ListParticipantsResponse
-	err := r.call(ctx, func(c *lksdk.RoomServiceClient) (err error) {
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) (err error) {
 		res, err = c.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: meeting})
 		return err
 	})
@@ -165,7 +183,7 @@ func (r *roomService) participants(ctx context.Context, meeting string) ([]*live
 }
 
 func (r *roomService) muteTrack(ctx context.Context, meeting, identity, trackSID string) error {
-	err := r.call(ctx, func(c *lksdk.RoomServiceClient) error {
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
 		_, err := c.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: meeting, Identity: identity, TrackSid: trackSID, Muted: true})
 		return err
 	})
@@ -196,7 +214,7 @@ func (r *roomService) lock(ctx context.Context, meeting string, locked bool) err
 		}
 		meta = string(b)
 	}
-	err := r.call(ctx, func(c *lksdk.RoomServiceClient) error {
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
 		_, err := c.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: meeting, Metadata: meta})
 		return err
 	})
@@ -208,7 +226,7 @@ func (r *roomService) lock(ctx context.Context, meeting string, locked bool) err
 }
 
 func (r *roomService) remove(ctx context.Context, meeting, identity string) error {
-	err := r.call(ctx, func(c *lksdk.RoomServiceClient) error {
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
 		_, err := c.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: identity})
 		return err
 	})
@@ -220,7 +238,7 @@ func (r *roomService) remove(ctx context.Context, meeting, identity string) erro
 }
 
 func (r *roomService) end(ctx context.Context, meeting string) error {
-	err := r.call(ctx, func(c *lksdk.RoomServiceClient) error {
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
 		_, err := c.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: meeting})
 		return err
 	})

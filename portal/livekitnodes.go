@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,11 +42,12 @@ type nodePool struct {
 	healthy []bool
 	why     []string // the last check's failure, per node
 	checked time.Time
-	next    int // round-robin position among the healthy
 }
 
 func newNodePool(urls []string) *nodePool {
-	p := &nodePool{urls: urls, client: &http.Client{Timeout: nodeCheckTimeout}, healthy: make([]bool, len(urls)), why: make([]string, len(urls))}
+	// A fresh connection for every check: a node must still accept them.
+	client := &http.Client{Timeout: nodeCheckTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	p := &nodePool{urls: urls, client: client, healthy: make([]bool, len(urls)), why: make([]string, len(urls))}
 	for i := range p.healthy {
 		p.healthy[i] = true // until a check says otherwise
 	}
@@ -105,22 +107,26 @@ func (p *nodePool) probe(ctx context.Context, node string) error {
 	return nil
 }
 
-// pick returns a healthy node, taking turns among them, after checking
-// them all again if the last check is older than nodeCheckEvery.
+// pick returns a healthy node at random (a join picks twice, for its
+// RoomService call and for the client, so taking turns would send every
+// client to the same node), after checking them all again if the last
+// check is older than nodeCheckEvery.
 func (p *nodePool) pick(ctx context.Context) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if time.Since(p.checked) > nodeCheckEvery {
 		p.check(ctx)
 	}
-	for range p.urls {
-		i := p.next % len(p.urls)
-		p.next++
+	var up []string
+	for i, u := range p.urls {
 		if p.healthy[i] {
-			return p.urls[i], nil
+			up = append(up, u)
 		}
 	}
-	return "", fmt.Errorf("%w: %s", errNoNode, strings.Join(p.why, "; "))
+	if len(up) == 0 {
+		return "", fmt.Errorf("%w: %s", errNoNode, strings.Join(p.why, "; "))
+	}
+	return up[rand.IntN(len(up))], nil
 }
 
 // down marks a node unhealthy until the next check, after a call to it

@@ -1,12 +1,14 @@
 package systemtest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 type liveKitCluster struct {
 	redis *redisServer
 	nodes []*sfu.Server
+	gates []*gate // in front of each node's signalling port: the URLs the portal knows
 	key   string
 }
 
@@ -43,16 +46,116 @@ func startCluster(t *testing.T, n int, webhook string) *liveKitCluster {
 			c.key, secret = node.APIKey, node.APISecret
 		}
 		c.nodes = append(c.nodes, node)
+		c.gates = append(c.gates, startGate(t, strings.TrimPrefix(node.URL, "ws://")))
 	}
 	return c
 }
 
 func (c *liveKitCluster) config() portal.LiveKit {
 	lk := portal.LiveKit{APIKey: c.nodes[0].APIKey, APISecret: c.nodes[0].APISecret}
-	for _, n := range c.nodes {
-		lk.Nodes = append(lk.Nodes, n.URL)
+	for _, g := range c.gates {
+		lk.Nodes = append(lk.Nodes, g.URL)
 	}
 	return lk
+}
+
+// gate forwards TCP connections to a node's signalling and HTTP port.
+// The test closes it to make the portal's health check of the node fail
+// (503) and so decides which node the portal sends the kit to; open
+// connections stay.
+type gate struct {
+	URL     string // ws://127.0.0.1:PORT
+	target  string
+	mu      sync.Mutex
+	closed  bool
+	refused chan struct{} // a health check answered 503 while closed
+}
+
+func startGate(t testing.TB, target string) *gate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{URL: "ws://" + ln.Addr().String(), target: target, refused: make(chan struct{}, 1)}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.mu.Lock()
+			closed := g.closed
+			g.mu.Unlock()
+			if closed {
+				go g.refuse(c)
+				continue
+			}
+			go g.forward(c)
+		}
+	}()
+	return g
+}
+
+// refuse answers one HTTP request 503, as an unhealthy LiveKit node does.
+func (g *gate) refuse(c net.Conn) {
+	defer c.Close()
+	req, err := http.ReadRequest(bufio.NewReader(c))
+	if err != nil {
+		return
+	}
+	io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	if req.Method == http.MethodGet && req.URL.Path == "/" {
+		select {
+		case g.refused <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (g *gate) forward(c net.Conn) {
+	defer c.Close()
+	up, err := net.Dial("tcp", g.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, c); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done
+}
+
+// close makes the portal see the node unhealthy: it returns once the
+// portal's health check has been answered 503. The portal checks when a
+// join needs a node, so poke (a join) runs until it has.
+func (g *gate) close(t testing.TB, poke func()) {
+	t.Helper()
+	select {
+	case <-g.refused: // an old one
+	default:
+	}
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	deadline := time.After(30 * time.Second)
+	for {
+		poke()
+		select {
+		case <-g.refused:
+			return
+		case <-deadline:
+			t.Fatal("the portal did not check the node's health within 30 s")
+		case <-time.After(1200 * time.Millisecond): // the portal checks a node at most once a second; guest joins are limited to 30 a minute
+		}
+	}
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	g.closed = false
+	g.mu.Unlock()
 }
 
 // nodeOf says which node LiveKit's Redis routes a room to: its index in
@@ -71,6 +174,20 @@ func (c *liveKitCluster) nodeOf(t testing.TB, room string) int {
 		}
 	}
 	return -1
+}
+
+// running returns a node whose process runs.
+func (c *liveKitCluster) running(t testing.TB) *sfu.Server {
+	t.Helper()
+	for _, n := range c.nodes {
+		select {
+		case <-n.Exited():
+		default:
+			return n
+		}
+	}
+	t.Fatal("no LiveKit node runs")
+	return nil
 }
 
 // reservePort finds a free loopback address for a server that must be
@@ -115,16 +232,7 @@ func rejoined(t *testing.T, c *liveKitCluster, k *runningKit, id, identity strin
 	if st := k.status(t); st.Meeting == nil || st.Meeting.ID != id {
 		t.Errorf("after the rejoin the kit is in %+v, want meeting %s", st.Meeting, id)
 	}
-	var live *sfu.Server
-	for _, n := range c.nodes {
-		if healthy(n.URL) {
-			live = n
-			break
-		}
-	}
-	if live == nil {
-		t.Fatal("no node answers its health check")
-	}
+	live := c.running(t)
 	rs := lksdk.NewRoomServiceClient(live.URL, live.APIKey, live.APISecret)
 	waitFor(t, 20*time.Second, "LiveKit to list the kit in the meeting", func() (bool, string) {
 		res, err := rs.ListParticipants(context.Background(), &livekit.ListParticipantsRequest{Room: id})
@@ -199,40 +307,68 @@ func TestLiveKitCluster(t *testing.T) {
 		return st.Meeting != nil && st.Meeting.Connection == "connected", fmt.Sprintf("%+v", st.Meeting)
 	})
 
-	t.Run("a node killed", func(t *testing.T) {
-		host := c.nodeOf(t, id)
-		if host < 0 {
-			t.Fatalf("meeting %s is on no running node", id)
-		}
-		other := 1 - host
-		before := k.status(t).Meeting.Reconnects
-		killed := time.Now()
-		if err := c.nodes[host].Kill(); err != nil {
-			t.Fatal(err)
-		}
-		took := rejoined(t, c, k, id, roomID, before, killed)
-		t.Logf("rejoin after SIGKILL of the meeting's node: %v", took.Round(time.Millisecond))
-		if got := c.nodeOf(t, id); got != other {
-			t.Errorf("after the rejoin meeting %s is on node %d, want the survivor %d", id, got, other)
-		}
-		for i := range 3 {
-			nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("After the crash %d", i))
-			code, url, _, msg := guestJoin(t, p.URL, nid, "Ada")
-			if code != http.StatusOK {
-				t.Fatalf("join a new meeting with a node down: HTTP %d %s", code, msg)
+	// The kit's room lives on one node; the kit signals through the node
+	// the portal gave it, the same or the other. Both ways the room's node
+	// is killed: through the same node the kit sees its connection close
+	// at once; through the other only its media stops.
+	for _, through := range []string{"the same node", "the other node"} {
+		t.Run("a node killed, the kit signalling through "+through, func(t *testing.T) {
+			host := c.nodeOf(t, id)
+			if host < 0 {
+				t.Fatalf("meeting %s is on no running node", id)
 			}
-			if url != c.nodes[other].URL {
-				t.Errorf("the portal sent a guest to %s, want the surviving node %s", url, c.nodes[other].URL)
+			other := 1 - host
+			// The kit joins again with the gate of the node it must not
+			// signal through closed, so the portal hands out the other.
+			avoid := other
+			if through == "the other node" {
+				avoid = host
 			}
-			if got := c.nodeOf(t, nid); got != other {
-				t.Errorf("new meeting %s is on node %d, want the survivor %d", nid, got, other)
+			if _, err := k.control.Leave(ctx); err != nil {
+				t.Fatal(err)
 			}
-		}
-		// The node comes back (same address, a new node ID) for the drain.
-		if err := c.nodes[host].Restart(ctx); err != nil {
-			t.Fatal(err)
-		}
-	})
+			c.gates[avoid].close(t, func() { guestJoin(t, p.URL, id, "Probe") })
+			if _, err := k.control.Join(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			c.gates[avoid].open()
+			waitFor(t, 30*time.Second, "the kit connected", func() (bool, string) {
+				st := k.status(t)
+				return st.Meeting != nil && st.Meeting.Connection == "connected", fmt.Sprintf("%+v", st.Meeting)
+			})
+			if got := c.nodeOf(t, id); got != host {
+				t.Fatalf("the meeting moved from node %d to %d on a rejoin", host, got)
+			}
+
+			before := k.status(t).Meeting.Reconnects
+			killed := time.Now()
+			if err := c.nodes[host].Kill(); err != nil {
+				t.Fatal(err)
+			}
+			took := rejoined(t, c, k, id, roomID, before, killed)
+			t.Logf("rejoin after SIGKILL of the meeting's node, the kit signalling through %s: %v", through, took.Round(time.Millisecond))
+			if got := c.nodeOf(t, id); got != other {
+				t.Errorf("after the rejoin meeting %s is on node %d, want the survivor %d", id, got, other)
+			}
+			for i := range 2 {
+				nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("After the crash %d", i))
+				code, url, _, msg := guestJoin(t, p.URL, nid, "Ada")
+				if code != http.StatusOK {
+					t.Fatalf("join a new meeting with a node down: HTTP %d %s", code, msg)
+				}
+				if url != c.gates[other].URL {
+					t.Errorf("the portal sent a guest to %s, want the surviving node %s", url, c.gates[other].URL)
+				}
+				if got := c.nodeOf(t, nid); got != other {
+					t.Errorf("new meeting %s is on node %d, want the survivor %d", nid, got, other)
+				}
+			}
+			// The node comes back (same address, a new node ID).
+			if err := c.nodes[host].Restart(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 
 	t.Run("a node drained", func(t *testing.T) {
 		host := c.nodeOf(t, id)
@@ -245,7 +381,7 @@ func TestLiveKitCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Draining, the node takes no new rooms but keeps its meetings.
-		for i := range 3 {
+		for i := range 2 {
 			nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("During the drain %d", i))
 			if code, _, _, msg := guestJoin(t, p.URL, nid, "Ada"); code != http.StatusOK {
 				t.Fatalf("join a new meeting during a drain: HTTP %d %s", code, msg)
@@ -297,11 +433,17 @@ func TestLiveKitCluster(t *testing.T) {
 		// Redis returns (empty: it keeps nothing on disk): the nodes
 		// register again and meetings open again.
 		c.redis = startRedis(t, c.redis.Addr)
+		// Polled at LiveKit itself: the portal limits guest joins.
 		back := time.Now()
-		waitFor(t, 60*time.Second, "a join to work again", func() (bool, string) {
-			code, _, _, msg := guestJoin(t, p.URL, nid, "Ada")
-			return code == http.StatusOK, fmt.Sprintf("HTTP %d %s", code, msg)
+		live := c.running(t)
+		rs := lksdk.NewRoomServiceClient(live.URL, live.APIKey, live.APISecret)
+		waitFor(t, 120*time.Second, "LiveKit to open rooms again", func() (bool, string) {
+			_, err := rs.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: "probe-" + nid})
+			return err == nil, fmt.Sprint(err)
 		})
-		t.Logf("joins work again %v after Redis returned", time.Since(back).Round(time.Millisecond))
+		t.Logf("LiveKit opens rooms again %v after Redis returned", time.Since(back).Round(time.Millisecond))
+		if code, _, _, msg := guestJoin(t, p.URL, nid, "Ada"); code != http.StatusOK {
+			t.Errorf("join after Redis returned: HTTP %d %s", code, msg)
+		}
 	})
 }

@@ -23,8 +23,12 @@ import (
 // joinTimeout bounds one attempt to join.
 const joinTimeout = 20 * time.Second
 
-// defaultRecoveryLimit is Config.RecoveryLimit's default.
-const defaultRecoveryLimit = 10 * time.Second
+// defaultRecoveryLimit is Config.RecoveryLimit's default. The SDK's own
+// recovery keeps the tracks and is seamless after a short network drop;
+// a node that is gone for good (a LiveKit cluster lost the one the kit
+// signals through) it retries for a minute. Five seconds keeps a rejoin
+// through another node within the product's 10 s (docs/livekit.md).
+const defaultRecoveryLimit = 5 * time.Second
 
 // connect joins the meeting with a new Room and publishes new tracks.
 func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
@@ -34,6 +38,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	// abandoned marks a Room whose recovery took too long (watchRecovery).
 	var established, abandoned atomic.Bool
 	current := func() bool { return established.Load() && !abandoned.Load() && s.room.Load() == room }
+	var giveUp func()
 	// recoveries counts the SDK's recovery events, so a limit armed for
 	// one outage does not fire during the next.
 	var recoveries atomic.Int64
@@ -82,9 +87,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 				return
 			}
 			s.log.Warn("the meeting connection did not come back, joining again", "after", s.recoveryLimit())
-			abandoned.Store(true) // the SDK's later events for this Room are no longer ours
-			go room.Disconnect()
-			s.joinAgain()
+			giveUp()
 		})
 	}
 	cb.OnReconnected = func() {
@@ -104,6 +107,13 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		if current() {
 			s.disconnected(room)
 		}
+	}
+
+	// giveUp abandons this Room for a new join with a fresh token.
+	giveUp = func() {
+		abandoned.Store(true) // the SDK's later events for this Room are no longer ours
+		go room.Disconnect()
+		s.joinAgain()
 	}
 
 	room = lksdk.NewRoom(cb)
@@ -136,7 +146,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		s.steps.note(StepPublished)
 	}
 	if s.cfg.Speakerphone != nil {
-		track, err := lksdk.NewLocalTrack(opusCapability)
+		track, err := lksdk.NewLocalTrack(opusCapability, lksdk.WithRTCPHandler(s.feedbackHandler(nil)))
 		if err != nil {
 			room.Disconnect()
 			return nil, fmt.Errorf("audio track: %w", err)
@@ -149,10 +159,17 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		}
 		s.audio.Store(track)
 	}
+	s.feedback.Store(time.Now().UnixNano())
 	established.Store(true)
 	s.applyMute()
 	s.requestKeyframe()
 	s.setConn(Connected)
+	s.goTrack(func() {
+		s.watchFeedback(current, func(silence time.Duration) {
+			s.log.Warn("no word from the meeting server while sending, joining again", "silence", silence.Round(time.Millisecond))
+			giveUp()
+		})
+	})
 	return room, nil
 }
 
