@@ -12,6 +12,8 @@ say() { printf 'setup-test: %s\n' "$*"; }
 scripts/setup.sh
 # chromium: the admin center's and join page's browser tests.
 apt_install chromium
+# redis-server: the LiveKit cluster test (systemtest) runs its own on loopback.
+apt_install redis-server
 scripts/setup-image.sh
 scripts/setup-cross.sh
 say "ready"
