@@ -130,7 +130,7 @@ func (r *roomService) call(ctx context.Context, f func(context.Context, *lksdk.R
 }
 
 // clusterCallTimeout bounds one RoomService call to a node of a cluster.
-const clusterCallTimeout = 3 * time.Second
+const clusterCallTimeout = 2 * time.Second
 
 // unreachable reports whether err says the LiveKit server could not be
 // reached at all (rather than answering with an error).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"google.golang.org/protobuf/proto"
 
 	"roomkit/appliance"
 	"roomkit/appliance/meeting/meetingtest"
@@ -65,7 +66,9 @@ func (c *liveKitCluster) config() portal.LiveKit {
 // connections stay.
 type gate struct {
 	URL     string // ws://127.0.0.1:PORT
+	addr    string
 	target  string
+	ln      net.Listener // nil while the gate is dead
 	mu      sync.Mutex
 	closed  bool
 	refused chan struct{} // a health check answered 503 while closed
@@ -77,8 +80,22 @@ func startGate(t testing.TB, target string) *gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{URL: "ws://" + ln.Addr().String(), target: target, refused: make(chan struct{}, 1)}
-	t.Cleanup(func() { ln.Close() })
+	g := &gate{URL: "ws://" + ln.Addr().String(), addr: ln.Addr().String(), target: target, refused: make(chan struct{}, 1)}
+	g.serve(ln)
+	t.Cleanup(func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.ln != nil {
+			g.ln.Close()
+		}
+	})
+	return g
+}
+
+func (g *gate) serve(ln net.Listener) {
+	g.mu.Lock()
+	g.ln = ln
+	g.mu.Unlock()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -95,7 +112,25 @@ func startGate(t testing.TB, target string) *gate {
 			go g.forward(c)
 		}
 	}()
-	return g
+}
+
+// die stops listening, as the node's own port does when it is killed:
+// new connections are refused.
+func (g *gate) die() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ln.Close()
+	g.ln = nil
+}
+
+// revive listens again on the same address, for the restarted node.
+func (g *gate) revive(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", g.addr)
+	if err != nil {
+		t.Fatalf("gate listens again on %s: %v", g.addr, err)
+	}
+	g.serve(ln)
 }
 
 // refuse answers one HTTP request 503, as an unhealthy LiveKit node does.
@@ -176,6 +211,22 @@ func (c *liveKitCluster) nodeOf(t testing.TB, room string) int {
 	return -1
 }
 
+// nodeState is what node i last told the cluster it is doing.
+func (c *liveKitCluster) nodeState(t testing.TB, i int) livekit.NodeState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := c.redis.command(ctx, "HGET", "nodes", c.nodes[i].NodeID())
+	if err != nil {
+		t.Fatalf("node %d's state: %v", i, err)
+	}
+	var n livekit.Node
+	if err := proto.Unmarshal([]byte(b), &n); err != nil {
+		t.Fatalf("node %d's state: %v", i, err)
+	}
+	return n.State
+}
+
 // running returns a node whose process runs.
 func (c *liveKitCluster) running(t testing.TB) *sfu.Server {
 	t.Helper()
@@ -216,12 +267,17 @@ func scheduleMeeting(t testing.TB, p *runningPortal, roomID, title string) strin
 
 // rejoined waits until the kit is connected again in meeting id after a
 // node went away at since (its reconnect counter past before), checks that
-// LiveKit lists it in the meeting's room, and returns how long it took.
-func rejoined(t *testing.T, c *liveKitCluster, k *runningKit, id, identity string, before int64, since time.Time) time.Duration {
+// LiveKit lists it in the meeting's room, and returns how long it took and
+// whether its status said "reconnecting" meanwhile (in the meeting).
+func rejoined(t *testing.T, c *liveKitCluster, k *runningKit, id, identity string, before int64, since time.Time) (time.Duration, bool) {
 	t.Helper()
 	var took time.Duration
+	var reconnecting bool
 	waitFor(t, 90*time.Second, "the kit back in its meeting", func() (bool, string) {
 		st := k.status(t)
+		if st.State == appliance.InMeeting && st.Meeting != nil && st.Meeting.ID == id && st.Meeting.Connection == "reconnecting" {
+			reconnecting = true
+		}
 		if st.State == appliance.InMeeting && st.Meeting != nil && st.Meeting.ID == id &&
 			st.Meeting.Connection == "connected" && st.Meeting.Reconnects > before {
 			took = time.Since(since)
@@ -246,7 +302,7 @@ func rejoined(t *testing.T, c *liveKitCluster, k *runningKit, id, identity strin
 		}
 		return false, fmt.Sprintf("%d participants", len(res.Participants))
 	})
-	return took
+	return took, reconnecting
 }
 
 // healthy asks a node's LiveKit health check (GET / → 200).
@@ -345,8 +401,12 @@ func TestLiveKitCluster(t *testing.T) {
 			if err := c.nodes[host].Kill(); err != nil {
 				t.Fatal(err)
 			}
-			took := rejoined(t, c, k, id, roomID, before, killed)
+			c.gates[host].die()
+			took, reconnecting := rejoined(t, c, k, id, roomID, before, killed)
 			t.Logf("rejoin after SIGKILL of the meeting's node, the kit signalling through %s: %v", through, took.Round(time.Millisecond))
+			if !reconnecting {
+				t.Error("the kit's status never said it was reconnecting to its meeting")
+			}
 			if got := c.nodeOf(t, id); got != other {
 				t.Errorf("after the rejoin meeting %s is on node %d, want the survivor %d", id, got, other)
 			}
@@ -367,6 +427,7 @@ func TestLiveKitCluster(t *testing.T) {
 			if err := c.nodes[host].Restart(ctx); err != nil {
 				t.Fatal(err)
 			}
+			c.gates[host].revive(t)
 		})
 	}
 
@@ -380,6 +441,10 @@ func TestLiveKitCluster(t *testing.T) {
 		if err := c.nodes[host].Drain(); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, 30*time.Second, "the node to tell the cluster it drains", func() (bool, string) {
+			st := c.nodeState(t, host)
+			return st == livekit.NodeState_SHUTTING_DOWN, st.String()
+		})
 		// Draining, the node takes no new rooms but keeps its meetings.
 		for i := range 2 {
 			nid := scheduleMeeting(t, p, roomID, fmt.Sprintf("During the drain %d", i))
@@ -397,7 +462,7 @@ func TestLiveKitCluster(t *testing.T) {
 		// still in it, which then rejoins through the other node.
 		stopped := time.Now()
 		c.nodes[host].Stop()
-		took := rejoined(t, c, k, id, roomID, before, stopped)
+		took, _ := rejoined(t, c, k, id, roomID, before, stopped)
 		t.Logf("rejoin after the drained node stopped: %v", took.Round(time.Millisecond))
 		if got := c.nodeOf(t, id); got != other {
 			t.Errorf("after the rejoin meeting %s is on node %d, want %d", id, got, other)

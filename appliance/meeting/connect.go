@@ -42,6 +42,9 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	// recoveries counts the SDK's recovery events, so a limit armed for
 	// one outage does not fire during the next.
 	var recoveries atomic.Int64
+	s.mu.Lock()
+	url, token := s.url, s.token
+	s.mu.Unlock()
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = s.onTrackSubscribed
 	cb.OnTrackUnsubscribed = s.onTrackUnsubscribed
@@ -82,8 +85,19 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		s.log.Warn("meeting connection lost, reconnecting")
 		s.setConn(Reconnecting)
 		n := recoveries.Add(1)
+		stillLost := func() bool {
+			return recoveries.Load() == n && current() && s.Connection() == Reconnecting && s.ctx.Err() == nil
+		}
+		// A node that refuses connections is gone: join again through
+		// the portal now rather than after the recovery limit.
+		s.goTrack(func() {
+			if serverRefuses(s.ctx, url) && stillLost() {
+				s.log.Warn("the meeting server refuses connections, joining again", "url", url)
+				giveUp()
+			}
+		})
 		time.AfterFunc(s.recoveryLimit(), func() {
-			if recoveries.Load() != n || !current() || s.Connection() != Reconnecting || s.ctx.Err() != nil {
+			if !stillLost() {
 				return
 			}
 			s.log.Warn("the meeting connection did not come back, joining again", "after", s.recoveryLimit())
@@ -120,9 +134,6 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	s.room.Store(room)
 	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	s.mu.Lock()
-	url, token := s.url, s.token
-	s.mu.Unlock()
 	if err := room.JoinWithContextAndToken(jctx, url, token,
 		lksdk.WithAutoSubscribe(true),
 		lksdk.WithLogger(sdkLogger(s.cfg.Logger, &s.steps)),

@@ -1,6 +1,11 @@
 package meeting
 
 import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -83,4 +88,30 @@ func (s *Session) watchFeedback(current func() bool, lost func(silence time.Dura
 			return
 		}
 	}
+}
+
+// serverRefuses reports whether the LiveKit server at rawURL refuses TCP
+// connections: the node is gone (a load balancer in front would still
+// accept them), so waiting for the SDK to resume there is pointless.
+func serverRefuses(ctx context.Context, rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "wss" || u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -2,6 +2,7 @@ package meeting
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 )
@@ -54,5 +55,33 @@ func TestWatchFeedback(t *testing.T) {
 				t.Errorf("lost only after %d ticks", ticks)
 			}
 		})
+	}
+}
+
+// TestServerRefuses: only a refused connection says the node is gone.
+func TestServerRefuses(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAddr := gone.Addr().String()
+	gone.Close()
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"ws://" + up.Addr().String(), false},
+		{"ws://" + goneAddr, true},
+		{"ws://", false},
+		{"::not a URL", false},
+	} {
+		if got := serverRefuses(t.Context(), c.url); got != c.want {
+			t.Errorf("serverRefuses(%q) = %v, want %v", c.url, got, c.want)
+		}
 	}
 }
