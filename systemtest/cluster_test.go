@@ -470,6 +470,7 @@ func TestLiveKitCluster(t *testing.T) {
 	})
 
 	t.Run("Redis down", func(t *testing.T) {
+		live := c.running(t)
 		c.redis.stop()
 		// A new meeting cannot be placed: the portal answers with words,
 		// not a hang or a crash.
@@ -483,24 +484,28 @@ func TestLiveKitCluster(t *testing.T) {
 			t.Errorf("the portal with Redis down: %v", err)
 		} else {
 			resp.Body.Close()
-		}
-		for i, n := range c.nodes {
-			select {
-			case <-n.Exited():
-				t.Logf("node %d is not running", i)
-			default:
-				t.Logf("node %d runs; health check answers OK: %v", i, healthy(n.URL))
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("the portal's /healthz with Redis down: HTTP %d", resp.StatusCode)
 			}
 		}
+		select {
+		case <-live.Exited():
+			t.Error("the running LiveKit node exited when Redis went away")
+		default:
+			t.Logf("the LiveKit node runs; its health check answers OK: %v", healthy(live.URL))
+		}
+		// The meeting in progress goes on: its media never touches Redis.
 		st := k.status(t)
-		t.Logf("the kit with Redis down: %s, meeting %+v", st.State, st.Meeting)
+		t.Logf("the kit with Redis down: %s, meeting connection %q", st.State, st.Meeting.Connection)
+		if st.State != appliance.InMeeting || st.Meeting.ID != id {
+			t.Errorf("with Redis down the kit is %s, meeting %+v", st.State, st.Meeting)
+		}
 
 		// Redis returns (empty: it keeps nothing on disk): the nodes
 		// register again and meetings open again.
 		c.redis = startRedis(t, c.redis.Addr)
 		// Polled at LiveKit itself: the portal limits guest joins.
 		back := time.Now()
-		live := c.running(t)
 		rs := lksdk.NewRoomServiceClient(live.URL, live.APIKey, live.APISecret)
 		waitFor(t, 120*time.Second, "LiveKit to open rooms again", func() (bool, string) {
 			_, err := rs.CreateRoom(ctx, &livekit.CreateRoomRequest{Name: "probe-" + nid})
