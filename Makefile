@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup setup-test build demo test vet cross image test-kernel update-test powercut fuzz bench clean
+.PHONY: all setup setup-test build demo test vet cross image test-kernel update-test powercut fuzz bench bench-fleet clean
 
 all: build
 
@@ -81,6 +81,12 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The fleet simulator against a throw-away SQLite portal on loopback
+# (bench/fleet.sh prints the table); ARGS go to bench/fleet, e.g.
+# make bench-fleet ARGS='-kits 100 -replay 24h'. docs/benchmarks.md § Fleet scale.
+bench-fleet:
+	GO=$(GO) bench/fleet.sh $(or $(ARGS),-kits 1000 -duration 20s)
 
 clean:
 	rm -rf $(BIN) $(ARTIFACTS)

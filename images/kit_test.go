@@ -349,8 +349,9 @@ func buildKitImage(t *testing.T, ctx context.Context, dir string) (disk, roomctl
 		t.Fatalf("build roomctl: %v\n%s", err, out)
 	}
 	cfg := Config{
-		Target: mustTarget(t, kitTestTarget),
-		Repo:   repoRoot(t),
+		Target:     mustTarget(t, kitTestTarget),
+		KernelArgs: qemuKernelArgs,
+		Repo:       repoRoot(t),
 		// The test portal serves plain HTTP on the namespace's link, which a
 		// kit refuses unless its installer allows it (the screen says so).
 		Settings: settings.Settings{PortalURL: "http://" + kitPortal, Label: "QEMU Kit", AllowPlainHTTP: true},

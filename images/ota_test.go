@@ -458,8 +458,9 @@ func (o *otaRig) releaseTool(args ...string) {
 func (o *otaRig) config(v string) Config {
 	probeArgs := []string{"-control", o.controlGuest, "-forward", fmt.Sprintf(":%d", otaRoomctlPort), "-roomd-log"}
 	cfg := Config{
-		Target: mustTarget(o.t, kitTestTarget),
-		Repo:   repoRoot(o.t),
+		Target:     mustTarget(o.t, kitTestTarget),
+		KernelArgs: qemuKernelArgs,
+		Repo:       repoRoot(o.t),
 		// Plain HTTP to the forwarded portal, allowed for the rig.
 		Settings:    settings.Settings{PortalURL: o.portalGuest, Label: "QEMU OTA", AllowPlainHTTP: true},
 		RoomdArgs:   otaRoomdArgs,

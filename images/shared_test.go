@@ -77,8 +77,9 @@ func sharedBuildLocked(t *testing.T, name string) (*sharedBuild, error) {
 			return nil, err
 		}
 		cfg = Config{
-			Target: mustTarget(t, "amd64"),
-			Repo:   repoRoot(t),
+			Target:     mustTarget(t, "amd64"),
+			KernelArgs: qemuKernelArgs,
+			Repo:       repoRoot(t),
 			// The guest reaches the host's loopback portal through a forwarded
 			// address: plain HTTP across the (virtual) network, allowed for the rig.
 			Settings: settings.Settings{PortalURL: "http://" + guestPortal, Label: "QEMU Test Room", AllowPlainHTTP: true},

@@ -172,6 +172,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		[]line{{`{result="delivered"}`, h.delivered.Load()}, {`{result="dropped"}`, h.dropped.Load()}, {`{result="failed"}`, h.gaveUp.Load()}})
 	family("portal_webhook_failed_attempts_total", "counter", "Webhook delivery attempts that failed (each retry counts).",
 		[]line{{"", h.failedAttempts.Load()}})
+	if n, ok := s.storeBytes(); ok {
+		family("portal_store_bytes", "gauge", "The database's size (retention.go bounds its history).", []line{{"", n}})
+	}
 	fmt.Fprintf(bw, "# HELP portal_scrape_timestamp_seconds When this page was made.\n# TYPE portal_scrape_timestamp_seconds gauge\nportal_scrape_timestamp_seconds %d\n", s.now().Unix())
 }
 

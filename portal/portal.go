@@ -43,6 +43,9 @@ type Config struct {
 	// Alerts sets when alerts open and resolve; its zero value takes the
 	// defaults (docs/alerts.md).
 	Alerts AlertConfig
+	// Retention bounds the history tables (retention.go); its zero
+	// value takes the defaults.
+	Retention Retention
 
 	// openDB replaces openDB in tests that need a database which fails.
 	openDB func(dir string) (*sql.DB, error)
@@ -95,6 +98,8 @@ type Server struct {
 
 	alerts *alerter
 	hooks  *hookSender
+
+	retention Retention
 
 	lk        LiveKit
 	conf      conference // nil when meetings are off
@@ -173,6 +178,7 @@ func New(cfg Config) (*Server, error) {
 		joinsPerAddr:    newRateLimiter(30, time.Minute),
 		joinsPerMeeting: newRateLimiter(100, time.Minute),
 		trusted:         cfg.TrustedProxies,
+		retention:       cfg.Retention,
 	}
 	if err := s.checkLiveKit(); err != nil {
 		db.Close()
@@ -347,7 +353,7 @@ func (s *Server) sweep() error {
 	if _, err := s.db.Exec("DELETE FROM throttle WHERE expires < ?", now.UnixNano()); err != nil {
 		errs = append(errs, fmt.Errorf("sweep throttle: %w", err))
 	}
-	errs = append(errs, s.sweepMeetings())
+	errs = append(errs, s.sweepMeetings(), s.sweepRetention(now))
 	err := errors.Join(errs...)
 	s.tokens.sweep(now)
 	s.wrongMeetings.sweep(now)

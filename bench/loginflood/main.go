@@ -26,12 +26,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"roomkit/internal/procmem"
 )
 
 const (
@@ -96,10 +97,11 @@ func run(bin string, n, addresses int, timeout time.Duration) error {
 	if status, err := signIn(noRedirects(0), base, "192.0.2.1", addresses > 1, csrf, cookie, password); err != nil || status != http.StatusSeeOther && status != http.StatusOK {
 		return fmt.Errorf("warm-up sign-in: %d %v", status, err)
 	}
-	rssBefore, _, err := procMemory(cmd.Process.Pid)
+	before, err := procmem.Read(cmd.Process.Pid, "the portal")
 	if err != nil {
 		return err
 	}
+	rssBefore := before.RSS
 
 	client := noRedirects(timeout)
 	client.Transport = &http.Transport{DisableKeepAlives: true, MaxIdleConnsPerHost: n}
@@ -131,10 +133,11 @@ func run(bin string, n, addresses int, timeout time.Duration) error {
 	close(start)
 	wg.Wait()
 	elapsed := time.Since(t0)
-	_, hwm, err := procMemory(cmd.Process.Pid)
+	after, err := procmem.Read(cmd.Process.Pid, "the portal")
 	if err != nil {
 		return err
 	}
+	hwm := after.HWM
 
 	count := map[int]int{}
 	for _, s := range statuses {
@@ -216,26 +219,4 @@ func signIn(c *http.Client, base, from string, forwarded bool, csrf, cookie, pw 
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// procMemory reads VmRSS and VmHWM of pid, in bytes.
-func procMemory(pid int) (rss, hwm int64, err error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("read %s (did the portal exit?): %w", path, err)
-	}
-	field := func(name string) (int64, error) {
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, name); ok {
-				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				return kb * 1024, err
-			}
-		}
-		return 0, fmt.Errorf("%s: no %s", path, name)
-	}
-	if rss, err = field("VmRSS:"); err == nil {
-		hwm, err = field("VmHWM:")
-	}
-	return rss, hwm, err
 }

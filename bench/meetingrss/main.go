@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -388,5 +387,3 @@ func poll(within time.Duration, what string, cond func() (bool, error)) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
-var errNoField = errors.New("no such field")

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"roomkit/internal/procmem"
 )
 
 // samples is a second-by-second record of a process's memory.
@@ -27,11 +27,11 @@ func sample(pid, n int, pictures func() (int, error)) (samples, error) {
 		if i > 0 {
 			time.Sleep(time.Second)
 		}
-		rss, hwm, err := procMemory(pid)
+		u, err := procmem.Read(pid, "roomd")
 		if err != nil {
 			return s, err
 		}
-		s.rss, s.hwm = append(s.rss, rss), hwm
+		s.rss, s.hwm = append(s.rss, u.RSS), u.HWM
 		if pictures != nil {
 			p, err := pictures()
 			if err != nil {
@@ -43,39 +43,6 @@ func sample(pid, n int, pictures func() (int, error)) (samples, error) {
 		}
 	}
 	return s, nil
-}
-
-// procMemory reads VmRSS and VmHWM of pid.
-func procMemory(pid int) (rss, hwm int64, err error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("read %s (did roomd exit?): %w", path, err)
-	}
-	rss, err = statusField(data, "VmRSS:")
-	if err == nil {
-		hwm, err = statusField(data, "VmHWM:")
-	}
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return rss, hwm, nil
-}
-
-// statusField parses a "Name:   123 kB" line of /proc/pid/status.
-func statusField(data []byte, name string) (int64, error) {
-	for line := range strings.SplitSeq(string(data), "\n") {
-		v, ok := strings.CutPrefix(line, name)
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s %q: %w", name, strings.TrimSpace(v), err)
-		}
-		return kb << 10, nil
-	}
-	return 0, fmt.Errorf("%s: %w", name, errNoField)
 }
 
 type row struct {

@@ -4,6 +4,7 @@
 //	portal -listen ADDR -data DIR [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
 //	       [-livekit dev|off | -livekit-url URL[,URL…] -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
+//	       [-retain-events 90d|DURATION|forever] [-retain-audit 395d|DURATION|forever]
 //	portal admin create -data DIR -email E [-password - | -password-file FILE | -password P]
 //	portal admin passwd -data DIR -email E [-password-file FILE]   (default: the new password from stdin)
 //	portal admin revoke-sessions -data DIR -email E
@@ -78,6 +79,11 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	fs.Var(&proxies, "trusted-proxy", "CIDR or address of a reverse proxy whose X-Forwarded-For names the client (repeatable, or a comma list)")
 	otaDir := fs.String("ota", "", "serve this update repository (roomkit-release init) read-only at /ota/; its keys are never served")
 	offlineAfter := fs.Duration("alert-offline-after", 10*time.Minute, "alert when a room has sent no heartbeat for longer than this (docs/alerts.md)")
+	var retention portal.Retention
+	fs.Func("retain-events", "keep room events, update events, resolved alerts and remote actions this long: days (90d), a duration (2160h) or forever (default 90d)",
+		func(v string) (err error) { retention.Events, err = portal.ParseRetention(v); return err })
+	fs.Func("retain-audit", "keep the audit log this long: days (395d), a duration or forever (default 395d)",
+		func(v string) (err error) { retention.Audit, err = portal.ParseRetention(v); return err })
 	metricsListen := fs.String("metrics-listen", "", "also serve GET /metrics without a token on this address, e.g. 127.0.0.1:9464 (on -listen, /metrics needs an admin API token)")
 	fs.Parse(args)
 	if *data == "" {
@@ -122,7 +128,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 		}
 	}
 	srv, err := portal.New(portal.Config{DataDir: *data, URL: base, Logger: log, LiveKit: lk, AssetsDir: *assets,
-		TrustedProxies: proxies, OTADir: *otaDir, Alerts: portal.AlertConfig{OfflineAfter: *offlineAfter}})
+		TrustedProxies: proxies, OTADir: *otaDir, Alerts: portal.AlertConfig{OfflineAfter: *offlineAfter}, Retention: retention})
 	if err != nil {
 		ln.Close()
 		return err
