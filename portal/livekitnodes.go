@@ -110,23 +110,37 @@ func (p *nodePool) probe(ctx context.Context, node string) error {
 // pick returns a healthy node at random (a join picks twice, for its
 // RoomService call and for the client, so taking turns would send every
 // client to the same node), after checking them all again if the last
-// check is older than nodeCheckEvery.
+// check is older than nodeCheckEvery, or if by the last one no node is
+// healthy: a join is not refused on an old answer.
 func (p *nodePool) pick(ctx context.Context) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	fresh := false
 	if time.Since(p.checked) > nodeCheckEvery {
 		p.check(ctx)
+		fresh = true
 	}
+	up := p.up()
+	if len(up) == 0 && !fresh {
+		p.check(ctx)
+		up = p.up()
+	}
+	if len(up) == 0 {
+		return "", fmt.Errorf("%w: %s", errNoNode, strings.Join(p.why, "; "))
+	}
+	return up[rand.IntN(len(up))], nil
+}
+
+// up lists the nodes the last check found healthy and no call found
+// unreachable since.
+func (p *nodePool) up() []string {
 	var up []string
 	for i, u := range p.urls {
 		if p.healthy[i] {
 			up = append(up, u)
 		}
 	}
-	if len(up) == 0 {
-		return "", fmt.Errorf("%w: %s", errNoNode, strings.Join(p.why, "; "))
-	}
-	return up[rand.IntN(len(up))], nil
+	return up
 }
 
 // down marks a node unhealthy until the next check, after a call to it

@@ -89,6 +89,19 @@ func TestNodePoolPicksHealthy(t *testing.T) {
 	}
 }
 
+// TestNodePoolLooksAgainBeforeRefusing: when by the last check no node
+// is healthy, a join makes the pool check again rather than refuse on an
+// old answer.
+func TestNodePoolLooksAgainBeforeRefusing(t *testing.T) {
+	ok := node(t, http.StatusOK)
+	p := newNodePool([]string{ok, deadNode(t)})
+	p.check(t.Context())
+	p.down(ok, errors.New("refused a moment ago"))
+	if u, err := p.pick(t.Context()); err != nil || u != ok {
+		t.Errorf("pick = %q, %v; want %s after a fresh check", u, err, ok)
+	}
+}
+
 // TestRoomServiceFailsOver: a node that died since the last health check
 // costs a refused connection, and the call goes to another node.
 func TestRoomServiceFailsOver(t *testing.T) {

@@ -291,6 +291,7 @@ func (s *Session) renew() error {
 	s.mu.Lock()
 	s.url, s.token = url, token
 	s.mu.Unlock()
+	s.log.Debug("fresh meeting token", "url", url)
 	return nil
 }
 
