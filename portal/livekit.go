@@ -130,7 +130,9 @@ func (r *roomService) call(ctx context.Context, f func(context.Context, *lksdk.R
 }
 
 // clusterCallTimeout bounds one RoomService call to a node of a cluster.
-const clusterCallTimeout = 2 * time.Second
+// The calls take milliseconds; every call the portal makes is idempotent,
+// so one that was slow but done is answered at once when tried again.
+const clusterCallTimeout = time.Second
 
 // unreachable reports whether err says the LiveKit server could not be
 // reached at all (rather than answering with an error).
