@@ -99,8 +99,17 @@ func (s *Server) renderJoin(w http.ResponseWriter, status int, p joinPage) {
 
 // liveKitOrigins lists LiveKit's signalling origins for connect-src: the
 // WebSocket and, for its connection checks, the HTTP form of the URL.
+// A cluster's nodes are listed each.
 func (s *Server) liveKitOrigins() string {
-	u, err := url.Parse(s.lk.URL)
+	var all string
+	for _, u := range s.liveKitURLs() {
+		all += liveKitOrigin(u)
+	}
+	return all
+}
+
+func liveKitOrigin(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return ""
 	}

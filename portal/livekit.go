@@ -27,9 +27,16 @@ import (
 // server: it creates rooms through LiveKit's RoomService and mints access
 // tokens with the key and secret; clients connect to URL.
 type LiveKit struct {
-	URL       string // ws://… or wss://…, as clients reach it; "" leaves meetings off
+	URL string // ws://… or wss://…, as clients reach it; "" leaves meetings off
+	// Nodes, if it has two or more, are the nodes of a LiveKit cluster
+	// without a load balancer in front (docs/livekit.md, "A cluster"):
+	// the portal hands each join, and makes each of its RoomService calls
+	// to, one that answers its health check. URL is then Nodes[0] or "".
+	Nodes     []string
 	APIKey    string
 	APISecret string // never logged
+
+	pool *nodePool // Nodes and their health; nil for one URL
 }
 
 // conference is what meetings need from LiveKit; tests inject a fake.
@@ -63,20 +70,88 @@ const liveKitTimeout = 10 * time.Second
 // join again from scratch.
 const meetingTokenTTL = 10 * time.Minute
 
-// roomService is conference on LiveKit's RoomService API.
+// roomService is conference on LiveKit's RoomService API: of one server
+// or load balancer, or of a healthy node of a cluster (pool).
 type roomService struct {
-	c *lksdk.RoomServiceClient
+	url     string
+	pool    *nodePool
+	clients map[string]*lksdk.RoomServiceClient // by node URL
 }
 
 func newRoomService(lk LiveKit) *roomService {
-	return &roomService{c: lksdk.NewRoomServiceClient(lk.URL, lk.APIKey, lk.APISecret)}
+	r := &roomService{url: lk.URL, pool: lk.pool, clients: map[string]*lksdk.RoomServiceClient{}}
+	urls := []string{lk.URL}
+	if lk.pool != nil {
+		urls = lk.pool.urls
+	}
+	for _, u := range urls {
+		r.clients[u] = lksdk.NewRoomServiceClient(u, lk.APIKey, lk.APISecret)
+	}
+	return r
+}
+
+// call runs f with the RoomService client of the server, or of a healthy
+// node; a node found unreachable is marked down and f runs again on
+// another one, so a node that died since the last health check costs a
+// refused connection, not a failed join.
+//
+// Each attempt on a cluster is bounded by clusterCallTimeout and tried
+// again while ctx lasts: for a few seconds after a node dies LiveKit
+// still routes its rooms to it (until the node's stats are 5 s old), and
+// a call about such a room waits for an answer that never comes. The
+// next attempt then finds the room moved to a live node.
+func (r *roomService) call(ctx context.Context, f func(context.Context, *lksdk.RoomServiceClient) error) error {
+	if r.pool == nil {
+		return f(ctx, r.clients[r.url])
+	}
+	var last error
+	for ctx.Err() == nil {
+		node, err := r.pool.pick(ctx)
+		if err != nil {
+			return errors.Join(last, err)
+		}
+		actx, cancel := context.WithTimeout(ctx, clusterCallTimeout)
+		err = f(actx, r.clients[node])
+		timedOut := actx.Err() != nil
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case timedOut:
+			// The node took the call but had no answer in time: try again.
+		case unreachable(err):
+			r.pool.down(node, err)
+		default:
+			return err // an answer, which another node would give too
+		}
+		last = err
+	}
+	return last
+}
+
+// clusterCallTimeout bounds one RoomService call to a node of a cluster.
+// The calls take milliseconds; every call the portal makes is idempotent,
+// so one that was slow but done is answered at once when tried again.
+const clusterCallTimeout = time.Second
+
+// unreachable reports whether err says the LiveKit server could not be
+// reached at all (rather than answering with an error).
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset")
 }
 
 func (r *roomService) open(ctx context.Context, meeting string) (int, error) {
-	if _, err := r.c.CreateRoom(ctx, &livekit.CreateRoomRequest{
-		Name:            meeting,
-		MaxParticipants: maxParticipants,
-		EmptyTimeout:    5 * 60, // the product drops idle rooms after 5 minutes
+	if err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
+		_, err := c.CreateRoom(ctx, &livekit.CreateRoomRequest{
+			Name:            meeting,
+			MaxParticipants: maxParticipants,
+			EmptyTimeout:    5 * 60, // the product drops idle rooms after 5 minutes
+		})
+		return err
 	}); err != nil {
 		return 0, liveKitError(err)
 	}
@@ -88,7 +163,11 @@ func (r *roomService) open(ctx context.Context, meeting string) (int, error) {
 }
 
 func (r *roomService) participants(ctx context.Context, meeting string) ([]*livekit.ParticipantInfo, error) {
-	res, err := r.c.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: meeting})
+	var res *livekit.ListParticipantsResponse
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) (err error) {
+		res, err = c.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: meeting})
+		return err
+	})
 	if err != nil {
 		var te twirp.Error
 		if errors.As(err, &te) && te.Code() == twirp.NotFound {
@@ -106,7 +185,10 @@ func (r *roomService) participants(ctx context.Context, meeting string) ([]*live
 }
 
 func (r *roomService) muteTrack(ctx context.Context, meeting, identity, trackSID string) error {
-	_, err := r.c.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: meeting, Identity: identity, TrackSid: trackSID, Muted: true})
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
+		_, err := c.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: meeting, Identity: identity, TrackSid: trackSID, Muted: true})
+		return err
+	})
 	return liveKitError(err)
 }
 
@@ -134,7 +216,10 @@ func (r *roomService) lock(ctx context.Context, meeting string, locked bool) err
 		}
 		meta = string(b)
 	}
-	_, err := r.c.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: meeting, Metadata: meta})
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
+		_, err := c.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: meeting, Metadata: meta})
+		return err
+	})
 	var te twirp.Error
 	if errors.As(err, &te) && te.Code() == twirp.NotFound {
 		return nil // no room yet: whoever joins later is new
@@ -143,7 +228,10 @@ func (r *roomService) lock(ctx context.Context, meeting string, locked bool) err
 }
 
 func (r *roomService) remove(ctx context.Context, meeting, identity string) error {
-	_, err := r.c.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: identity})
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
+		_, err := c.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: identity})
+		return err
+	})
 	var te twirp.Error
 	if errors.As(err, &te) && te.Code() == twirp.NotFound {
 		return nil // already gone
@@ -152,7 +240,10 @@ func (r *roomService) remove(ctx context.Context, meeting, identity string) erro
 }
 
 func (r *roomService) end(ctx context.Context, meeting string) error {
-	_, err := r.c.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: meeting})
+	err := r.call(ctx, func(ctx context.Context, c *lksdk.RoomServiceClient) error {
+		_, err := c.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: meeting})
+		return err
+	})
 	var te twirp.Error
 	if errors.As(err, &te) && te.Code() == twirp.NotFound {
 		return nil
@@ -225,15 +316,31 @@ func (s *Server) liveKitFailure(err error) *httpError {
 // checkLiveKit validates the LiveKit settings and connects meetings to it.
 func (s *Server) checkLiveKit() error {
 	lk := s.lk
+	if len(lk.Nodes) > 0 {
+		if lk.URL != "" && lk.URL != lk.Nodes[0] {
+			return errors.New("portal: give LiveKit either one URL or the nodes of a cluster")
+		}
+		lk.URL = lk.Nodes[0]
+		for i, n := range lk.Nodes {
+			if err := checkLiveKitURL(n); err != nil {
+				return err
+			}
+			if slices.Contains(lk.Nodes[:i], n) {
+				return fmt.Errorf("portal: LiveKit node %s is named twice", n)
+			}
+		}
+		if len(lk.Nodes) > 1 {
+			lk.pool = newNodePool(lk.Nodes)
+		}
+	}
 	if lk.URL == "" {
 		if lk.APIKey != "" || lk.APISecret != "" {
 			return errors.New("portal: LiveKit key and secret given without a LiveKit URL")
 		}
 		return nil
 	}
-	u, err := url.Parse(lk.URL)
-	if err != nil || u.Host == "" || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("portal: LiveKit URL %q must look like wss://livekit.example.com", lk.URL)
+	if err := checkLiveKitURL(lk.URL); err != nil {
+		return err
 	}
 	if lk.APIKey == "" || lk.APISecret == "" {
 		return errors.New("portal: the LiveKit URL needs an API key and secret too")
@@ -242,8 +349,40 @@ func (s *Server) checkLiveKit() error {
 		// LiveKit itself refuses shorter secrets.
 		return errors.New("portal: the LiveKit API secret must have at least 32 characters")
 	}
+	s.lk = lk
 	s.conf = newRoomService(lk)
 	return nil
+}
+
+func checkLiveKitURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("portal: LiveKit URL %q must look like wss://livekit.example.com", raw)
+	}
+	return nil
+}
+
+// clientURL is the LiveKit URL a join hands out: the one URL, or a node
+// of the cluster that answers its health check. With no healthy node it
+// answers the first: the client's error then names a real server.
+func (s *Server) clientURL(ctx context.Context) string {
+	if s.lk.pool == nil {
+		return s.lk.URL
+	}
+	u, err := s.lk.pool.pick(ctx)
+	if err != nil {
+		s.log.Warn("LiveKit cluster", "err", err)
+		return s.lk.URL
+	}
+	return u
+}
+
+// liveKitURLs is every URL clients may be sent to.
+func (s *Server) liveKitURLs() []string {
+	if s.lk.pool != nil {
+		return s.lk.pool.urls
+	}
+	return []string{s.lk.URL}
 }
 
 // WebhookPath is where LiveKit posts its webhooks to the portal

@@ -102,7 +102,7 @@ func (s *Server) admit(ctx context.Context, m meetingRow, rc roomConfig, identit
 	if err != nil {
 		return joinAnswer{}, s.liveKitFailure(err)
 	}
-	return joinAnswer{URL: s.lk.URL, Token: tok, Meeting: s.meetingJSON(m, rc.TimeZone)}, nil
+	return joinAnswer{URL: s.clientURL(ctx), Token: tok, Meeting: s.meetingJSON(m, rc.TimeZone)}, nil
 }
 
 // Guests.

@@ -15,7 +15,7 @@ apt_install chromium
 # postgresql: the throw-away PostgreSQL the portal's tests also run on
 # (internal/pgtest starts its own cluster; the package's own cluster is
 # not needed, so it is not started here). redis-server: the LiveKit
-# cluster's tests.
+# cluster's test (systemtest), which runs its own on loopback.
 apt_install postgresql redis-server
 scripts/setup-image.sh
 scripts/setup-cross.sh

@@ -23,8 +23,12 @@ import (
 // joinTimeout bounds one attempt to join.
 const joinTimeout = 20 * time.Second
 
-// defaultRecoveryLimit is Config.RecoveryLimit's default.
-const defaultRecoveryLimit = 10 * time.Second
+// defaultRecoveryLimit is Config.RecoveryLimit's default. The SDK's own
+// recovery keeps the tracks and is seamless after a short network drop;
+// a node that is gone for good (a LiveKit cluster lost the one the kit
+// signals through) it retries for a minute. Five seconds keeps a rejoin
+// through another node within the product's 10 s (docs/livekit.md).
+const defaultRecoveryLimit = 5 * time.Second
 
 // connect joins the meeting with a new Room and publishes new tracks.
 func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
@@ -34,9 +38,13 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	// abandoned marks a Room whose recovery took too long (watchRecovery).
 	var established, abandoned atomic.Bool
 	current := func() bool { return established.Load() && !abandoned.Load() && s.room.Load() == room }
+	var giveUp func()
 	// recoveries counts the SDK's recovery events, so a limit armed for
 	// one outage does not fire during the next.
 	var recoveries atomic.Int64
+	s.mu.Lock()
+	url, token := s.url, s.token
+	s.mu.Unlock()
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = s.onTrackSubscribed
 	cb.OnTrackUnsubscribed = s.onTrackUnsubscribed
@@ -77,14 +85,23 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		s.log.Warn("meeting connection lost, reconnecting")
 		s.setConn(Reconnecting)
 		n := recoveries.Add(1)
+		stillLost := func() bool {
+			return recoveries.Load() == n && current() && s.Connection() == Reconnecting && s.ctx.Err() == nil
+		}
+		// A node that refuses connections is gone: join again through
+		// the portal now rather than after the recovery limit.
+		s.goTrack(func() {
+			if serverRefuses(s.ctx, url) && stillLost() {
+				s.log.Warn("the meeting server refuses connections, joining again", "url", url)
+				giveUp()
+			}
+		})
 		time.AfterFunc(s.recoveryLimit(), func() {
-			if recoveries.Load() != n || !current() || s.Connection() != Reconnecting || s.ctx.Err() != nil {
+			if !stillLost() {
 				return
 			}
 			s.log.Warn("the meeting connection did not come back, joining again", "after", s.recoveryLimit())
-			abandoned.Store(true) // the SDK's later events for this Room are no longer ours
-			go room.Disconnect()
-			s.joinAgain()
+			giveUp()
 		})
 	}
 	cb.OnReconnected = func() {
@@ -106,13 +123,17 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		}
 	}
 
+	// giveUp abandons this Room for a new join with a fresh token.
+	giveUp = func() {
+		abandoned.Store(true) // the SDK's later events for this Room are no longer ours
+		go room.Disconnect()
+		s.joinAgain()
+	}
+
 	room = lksdk.NewRoom(cb)
 	s.room.Store(room)
 	jctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	s.mu.Lock()
-	url, token := s.url, s.token
-	s.mu.Unlock()
 	if err := room.JoinWithContextAndToken(jctx, url, token,
 		lksdk.WithAutoSubscribe(true),
 		lksdk.WithLogger(sdkLogger(s.cfg.Logger, &s.steps)),
@@ -136,7 +157,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		s.steps.note(StepPublished)
 	}
 	if s.cfg.Speakerphone != nil {
-		track, err := lksdk.NewLocalTrack(opusCapability)
+		track, err := lksdk.NewLocalTrack(opusCapability, lksdk.WithRTCPHandler(s.feedbackHandler(nil)))
 		if err != nil {
 			room.Disconnect()
 			return nil, fmt.Errorf("audio track: %w", err)
@@ -149,10 +170,17 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 		}
 		s.audio.Store(track)
 	}
+	s.feedback.Store(time.Now().UnixNano())
 	established.Store(true)
 	s.applyMute()
 	s.requestKeyframe()
 	s.setConn(Connected)
+	s.goTrack(func() {
+		s.watchFeedback(current, func(silence time.Duration) {
+			s.log.Warn("no word from the meeting server while sending, joining again", "silence", silence.Round(time.Millisecond))
+			giveUp()
+		})
+	})
 	return room, nil
 }
 
@@ -263,6 +291,7 @@ func (s *Session) renew() error {
 	s.mu.Lock()
 	s.url, s.token = url, token
 	s.mu.Unlock()
+	s.log.Debug("fresh meeting token", "url", url)
 	return nil
 }
 

@@ -39,10 +39,17 @@ type Config struct {
 	// RecoveryLimit bounds how long the SDK may try to get a lost
 	// connection back by itself (resume, then full reconnects with the
 	// first token) before the session gives that Room up and joins again
-	// with a fresh token (0: 10 s). An SFU that dies without saying goodbye
+	// with a fresh token (0: 5 s). An SFU that dies without saying goodbye
 	// leaves the SDK retrying a room the new SFU does not know for a
 	// minute or more; a meeting should be back well before that.
 	RecoveryLimit time.Duration
+
+	// FeedbackLimit bounds how long the kit sends media without any RTCP
+	// back from the SFU before it takes the connection for lost and joins
+	// again with a fresh token (0: 3 s; negative: never). A LiveKit node
+	// that dies silently is otherwise noticed only after 15 s
+	// (watchdog.go).
+	FeedbackLimit time.Duration
 
 	Camera       camera.Camera      // nil: join without video
 	Speakerphone audio.Speakerphone // nil: join without audio
@@ -108,7 +115,8 @@ type Session struct {
 	muted     atomic.Bool
 	cameraOff atomic.Bool
 	rejoining atomic.Bool
-	keyframe  func() // asks the video source for a keyframe
+	feedback  atomic.Int64 // when the SFU last sent RTCP about our tracks, Unix ns
+	keyframe  func()       // asks the video source for a keyframe
 	steps     steps
 
 	mu     sync.Mutex

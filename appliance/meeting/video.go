@@ -164,12 +164,12 @@ func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera
 // TrackLocalStaticSample plus an RTCP callback, which the kit needs to
 // answer the SFU's keyframe requests (PLI, FIR).
 func (s *Session) newVideoTrack() (*lksdk.LocalTrack, error) {
-	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
+	return lksdk.NewLocalTrack(h264Capability, lksdk.WithRTCPHandler(s.feedbackHandler(func(p rtcp.Packet) {
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			s.steps.note(StepAsked)
 			s.stats.keyframeReqs.Add(1)
 			s.requestKeyframe()
 		}
-	}))
+	})))
 }

@@ -2,7 +2,7 @@
 // and the admin center. See docs/protocol.md.
 //
 //	portal -listen ADDR -data DIR [-db postgres://…] [-url URL] [-metrics-listen ADDR] [-bootstrap-admin FILE] [-assets DIR]
-//	       [-livekit dev|off | -livekit-url URL -livekit-key KEY -livekit-secret-file FILE]
+//	       [-livekit dev|off | -livekit-url URL[,URL…] -livekit-key KEY -livekit-secret-file FILE]
 //	       [-tls-cert FILE -tls-key FILE] [-trusted-proxy CIDR[,CIDR…]]…
 //	       [-retain-events 90d|DURATION|forever] [-retain-audit 395d|DURATION|forever]
 //	portal migrate -data DIR | -db postgres://…   (bring the schema up to date and exit)
@@ -77,7 +77,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	bootstrap := fs.String("bootstrap-admin", "", "if there is no administrator, create one and write its credentials to this file (mode 0600)")
 	assets := fs.String("assets", "portal/joinpage/build", "folder with livekit-client's browser build for the join page (scripts/setup-npm.sh fills it)")
 	lkMode := fs.String("livekit", "dev", "dev: run a local livekit-server on loopback for meetings; off: no meetings. Ignored with -livekit-url")
-	lkURL := fs.String("livekit-url", "", "URL of a LiveKit server or cluster as clients reach it, e.g. wss://livekit.example.com")
+	lkURL := fs.String("livekit-url", "", "URL of a LiveKit server or cluster as clients reach it, e.g. wss://livekit.example.com; or a cluster's node URLs, comma-separated, of which the portal hands out a healthy one")
 	lkKey := fs.String("livekit-key", "", "LiveKit API key (with -livekit-url)")
 	lkSecretFile := fs.String("livekit-secret-file", "", "file holding the LiveKit API secret (with -livekit-url); keep it mode 0600")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
@@ -152,6 +152,9 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	switch {
 	case lkServer != nil:
 		fmt.Printf("meetings: local livekit-server at %s (loopback only); guests join at %s/join/<meeting ID>\n", lk.URL, base)
+	case len(lk.Nodes) > 0:
+		fmt.Printf("meetings: LiveKit cluster nodes %s (each join gets a healthy one)\n", strings.Join(lk.Nodes, ", "))
+		fmt.Printf("meetings: LiveKit must run with room.auto_create: false and post its webhooks to %s%s (docs/livekit.md)\n", base, portal.WebhookPath)
 	case lk.URL != "":
 		fmt.Printf("meetings: LiveKit at %s\n", lk.URL)
 		// Without these LiveKit re-creates ended meetings and lets a
@@ -160,7 +163,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	default:
 		fmt.Println("meetings: off (-livekit off)")
 	}
-	if _, err := os.Stat(filepath.Join(*assets, "livekit-client.umd.js")); err != nil && lk.URL != "" {
+	if _, err := os.Stat(filepath.Join(*assets, "livekit-client.umd.js")); err != nil && (lk.URL != "" || len(lk.Nodes) > 0) {
 		fmt.Printf("warning: the join page lacks %s: run scripts/setup-npm.sh or pass -assets\n", filepath.Join(*assets, "livekit-client.umd.js"))
 	}
 	if *bootstrap != "" {
@@ -222,7 +225,18 @@ func liveKit(ctx context.Context, log *slog.Logger, data, mode, url, key, secret
 		if st, err := os.Stat(secretFile); err == nil && st.Mode().Perm()&0o077 != 0 {
 			log.Warn("the LiveKit secret file is readable by others; chmod 600 it", "file", secretFile)
 		}
-		return portal.LiveKit{URL: url, APIKey: key, APISecret: strings.TrimSpace(string(b))}, nil, nil
+		lk := portal.LiveKit{URL: url, APIKey: key, APISecret: strings.TrimSpace(string(b))}
+		if strings.Contains(url, ",") {
+			// The nodes of a cluster without a load balancer: the portal
+			// hands out a healthy one (docs/livekit.md, "A cluster").
+			lk.URL = ""
+			for n := range strings.SplitSeq(url, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					lk.Nodes = append(lk.Nodes, n)
+				}
+			}
+		}
+		return lk, nil, nil
 	}
 	switch mode {
 	case "off":

@@ -44,6 +44,13 @@ type Options struct {
 	// server's API key): the portal's endpoint that enforces a meeting's
 	// lock on participants who join with a token minted before it.
 	WebhookURL string
+	// Redis, if set (host:port), makes the server one node of a LiveKit
+	// cluster: the nodes sharing a Redis route each room to one of them
+	// and accept signalling for any room (docs/livekit.md, "A cluster").
+	Redis string
+	// APIKey and APISecret, if set, are the server's credentials; the
+	// nodes of one cluster share them. "": freshly generated.
+	APIKey, APISecret string
 }
 
 // Server is a running livekit-server.
@@ -55,6 +62,7 @@ type Server struct {
 	binary  string
 	addr    string // the address bound and advertised
 	webhook string // Options.WebhookURL
+	redis   string // Options.Redis
 	config  string // path of the YAML config
 	tempDir string // removed by Stop when we created it
 	log     *slog.Logger
@@ -69,6 +77,7 @@ type Server struct {
 	halted  chan struct{} // closed when Stop has finished
 	stopErr error         // Stop's result, valid after halted is closed
 	lines   *tail
+	nodeID  string // LiveKit's node ID, from its start-up log line
 }
 
 // ErrNotFound says the livekit-server binary is not installed.
@@ -116,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNotFound, err)
 	}
-	s := &Server{binary: bin, addr: opts.Address, webhook: opts.WebhookURL, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
+	s := &Server{binary: bin, addr: opts.Address, webhook: opts.WebhookURL, redis: opts.Redis, log: opts.Logger, done: make(chan struct{}), halted: make(chan struct{})}
 	if s.addr == "" {
 		s.addr = "127.0.0.1"
 	}
@@ -137,8 +146,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("livekit: config dir: %w", err)
 	}
 	s.config = filepath.Join(dir, "livekit.yaml")
-	s.APIKey = "API" + randomString(12)
-	s.APISecret = randomString(43)
+	s.APIKey, s.APISecret = opts.APIKey, opts.APISecret
+	if (s.APIKey == "") != (s.APISecret == "") {
+		s.removeTemp()
+		return nil, errors.New("livekit: give both an API key and a secret, or neither")
+	}
+	if s.APIKey == "" {
+		s.APIKey = "API" + randomString(12)
+		s.APISecret = randomString(43)
+	}
 
 	// Free ports are found by binding and closing, so another process may
 	// take one before LiveKit binds it; a few fresh tries make that harmless.
@@ -184,7 +200,7 @@ func (s *Server) choosePorts() error {
 	udp := u.LocalAddr().(*net.UDPAddr).Port
 	u.Close()
 	s.URL = "ws://" + net.JoinHostPort(s.addr, strconv.Itoa(s.port))
-	if err := renameio.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret, s.webhook)), 0o600); err != nil {
+	if err := renameio.WriteFile(s.config, []byte(configYAML(s.addr, s.port, udp, s.APIKey, s.APISecret, s.webhook, s.redis)), 0o600); err != nil {
 		return fmt.Errorf("livekit: write config: %w", err)
 	}
 	return nil
@@ -198,11 +214,15 @@ func (s *Server) choosePorts() error {
 // advertised candidate, so no STUN lookup of an external address happens.
 // room.auto_create is off: only the portal creates rooms (RoomService,
 // with max_participants), so a token kept from an ended meeting cannot
-// bring its room back, uncapped.
-func configYAML(addr string, port, udpPort int, key, secret, webhook string) string {
+// bring its room back, uncapped. With redis the node joins the cluster
+// that Redis holds together.
+func configYAML(addr string, port, udpPort int, key, secret, webhook, redis string) string {
 	hook := ""
 	if webhook != "" {
 		hook = fmt.Sprintf("webhook:\n  api_key: %s\n  urls:\n    - %q\n", key, webhook)
+	}
+	if redis != "" {
+		hook += fmt.Sprintf("redis:\n  address: %q\n", redis)
 	}
 	return fmt.Sprintf(`# Written by roomkit/portal/sfu; regenerated on every start.
 port: %[2]d
@@ -362,6 +382,51 @@ func (s *Server) kill() {
 	<-exited
 }
 
+// NodeID is LiveKit's ID of this node (as a cluster's Redis names it),
+// known once the server is ready; a restart gives it a new one.
+func (s *Server) NodeID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nodeID
+}
+
+// Kill ends the server at once without a goodbye to its participants, as
+// a crash or a power cut of its machine would, and leaves it down: Stop
+// then only cleans up.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	stopped, running := s.stopped, s.cmd != nil
+	s.mu.Unlock()
+	if stopped || !running {
+		return errors.New("livekit: Kill of a server that is not running")
+	}
+	s.kill()
+	return nil
+}
+
+// Drain asks the server to drain, as an operator's SIGTERM does: it takes
+// no new rooms and exits once its last participant has left. Stop (a
+// second signal) ends it at once; Exited is closed when it is gone.
+func (s *Server) Drain() error {
+	s.mu.Lock()
+	cmd, stopped := s.cmd, s.stopped
+	s.mu.Unlock()
+	if stopped || cmd == nil {
+		return errors.New("livekit: Drain of a server that is not running")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("livekit: drain: %w", err)
+	}
+	return nil
+}
+
+// Exited is closed when the current process has exited.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exited
+}
+
 // Crash kills the server without a goodbye to its participants, as a
 // crash or a power cut would, and starts it again on the same ports.
 func (s *Server) Crash(ctx context.Context) error {
@@ -433,6 +498,11 @@ func (s *Server) relay(r io.Reader, t *tail) {
 			level = slog.LevelError
 		}
 		msg, _ := rec["msg"].(string)
+		if id, ok := rec["nodeID"].(string); ok && msg == "starting LiveKit server" {
+			s.mu.Lock()
+			s.nodeID = id
+			s.mu.Unlock()
+		}
 		attrs := []any{"source", "livekit"}
 		for k, v := range rec {
 			switch k {

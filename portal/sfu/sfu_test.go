@@ -175,7 +175,10 @@ func TestFindBinaryPrefersTools(t *testing.T) {
 }
 
 func TestConfigIsLoopbackOnly(t *testing.T) {
-	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret", "http://127.0.0.1:8080/hook")
+	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret", "http://127.0.0.1:8080/hook", "")
+	if strings.Contains(c, "redis") {
+		t.Errorf("a single node's config names Redis:\n%s", c)
+	}
 	for _, want := range []string{
 		"port: 7880", "bind_addresses:\n  - 127.0.0.1", "udp_port: 7882", "node_ip: 127.0.0.1",
 		"tcp_port: 0", "use_external_ip: false", "- 127.0.0.1/32", "turn:\n  enabled: false", "APIkey: secret",
@@ -188,6 +191,24 @@ func TestConfigIsLoopbackOnly(t *testing.T) {
 	for _, bad := range []string{"development", "0.0.0.0"} {
 		if strings.Contains(c, bad) {
 			t.Errorf("config has %q, which would listen beyond loopback or use fixed keys", bad)
+		}
+	}
+}
+
+func TestConfigOfAClusterNode(t *testing.T) {
+	c := configYAML("127.0.0.1", 7880, 7882, "APIkey", "secret", "", "127.0.0.1:6390")
+	for _, want := range []string{"redis:\n  address: \"127.0.0.1:6390\"", "room:\n  auto_create: false", "APIkey: secret"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("config lacks %q:\n%s", want, c)
+		}
+	}
+}
+
+func TestStartRefusesHalfCredentials(t *testing.T) {
+	for _, o := range []Options{{APIKey: "APIx"}, {APISecret: strings.Repeat("s", 40)}} {
+		o.Binary = "/bin/true"
+		if _, err := Start(t.Context(), o); err == nil || !strings.Contains(err.Error(), "both an API key and a secret") {
+			t.Errorf("Start(%+v): %v, want a refusal of half the credentials", o, err)
 		}
 	}
 }
