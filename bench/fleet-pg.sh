@@ -89,7 +89,7 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(
 status=0
 nice -n "$NICE" "$work/fleet" -portal "http://$PORTAL_A,http://$PORTAL_B" -token "$(head -n1 "$work/token")" \
   -portal-pid "${pids[0]}" "$@" || status=$?
-echo "(after the simulator's clean-up, which unpairs the kits: -cleanup=false keeps them)"
+echo "(measured now: after the simulator's clean-up, which unpairs its kits unless -cleanup=false)"
 size() { "$PG_BIN/psql" -h "$work/pg" -U roomkit -d roomkit -XAtc "$1"; }
 echo "PostgreSQL database roomkit: $(size "SELECT pg_size_pretty(pg_database_size('roomkit'))") ($(size "SELECT pg_database_size('roomkit')") bytes); largest tables:"
 size "SELECT '  ' || relname || ' ' || pg_size_pretty(pg_total_relation_size(relid)) || ', ' || n_live_tup || ' rows' FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT 5"
