@@ -238,7 +238,7 @@ func TestQEMUPowerCut(t *testing.T) {
 				if st.Version == v && installed(st.Update, v) {
 					return true, true
 				}
-				phase = updatePhase(st)
+				phase = updatePhase(st, v)
 				return time.Since(since) >= after, false
 			})
 			if committed {
@@ -271,11 +271,11 @@ func TestQEMUPowerCut(t *testing.T) {
 
 // updatePhase names the moment of an update that status shows, for the
 // power-cut series' tally.
-func updatePhase(st appliance.Status) string {
+func updatePhase(st appliance.Status, v string) string {
 	switch u := st.Update; {
 	case st.Version == "":
 		return "kit not answering (booting or rebooting)"
-	case u == nil || u.State == ota.Idle:
+	case u == nil || u.State == ota.Idle || u.TargetVersion != v:
 		return "before the download"
 	case u.State == ota.Downloading:
 		tenth := int(u.Progress * 10)
