@@ -250,8 +250,17 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.noteKit(cfg, hb, clientAddr(r))
-	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
-		update: hb.Update, lastSeen: s.now()})
+	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
+		update: hb.Update, lastSeen: s.now()}
+	if s.shared() {
+		// Replicas: a heartbeat answered is a heartbeat stored, and every
+		// replica reads it from the database (docs/replicas.md).
+		if err := s.writeHeartbeat(heartbeatRow{cfg.ID, st}); err != nil {
+			writeHTTPError(w, s.storeFailure("store the heartbeat", err))
+			return
+		}
+	}
+	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
 	if hb.Update != nil {

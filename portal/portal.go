@@ -213,6 +213,9 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.shared() {
+		s.share()
+	}
 	if err := loadLockouts(context.Background(), db, s.now(), s.lockouts()...); err != nil {
 		db.Close()
 		return nil, err
