@@ -373,3 +373,37 @@ func waitFor(t *testing.T, what string, done func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReplicasJanitorLeader: one replica at a time runs the fleet-wide
+// jobs (alerts, rollouts); when it closes, another takes over.
+func TestReplicasJanitorLeader(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	// The background goroutines may already have tried: stop them, and
+	// ask as they would.
+	for _, e := range []*env{a, b} {
+		close(e.srv.stop)
+		e.srv.done.Wait()
+		e.srv.stop = make(chan struct{})
+	}
+	first, second := a, b
+	if !a.srv.leading() {
+		first, second = b, a
+	}
+	if !first.srv.leading() {
+		t.Fatal("neither replica leads")
+	}
+	if !first.srv.leading() {
+		t.Error("the leader lost the lock by asking again")
+	}
+	if second.srv.leading() {
+		t.Fatal("both replicas lead")
+	}
+	first.srv.resign()
+	if !second.srv.leading() {
+		t.Error("the other replica did not take over once the leader gave up")
+	}
+	if first.srv.leading() {
+		t.Error("the old leader leads again while the new one holds the lock")
+	}
+	second.srv.resign()
+}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -178,4 +179,55 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
+}
+
+// janitorLock is the session advisory lock of the replica that runs the
+// jobs that must run once for the fleet, not once per replica: alert
+// evaluation (its "seen but not yet open" conditions are in memory, and
+// each change calls webhooks) and rollouts ("roomkitj").
+const janitorLock = 0x726f6f6d6b69746a
+
+// leading says whether this portal runs the fleet-wide jobs: always on
+// SQLite; on PostgreSQL while it holds the janitor lock on a connection
+// of its own. If that replica dies, PostgreSQL ends its session and
+// with it the lock, and the next replica to try takes it over.
+func (s *Server) leading() bool {
+	if !s.shared() {
+		return true
+	}
+	ctx := context.Background()
+	if s.lead != nil {
+		if err := s.lead.PingContext(ctx); err == nil {
+			return true
+		}
+		s.lead.Close() // its session, and so the lock, is gone
+		s.lead = nil
+	}
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		s.logStoreError("take the janitor lock", err)
+		return false
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", int64(janitorLock)).Scan(&ok); err != nil || !ok {
+		if err != nil {
+			s.logStoreError("take the janitor lock", err)
+		}
+		conn.Close()
+		return false
+	}
+	s.lead = conn
+	return true
+}
+
+// resign gives the janitor lock up, for another replica to take.
+func (s *Server) resign() {
+	if s.lead == nil {
+		return
+	}
+	if _, err := s.lead.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", int64(janitorLock)); err != nil {
+		s.logStoreError("give up the janitor lock", err)
+	}
+	s.lead.Close()
+	s.lead = nil
 }

@@ -284,7 +284,7 @@ func (s *Server) roomMeta(id string) (roomUpdateMeta, error) {
 	s.upd.mu.Lock()
 	m, ok := s.upd.rooms[id]
 	s.upd.mu.Unlock()
-	if ok {
+	if ok && !s.shared() { // replicas: a group or profile may have changed through another
 		return m, nil
 	}
 	var eff string
