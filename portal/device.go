@@ -252,14 +252,6 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	s.noteKit(cfg, hb, clientAddr(r))
 	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
 		update: hb.Update, lastSeen: s.now()}
-	if s.shared() {
-		// Replicas: a heartbeat answered is a heartbeat stored, and every
-		// replica reads it from the database (docs/replicas.md).
-		if err := s.writeHeartbeat(heartbeatRow{cfg.ID, st}); err != nil {
-			writeHTTPError(w, s.storeFailure("store the heartbeat", err))
-			return
-		}
-	}
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
@@ -287,6 +279,16 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		s.logStoreError("room configuration", err)
 	} else {
 		ans.Config = meta.cfg.config
+	}
+	if s.shared() {
+		// Replicas: a heartbeat answered is a heartbeat stored, and every
+		// replica reads it from the database (docs/replicas.md). Stored
+		// last, so the update report above is compared with the one
+		// before it.
+		if err := s.commitHeartbeat(heartbeatRow{cfg.ID, st}); err != nil {
+			writeHTTPError(w, s.storeFailure("store the heartbeat", err))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, ans)
 }

@@ -109,6 +109,8 @@ type Server struct {
 	// while another replica holds it. Used by the background goroutine
 	// and, after it ended, Close.
 	lead *sql.Conn
+	// commits stores replicas' heartbeats (shared.go).
+	commits groupCommit
 
 	retention Retention
 

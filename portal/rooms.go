@@ -514,15 +514,6 @@ func (r heartbeatRow) args() []any {
 		healthStatusColumn(r.st.health), updateStateColumn(r.st.update), r.id}
 }
 
-// writeHeartbeat stores one heartbeat at once, in one statement: no
-// transaction, so no wait for the portal's transaction lock (sqldb.go).
-func (s *Server) writeHeartbeat(r heartbeatRow) error {
-	if _, err := s.db.Exec(heartbeatUpdate(), r.args()...); err != nil {
-		return fmt.Errorf("store heartbeat of %s: %w", r.id, err)
-	}
-	return nil
-}
-
 func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 	tx, err := s.db.Begin()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -230,4 +231,70 @@ func (s *Server) resign() {
 	}
 	s.lead.Close()
 	s.lead = nil
+}
+
+// groupCommit stores the heartbeats of replicas (commitHeartbeat): each
+// request waits until its heartbeat is committed, and the heartbeats
+// that arrive while one transaction commits go together in the next, so
+// a busy replica writes a batch per transaction, as the single portal's
+// flush does, without answering a heartbeat it has not stored.
+type groupCommit struct {
+	mu      sync.Mutex
+	queue   []heartbeatRow
+	waiters []chan error
+	running bool
+}
+
+// commitHeartbeat stores r, together with the heartbeats that arrive
+// meanwhile, and reports whether it is stored.
+func (s *Server) commitHeartbeat(r heartbeatRow) error {
+	g := &s.commits
+	done := make(chan error, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, r)
+	g.waiters = append(g.waiters, done)
+	if !g.running {
+		g.running = true
+		go s.commitLoop()
+	}
+	g.mu.Unlock()
+	return <-done
+}
+
+// commitLoop writes what is queued until nothing is.
+func (s *Server) commitLoop() {
+	g := &s.commits
+	for {
+		g.mu.Lock()
+		batch, waiters := g.queue, g.waiters
+		g.queue, g.waiters = nil, nil
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		err := s.writeHeartbeats(lastPerRoom(batch))
+		for _, w := range waiters {
+			w <- err
+		}
+	}
+}
+
+// lastPerRoom keeps each room's last heartbeat of batch, in order.
+func lastPerRoom(batch []heartbeatRow) []heartbeatRow {
+	last := make(map[string]int, len(batch))
+	for i, r := range batch {
+		last[r.id] = i
+	}
+	if len(last) == len(batch) {
+		return batch
+	}
+	out := make([]heartbeatRow, 0, len(last))
+	for i, r := range batch {
+		if last[r.id] == i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
