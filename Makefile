@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARTIFACTS ?= $(CURDIR)/artifacts
 
-.PHONY: all setup setup-test build demo test vet cross image test-kernel update-test powercut fuzz bench bench-fleet clean
+.PHONY: all setup setup-test build demo test vet cross image test-kernel update-test powercut fuzz bench bench-fleet bench-fleet-pg clean
 
 all: build
 
@@ -87,6 +87,11 @@ bench:
 # make bench-fleet ARGS='-kits 100 -replay 24h'. docs/benchmarks.md § Fleet scale.
 bench-fleet:
 	GO=$(GO) bench/fleet.sh $(or $(ARGS),-kits 1000 -duration 20s)
+
+# The same against two portal replicas sharing a throw-away PostgreSQL:
+# make bench-fleet-pg ARGS='-kits 10000 -duration 60s'.
+bench-fleet-pg:
+	GO=$(GO) bench/fleet-pg.sh $(or $(ARGS),-kits 1000 -duration 20s)
 
 clean:
 	rm -rf $(BIN) $(ARTIFACTS)

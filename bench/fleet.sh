@@ -9,8 +9,9 @@
 #   PORTAL_ARGS='-livekit dev' bench/fleet.sh …      # with meetings (a local livekit-server)
 #   NICE=19 bench/fleet.sh …                         # on a machine other work needs
 #
-# Against portals already running (two replicas on PostgreSQL), run the
-# simulator itself: go run ./bench/fleet -portal URL,URL -token rka_… …
+# Two replicas on a throw-away PostgreSQL: bench/fleet-pg.sh. Against
+# portals already running, run the simulator itself:
+# go run ./bench/fleet -portal URL,URL -token rka_… …
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

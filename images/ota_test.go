@@ -224,9 +224,14 @@ func TestQEMUPowerCut(t *testing.T) {
 		o.publish(rel)
 		since, inRelease := time.Now(), 0
 		for inRelease < 2 && cuts < *powercutN {
-			// From a publish to its commit an update here takes about
-			// three minutes: cut anywhere in them.
-			after := time.Duration(rng.Int64N(int64(200 * time.Second)))
+			// From a publish to its commit an update here takes two to
+			// three minutes, and after a cut what is left of it: cut
+			// anywhere in them.
+			window := 150 * time.Second
+			if inRelease > 0 {
+				window = 100 * time.Second
+			}
+			after := time.Duration(rng.Int64N(int64(window)))
 			var phase string
 			committed := o.waitUntil(fmt.Sprintf("cut %d at %s", cuts+1, after.Round(time.Second)), 10*time.Minute, func() (bool, bool) {
 				st := o.status()

@@ -72,7 +72,7 @@ func serve(ctx context.Context, args []string, listening func(main, metrics net.
 	fs := flag.NewFlagSet("portal", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	data := fs.String("data", "", "state directory (holds portal.db)")
-	dbURL := fs.String("db", "", "keep the state in this PostgreSQL database instead of portal.db: postgres://user:password@host:5432/db (docs/deploy.md)")
+	dbURL := fs.String("db", "", "keep the state in this PostgreSQL database instead of portal.db: postgres://user:password@host:5432/db (docs/deployment.md)")
 	publicURL := fs.String("url", "", "public base URL (default http:// + the listen address)")
 	bootstrap := fs.String("bootstrap-admin", "", "if there is no administrator, create one and write its credentials to this file (mode 0600)")
 	assets := fs.String("assets", "portal/joinpage/build", "folder with livekit-client's browser build for the join page (scripts/setup-npm.sh fills it)")
