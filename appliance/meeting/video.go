@@ -79,7 +79,7 @@ func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	var conv camera.Converter // YUYV and MJPEG cameras: to I420, reusing one buffer
 	var start time.Time
 	wasOff, failing := false, false
-	for {
+	for s.ctx.Err() == nil { // a camera that always has a frame ready must not outlive Leave
 		f, err := cam.Next(s.ctx)
 		if err != nil {
 			if s.ctx.Err() != nil {

@@ -48,6 +48,12 @@ func (s *Synthetic) Info() camera.Info { return s.info }
 
 // Next waits for the next frame time and draws the frame.
 func (s *Synthetic) Next(ctx context.Context) (camera.Frame, error) {
+	// A camera behind its frame times never sleeps; without this its
+	// reader could never be stopped (a meeting's Leave waited for ever on
+	// a starved machine).
+	if err := ctx.Err(); err != nil {
+		return camera.Frame{}, err
+	}
 	s.mu.Lock()
 	if s.unplugged {
 		s.mu.Unlock()

@@ -103,6 +103,27 @@ func TestUnplugAndCancel(t *testing.T) {
 	}
 }
 
+// A camera behind its frame times (a starved machine) has no sleep in
+// which to notice a cancelled context; its reader must stop all the same.
+func TestCancelWhenBehind(t *testing.T) {
+	s := NewSynthetic(320, 240, 30)
+	now := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	s.sleep = func(context.Context, time.Duration) error { t.Fatal("slept though behind"); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := s.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour) // far behind: every frame is due at once
+	if _, err := s.Next(ctx); err != nil {
+		t.Fatalf("a frame due long ago: %v", err)
+	}
+	cancel()
+	if _, err := s.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Next behind schedule with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
 func TestDrawTinyFrames(t *testing.T) {
 	for _, size := range [][2]int{{16, 16}, {32, 24}, {2, 2}} {
 		w, h := size[0], size[1]
