@@ -190,9 +190,20 @@ func (s *Server) requestAction(actor, addr, roomID, kind string, force bool) (ac
 		return actionView{}, s.storeFailure("store the request", err)
 	}
 	now := s.now()
+	if s.shared() {
+		waiting, err := s.storedPendingActions(roomID, now)
+		if err != nil {
+			return actionView{}, s.storeFailure("store the request", err)
+		}
+		for _, p := range waiting {
+			if p.Kind == kind && p.Force == force {
+				return s.actionByID(p.ID)
+			}
+		}
+	}
 	s.acts.mu.Lock()
 	for _, p := range s.acts.pending[roomID] {
-		if p.Kind == kind && p.Force == force && now.Sub(p.at) < actionTTL {
+		if p.Kind == kind && p.Force == force && now.Sub(p.at) < actionTTL && !s.shared() {
 			s.acts.mu.Unlock()
 			return s.actionByID(p.ID)
 		}
@@ -203,9 +214,11 @@ func (s *Server) requestAction(actor, addr, roomID, kind string, force bool) (ac
 		id, roomID, kind, force, now.UnixMilli(), actor); err != nil {
 		return actionView{}, s.storeFailure("store the request", err)
 	}
-	s.acts.mu.Lock()
-	s.acts.pending[roomID] = append(s.acts.pending[roomID], pendingAction{kitAction: kitAction{ID: id, Kind: kind, Force: force}, at: now})
-	s.acts.mu.Unlock()
+	if !s.shared() {
+		s.acts.mu.Lock()
+		s.acts.pending[roomID] = append(s.acts.pending[roomID], pendingAction{kitAction: kitAction{ID: id, Kind: kind, Force: force}, at: now})
+		s.acts.mu.Unlock()
+	}
 	what := actionKinds[kind]
 	if force {
 		what += " even during a meeting"
@@ -220,6 +233,22 @@ func (s *Server) answerActions(roomID string) []kitAction {
 	now := s.now()
 	out := []kitAction{}
 	var first []string
+	if s.shared() {
+		// The queue is the table: a request made through another replica
+		// reaches the kit through this one.
+		waiting, err := s.storedPendingActions(roomID, now)
+		if err != nil {
+			s.logStoreError("read pending actions", err)
+		}
+		for _, p := range waiting {
+			if !p.delivered {
+				first = append(first, p.ID)
+			}
+			out = append(out, p.kitAction)
+		}
+		s.noteDelivered(first, now)
+		return out
+	}
 	s.acts.mu.Lock()
 	keep := s.acts.pending[roomID][:0]
 	for _, p := range s.acts.pending[roomID] {
@@ -239,12 +268,17 @@ func (s *Server) answerActions(roomID string) []kitAction {
 		s.acts.pending[roomID] = keep
 	}
 	s.acts.mu.Unlock()
-	for _, id := range first {
+	s.noteDelivered(first, now)
+	return out
+}
+
+// noteDelivered stores when requests were first handed to their kit.
+func (s *Server) noteDelivered(ids []string, now time.Time) {
+	for _, id := range ids {
 		if _, err := s.db.Exec("UPDATE room_actions SET delivered = ? WHERE id = ? AND delivered = 0", now.UnixMilli(), id); err != nil {
 			s.logStoreError("note an action delivered", err)
 		}
 	}
-	return out
 }
 
 // noteActionsDone takes the kit's word on its requests. An ID that is
@@ -383,6 +417,15 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string) {
 		oldDevices, oldSeen = old.devices, old.lastSeen
 	}
 	s.live.mu.Unlock()
+	if s.shared() {
+		// The last heartbeat may have reached another replica: compare
+		// with what is stored.
+		var err error
+		if oldDevices, oldSeen, seen, err = s.storedStatus(cfg.ID); err != nil {
+			s.logStoreError("read the room's last heartbeat", err)
+			seen = false
+		}
+	}
 	s.acts.mu.Lock()
 	prev, hadLink := s.acts.links[cfg.ID]
 	s.acts.links[cfg.ID] = kitLink{Addr: addr, LatencyMS: hb.LatencyMS, Uptime: hb.UptimeSeconds, Meeting: hb.Meeting, At: now}
@@ -556,4 +599,23 @@ func (s *Server) roomLogsOrRequest(actor, addr, roomID string) (*roomLogs, *acti
 		return nil, nil, herr
 	}
 	return nil, &a, nil
+}
+
+// storedStatus reads the devices and time of a room's last stored
+// heartbeat; seen is false if none was stored.
+func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Time, seen bool, err error) {
+	var devJSON string
+	var at int64
+	err = s.db.QueryRow("SELECT devices, last_seen FROM rooms WHERE id = ?", roomID).Scan(&devJSON, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("read room %s: %w", roomID, err)
+	}
+	if at == 0 {
+		return nil, time.Time{}, false, nil
+	}
+	_ = json.Unmarshal([]byte(devJSON), &devices) // a bad column compares as no devices
+	return devices, time.UnixMilli(at), true, nil
 }

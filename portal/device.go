@@ -250,8 +250,9 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.noteKit(cfg, hb, clientAddr(r))
-	s.live.record(cfg.ID, heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
-		update: hb.Update, lastSeen: s.now()})
+	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
+		update: hb.Update, lastSeen: s.now()}
+	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
 	if hb.Update != nil {
@@ -278,6 +279,16 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		s.logStoreError("room configuration", err)
 	} else {
 		ans.Config = meta.cfg.config
+	}
+	if s.shared() {
+		// Replicas: a heartbeat answered is a heartbeat stored, and every
+		// replica reads it from the database (docs/replicas.md). Stored
+		// last, so the update report above is compared with the one
+		// before it.
+		if err := s.commitHeartbeat(heartbeatRow{cfg.ID, st}); err != nil {
+			writeHTTPError(w, s.storeFailure("store the heartbeat", err))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, ans)
 }

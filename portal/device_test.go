@@ -2,9 +2,11 @@ package portal
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -140,6 +142,46 @@ func BenchmarkHeartbeat(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", "/api/v1/device/heartbeat", strings.NewReader(string(body)))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkHeartbeatRooms: many rooms' kits at once (64 in flight), as a
+// fleet sends them: on PostgreSQL (ROOMKIT_TEST_STORE=postgres) the
+// replicas' group commit batches what arrives while one batch commits.
+func BenchmarkHeartbeatRooms(b *testing.B) {
+	srv, err := New(Config{DataDir: b.TempDir(), URL: "http://127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	const rooms = 500
+	toks := make([]string, rooms)
+	for i := range toks {
+		id := fmt.Sprintf("rm_bench%03d", i)
+		if _, err := srv.db.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, created)
+			VALUES (?, 'Bench', '', 'UTC', ?, ?, '', 'paired', 0)`, id, "dev"+id, []byte{byte(i), byte(i >> 8)}); err != nil {
+			b.Fatal(err)
+		}
+		if toks[i], err = srv.issueAccessToken(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := srv.Handler()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tok := toks[next.Add(1)%rooms]
+			req := httptest.NewRequest("POST", "/api/v1/device/heartbeat", strings.NewReader(goodHeartbeat))
 			req.Header.Set("Authorization", "Bearer "+tok)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)

@@ -599,7 +599,7 @@ func BenchmarkFlushHeartbeats(b *testing.B) {
 		round++
 		for i := range n {
 			s.live.record(fmt.Sprintf("rm_%06d", i), heartbeatStatus{state: "ready", version: "1.5.0", devices: []Device{},
-				health: reports[(i+round)%2], lastSeen: now.Add(time.Duration(round) * time.Second)})
+				health: reports[(i+round)%2], lastSeen: now.Add(time.Duration(round) * time.Second)}, true)
 		}
 		if err := s.flushLive(); err != nil {
 			b.Fatal(err)

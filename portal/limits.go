@@ -25,6 +25,12 @@ import (
 type lockout struct {
 	name string // the keys' namespace in the throttle table
 	rule lockRule
+	// db, when set (replicas, shared.go), is where the counts live:
+	// each check reads them and each failure is counted there, so the
+	// memory only mirrors it. onErr hears of a database error, after
+	// which the lockout goes on from memory.
+	db    *sqlDB
+	onErr func(error)
 
 	mu   sync.Mutex
 	keys map[string]*lockState
@@ -101,6 +107,7 @@ func (l *lockout) wait(now time.Time, st *lockState) time.Duration {
 // memory or the database). It reports how long the caller must wait, or
 // 0 if the attempt may go ahead; a failure is then recorded with fail.
 func (l *lockout) check(now time.Time, keys ...string) time.Duration {
+	l.refresh(keys)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
@@ -114,6 +121,12 @@ func (l *lockout) check(now time.Time, keys ...string) time.Duration {
 
 // fail records a failed attempt against every key.
 func (l *lockout) fail(now time.Time, keys ...string) {
+	if l.db != nil {
+		for _, k := range keys {
+			l.failStored(now, k)
+		}
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
@@ -137,6 +150,7 @@ func (l *lockout) record(now time.Time, st *lockState) {
 // reset forgets key's failures: a right password from this address for
 // this account.
 func (l *lockout) reset(key string) {
+	l.resetStored(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if st := l.keys[key]; st != nil {
@@ -157,6 +171,7 @@ type attempt struct {
 // concurrent requests cannot all pass the check before the first failure
 // is recorded.
 func (l *lockout) begin(now time.Time, keys ...string) (*attempt, time.Duration) {
+	l.refresh(keys)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
@@ -181,11 +196,18 @@ func (a *attempt) fail(now time.Time) {
 	}
 	a.done = true
 	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
 	for _, k := range a.keys {
 		st := a.l.state(now, k)
 		st.pending--
-		a.l.record(now, st)
+		if a.l.db == nil {
+			a.l.record(now, st)
+		}
+	}
+	a.l.mu.Unlock()
+	if a.l.db != nil {
+		for _, k := range a.keys {
+			a.l.failStored(now, k)
+		}
 	}
 }
 
@@ -226,6 +248,9 @@ type lockRow struct {
 
 // dirtyRows takes the changed states for a flush.
 func (l *lockout) dirtyRows() []lockRow {
+	if l.db != nil {
+		return nil // written through at once (shared.go)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var rows []lockRow
@@ -332,6 +357,12 @@ func flushLockouts(db *sqlDB, ls ...*lockout) error {
 type rateLimiter struct {
 	n      int
 	window time.Duration
+	// db, when set (replicas, shared.go), counts in the throttle table
+	// under name; onErr hears of a database error, after which the
+	// count goes on in memory.
+	db    *sqlDB
+	name  string
+	onErr func(error)
 
 	mu   sync.Mutex
 	keys map[string]*rateWindow
@@ -348,6 +379,13 @@ func newRateLimiter(n int, window time.Duration) *rateLimiter {
 
 // allow counts a request and reports 0, or how long to wait if over the limit.
 func (r *rateLimiter) allow(now time.Time, key string) time.Duration {
+	if r.db != nil {
+		wait, err := r.allowStored(now, key)
+		if err == nil {
+			return wait
+		}
+		r.onErr(err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.keys[key]

@@ -5,6 +5,7 @@ package portal
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,6 +105,12 @@ type Server struct {
 
 	alerts *alerter
 	hooks  *hookSender
+	// lead is this replica's hold on the janitor lock (shared.go); nil
+	// while another replica holds it. Used by the background goroutine
+	// and, after it ended, Close.
+	lead *sql.Conn
+	// commits stores replicas' heartbeats (shared.go).
+	commits groupCommit
 
 	retention Retention
 
@@ -213,6 +220,9 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.shared() {
+		s.share()
+	}
 	if err := loadLockouts(context.Background(), db, s.now(), s.lockouts()...); err != nil {
 		db.Close()
 		return nil, err
@@ -280,6 +290,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 		s.done.Wait()
 		s.hooks.close()
+		s.resign()
 		err := s.flushLive()
 		s.closeErr = errors.Join(err, flushLockouts(s.db, s.lockouts()...), s.db.Close())
 	})
@@ -342,6 +353,9 @@ func (s *Server) background() {
 		case <-janitor.C:
 			if err := s.sweep(); err != nil {
 				s.logStoreError("sweep expired state", err)
+			}
+			if !s.leading() {
+				continue // another replica runs the jobs that must not run twice
 			}
 			// Rings also advance while no kit of the fleet is online.
 			if err := s.advanceRollouts(); err != nil {

@@ -428,7 +428,7 @@ func (s *Server) noteConfigStatus(roomID string, st profile.Status) error {
 	s.cfgSeen.mu.Lock()
 	same := s.cfgSeen.last[roomID] == key
 	s.cfgSeen.mu.Unlock()
-	if same {
+	if same && !s.shared() { // replicas: another one may have stored a different status since
 		return nil
 	}
 	rej := "[]"

@@ -353,7 +353,9 @@ func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
 			t := time.UnixMilli(lastSeen).UTC()
 			r.LastSeen = &t
 		}
-		s.live.overlay(&r)
+		if !s.shared() {
+			s.live.overlay(&r)
+		}
 		r.Online = r.LastSeen != nil && now.Sub(*r.LastSeen) < onlineWindow
 		rooms = append(rooms, r)
 	}
@@ -363,7 +365,7 @@ func (s *Server) scanRooms(tail string, args ...any) ([]Room, error) {
 // roomConfigFor answers the room's configuration for the kit API, from
 // memory when possible.
 func (s *Server) roomConfigFor(id string) (roomConfig, error) {
-	if c, ok := s.live.config(id); ok {
+	if c, ok := s.live.config(id); ok && !s.shared() {
 		return c, nil
 	}
 	c := roomConfig{ID: id}
@@ -374,7 +376,9 @@ func (s *Server) roomConfigFor(id string) (roomConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("load room %s: %w", id, err)
 	}
-	s.live.setConfig(c)
+	if !s.shared() {
+		s.live.setConfig(c)
+	}
 	return c, nil
 }
 
@@ -413,9 +417,13 @@ func (l *liveStatus) setConfig(c roomConfig) {
 	l.mu.Unlock()
 }
 
-func (l *liveStatus) record(id string, st heartbeatStatus) {
+// record keeps a heartbeat's status, to be flushed when batch is set.
+// Without batch (replicas, shared.go) the caller writes it itself, and
+// a report left out is not filled in from memory: another replica may
+// have stored a newer one.
+func (l *liveStatus) record(id string, st heartbeatStatus, batch bool) {
 	l.mu.Lock()
-	if old, ok := l.rooms[id]; ok {
+	if old, ok := l.rooms[id]; ok && batch {
 		if st.health == nil {
 			st.health = old.health
 		}
@@ -424,7 +432,9 @@ func (l *liveStatus) record(id string, st heartbeatStatus) {
 		}
 	}
 	l.rooms[id] = &st
-	l.dirty[id] = true
+	if batch {
+		l.dirty[id] = true
+	}
 	l.mu.Unlock()
 }
 
@@ -488,26 +498,35 @@ type heartbeatRow struct {
 	st heartbeatStatus
 }
 
+// heartbeatUpdate stores one heartbeat, with heartbeatRow.args. A report
+// left out (NULL) keeps the stored one and what the fleet view derived
+// from it (migration 10).
+func heartbeatUpdate() string {
+	return `UPDATE rooms SET state = ?1, version = ?2, devices = ?3, last_seen = ?4,
+		health = COALESCE(?5, health), ota = COALESCE(?6, ota),
+		health_status = COALESCE(?7, health_status), update_state = COALESCE(?8, update_state),
+		attention = ` + attentionSQL("COALESCE(?7, health_status)", "COALESCE(?8, update_state)") + ` WHERE id = ?9`
+}
+
+func (r heartbeatRow) args() []any {
+	devices, _ := json.Marshal(r.st.devices)
+	return []any{r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), otaColumn(r.st.update),
+		healthStatusColumn(r.st.health), updateStateColumn(r.st.update), r.id}
+}
+
 func (s *Server) writeHeartbeats(batch []heartbeatRow) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer tx.Rollback()
-	// A report left out (NULL) keeps the stored one and what the fleet
-	// view derived from it (migration 10).
-	stmt, err := tx.Prepare(`UPDATE rooms SET state = ?1, version = ?2, devices = ?3, last_seen = ?4,
-		health = COALESCE(?5, health), ota = COALESCE(?6, ota),
-		health_status = COALESCE(?7, health_status), update_state = COALESCE(?8, update_state),
-		attention = ` + attentionSQL("COALESCE(?7, health_status)", "COALESCE(?8, update_state)") + ` WHERE id = ?9`)
+	stmt, err := tx.Prepare(heartbeatUpdate())
 	if err != nil {
 		return fmt.Errorf("flush heartbeats: %w", err)
 	}
 	defer stmt.Close()
 	for _, r := range batch {
-		devices, _ := json.Marshal(r.st.devices)
-		if _, err := stmt.Exec(r.st.state, r.st.version, string(devices), r.st.lastSeen.UnixMilli(), healthColumn(r.st.health), otaColumn(r.st.update),
-			healthStatusColumn(r.st.health), updateStateColumn(r.st.update), r.id); err != nil {
+		if _, err := stmt.Exec(r.args()...); err != nil {
 			return fmt.Errorf("flush heartbeat of %s: %w", r.id, err)
 		}
 	}

@@ -268,6 +268,20 @@ func (c *tokenCache) sweep(now time.Time) {
 func (s *Server) roomForAccessToken(secret string) (string, error) {
 	h := sha256.Sum256([]byte(secret))
 	now := s.now()
+	if s.shared() {
+		// Replicas share no cache: a token revoked through another
+		// replica must be refused here at once (docs/replicas.md).
+		var exp int64
+		var roomID string
+		err := s.db.QueryRow("SELECT room_id, expires FROM access_tokens WHERE hash = ?", h[:]).Scan(&roomID, &exp)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !now.Before(time.Unix(exp, 0))) {
+			return "", errNotFound
+		}
+		if err != nil {
+			return "", fmt.Errorf("look up access token: %w", err)
+		}
+		return roomID, nil
+	}
 	if t, ok := s.tokens.get(h); ok {
 		if now.Before(t.expires) {
 			return t.roomID, nil

@@ -284,7 +284,7 @@ func (s *Server) roomMeta(id string) (roomUpdateMeta, error) {
 	s.upd.mu.Lock()
 	m, ok := s.upd.rooms[id]
 	s.upd.mu.Unlock()
-	if ok {
+	if ok && !s.shared() { // replicas: a group or profile may have changed through another
 		return m, nil
 	}
 	var eff string
@@ -420,11 +420,12 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 	u.mu.Lock()
 	prev, known := u.last[roomID]
 	u.mu.Unlock()
-	if !known {
+	if !known || s.shared() { // replicas: the last report may have reached another
 		var stored string
 		if err := s.db.QueryRow("SELECT ota FROM rooms WHERE id = ?", roomID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read the last update report: %w", err)
 		}
+		prev, known = reportKey{}, false
 		if old := storedReport(stored); old != nil {
 			prev, known = keyOf(old), true
 		}

@@ -1,0 +1,409 @@
+package portal
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"roomkit/internal/pgtest"
+)
+
+// Replicas (docs/replicas.md): two portals on one PostgreSQL database,
+// each on its own loopback server, share nothing but the database.
+
+// newReplicas starts two portals, A and B, on a fresh PostgreSQL
+// database, with one clock.
+func newReplicas(t *testing.T) (a, b *env, dsn string) {
+	t.Helper()
+	dsn = pgtest.Database(t, "")
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	a = startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: t.TempDir(), DB: dsn}, nil)
+	b = startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: t.TempDir(), DB: dsn}, nil)
+	return a, b, dsn
+}
+
+// pairAcross pairs a kit that asks through from, approved by an admin
+// through admin; the kit then fetches its token through from.
+func pairAcross(t *testing.T, from, admin *env, name string) (roomID, tok string) {
+	t.Helper()
+	k := from.newKit()
+	da := k.authorize()
+	if code, _, b := admin.admin("POST", "/api/v1/admin/pairings", pairRequest{UserCode: da.UserCode, Name: name}); code != 201 {
+		t.Fatalf("pair through the other replica: %d %s", code, b)
+	}
+	st, m := k.poll(da.DeviceCode)
+	if st != 200 {
+		t.Fatalf("token: %d %v", st, m)
+	}
+	return m["room"].(map[string]any)["id"].(string), m["access_token"].(string)
+}
+
+func roomIn(t *testing.T, e *env, id string) Room {
+	t.Helper()
+	for _, r := range listRoomsAPI(t, e) {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("room %s not listed", id)
+	return Room{}
+}
+
+// TestReplicasPairAndHeartbeat: a kit paired through A heartbeats
+// through B, and each replica shows what the other stored, at once.
+func TestReplicasPairAndHeartbeat(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	if r := roomIn(t, b, id); r.Name != "Boardroom" {
+		t.Fatalf("B lists %+v", r)
+	}
+	for i, tc := range []struct {
+		via     *env
+		version string
+	}{{b, "1.0.0"}, {a, "1.0.1"}, {b, "1.0.2"}} {
+		if code, body := tc.via.heartbeat(tok, strings.Replace(goodHeartbeat, "0.1.0", tc.version, 1)); code != 200 {
+			t.Fatalf("heartbeat %d: %d %s", i, code, body)
+		}
+		for _, e := range []*env{a, b} {
+			if r := roomIn(t, e, id); r.Version != tc.version || !r.Online || r.State != "ready" {
+				t.Fatalf("heartbeat %d (%s): a replica lists version %q online %v state %q", i, tc.version, r.Version, r.Online, r.State)
+			}
+		}
+	}
+}
+
+// TestReplicasWrongCodes: 5 wrong pairing codes split across A and B
+// lock the address out on both.
+func TestReplicasWrongCodes(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	da := a.newKit().authorize()
+	wrong := "BBBB-BBBB"
+	if da.UserCode == wrong {
+		wrong = "CCCC-CCCC"
+	}
+	for i, e := range []*env{a, b, a, b, a} {
+		if code, _, body := e.admin("POST", "/api/v1/admin/pairings", pairRequest{UserCode: wrong, Name: "X"}); code != 404 {
+			t.Fatalf("wrong code %d: %d %s, want 404", i+1, code, body)
+		}
+	}
+	for name, e := range map[string]*env{"A": a, "B": b} {
+		code, hdr, body := e.admin("POST", "/api/v1/admin/pairings", pairRequest{UserCode: da.UserCode, Name: "Boardroom"})
+		if code != 429 || hdr.Get("Retry-After") != "900" {
+			t.Errorf("right code through %s after 5 wrong ones: %d %s Retry-After %q, want 429 and 900", name, code, body, hdr.Get("Retry-After"))
+		}
+	}
+	a.clock.Advance(15*time.Minute + time.Second)
+	fresh := b.newKit().authorize().UserCode // the first code expired meanwhile
+	if code, _, body := a.admin("POST", "/api/v1/admin/pairings", pairRequest{UserCode: fresh, Name: "Boardroom"}); code != 201 {
+		t.Errorf("after the lock: %d %s, want 201", code, body)
+	}
+}
+
+// TestReplicasDeviceAuthRate: the device authorization rate limit (60 a
+// minute from one address) counts requests to both replicas.
+func TestReplicasDeviceAuthRate(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	k := a.newKit()
+	for i := range 60 {
+		e := []*env{a, b}[i%2]
+		k.e = e
+		k.authorize()
+	}
+	for name, e := range map[string]*env{"A": a, "B": b} {
+		code, _ := e.form("/oauth/device_authorization", url.Values{})
+		if code != 429 {
+			t.Errorf("61st request through %s: %d, want 429", name, code)
+		}
+	}
+}
+
+// TestReplicasAdminSession: a session signed in on A works on B, with
+// its CSRF token; signing out on B ends it on A.
+func TestReplicasAdminSession(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	if err := a.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	ba := a.browser()
+	if code, page := ba.login("it@example.com", "correct4horse"); code != 200 || !strings.Contains(page, "No rooms yet") {
+		t.Fatalf("sign in on A: %d\n%s", code, page)
+	}
+	bb := &browser{t: t, e: b, c: ba.c} // the same cookies, through B
+	code, page := bb.get("/admin/pair")
+	if code != 200 || strings.Contains(page, "Sign in") {
+		t.Fatalf("B does not know A's session: %d\n%s", code, page)
+	}
+	csrf := csrfOf(t, page)
+	if code, page := bb.post("/admin/pair", url.Values{"csrf": {csrf}, "user_code": {"BCDF-GHJK"}, "name": {"X"}}, b.ts.URL); code == 403 ||
+		!strings.Contains(page, "No room is waiting with the code BCDF-GHJK") {
+		t.Fatalf("POST through B with A's CSRF token: %d\n%s", code, page)
+	}
+	if code, _ := bb.post("/admin/pair", url.Values{"csrf": {"forged"}, "user_code": {"BCDF-GHJK"}, "name": {"X"}}, b.ts.URL); code != 403 {
+		t.Errorf("forged CSRF token through B: %d, want 403", code)
+	}
+	// Wrong passwords split across A and B add up to one lockout.
+	bx := b.browser()
+	for i := range 5 {
+		via := []*browser{bx, {t: t, e: a, c: bx.c}}[i%2]
+		if code, _ := via.login("it@example.com", "wrong1password"); code != 401 {
+			t.Fatalf("wrong password %d: %d, want 401", i+1, code)
+		}
+	}
+	if code, _ := bx.login("it@example.com", "correct4horse"); code != 429 {
+		t.Errorf("right password after 5 wrong ones across replicas: %d, want 429", code)
+	}
+}
+
+// TestReplicasTokenRevoked: a room unpaired through A: its access token
+// is refused by B, which had just accepted it.
+func TestReplicasTokenRevoked(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	id, tok := pairAcross(t, b, a, "Boardroom")
+	if code, body := b.heartbeat(tok, goodHeartbeat); code != 200 {
+		t.Fatalf("heartbeat through B: %d %s", code, body)
+	}
+	if code, _, body := a.admin("DELETE", "/api/v1/admin/rooms/"+id, nil); code != 200 && code != 204 {
+		t.Fatalf("unpair through A: %d %s", code, body)
+	}
+	if code, body := b.heartbeat(tok, goodHeartbeat); code != 401 {
+		t.Errorf("heartbeat through B after unpairing through A: %d %s, want 401", code, body)
+	}
+}
+
+// TestReplicasActions: a remote action requested through A reaches the
+// kit through B; its "done" through A shows through B; a second request
+// of the same kind through B is the first one.
+func TestReplicasActions(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	req := request(t, a, id, "restart", "")
+	if again := request(t, b, id, "restart", ""); again.ID != req.ID {
+		t.Errorf("same request through B: %s, want %s", again.ID, req.ID)
+	}
+	acts := beatActions(t, b, tok, goodHeartbeat)
+	if len(acts) != 1 || acts[0].ID != req.ID {
+		t.Fatalf("B's heartbeat answer: %+v, want %s", acts, req.ID)
+	}
+	if got := actionOf(t, a, id, req.ID); got.Status != actionDelivered {
+		t.Errorf("through A after delivery via B: %s", got.Status)
+	}
+	done := strings.TrimSuffix(goodHeartbeat, "}") + fmt.Sprintf(`,"actions_done":[{"id":%q}]}`, req.ID)
+	if acts := beatActions(t, a, tok, done); len(acts) != 0 {
+		t.Errorf("A still hands out %+v after done", acts)
+	}
+	if got := actionOf(t, b, id, req.ID); got.Status != actionOK {
+		t.Errorf("through B after done via A: %s", got.Status)
+	}
+	if acts := beatActions(t, b, tok, goodHeartbeat); len(acts) != 0 {
+		t.Errorf("B still hands out %+v after done", acts)
+	}
+}
+
+// replicaChildEnv names the database a child replica serves
+// (TestReplicaChild); unset in an ordinary run.
+const replicaChildEnv = "ROOMKIT_REPLICA_CHILD_DSN"
+
+// TestReplicaChild is replica A as a process of its own, for
+// TestReplicaKilled to kill: it serves the database named in its
+// environment on a loopback port, prints "listening <addr> <token>" and
+// serves until it is killed.
+func TestReplicaChild(t *testing.T) {
+	dsn := os.Getenv(replicaChildEnv)
+	if dsn == "" {
+		t.Skip("only as TestReplicaKilled's child process")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{DataDir: t.TempDir(), DB: dsn, URL: "http://" + ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := srv.CreateAPIToken("child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("listening %s %s\n", ln.Addr(), tok)
+	t.Fatal(http.Serve(ln, srv.Handler()))
+}
+
+// TestReplicaKilled: replica A killed (SIGKILL: no flush, no goodbye)
+// loses no write. Precisely: a heartbeat A answered 200 is stored, as
+// B shows; a heartbeat A was still writing when it died was never
+// answered, is stored whole or not at all, and the kit's retry through
+// B stores it.
+func TestReplicaKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a portal process")
+	}
+	dsn := pgtest.Database(t, "")
+	c := &clock{t: time.Now()} // the child runs on the real clock
+	b := startEnv(t, httptest.NewUnstartedServer(nil), c, Config{DataDir: t.TempDir(), DB: dsn}, nil)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaChild$", "-test.v")
+	cmd.Env = append(os.Environ(), replicaChildEnv+"="+dsn, "ROOMKIT_TEST_STORE=")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	var addr, aToken string
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if _, err := fmt.Sscanf(lines.Text(), "listening %s %s", &addr, &aToken); err == nil {
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("replica A did not start")
+	}
+	go func() { // drain what else it prints
+		for lines.Scan() {
+		}
+	}()
+	a := &env{t: t, srv: b.srv, clock: c, token: aToken, client: &http.Client{},
+		ts: &httptest.Server{URL: "http://" + addr}}
+
+	id, tok := pairAcross(t, b, a, "Boardroom")
+	if code, body := a.heartbeat(tok, strings.Replace(goodHeartbeat, "0.1.0", "2.0.0", 1)); code != 200 {
+		t.Fatalf("heartbeat through A: %d %s", code, body)
+	}
+
+	// Hold the room's row so that A's next heartbeat waits in its write.
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	hold, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.Exec("SELECT id FROM rooms WHERE id = $1 FOR UPDATE", id); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/device/heartbeat", strings.NewReader(strings.Replace(goodHeartbeat, "0.1.0", "2.0.1", 1)))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	var pid int
+	waitFor(t, "A's write waiting for the row", func() bool {
+		err := db.QueryRow(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE 'UPDATE rooms%'`).Scan(&pid)
+		if err != nil && err != sql.ErrNoRows {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	killed = true
+	if code := <-answered; code != 0 {
+		t.Fatalf("the heartbeat A was writing when killed was answered %d", code)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// A's connections end once PostgreSQL sees the process gone.
+	waitFor(t, "A's writing connection to end", func() bool {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+
+	// The heartbeat A never answered is stored whole or not at all (one
+	// statement); the kit sends it again.
+	if r := roomIn(t, b, id); r.Version != "2.0.0" && r.Version != "2.0.1" {
+		t.Fatalf("after A was killed, B lists version %q, want the acknowledged 2.0.0 (or the unanswered 2.0.1)", r.Version)
+	}
+	if code, body := b.heartbeat(tok, strings.Replace(goodHeartbeat, "0.1.0", "2.0.1", 1)); code != 200 {
+		t.Fatalf("the kit's retry through B: %d %s", code, body)
+	}
+	if r := roomIn(t, b, id); r.Version != "2.0.1" {
+		t.Errorf("after the retry through B: version %q, want 2.0.1", r.Version)
+	}
+}
+
+// waitFor polls done until it holds: the event waited for is in
+// PostgreSQL, which tells of it only when asked. It gives up after a
+// minute.
+func waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReplicasJanitorLeader: one replica at a time runs the fleet-wide
+// jobs (alerts, rollouts); when it closes, another takes over.
+func TestReplicasJanitorLeader(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	// The background goroutines may already have tried: stop them, and
+	// ask as they would.
+	for _, e := range []*env{a, b} {
+		close(e.srv.stop)
+		e.srv.done.Wait()
+		e.srv.stop = make(chan struct{})
+	}
+	first, second := a, b
+	if !a.srv.leading() {
+		first, second = b, a
+	}
+	if !first.srv.leading() {
+		t.Fatal("neither replica leads")
+	}
+	if !first.srv.leading() {
+		t.Error("the leader lost the lock by asking again")
+	}
+	if second.srv.leading() {
+		t.Fatal("both replicas lead")
+	}
+	first.srv.resign()
+	if !second.srv.leading() {
+		t.Error("the other replica did not take over once the leader gave up")
+	}
+	if first.srv.leading() {
+		t.Error("the old leader leads again while the new one holds the lock")
+	}
+	second.srv.resign()
+}
