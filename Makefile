@@ -68,7 +68,7 @@ test-kernel:
 update-test:
 	@scripts/setup-image.sh
 	@mkdir -p artifacts
-	ROOMKIT_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -run '^TestQEMUUpdate$$' -v -timeout 90m ./images
+	ROOMKIT_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -run '^TestQEMUUpdate$$' -v -timeout 90m ./images -ota.run
 
 # The series runs for hours: follow artifacts/TestQEMUPowerCut.log.
 powercut:
