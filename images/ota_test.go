@@ -786,7 +786,7 @@ func (o *otaRig) expectGood(versions ...string) probeReport {
 	if !good || (r.Root != "vda2" && r.Root != "vda3") {
 		o.t.Fatalf("after power cut %d (%s) the kit runs %q from %s, want one of %q (cmdline %q)", len(o.cuts), o.cuts[len(o.cuts)-1], r.Version, r.Root, versions, r.Cmdline)
 	}
-	o.t.Logf("after power cut %d: %s from %s (%s at %.0fs of uptime)", len(o.cuts), r.Version, r.Root, r.State, r.Uptime)
+	o.t.Logf("after power cut %d: %s from %s (at %.0fs of uptime; roomd %q)", len(o.cuts), r.Version, r.Root, r.Uptime, r.State)
 	return r
 }
 
