@@ -336,11 +336,21 @@ type downtime struct {
 func (o *otaRig) status() appliance.Status { return o.rc.statusOrZero() }
 
 // downtimeInto measures an uncut reboot into version v's trial: from
-// roomd's log line asking for it (after mark) to roomd ready on v (the
-// home screen, saved as an artifact).
+// the agent asking for it (roomd's log line after mark, or the status
+// saying so, whichever the test sees first) to roomd ready on v (the home
+// screen, saved as an artifact).
 func (o *otaRig) downtimeInto(v string, mark int) {
 	o.t.Helper()
-	o.waitUntil(v+"'s reboot request", 20*time.Minute, o.logged("restarting into "+v, mark))
+	inLog, inStatus := o.logged("restarting into "+v, mark), o.rebooting(v)
+	late := o.waitUntil(v+"'s reboot request", 20*time.Minute, func() (bool, bool) {
+		if seen, _ := inLog(); seen {
+			return true, false
+		}
+		return inStatus()
+	})
+	if late {
+		o.t.Fatalf("the kit runs %s already: the test missed the reboot request it measures from", v)
+	}
 	asked := time.Now()
 	o.waitStatus(v+" ready after its reboot", func(s appliance.Status) bool { return s.Version == v && s.State == appliance.Ready })
 	d := downtime{v, time.Since(asked)}

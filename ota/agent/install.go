@@ -116,6 +116,9 @@ func (a *Agent) verifyInactive(t *target) error {
 // the kit does not go down. A sim kit's OnReboot ends Run.
 func (a *Agent) reboot(ctx context.Context, release func(), detail string) (time.Duration, error) {
 	a.show(ota.Rebooting, detail)
+	// Logged before the request: gokrazy may stop roomd before it answers,
+	// and a line after it would then never be written.
+	a.log.Info("rebooting", "why", detail)
 	if err := a.gk.Reboot(ctx); err != nil {
 		if ctx.Err() != nil {
 			// gokrazy stops roomd before it answers: going down.
@@ -128,7 +131,6 @@ func (a *Agent) reboot(ctx context.Context, release func(), detail string) (time
 		return busyRetry, nil
 	}
 	a.release, a.rebootAsked = release, a.now()
-	a.log.Info("rebooting", "why", detail)
 	if a.cfg.OnReboot != nil {
 		return 0, errStop // Run calls it
 	}
