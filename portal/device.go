@@ -255,6 +255,13 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
+	// Replicas: the policies, rollouts and requests another replica
+	// changed (updatesync.go). Without them the kit gets no policy rather
+	// than a stale one: it then does not update.
+	synced := s.syncUpdates()
+	if synced != nil {
+		s.logStoreError("read the update state", synced)
+	}
 	if hb.Update != nil {
 		if err := s.noteUpdateReport(cfg.ID, hb.Update); err != nil {
 			// The report is kept in memory and flushed with the
@@ -264,10 +271,12 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	// Without a policy the kit does not update; a store failure must not
 	// fail the heartbeat, which keeps the room online.
-	if pol, err := s.updateAnswer(cfg.ID); err != nil {
-		s.logStoreError("update policy", err)
-	} else {
-		ans.Update = pol
+	if synced == nil {
+		if pol, err := s.updateAnswer(cfg.ID); err != nil {
+			s.logStoreError("update policy", err)
+		} else {
+			ans.Update = pol
+		}
 	}
 	if hb.Config != nil {
 		if err := s.noteConfigStatus(cfg.ID, *hb.Config); err != nil {
