@@ -121,7 +121,7 @@ func (a *Agent) stream(ctx context.Context, t *target, offset int64) error {
 			a.log.Info("resuming the download", "version", t.Version, "at", offset)
 		}
 	}
-	sum, err := a.gk.PutRoot(ctx, u)
+	sum, err := a.gk.PutRoot(ctx, u, t.Length)
 	written, uerr := u.close()
 	a.s.Written = written
 	a.resumedFrom = u.resumeAt

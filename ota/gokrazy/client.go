@@ -70,11 +70,18 @@ func (c *Client) Partitions() (Partitions, error) { return c.disk.Partitions() }
 // is the one the kit runs from.
 var ErrRootInUse = errors.New("the kit runs from the partition gokrazy would overwrite (trial boot, or switched and not yet rebooted): reboot before installing another release")
 
-// PutRoot streams r to the inactive root partition and returns the hex
-// SHA-256 gokrazy computed over what it wrote. It refuses, without a
-// request, when the running root is not the command line's (ErrRootInUse).
-// gokrazy always writes from the partition's first byte.
-func (c *Client) PutRoot(ctx context.Context, r io.Reader) (string, error) {
+// PutRoot streams the length bytes r yields to the inactive root
+// partition and returns the hex SHA-256 gokrazy computed over what it
+// wrote. It refuses, without a request, when the running root is not the
+// command line's (ErrRootInUse). gokrazy always writes from the
+// partition's first byte.
+//
+// The length goes out as Content-Length: a chunked upload of unknown
+// length costs the kit a framing pass over the image on both sides of
+// the socket (a tenth of the update's speed under emulation), and a body
+// that ends early or runs long fails the request instead of writing a
+// root of the wrong size.
+func (c *Client) PutRoot(ctx context.Context, r io.Reader, length int64) (string, error) {
 	p, err := c.disk.Partitions()
 	if err != nil {
 		return "", fmt.Errorf("before writing the root: %w", err)
@@ -82,7 +89,12 @@ func (c *Client) PutRoot(ctx context.Context, r io.Reader) (string, error) {
 	if p.Moved() {
 		return "", fmt.Errorf("%w (running %s, command line %s)", ErrRootInUse, p.RunningName, p.CmdlineName)
 	}
-	body, err := c.do(ctx, http.MethodPut, "/update/root", r)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://gokrazy/update/root", r)
+	if err != nil {
+		return "", err
+	}
+	req.ContentLength = length
+	body, err := c.send(req)
 	if err != nil {
 		return "", err
 	}
@@ -154,6 +166,13 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (s
 	if path == "/reboot" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return c.send(req)
+}
+
+// send makes req and returns gokrazy's answer, an error for any status
+// but 200.
+func (c *Client) send(req *http.Request) (string, error) {
+	method, path := req.Method, req.URL.Path
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("gokrazy %s %s: %w", method, path, err)

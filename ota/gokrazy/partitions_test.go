@@ -109,7 +109,7 @@ func TestGuard(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	trial := New(sock).WithDisk(fixture(t, strings.Replace(gptCmdline, "%d", "1", 1), "vda", 3))
-	if _, err := trial.PutRoot(context.Background(), strings.NewReader("root")); !errors.Is(err, ErrRootInUse) {
+	if _, err := trial.PutRoot(context.Background(), strings.NewReader("root"), 4); !errors.Is(err, ErrRootInUse) {
 		t.Fatalf("PutRoot in a trial: err = %v, want ErrRootInUse", err)
 	}
 	if _, err := trial.ReadInactive(); !errors.Is(err, ErrRootInUse) {
@@ -122,7 +122,7 @@ func TestGuard(t *testing.T) {
 	if err := normal.Switch(context.Background()); err == nil || !strings.Contains(err.Error(), "not in a trial boot") {
 		t.Fatalf("Switch outside a trial: err = %v", err)
 	}
-	sum, err := normal.PutRoot(context.Background(), strings.NewReader("root"))
+	sum, err := normal.PutRoot(context.Background(), strings.NewReader("root"), 4)
 	if err != nil || sum != strings.Repeat("ab", 32) {
 		t.Fatalf("PutRoot = %q, %v", sum, err)
 	}

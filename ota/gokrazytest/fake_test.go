@@ -22,7 +22,7 @@ func TestFakeBootRules(t *testing.T) {
 	c := f.Client()
 
 	img := bytes.Repeat([]byte("root v2 "), 1000)
-	sum, err := c.PutRoot(ctx, bytes.NewReader(img))
+	sum, err := c.PutRoot(ctx, bytes.NewReader(img), int64(len(img)))
 	want := sha256.Sum256(img)
 	if err != nil || sum != hex.EncodeToString(want[:]) {
 		t.Fatalf("PutRoot = %s, %v", sum, err)
@@ -42,7 +42,7 @@ func TestFakeBootRules(t *testing.T) {
 	if b := f.Booted(); b.Running != 3 || b.Cmdline != 2 || b.Try {
 		t.Fatalf("trial boot: %+v", b)
 	}
-	if _, err := c.PutRoot(ctx, strings.NewReader("x")); !errors.Is(err, gokrazy.ErrRootInUse) {
+	if _, err := c.PutRoot(ctx, strings.NewReader("x"), 1); !errors.Is(err, gokrazy.ErrRootInUse) {
 		t.Fatalf("PutRoot in a trial: %v", err)
 	}
 	// A reboot without switch (or a power cut: a new Fake) returns.
@@ -95,7 +95,7 @@ func TestFakeFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := NewFake(t)
 			tt.arrange(f)
-			_, err := f.Client().PutRoot(ctx, bytes.NewReader(img))
+			_, err := f.Client().PutRoot(ctx, bytes.NewReader(img), int64(len(img)))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -124,7 +124,7 @@ func TestBootedImage(t *testing.T) {
 	img := append([]byte(`{"roomkit_sim_image":1,"version":"0.2.0","unhealthy":true}`+"\n"), make([]byte, 8<<10)...)
 	c := f.Client()
 	ctx := context.Background()
-	if _, err := c.PutRoot(ctx, bytes.NewReader(img)); err != nil {
+	if _, err := c.PutRoot(ctx, bytes.NewReader(img), int64(len(img))); err != nil {
 		t.Fatal(err)
 	}
 	c.TestBoot(ctx)
