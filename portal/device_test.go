@@ -114,8 +114,10 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
 	}
-	if code, _, b := e.do("GET", "/healthz", "", nil, nil); code != 200 || strings.TrimSpace(string(b)) != "ok" {
-		t.Errorf("healthz: %d %q", code, b)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, _, b := e.do("GET", path, "", nil, nil); code != 200 || strings.TrimSpace(string(b)) != "ok" {
+			t.Errorf("%s: %d %q", path, code, b)
+		}
 	}
 }
 

@@ -99,7 +99,15 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 }
 
 func exportTable(ctx context.Context, tx *sqlTx, table string, enc *json.Encoder) error {
-	rows, err := tx.QueryContext(ctx, "SELECT * FROM "+table)
+	// In the order rows were made: an import numbers rows anew in the
+	// order it reads them, and the fleet view pages rooms (and requests
+	// are handed out) by that number. PostgreSQL's plain scan returns a
+	// row a heartbeat rewrote last.
+	order := "rowid"
+	if tx.db.dialect == postgres && !pgHasRowid(ctx, tx, table) {
+		order = "1" // the first column, the key
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+order)
 	if err != nil {
 		return err
 	}
@@ -230,4 +238,12 @@ func isIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// pgHasRowid says whether a PostgreSQL table has the rowid column that
+// stands in for SQLite's implicit row number.
+func pgHasRowid(ctx context.Context, tx *sqlTx, table string) bool {
+	var n int
+	tx.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = 'rowid'", table).Scan(&n)
+	return n > 0
 }

@@ -25,6 +25,7 @@ func storeSnapshot(t *testing.T, db *sqlDB) string {
 		"SELECT hash, room_id, expires FROM access_tokens ORDER BY room_id, expires",
 		"SELECT id, name, config FROM profiles ORDER BY id",
 		"SELECT count(*) FROM audit",
+		"SELECT id FROM rooms ORDER BY rowid", // the fleet view's order
 	} {
 		rows, err := db.Query(q)
 		if err != nil {
@@ -103,7 +104,12 @@ func TestExportImport(t *testing.T) {
 	if _, err := to.Import(ctx, bytes.NewReader(dump.Bytes())); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("a second import: %v, want a refusal", err)
 	}
-	// And back: PostgreSQL to a new SQLite portal.
+	// And back: PostgreSQL to a new SQLite portal, after a heartbeat's
+	// kind of update wrote the first room's row anew (PostgreSQL then
+	// reads it last in a plain scan).
+	if _, err := to.db.Exec("UPDATE rooms SET last_seen = last_seen WHERE rowid = (SELECT min(rowid) FROM rooms)"); err != nil {
+		t.Fatal(err)
+	}
 	var back bytes.Buffer
 	if err := to.Export(ctx, &back); err != nil {
 		t.Fatal(err)

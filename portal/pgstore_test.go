@@ -217,6 +217,9 @@ func TestPostgresDown(t *testing.T) {
 		{"kit's heartbeat, its token not in memory", func() (int, http.Header, []byte) {
 			return e.do("POST", "/api/v1/device/heartbeat", "application/json", []byte(goodHeartbeat), map[string]string{"Authorization": "Bearer " + fresh})
 		}},
+		{"load balancer's readiness check", func() (int, http.Header, []byte) {
+			return e.do("GET", "/readyz", "", nil, nil)
+		}},
 		{"kit asking to pair", func() (int, http.Header, []byte) {
 			v := url.Values{"client_id": {provisioning.ClientID}, "device_label": {"kit"},
 				"device_public_key": {provisioning.EncodePublicKey(k.key.Public().(ed25519.PublicKey))}}
@@ -248,5 +251,8 @@ func TestPostgresDown(t *testing.T) {
 	}
 	if code, _, b := e.admin("POST", "/api/v1/admin/webhooks", `{"url":"https://hooks.example.com/x"}`); code != 201 {
 		t.Errorf("the admin API after the database came back: %d %s", code, b)
+	}
+	if code, _, b := e.do("GET", "/readyz", "", nil, nil); code != 200 {
+		t.Errorf("/readyz after the database came back: %d %s", code, b)
 	}
 }

@@ -303,6 +303,7 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	m.HandleFunc("GET /readyz", s.serveReady)
 	// Not public: room counts and failed logins are for whoever runs the portal.
 	m.HandleFunc("GET /metrics", s.adminAPI(func(w http.ResponseWriter, r *http.Request, _ apiToken) { s.serveMetrics(w, r) }))
 

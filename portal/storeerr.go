@@ -1,11 +1,13 @@
 package portal
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,4 +121,26 @@ func (l *logLimiter) allow(now time.Time, key string) (suppressed int, ok bool) 
 	l.last[key] = now
 	delete(l.held, key)
 	return n, true
+}
+
+// readyTimeout bounds /readyz's database check: a load balancer's health
+// check gives up after a few seconds, and an answer must come before.
+const readyTimeout = 2 * time.Second
+
+// serveReady answers a load balancer's health check: ok while this
+// process serves and reaches its database, 503 with words while it does
+// not. /healthz says only that the process serves; behind a load balancer
+// /readyz takes a replica cut off from the database out of the rotation
+// while the others still reach it (docs/deployment.md).
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.db.PingContext(ctx); err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(storeDownRetry/time.Second)))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(msgStoreDown + "\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
 }

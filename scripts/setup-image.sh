@@ -25,4 +25,9 @@ say() { printf 'setup-image: %s\n' "$*"; }
 apt_install squashfs-tools dosfstools mtools e2fsprogs fdisk systemd-boot-efi \
   ovmf qemu-system-x86 qemu-utils cpio iproute2 \
   fonts-noto-core fonts-droid-fallback fonts-nanum
+
+# The gokrazy modules the images are built from (images/gokrazy, a module
+# of its own): the QEMU tests build images inside a network namespace
+# without a route out, so the module cache must hold them before.
+(cd "$(dirname "$0")/../images/gokrazy" && GOWORK=off GOFLAGS=-mod=mod go mod download)
 say "ready"
