@@ -287,17 +287,16 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	// Without a policy the kit does not update; a store failure must not
 	// fail the heartbeat, which keeps the room online.
 	var meta roomUpdateMeta
+	var metaErr error
 	if stored != nil {
 		meta = stored.meta
 	} else {
-		meta, err = s.roomMeta(cfg.ID)
+		meta, metaErr = s.roomMeta(cfg.ID)
 	}
-	if err != nil {
-		s.logStoreError("room configuration and update policy", err)
-	} else if pol, err := s.updateAnswer(cfg.ID, meta); err != nil {
-		s.logStoreError("update policy", err)
+	if metaErr != nil {
+		s.logStoreError("room configuration and update policy", metaErr)
 	} else {
-		ans.Update, ans.Config = pol, meta.cfg.config
+		ans.Update, ans.Config = s.updateAnswer(cfg.ID, meta), meta.cfg.config
 	}
 	if s.shared() {
 		// Replicas: a heartbeat answered is a heartbeat stored, and every

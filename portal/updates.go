@@ -378,7 +378,7 @@ func (u *updates) sortedRolloutsLocked(channel string) []rollout.Rollout {
 
 // updateAnswer is the "update" of a room's heartbeat answer, for its
 // policy metadata meta (roomMeta).
-func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) (*ota.Policy, error) {
+func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) *ota.Policy {
 	if err := s.advanceRollouts(); err != nil {
 		s.logStoreError("advance rollouts", err)
 	}
@@ -403,7 +403,7 @@ func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) (*ota.Policy, 
 	if q, ok := u.requests[roomID]; ok && now.Sub(q.at) < requestTTL {
 		ans.InstallNow = q.id
 	}
-	return ans, nil
+	return ans
 }
 
 // noteUpdateReport takes a kit's update report: on a change of state it
