@@ -320,32 +320,111 @@ type storedRoom struct {
 
 // heartbeatRoom looks up the room of a kit's access token with what its
 // heartbeat compares and answers, or errNotFound if the token is
-// unknown, expired or revoked, or its room is gone.
+// unknown, expired or revoked, or its room is gone. The lookups of the
+// heartbeats that arrive while one query runs go together in the next
+// (groupLookup): a busy replica asks PostgreSQL once for many.
 func (s *Server) heartbeatRoom(secret string) (*storedRoom, error) {
 	h := sha256.Sum256([]byte(secret))
+	g := &s.lookups
+	done := make(chan lookupResult, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, lookupRequest{h[:], done})
+	if !g.running {
+		g.running = true
+		go s.lookupLoop()
+	}
+	g.mu.Unlock()
+	r := <-done
+	return r.room, r.err
+}
+
+// groupLookup batches heartbeatRoom's queries, as groupCommit batches
+// the writes.
+type groupLookup struct {
+	mu      sync.Mutex
+	queue   []lookupRequest
+	running bool
+}
+
+type lookupRequest struct {
+	hash []byte
+	done chan lookupResult
+}
+
+type lookupResult struct {
+	room *storedRoom
+	err  error
+}
+
+// lookupLoop looks up what is queued until nothing is.
+func (s *Server) lookupLoop() {
+	g := &s.lookups
+	for {
+		g.mu.Lock()
+		batch := g.queue
+		g.queue = nil
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		hashes := make([][]byte, len(batch))
+		for i, r := range batch {
+			hashes[i] = r.hash
+		}
+		rooms, err := s.heartbeatRooms(hashes)
+		for _, r := range batch {
+			switch st, ok := rooms[string(r.hash)]; {
+			case err != nil:
+				r.done <- lookupResult{err: err}
+			case !ok:
+				r.done <- lookupResult{err: errNotFound}
+			default:
+				r.done <- lookupResult{room: st}
+			}
+		}
+	}
+}
+
+// heartbeatRooms reads the rooms of the access tokens hashes, by hash,
+// in one query; a token unknown, expired or revoked, or whose room is
+// gone, is left out.
+func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error) {
 	now := s.now()
-	st := &storedRoom{}
-	var exp, lastSeen int64
-	var devJSON, eff string
-	err := s.db.QueryRow(`SELECT r.id, r.name, r.location, r.time_zone, r.device_id, r.grp, coalesce(rc.effective, ''),
-			r.devices, r.last_seen, r.ota, t.expires,
+	rows, err := s.db.Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
+			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota,
 			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?)
 		FROM access_tokens t JOIN rooms r ON r.id = t.room_id LEFT JOIN room_config rc ON rc.room_id = r.id
-		WHERE t.hash = ?`, now.Add(-actionTTL).UnixMilli(), h[:]).
-		Scan(&st.cfg.ID, &st.cfg.Name, &st.cfg.Location, &st.cfg.TimeZone, &st.meta.deviceID, &st.meta.group, &eff,
-			&devJSON, &lastSeen, &st.ota, &exp, &st.actions)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !now.Before(time.Unix(exp, 0))) {
-		return nil, errNotFound
-	}
+		WHERE t.hash = ANY(?::bytea[])`, now.Add(-actionTTL).UnixMilli(), hashes)
 	if err != nil {
-		return nil, fmt.Errorf("look up access token: %w", err)
+		return nil, fmt.Errorf("look up access tokens: %w", err)
 	}
-	st.meta.timeZone, st.meta.cfg = st.cfg.TimeZone, configState(eff)
-	if lastSeen != 0 {
-		st.lastSeen = time.UnixMilli(lastSeen)
-		_ = json.Unmarshal([]byte(devJSON), &st.devices) // a bad column compares as no devices
+	defer rows.Close()
+	out := make(map[string]*storedRoom, len(hashes))
+	for rows.Next() {
+		st := &storedRoom{}
+		var hash []byte
+		var exp, lastSeen int64
+		var devJSON, eff string
+		if err := rows.Scan(&hash, &exp, &st.cfg.ID, &st.cfg.Name, &st.cfg.Location, &st.cfg.TimeZone, &st.meta.deviceID,
+			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &st.actions); err != nil {
+			return nil, fmt.Errorf("look up access tokens: %w", err)
+		}
+		if !now.Before(time.Unix(exp, 0)) {
+			continue
+		}
+		st.meta.timeZone, st.meta.cfg = st.cfg.TimeZone, configState(eff)
+		if lastSeen != 0 {
+			st.lastSeen = time.UnixMilli(lastSeen)
+			_ = json.Unmarshal([]byte(devJSON), &st.devices) // a bad column compares as no devices
+		}
+		out[string(hash)] = st
 	}
-	return st, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up access tokens: %w", err)
+	}
+	return out, nil
 }
 
 // writeHeartbeatsShared stores a group commit's batch in one statement:
