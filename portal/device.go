@@ -271,6 +271,19 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID, stored)}
+	// Replicas: the policies, rollouts and requests another replica
+	// changed (updatesync.go), at the revision read with the room. Without
+	// them the kit gets no policy rather than a stale one: it then does
+	// not update.
+	var synced error
+	if stored != nil {
+		synced = s.syncUpdatesTo(stored.updateRev)
+	} else {
+		synced = s.syncUpdates()
+	}
+	if synced != nil {
+		s.logStoreError("read the update state", synced)
+	}
 	if hb.Update != nil {
 		if err := s.noteUpdateReport(cfg.ID, hb.Update, stored); err != nil {
 			// The report is kept in memory and flushed with the
@@ -296,7 +309,10 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if metaErr != nil {
 		s.logStoreError("room configuration and update policy", metaErr)
 	} else {
-		ans.Update, ans.Config = s.updateAnswer(cfg.ID, meta), meta.cfg.config
+		ans.Config = meta.cfg.config
+		if synced == nil {
+			ans.Update = s.updateAnswer(cfg.ID, meta)
+		}
 	}
 	if s.shared() {
 		// Replicas: a heartbeat answered is a heartbeat stored, and every

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +78,7 @@ func TestPostgresMigrate(t *testing.T) {
 		{"fresh", nil, ms, "", len(ms)},
 		{"again: nothing to do", func(db *sql.DB) { migratePostgres(ctx, db, ms) }, ms, "", len(ms)},
 		{"a step fails halfway: the schema before it stays", func(db *sql.DB) { migratePostgres(ctx, db, ms) },
-			append(append([]pgMigration{}, ms...), bad), "migration 14 (bad.sql)", len(ms)},
+			append(append([]pgMigration{}, ms...), bad), fmt.Sprintf("migration %d (bad.sql)", len(ms)+1), len(ms)},
 		{"a newer database is refused", func(db *sql.DB) {
 			migratePostgres(ctx, db, ms)
 			db.Exec("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, 'future.sql', 0)", len(ms)+1)

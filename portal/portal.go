@@ -361,7 +361,9 @@ func (s *Server) background() {
 				continue // another replica runs the jobs that must not run twice
 			}
 			// Rings also advance while no kit of the fleet is online.
-			if err := s.advanceRollouts(); err != nil {
+			if err := s.syncUpdates(); err != nil {
+				s.logStoreError("read the update state", err)
+			} else if err := s.advanceRollouts(); err != nil {
 				s.logStoreError("advance rollouts", err)
 			}
 			if err := s.evaluateAlerts(); err != nil {

@@ -517,6 +517,9 @@ func (s *Server) roomConfigView(id string) (roomConfigView, error) {
 		c := kitConfig(merged)
 		v.Config = &c
 	}
+	if err := s.syncUpdates(); err != nil {
+		return v, err
+	}
 	s.upd.mu.Lock()
 	v.Update = effective(rollout.Resolve(s.upd.layersLocked(rl.group, rl.id, updateLayer(merged))...))
 	s.upd.mu.Unlock()

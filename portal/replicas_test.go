@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"roomkit/internal/pgtest"
+	"roomkit/ota"
 )
 
 // Replicas (docs/replicas.md): two portals on one PostgreSQL database,
@@ -548,4 +550,134 @@ func BenchmarkHeartbeatReplicas(b *testing.B) {
 		hs = append(hs, srv.Handler())
 	}
 	benchHeartbeats(b, benchRooms(b, a, 500), hs...)
+}
+
+// TestReplicasUpdates: update policies, rollouts and "update now"
+// requests changed through A reach the kit through B at once, and B's
+// admin API shows them; a rollout B started is paused through A. Each
+// step changes something through A, then asks B.
+func TestReplicasUpdates(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	if _, err := a.srv.db.Exec("UPDATE rooms SET grp = 'lab' WHERE id = ?", id); err != nil {
+		t.Fatal(err)
+	}
+	// Every room in the first ring, so the answer's allowance is the
+	// rollout's alone; the kit reports 1.5.0 available through B, which
+	// starts its rollout.
+	putPolicy(t, a, "fleet", map[string]any{"rings": []int{100}})
+	base := *beatAnswer(t, b, tok, updateBeat(report(ota.Idle, "", "1.5.0")))
+	if base.Allowed != "1.5.0" || base.Paused || base.Channel != "stable" {
+		t.Fatalf("B's first answer: %+v", base)
+	}
+	night := ota.Window{Start: "22:00", End: "02:00"}
+	var request, reason string
+	steps := []struct {
+		name  string
+		via   func() // through A
+		beat  string // the kit's heartbeat through B
+		want  func(p *ota.Policy)
+		check func() // through B's admin API
+	}{
+		{"fleet channel and window", func() {
+			putPolicy(t, a, "fleet", map[string]any{"rings": []int{100}, "channel": "beta", "window": night})
+		}, goodHeartbeat, func(p *ota.Policy) { p.Channel, p.Window, p.Allowed = "beta", night, "" }, func() {
+			if v := getPolicy(t, b, "fleet"); v.Effective.Channel != "beta" || v.Effective.Window != night {
+				t.Errorf("B's fleet policy: %+v", v.Effective)
+			}
+		}},
+		{"group policy", func() {
+			putPolicy(t, a, "group:lab", map[string]any{"channel": "stable"})
+		}, goodHeartbeat, func(p *ota.Policy) { p.Window = night }, nil},
+		{"room paused", func() {
+			putPolicy(t, a, "room:"+id, map[string]any{"paused": true})
+		}, goodHeartbeat, func(p *ota.Policy) {
+			p.Window, p.Allowed, p.Paused, p.PauseReason = night, "", true, "paused by an administrator"
+		}, func() {
+			if v := getPolicy(t, b, "room:"+id); !v.Effective.Paused {
+				t.Errorf("B's room policy: %+v", v.Effective)
+			}
+		}},
+		{"policies deleted", func() {
+			for _, scope := range []string{"room:" + id, "group:lab"} {
+				if code, _, body := a.admin("DELETE", "/api/v1/admin/update-policy/"+scope, nil); code != 200 && code != 204 {
+					t.Fatalf("delete %s through A: %d %s", scope, code, body)
+				}
+			}
+			putPolicy(t, a, "fleet", map[string]any{"rings": []int{100}})
+		}, goodHeartbeat, func(p *ota.Policy) {}, nil},
+		{"rollout paused", func() {
+			if code, _, body := a.admin("POST", "/api/v1/admin/rollouts/stable/1.5.0/pause", nil); code != 200 {
+				t.Fatalf("pause through A the rollout B started: %d %s", code, body)
+			}
+			reason = listRolloutsAPI(t, a)[0].Reason
+		}, goodHeartbeat, func(p *ota.Policy) {
+			p.Allowed, p.Paused, p.PauseReason = "", true, reason
+		}, func() {
+			if rs := listRolloutsAPI(t, b); len(rs) != 1 || !rs[0].Paused {
+				t.Errorf("B's rollouts: %+v", rs)
+			}
+		}},
+		{"rollout resumed", func() {
+			if code, _, body := a.admin("POST", "/api/v1/admin/rollouts/stable/1.5.0/resume", nil); code != 200 {
+				t.Fatalf("resume through A: %d %s", code, body)
+			}
+		}, goodHeartbeat, func(p *ota.Policy) {}, nil},
+		{"update now", func() {
+			code, _, body := a.admin("POST", "/api/v1/admin/rooms/"+id+"/update", nil)
+			var ans struct {
+				Request string `json:"request"`
+			}
+			if code != 202 || json.Unmarshal(body, &ans) != nil || ans.Request == "" {
+				t.Fatalf("update now through A: %d %s", code, body)
+			}
+			request = ans.Request
+		}, goodHeartbeat, func(p *ota.Policy) { p.InstallNow = request }, nil},
+		{"request taken (reported through A)", func() {
+			took, _ := json.Marshal(ota.Report{Status: ota.Status{State: ota.Downloading, TargetVersion: "1.5.0"}, Channel: "stable", Request: request})
+			if p := beatAnswer(t, a, tok, updateBeat(string(took))); p.InstallNow != "" {
+				t.Errorf("A still asks for %q after the kit took it", p.InstallNow)
+			}
+		}, goodHeartbeat, func(p *ota.Policy) {}, nil},
+	}
+	for _, s := range steps {
+		s.via()
+		want := base
+		s.want(&want)
+		if p := beatAnswer(t, b, tok, s.beat); *p != want {
+			t.Errorf("%s through A: B answers %+v, want %+v", s.name, *p, want)
+		}
+		if s.check != nil {
+			s.check()
+		}
+	}
+}
+
+// TestReplicasRolloutBehind: a replica whose copy of the rollouts is a
+// moment behind (A paused one since B last read them) and that finds a
+// ring due does not write its copy back: the pause stays, the ring with
+// it.
+func TestReplicasRolloutBehind(t *testing.T) {
+	a, b, _ := newReplicas(t)
+	_, tok := pairAcross(t, a, b, "Boardroom")
+	putPolicy(t, a, "fleet", map[string]any{"rings": []int{50, 100}, "soak": "1h"})
+	beatAnswer(t, b, tok, updateBeat(report(ota.Idle, "", "1.5.0")))
+	if code, _, body := a.admin("POST", "/api/v1/admin/rollouts/stable/1.5.0/pause", nil); code != 200 {
+		t.Fatalf("pause through A: %d %s", code, body)
+	}
+	a.clock.Advance(time.Hour)
+	// B's janitor tick without its sync: what B holds says ring 0, not
+	// paused, soaked.
+	b.srv.upd.mu.Lock()
+	r := *b.srv.upd.rollouts[rolloutKey{"stable", "1.5.0"}]
+	b.srv.upd.mu.Unlock()
+	if r.Paused || r.Ring != 0 {
+		t.Fatalf("B's copy is not behind (the test's premise): %+v", r)
+	}
+	if err := b.srv.advanceRollouts(); err != nil {
+		t.Fatal(err)
+	}
+	if rs := listRolloutsAPI(t, a); len(rs) != 1 || !rs[0].Paused || rs[0].Ring != 0 {
+		t.Errorf("after B advanced its stale copy: %+v, want ring 0 paused", rs)
+	}
 }

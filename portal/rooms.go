@@ -299,6 +299,11 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 	if _, err := tx.Exec("DELETE FROM update_policies WHERE scope = ?", scopeRoom+id); err != nil {
 		return "", s.storeFailure("unpair the room", err)
 	}
+	// Its policy, and its "update now" (ON DELETE CASCADE), are gone:
+	// replicas read the update tables again (updatesync.go).
+	if err := bumpUpdateRev(tx); err != nil {
+		return "", s.storeFailure("unpair the room", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return "", s.storeFailure("unpair the room", err)
 	}

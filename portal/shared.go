@@ -316,6 +316,8 @@ type storedRoom struct {
 	lastSeen time.Time // zero: no heartbeat stored yet
 	ota      string    // the stored update report (storedReport)
 	actions  bool      // requests are waiting: read them (storedPendingActions)
+	// updateRev is the update tables' revision (syncUpdatesTo).
+	updateRev int64
 }
 
 // heartbeatRoom looks up the room of a kit's access token with what its
@@ -394,7 +396,8 @@ func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error)
 	now := s.now()
 	rows, err := s.db.Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
 			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota,
-			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?)
+			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?),
+			(SELECT rev FROM update_rev WHERE id = 1)
 		FROM access_tokens t JOIN rooms r ON r.id = t.room_id LEFT JOIN room_config rc ON rc.room_id = r.id
 		WHERE t.hash = ANY(?::bytea[])`, now.Add(-actionTTL).UnixMilli(), hashes)
 	if err != nil {
@@ -408,7 +411,7 @@ func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error)
 		var exp, lastSeen int64
 		var devJSON, eff string
 		if err := rows.Scan(&hash, &exp, &st.cfg.ID, &st.cfg.Name, &st.cfg.Location, &st.cfg.TimeZone, &st.meta.deviceID,
-			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &st.actions); err != nil {
+			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &st.actions, &st.updateRev); err != nil {
 			return nil, fmt.Errorf("look up access tokens: %w", err)
 		}
 		if !now.Before(time.Unix(exp, 0)) {

@@ -133,6 +133,9 @@ const (
 	// use, a room that exists) and merged into each room's effective
 	// configuration (changeConfig); unpairing deletes a room's.
 	lockConfig = "config"
+	// lockUpdates: update policies, rollouts and requests (inUpdateTx):
+	// a rollout's ring is read, advanced or paused, and written back.
+	lockUpdates = "updates"
 )
 
 // lockPairing is the lock of one pairing code: approved or denied once.

@@ -342,6 +342,18 @@ CREATE TABLE config_status (
 	at           INTEGER NOT NULL
 );
 `,
+	// 14 (issue 15): the revision of the update policies, rollouts and
+	// "update now" requests, one row. Every change to those tables adds
+	// one in the same transaction, so a replica that keeps them in memory
+	// learns from one primary-key read whether its copy is current
+	// (updatesync.go).
+	`
+CREATE TABLE update_rev (
+	id           INTEGER PRIMARY KEY CHECK (id = 1),
+	rev          INTEGER NOT NULL
+);
+INSERT INTO update_rev (id, rev) VALUES (1, 0);
+`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up

@@ -21,7 +21,8 @@ import (
 // versions kits report available, and admins' "update now" requests.
 //
 // Policies, rollouts and requests are few and read on every heartbeat, so
-// they live in memory (updates) and are written through to SQLite; the
+// they live in memory (updates) and are written through to the database;
+// replicas check that their copy is current (updatesync.go). The
 // decisions are ota/rollout's arithmetic.
 
 // requestTTL is how long an "update now" request waits for the kit to
@@ -31,7 +32,11 @@ const requestTTL = time.Hour
 
 // updates is the in-memory state of the update tables.
 type updates struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// rev is update_rev.rev as it was before policies, rollouts,
+	// firstSeen and requests were read (updatesync.go).
+	rev       int64
+	reloading sync.Mutex           // one reload at a time
 	policies  map[string]policyRow // by scope
 	rollouts  map[rolloutKey]*rollout.Rollout
 	firstSeen map[rolloutKey]time.Time
@@ -185,6 +190,11 @@ func loadUpdates(db *sqlDB) (*updates, error) {
 	u := &updates{policies: map[string]policyRow{}, rollouts: map[rolloutKey]*rollout.Rollout{},
 		firstSeen: map[rolloutKey]time.Time{}, requests: map[string]updateRequest{},
 		rooms: map[string]roomUpdateMeta{}, last: map[string]reportKey{}}
+	// The revision first: a change committed while the tables are read
+	// is then newer than u.rev, and the next sync reads it again.
+	if err := db.QueryRow("SELECT rev FROM update_rev WHERE id = 1").Scan(&u.rev); err != nil {
+		return nil, fmt.Errorf("load the update revision: %w", err)
+	}
 	rows, err := db.Query(`SELECT scope, channel, rings, soak_s, window_start, window_end, paused, fail_pct, updated, actor FROM update_policies`)
 	if err != nil {
 		return nil, fmt.Errorf("load update policies: %w", err)
@@ -324,39 +334,24 @@ func (u *updates) fleetPolicyLocked() rollout.Policy {
 	return rollout.Resolve(u.layersLocked("", "", rollout.Layer{})...)
 }
 
-// advanceLocked moves every rollout whose soak passed to its next ring
-// and returns the ones that moved, for the caller to store.
-func (u *updates) advanceLocked(now time.Time) []rollout.Rollout {
-	p := u.fleetPolicyLocked()
-	var moved []rollout.Rollout
-	for _, r := range u.rollouts {
-		if n := rollout.Advance(p, *r, now); n != *r {
-			*r = n
-			moved = append(moved, n)
-		}
-	}
-	return moved
-}
-
-func (s *Server) storeRollouts(rs []rollout.Rollout) error {
-	for _, r := range rs {
-		if _, err := s.db.Exec("UPDATE rollouts SET ring = ?, ring_started = ?, paused = ?, reason = ? WHERE channel = ? AND version = ?",
-			r.Ring, r.RingStarted.UnixMilli(), r.Paused, r.Reason, r.Channel, r.Version); err != nil {
-			return fmt.Errorf("store rollout %s %s: %w", r.Channel, r.Version, err)
-		}
-	}
-	return nil
-}
-
-// advanceRollouts runs on heartbeats and on the janitor's tick.
+// advanceRollouts moves every rollout whose soak passed to its next
+// ring. It runs on heartbeats and on the janitor's tick; most find no
+// ring due in memory and write nothing.
 func (s *Server) advanceRollouts() error {
+	now := s.now()
 	s.upd.mu.Lock()
-	moved := s.upd.advanceLocked(s.now())
+	p := s.upd.fleetPolicyLocked()
 	s.upd.mu.Unlock()
+	all := func(rolloutKey) bool { return true }
+	advance := func(r rollout.Rollout) rollout.Rollout { return rollout.Advance(p, r, now) }
+	if !s.upd.wouldChange(all, advance) {
+		return nil
+	}
+	moved, err := s.changeRollouts(all, advance)
 	for _, r := range moved {
 		s.log.Info("rollout advanced", "channel", r.Channel, "version", r.Version, "ring", r.Ring)
 	}
-	return s.storeRollouts(moved)
+	return err
 }
 
 // sortedRolloutsLocked lists the rollouts of channel, newest version first.
@@ -377,7 +372,8 @@ func (u *updates) sortedRolloutsLocked(channel string) []rollout.Rollout {
 }
 
 // updateAnswer is the "update" of a room's heartbeat answer, for its
-// policy metadata meta (roomMeta).
+// policy metadata meta (roomMeta). The caller syncs the update state
+// first (syncUpdates).
 func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) *ota.Policy {
 	if err := s.advanceRollouts(); err != nil {
 		s.logStoreError("advance rollouts", err)
@@ -409,7 +405,8 @@ func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) *ota.Policy {
 // noteUpdateReport takes a kit's update report: on a change of state it
 // appends an update event, settles an "update now" request the kit
 // acted on, and lets the rollout of the version judge itself; a version
-// first reported available starts its rollout.
+// first reported available starts its rollout. The caller syncs the
+// update state first (syncUpdates).
 //
 // stored, when not nil, is the room as a replica read it with the kit's
 // token (heartbeatRoom), its update report included.
@@ -467,7 +464,15 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report, stored *stored
 }
 
 func (s *Server) settleRequest(roomID, id string) error {
-	if _, err := s.db.Exec("DELETE FROM update_requests WHERE room_id = ? AND id = ?", roomID, id); err != nil {
+	err := s.inUpdateTx(func(tx *sqlTx) (bool, error) {
+		res, err := tx.Exec("DELETE FROM update_requests WHERE room_id = ? AND id = ?", roomID, id)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	})
+	if err != nil {
 		return fmt.Errorf("settle update request: %w", err)
 	}
 	s.upd.mu.Lock()
@@ -499,8 +504,17 @@ func (s *Server) startRollout(roomID string, rep *ota.Report) error {
 		return nil
 	}
 	now := s.now()
-	if _, err := s.db.Exec(`INSERT INTO rollouts (channel, version, first_seen, ring, ring_started) VALUES (?, ?, ?, 0, ?)
-		ON CONFLICT DO NOTHING`, channel, rep.Available, now.UnixMilli(), now.UnixMilli()); err != nil {
+	err := s.inUpdateTx(func(tx *sqlTx) (bool, error) {
+		// Another replica may have started it meanwhile: its own then.
+		res, err := tx.Exec(`INSERT INTO rollouts (channel, version, first_seen, ring, ring_started) VALUES (?, ?, ?, 0, ?)
+			ON CONFLICT DO NOTHING`, channel, rep.Available, now.UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	})
+	if err != nil {
 		return fmt.Errorf("start rollout of %s: %w", rep.Available, err)
 	}
 	s.upd.mu.Lock()
@@ -538,22 +552,18 @@ func (s *Server) judgeVersion(version string) error {
 	}
 	s.upd.mu.Lock()
 	p := s.upd.fleetPolicyLocked()
-	var changed []rollout.Rollout
-	for k, r := range s.upd.rollouts {
-		if k.version != version {
-			continue
-		}
-		if n := rollout.Judge(p, *r, attempted, failed); n != *r {
-			*r = n
-			changed = append(changed, n)
-		}
-	}
 	s.upd.mu.Unlock()
+	of := func(k rolloutKey) bool { return k.version == version }
+	judge := func(r rollout.Rollout) rollout.Rollout { return rollout.Judge(p, r, attempted, failed) }
+	if !s.upd.wouldChange(of, judge) {
+		return nil
+	}
+	changed, err := s.changeRollouts(of, judge)
 	for _, r := range changed {
 		s.log.Warn("rollout paused itself", "channel", r.Channel, "version", r.Version, "reason", r.Reason)
 		s.audit("portal", "rollout paused", fmt.Sprintf("%s %s: %s", r.Channel, r.Version, r.Reason), "")
 	}
-	return s.storeRollouts(changed)
+	return err
 }
 
 // requestUpdate records an admin's "update now" for a room.
@@ -567,9 +577,13 @@ func (s *Server) requestUpdate(actor, addr, roomID string) (string, *httpError) 
 		return "", s.storeFailure("request the update", err)
 	}
 	q := updateRequest{id: "r-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(randomToken(9))), at: s.now(), actor: actor}
-	if _, err := s.db.Exec(`INSERT INTO update_requests (room_id, id, at, actor) VALUES (?, ?, ?, ?)
-		ON CONFLICT (room_id) DO UPDATE SET id = excluded.id, at = excluded.at, actor = excluded.actor`,
-		roomID, q.id, q.at.UnixMilli(), actor); err != nil {
+	err = s.inUpdateTx(func(tx *sqlTx) (bool, error) {
+		_, err := tx.Exec(`INSERT INTO update_requests (room_id, id, at, actor) VALUES (?, ?, ?, ?)
+			ON CONFLICT (room_id) DO UPDATE SET id = excluded.id, at = excluded.at, actor = excluded.actor`,
+			roomID, q.id, q.at.UnixMilli(), actor)
+		return true, err
+	})
+	if err != nil {
 		return "", s.storeFailure("request the update", err)
 	}
 	s.upd.mu.Lock()
@@ -612,6 +626,9 @@ type policyView struct {
 }
 
 func (s *Server) policyView(scope string) (policyView, error) {
+	if err := s.syncUpdates(); err != nil {
+		return policyView{}, err
+	}
 	var group, room string
 	var prof rollout.Layer
 	switch {
@@ -673,12 +690,16 @@ func (s *Server) setPolicy(actor, addr, scope string, l policyLayer) (policyView
 		channel = *l.Channel
 	}
 	now := s.now()
-	if _, err := s.db.Exec(`INSERT INTO update_policies (scope, channel, rings, soak_s, window_start, window_end, paused, fail_pct, updated, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scope) DO UPDATE SET channel = excluded.channel, rings = excluded.rings, soak_s = excluded.soak_s,
-			window_start = excluded.window_start, window_end = excluded.window_end, paused = excluded.paused,
-			fail_pct = excluded.fail_pct, updated = excluded.updated, actor = excluded.actor`,
-		scope, channel, rings, soak, ws, we, paused, fail, now.UnixMilli(), actor); err != nil {
+	err := s.inUpdateTx(func(tx *sqlTx) (bool, error) {
+		_, err := tx.Exec(`INSERT INTO update_policies (scope, channel, rings, soak_s, window_start, window_end, paused, fail_pct, updated, actor)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (scope) DO UPDATE SET channel = excluded.channel, rings = excluded.rings, soak_s = excluded.soak_s,
+				window_start = excluded.window_start, window_end = excluded.window_end, paused = excluded.paused,
+				fail_pct = excluded.fail_pct, updated = excluded.updated, actor = excluded.actor`,
+			scope, channel, rings, soak, ws, we, paused, fail, now.UnixMilli(), actor)
+		return true, err
+	})
+	if err != nil {
 		return policyView{}, s.storeFailure("store the update policy", err)
 	}
 	s.upd.mu.Lock()
@@ -698,7 +719,11 @@ func (s *Server) deletePolicy(actor, addr, scope string) *httpError {
 	if herr := s.checkScope(scope); herr != nil {
 		return herr
 	}
-	if _, err := s.db.Exec("DELETE FROM update_policies WHERE scope = ?", scope); err != nil {
+	err := s.inUpdateTx(func(tx *sqlTx) (bool, error) {
+		_, err := tx.Exec("DELETE FROM update_policies WHERE scope = ?", scope)
+		return true, err
+	})
+	if err != nil {
 		return s.storeFailure("delete the update policy", err)
 	}
 	s.upd.mu.Lock()
@@ -723,6 +748,9 @@ type rolloutView struct {
 }
 
 func (s *Server) listRollouts() ([]rolloutView, error) {
+	if err := s.syncUpdates(); err != nil {
+		return nil, err
+	}
 	s.upd.mu.Lock()
 	p := s.upd.fleetPolicyLocked()
 	rs := s.upd.sortedRolloutsLocked("")
@@ -749,28 +777,27 @@ func (s *Server) listRollouts() ([]rolloutView, error) {
 func (s *Server) pauseRollout(actor, addr, channel, version string, pause bool) (rolloutView, *httpError) {
 	k := rolloutKey{channel, version}
 	now := s.now()
-	s.upd.mu.Lock()
-	r, ok := s.upd.rollouts[k]
-	var n rollout.Rollout
-	if ok {
-		n = *r
+	if err := s.syncUpdates(); err != nil {
+		return rolloutView{}, s.storeFailure("read the rollout", err)
 	}
+	s.upd.mu.Lock()
+	_, ok := s.upd.rollouts[k]
 	s.upd.mu.Unlock()
 	if !ok {
 		return rolloutView{}, errorf(http.StatusNotFound, "There is no rollout of %q in the channel %q.", version, channel)
 	}
-	n.Paused = pause
-	if pause {
-		n.Reason = "paused by " + actor
-	} else {
-		n.Reason, n.RingStarted = "", now
-	}
-	if err := s.storeRollouts([]rollout.Rollout{n}); err != nil {
+	_, err := s.changeRollouts(func(key rolloutKey) bool { return key == k }, func(n rollout.Rollout) rollout.Rollout {
+		n.Paused = pause
+		if pause {
+			n.Reason = "paused by " + actor
+		} else {
+			n.Reason, n.RingStarted = "", now
+		}
+		return n
+	})
+	if err != nil {
 		return rolloutView{}, s.storeFailure("change the rollout", err)
 	}
-	s.upd.mu.Lock()
-	*s.upd.rollouts[k] = n
-	s.upd.mu.Unlock()
 	action := "resume rollout"
 	if pause {
 		action = "pause rollout"
