@@ -229,11 +229,16 @@ func (s *Server) requestAction(actor, addr, roomID, kind string, force bool) (ac
 
 // answerActions lists the requests for the room's heartbeat answer:
 // never nil, so a kit learns that this portal takes "actions_done".
-func (s *Server) answerActions(roomID string) []kitAction {
+// stored, when not nil, says whether a replica need read its queue at
+// all: most heartbeats find none waiting.
+func (s *Server) answerActions(roomID string, stored *storedRoom) []kitAction {
 	now := s.now()
 	out := []kitAction{}
 	var first []string
 	if s.shared() {
+		if stored != nil && !stored.actions {
+			return out
+		}
 		// The queue is the table: a request made through another replica
 		// reaches the kit through this one.
 		waiting, err := s.storedPendingActions(roomID, now)
@@ -406,8 +411,9 @@ func checkHeartbeatActions(hb *heartbeat) error {
 
 // noteKit takes a heartbeat's remote fields and what changed since the
 // last one (devices unplugged, the kit offline in between, roomd
-// restarted) before the heartbeat is recorded.
-func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string) {
+// restarted) before the heartbeat is recorded. stored, when not nil, is
+// the room as a replica read it with the kit's token (heartbeatRoom).
+func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *storedRoom) {
 	now := s.now()
 	s.live.mu.Lock()
 	old, seen := s.live.rooms[cfg.ID]
@@ -421,7 +427,9 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string) {
 		// The last heartbeat may have reached another replica: compare
 		// with what is stored.
 		var err error
-		if oldDevices, oldSeen, seen, err = s.storedStatus(cfg.ID); err != nil {
+		if stored != nil {
+			oldDevices, oldSeen, seen = stored.devices, stored.lastSeen, !stored.lastSeen.IsZero()
+		} else if oldDevices, oldSeen, seen, err = s.storedStatus(cfg.ID); err != nil {
 			s.logStoreError("read the room's last heartbeat", err)
 			seen = false
 		}

@@ -207,36 +207,52 @@ type heartbeatAnswer struct {
 
 // deviceRoom authenticates the kit's access token and returns its room.
 func (s *Server) deviceRoom(w http.ResponseWriter, r *http.Request) (roomConfig, bool) {
+	cfg, _, ok := s.authKit(w, r, false)
+	return cfg, ok
+}
+
+// authKit authenticates the kit's access token and returns its room.
+// With forHeartbeat on replicas it also returns, read in the same round
+// trip, what the heartbeat compares and answers (heartbeatRoom); else
+// stored is nil and each reads its own.
+func (s *Server) authKit(w http.ResponseWriter, r *http.Request, forHeartbeat bool) (cfg roomConfig, stored *storedRoom, ok bool) {
 	tok, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeJSON(w, http.StatusUnauthorized, apiErrorBody{"invalid_token"})
-		return roomConfig{}, false
+		return roomConfig{}, nil, false
 	}
-	roomID, err := s.roomForAccessToken(tok)
-	var cfg roomConfig
-	if err == nil {
-		cfg, err = s.roomConfigFor(roomID)
+	var err error
+	if forHeartbeat && s.shared() {
+		if stored, err = s.heartbeatRoom(tok); err == nil {
+			cfg = stored.cfg
+		}
+	} else {
+		var roomID string
+		roomID, err = s.roomForAccessToken(tok)
+		if err == nil {
+			cfg, err = s.roomConfigFor(roomID)
+		}
 	}
 	if errors.Is(err, errNotFound) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeJSON(w, http.StatusUnauthorized, apiErrorBody{"invalid_token"})
-		return roomConfig{}, false
+		return roomConfig{}, nil, false
 	}
 	if err != nil {
 		if isStoreDown(err) { // the kit backs off by Retry-After
 			writeHTTPError(w, s.storeFailure("check the kit's access token", err))
-			return roomConfig{}, false
+			return roomConfig{}, nil, false
 		}
 		s.log.Error("device auth", "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiErrorBody{"internal error"})
-		return roomConfig{}, false
+		return roomConfig{}, nil, false
 	}
-	return cfg, true
+	return cfg, stored, true
 }
 
 func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.deviceRoom(w, r)
+	cfg, stored, ok := s.authKit(w, r, true)
 	if !ok {
 		return
 	}
@@ -249,33 +265,30 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
 		return
 	}
-	s.noteKit(cfg, hb, clientAddr(r))
+	s.noteKit(cfg, hb, clientAddr(r), stored)
 	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
 		update: hb.Update, lastSeen: s.now()}
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
-	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID)}
+	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID, stored)}
 	// Replicas: the policies, rollouts and requests another replica
-	// changed (updatesync.go). Without them the kit gets no policy rather
-	// than a stale one: it then does not update.
-	synced := s.syncUpdates()
+	// changed (updatesync.go), at the revision read with the room. Without
+	// them the kit gets no policy rather than a stale one: it then does
+	// not update.
+	var synced error
+	if stored != nil {
+		synced = s.syncUpdatesTo(stored.updateRev)
+	} else {
+		synced = s.syncUpdates()
+	}
 	if synced != nil {
 		s.logStoreError("read the update state", synced)
 	}
 	if hb.Update != nil {
-		if err := s.noteUpdateReport(cfg.ID, hb.Update); err != nil {
+		if err := s.noteUpdateReport(cfg.ID, hb.Update, stored); err != nil {
 			// The report is kept in memory and flushed with the
 			// heartbeat; only its event or rollout waits for the next one.
 			s.logStoreError("note update report", err)
-		}
-	}
-	// Without a policy the kit does not update; a store failure must not
-	// fail the heartbeat, which keeps the room online.
-	if synced == nil {
-		if pol, err := s.updateAnswer(cfg.ID); err != nil {
-			s.logStoreError("update policy", err)
-		} else {
-			ans.Update = pol
 		}
 	}
 	if hb.Config != nil {
@@ -284,10 +297,22 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 			s.logStoreError("note config status", err)
 		}
 	}
-	if meta, err := s.roomMeta(cfg.ID); err != nil {
-		s.logStoreError("room configuration", err)
+	// Without a policy the kit does not update; a store failure must not
+	// fail the heartbeat, which keeps the room online.
+	var meta roomUpdateMeta
+	var metaErr error
+	if stored != nil {
+		meta = stored.meta
+	} else {
+		meta, metaErr = s.roomMeta(cfg.ID)
+	}
+	if metaErr != nil {
+		s.logStoreError("room configuration and update policy", metaErr)
 	} else {
 		ans.Config = meta.cfg.config
+		if synced == nil {
+			ans.Update = s.updateAnswer(cfg.ID, meta)
+		}
 	}
 	if s.shared() {
 		// Replicas: a heartbeat answered is a heartbeat stored, and every

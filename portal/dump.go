@@ -3,6 +3,7 @@ package portal
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,13 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	tx, err := s.db.BeginTx(ctx, nil) // one snapshot of every table
+	// One snapshot of every table: on PostgreSQL, REPEATABLE READ (READ
+	// COMMITTED takes one per statement); SQLite's transaction is one.
+	var opts *sql.TxOptions
+	if s.db.dialect == postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

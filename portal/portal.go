@@ -111,6 +111,8 @@ type Server struct {
 	lead *sql.Conn
 	// commits stores replicas' heartbeats (shared.go).
 	commits groupCommit
+	// lookups reads replicas' heartbeats' rooms (shared.go).
+	lookups groupLookup
 
 	retention Retention
 

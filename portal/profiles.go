@@ -380,6 +380,9 @@ func (s *Server) forgetConfigs(ids []string) {
 func (s *Server) changeConfig(f func(tx *sqlTx) error, where string, args ...any) error {
 	var ids []string
 	err := s.inTx(func(tx *sqlTx) error {
+		if err := tx.lock(lockConfig); err != nil {
+			return err
+		}
 		if err := f(tx); err != nil {
 			return err
 		}

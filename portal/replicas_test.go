@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -408,6 +409,147 @@ func TestReplicasJanitorLeader(t *testing.T) {
 		t.Error("the old leader leads again while the new one holds the lock")
 	}
 	second.srv.resign()
+}
+
+// TestReplicasRaceOneWinner: requests that check and then write the
+// same thing, sent through A and B at once, have exactly one winner:
+// each transaction takes the lock of what it checks (sqlTx.lock), not
+// one lock for every transaction.
+func TestReplicasRaceOneWinner(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// race returns the requests to send at once, each with the
+		// statuses it may win and lose with.
+		race func(t *testing.T, a, b *env) []raceRequest
+	}{
+		{"one pairing code approved through both", func(t *testing.T, a, b *env) []raceRequest {
+			code := a.newKit().authorize().UserCode
+			var rs []raceRequest
+			for i := range 8 {
+				rs = append(rs, raceRequest{[]*env{a, b}[i%2], "POST", "/api/v1/admin/pairings",
+					fmt.Sprintf(`{"user_code":%q,"name":"Room %d"}`, code, i), 201, 409})
+			}
+			return rs
+		}},
+		{"one pairing code approved through A, denied through B", func(t *testing.T, a, b *env) []raceRequest {
+			code := a.newKit().authorize().UserCode
+			return []raceRequest{
+				{a, "POST", "/api/v1/admin/pairings", fmt.Sprintf(`{"user_code":%q,"name":"Boardroom"}`, code), 201, 409},
+				{b, "DELETE", "/api/v1/admin/pairings/" + code, "", 204, 409},
+			}
+		}},
+		{"one kit's two codes approved through both", func(t *testing.T, a, b *env) []raceRequest {
+			k := a.newKit()
+			first, second := k.authorize().UserCode, k.authorize().UserCode
+			return []raceRequest{
+				{a, "POST", "/api/v1/admin/pairings", fmt.Sprintf(`{"user_code":%q,"name":"One"}`, first), 201, 409},
+				{b, "POST", "/api/v1/admin/pairings", fmt.Sprintf(`{"user_code":%q,"name":"Two"}`, second), 201, 409},
+			}
+		}},
+		{"the last two owners demote each other through both", func(t *testing.T, a, b *env) []raceRequest {
+			ownerToken(t, a)
+			b.token = a.token // one database: the token works on both
+			var ids []int64
+			for _, email := range []string{"one@example.com", "two@example.com"} {
+				if err := a.srv.CreateAdmin(email, "correct4horse"); err != nil { // owners
+					t.Fatal(err)
+				}
+				id, err := a.srv.adminID(email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			return []raceRequest{
+				{a, "PUT", "/api/v1/admin/admins/" + itoa(ids[0]) + "/role", `{"role":"admin"}`, 200, 409},
+				{b, "PUT", "/api/v1/admin/admins/" + itoa(ids[1]) + "/role", `{"role":"admin"}`, 200, 409},
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, _ := newReplicas(t)
+			rs := tc.race(t, a, b)
+			start := make(chan struct{})
+			type result struct {
+				i    int
+				code int
+				body string
+				err  error
+			}
+			results := make(chan result, len(rs))
+			for i, r := range rs {
+				go func() {
+					<-start
+					code, body, err := r.send()
+					results <- result{i, code, body, err}
+				}()
+			}
+			close(start)
+			wins := 0
+			for range rs {
+				res := <-results
+				r := rs[res.i]
+				switch {
+				case res.err != nil:
+					t.Errorf("%s %s: %v", r.method, r.path, res.err)
+				case res.code == r.win:
+					wins++
+				case res.code != r.lose:
+					t.Errorf("%s %s: %d %s, want %d or %d", r.method, r.path, res.code, res.body, r.win, r.lose)
+				}
+			}
+			if wins != 1 {
+				t.Errorf("%d of %d requests won, want exactly 1", wins, len(rs))
+			}
+		})
+	}
+}
+
+// raceRequest is one admin API request of a race, with the status that
+// wins it and the one that loses it.
+type raceRequest struct {
+	via          *env
+	method, path string
+	body         string
+	win, lose    int
+}
+
+// send is e.admin without t.Fatal, for a goroutine of the test.
+func (r raceRequest) send() (int, string, error) {
+	req, err := http.NewRequest(r.method, r.via.ts.URL+r.path, strings.NewReader(r.body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.via.token)
+	resp, err := r.via.client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// BenchmarkHeartbeatReplicas: BenchmarkHeartbeatRooms through two
+// replicas on one PostgreSQL database, each room's heartbeats taking
+// turns between them (docs/replicas.md, "What it costs").
+func BenchmarkHeartbeatReplicas(b *testing.B) {
+	dsn := pgtest.Database(b, "")
+	var hs []http.Handler
+	var a *Server
+	for range 2 {
+		srv, err := New(Config{DataDir: b.TempDir(), URL: "http://127.0.0.1", DB: dsn})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		if a == nil {
+			a = srv
+		}
+		hs = append(hs, srv.Handler())
+	}
+	benchHeartbeats(b, benchRooms(b, a, 500), hs...)
 }
 
 // TestReplicasUpdates: update policies, rollouts and "update now"

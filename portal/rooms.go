@@ -143,8 +143,14 @@ func (s *Server) checkCodeEntry(who codeAttempt, typed string) (string, *httpErr
 }
 
 // lookupPending finds the pending pairing for a raw user code. A miss
-// counts as a wrong code; the caller audits it once tx is over.
+// counts as a wrong code; the caller audits it once tx is over. It
+// takes the code's lock first: the caller approves or denies a code it
+// found pending, and a concurrent approval through another replica must
+// find it used.
 func (s *Server) lookupPending(tx *sqlTx, who codeAttempt, raw string) (label string, pub []byte, herr *httpError) {
+	if err := tx.lock(lockPairing(raw)); err != nil {
+		return "", nil, s.storeFailure("look up the code", err)
+	}
 	now := s.now()
 	shown := provisioning.FormatUserCode(raw)
 	var state string
@@ -204,6 +210,11 @@ func (s *Server) pairRoom(who codeAttempt, req pairRequest) (Room, *httpError) {
 		return Room{}, herr
 	}
 	deviceID := provisioning.DeviceID(pub)
+	// A kit that asked twice has two codes: approved at once, the second
+	// finds the first's room.
+	if err := tx.lock(lockDevice(deviceID)); err != nil {
+		return Room{}, s.storeFailure("pair the room", err)
+	}
 	var existing string
 	err = tx.QueryRow("SELECT name FROM rooms WHERE device_id = ?", deviceID).Scan(&existing)
 	if err == nil {
@@ -264,6 +275,11 @@ func (s *Server) unpairRoom(actor, addr, id string) (string, *httpError) {
 		return "", s.storeFailure("unpair the room", err)
 	}
 	defer tx.Rollback()
+	// A configuration change checks that its room exists before writing
+	// the room's configuration rows.
+	if err := tx.lock(lockConfig); err != nil {
+		return "", s.storeFailure("unpair the room", err)
+	}
 	// The room's meetings go with it (ON DELETE CASCADE); their LiveKit
 	// rooms must too, or a meeting nobody owns goes on.
 	meetings, err := roomMeetingIDs(tx, id)

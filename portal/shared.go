@@ -2,11 +2,17 @@ package portal
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Replicas (docs/replicas.md): on PostgreSQL several portals may serve
@@ -90,8 +96,8 @@ func (l *lockout) refresh(keys []string) {
 // failStored counts one failure on key in the database: the count is
 // raised where it is stored (forgotten first if it expired), so failures
 // on different replicas add up. No transaction: the caller may be in
-// one (pairing), and the portal's transactions take one lock
-// (sqldb.go). The lock it earns is then raised, never lowered, so a
+// one (pairing, holding the code's lock), and a single statement needs
+// none. The lock it earns is then raised, never lowered, so a
 // concurrent failure's smaller count cannot shorten it.
 func (l *lockout) failStored(now time.Time, key string) {
 	st, err := l.failRow(now, key)
@@ -274,7 +280,7 @@ func (s *Server) commitLoop() {
 			return
 		}
 		g.mu.Unlock()
-		err := s.writeHeartbeats(lastPerRoom(batch))
+		err := s.writeHeartbeatsShared(lastPerRoom(batch))
 		for _, w := range waiters {
 			w <- err
 		}
@@ -297,4 +303,172 @@ func lastPerRoom(batch []heartbeatRow) []heartbeatRow {
 		}
 	}
 	return out
+}
+
+// storedRoom is what a replica's heartbeat needs of its room, read in
+// one round trip (heartbeatRoom) instead of one query each for the
+// token, the room, its last stored heartbeat, its configuration and its
+// queue: on PostgreSQL the round trips, not the portal, were the cost.
+type storedRoom struct {
+	cfg      roomConfig
+	meta     roomUpdateMeta
+	devices  []Device  // of the last stored heartbeat
+	lastSeen time.Time // zero: no heartbeat stored yet
+	ota      string    // the stored update report (storedReport)
+	actions  bool      // requests are waiting: read them (storedPendingActions)
+	// updateRev is the update tables' revision (syncUpdatesTo).
+	updateRev int64
+}
+
+// heartbeatRoom looks up the room of a kit's access token with what its
+// heartbeat compares and answers, or errNotFound if the token is
+// unknown, expired or revoked, or its room is gone. The lookups of the
+// heartbeats that arrive while one query runs go together in the next
+// (groupLookup): a busy replica asks PostgreSQL once for many.
+func (s *Server) heartbeatRoom(secret string) (*storedRoom, error) {
+	h := sha256.Sum256([]byte(secret))
+	g := &s.lookups
+	done := make(chan lookupResult, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, lookupRequest{h[:], done})
+	if !g.running {
+		g.running = true
+		go s.lookupLoop()
+	}
+	g.mu.Unlock()
+	r := <-done
+	return r.room, r.err
+}
+
+// groupLookup batches heartbeatRoom's queries, as groupCommit batches
+// the writes.
+type groupLookup struct {
+	mu      sync.Mutex
+	queue   []lookupRequest
+	running bool
+}
+
+type lookupRequest struct {
+	hash []byte
+	done chan lookupResult
+}
+
+type lookupResult struct {
+	room *storedRoom
+	err  error
+}
+
+// lookupLoop looks up what is queued until nothing is.
+func (s *Server) lookupLoop() {
+	g := &s.lookups
+	for {
+		g.mu.Lock()
+		batch := g.queue
+		g.queue = nil
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		hashes := make([][]byte, len(batch))
+		for i, r := range batch {
+			hashes[i] = r.hash
+		}
+		rooms, err := s.heartbeatRooms(hashes)
+		for _, r := range batch {
+			switch st, ok := rooms[string(r.hash)]; {
+			case err != nil:
+				r.done <- lookupResult{err: err}
+			case !ok:
+				r.done <- lookupResult{err: errNotFound}
+			default:
+				r.done <- lookupResult{room: st}
+			}
+		}
+	}
+}
+
+// heartbeatRooms reads the rooms of the access tokens hashes, by hash,
+// in one query; a token unknown, expired or revoked, or whose room is
+// gone, is left out.
+func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error) {
+	now := s.now()
+	rows, err := s.db.Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
+			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota,
+			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?),
+			(SELECT rev FROM update_rev WHERE id = 1)
+		FROM access_tokens t JOIN rooms r ON r.id = t.room_id LEFT JOIN room_config rc ON rc.room_id = r.id
+		WHERE t.hash = ANY(?::bytea[])`, now.Add(-actionTTL).UnixMilli(), hashes)
+	if err != nil {
+		return nil, fmt.Errorf("look up access tokens: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]*storedRoom, len(hashes))
+	for rows.Next() {
+		st := &storedRoom{}
+		var hash []byte
+		var exp, lastSeen int64
+		var devJSON, eff string
+		if err := rows.Scan(&hash, &exp, &st.cfg.ID, &st.cfg.Name, &st.cfg.Location, &st.cfg.TimeZone, &st.meta.deviceID,
+			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &st.actions, &st.updateRev); err != nil {
+			return nil, fmt.Errorf("look up access tokens: %w", err)
+		}
+		if !now.Before(time.Unix(exp, 0)) {
+			continue
+		}
+		st.meta.timeZone, st.meta.cfg = st.cfg.TimeZone, configState(eff)
+		if lastSeen != 0 {
+			st.lastSeen = time.UnixMilli(lastSeen)
+			_ = json.Unmarshal([]byte(devJSON), &st.devices) // a bad column compares as no devices
+		}
+		out[string(hash)] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up access tokens: %w", err)
+	}
+	return out, nil
+}
+
+// writeHeartbeatsShared stores a group commit's batch in one statement:
+// one round trip whatever the batch's size, atomic without a
+// transaction. Rooms go in ID order, so two replicas' batches sharing
+// rooms tend to lock them in the same order; should they deadlock all
+// the same (PostgreSQL then cancels one), the cancelled one is written
+// again: a heartbeat's row is the kit's latest, whoever wins.
+func (s *Server) writeHeartbeatsShared(batch []heartbeatRow) error {
+	batch = slices.Clone(batch)
+	slices.SortFunc(batch, func(a, b heartbeatRow) int { return strings.Compare(a.id, b.id) })
+	cols := make([][]*string, 8)
+	seen := make([]int64, len(batch))
+	for i, r := range batch {
+		a := r.args() // state, version, devices, last_seen, health, ota, health_status, update_state, id
+		for c, j := range [...]int{0, 1, 2, 4, 5, 6, 7, 8} {
+			var v *string
+			if str, ok := a[j].(string); ok {
+				v = &str
+			}
+			cols[c] = append(cols[c], v)
+		}
+		seen[i] = a[3].(int64)
+	}
+	q := `UPDATE rooms SET state = v.state, version = v.version, devices = v.devices, last_seen = v.last_seen,
+		health = COALESCE(v.health, rooms.health), ota = COALESCE(v.ota, rooms.ota),
+		health_status = COALESCE(v.health_status, rooms.health_status), update_state = COALESCE(v.update_state, rooms.update_state),
+		attention = ` + attentionSQL("COALESCE(v.health_status, rooms.health_status)", "COALESCE(v.update_state, rooms.update_state)") + `
+		FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+			AS v(state, version, devices, last_seen, health, ota, health_status, update_state, id)
+		WHERE rooms.id = v.id`
+	var err error
+	for range 3 {
+		_, err = s.db.Exec(q, cols[0], cols[1], cols[2], seen, cols[3], cols[4], cols[5], cols[6], cols[7])
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "40P01" { // deadlock_detected
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store %d heartbeats: %w", len(batch), err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,29 +114,56 @@ func (db *sqlDB) Begin() (*sqlTx, error) {
 	return db.BeginTx(context.Background(), nil)
 }
 
-// BeginTx begins a transaction. On PostgreSQL it first takes the
-// portal's transaction lock, which every replica's transactions share:
-// the portal's transactions read, check and write (the last owner, a
-// pairing code used once, a profile in use) as SQLite's single writer
-// lets them, and would otherwise need SERIALIZABLE and retries. Plain
-// statements outside transactions do not wait for it.
+// BeginTx begins a transaction. It takes no lock: a transaction that
+// reads, checks and then writes takes the lock of what it checks
+// (sqlTx.lock), so that only transactions checking the same thing wait
+// for each other.
 func (db *sqlDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
 	tx, err := db.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if db.dialect == postgres {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(txLock)); err != nil {
-			tx.Rollback()
-			return nil, err
-		}
-	}
 	return &sqlTx{Tx: tx, db: db}, nil
 }
 
-// txLock is the advisory lock key of the portal's transactions on
-// PostgreSQL ("roomkitx").
-const txLock = 0x726f6f6d6b697478
+// Lock keys of the checks transactions make (sqlTx.lock).
+const (
+	lockOwners = "owners" // the account keeps an owner (keepAnOwner)
+	// lockConfig: profiles, groups and overrides, checked (a profile in
+	// use, a room that exists) and merged into each room's effective
+	// configuration (changeConfig); unpairing deletes a room's.
+	lockConfig = "config"
+	// lockUpdates: update policies, rollouts and requests (inUpdateTx):
+	// a rollout's ring is read, advanced or paused, and written back.
+	lockUpdates = "updates"
+)
+
+// lockPairing is the lock of one pairing code: approved or denied once.
+func lockPairing(code string) string { return "pairing:" + code }
+
+// lockDevice is the lock of one kit's key: paired as one room.
+func lockDevice(id string) string { return "device:" + id }
+
+// lock takes key's lock for the rest of the transaction. Replicas'
+// transactions that check the same thing take the same key and so run
+// one after another, as SQLite's single writer runs every transaction
+// (on SQLite it does nothing); without it two replicas could both pass
+// a check under READ COMMITTED (both approve one pairing code, both
+// demote one of the last two owners). Others, heartbeats among them, do
+// not wait. A key hashes to one of PostgreSQL's 32-bit advisory keys:
+// two keys sharing one only wait for each other, and the 64-bit
+// janitor and migration keys (shared.go, pgstore.go) are out of its
+// range. Take keys in the same order everywhere (pairing before
+// device), or two transactions may deadlock.
+func (tx *sqlTx) lock(key string) error {
+	if tx.db.dialect != postgres {
+		return nil
+	}
+	if _, err := tx.Tx.Exec("SELECT pg_advisory_xact_lock(hashtext($1))", "roomkit:"+key); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	return nil
+}
 
 func (tx *sqlTx) Exec(q string, args ...any) (sql.Result, error) {
 	return tx.ExecContext(context.Background(), q, args...)

@@ -199,6 +199,9 @@ func (e lastOwnerError) Error() string {
 // in the transaction that removes or demotes id, so two owners removing
 // each other at once cannot both succeed.
 func keepAnOwner(tx *sqlTx, id int64, email string) error {
+	if err := tx.lock(lockOwners); err != nil {
+		return err
+	}
 	var role string
 	var owners int
 	if err := tx.QueryRow("SELECT role, (SELECT COUNT(*) FROM admins WHERE role = ?) FROM admins WHERE id = ?", string(RoleOwner), id).

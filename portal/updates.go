@@ -371,13 +371,10 @@ func (u *updates) sortedRolloutsLocked(channel string) []rollout.Rollout {
 	return rs
 }
 
-// updateAnswer is the "update" of a room's heartbeat answer. The caller
-// syncs the update state first (syncUpdates).
-func (s *Server) updateAnswer(roomID string) (*ota.Policy, error) {
-	meta, err := s.roomMeta(roomID)
-	if err != nil {
-		return nil, err
-	}
+// updateAnswer is the "update" of a room's heartbeat answer, for its
+// policy metadata meta (roomMeta). The caller syncs the update state
+// first (syncUpdates).
+func (s *Server) updateAnswer(roomID string, meta roomUpdateMeta) *ota.Policy {
 	if err := s.advanceRollouts(); err != nil {
 		s.logStoreError("advance rollouts", err)
 	}
@@ -402,7 +399,7 @@ func (s *Server) updateAnswer(roomID string) (*ota.Policy, error) {
 	if q, ok := u.requests[roomID]; ok && now.Sub(q.at) < requestTTL {
 		ans.InstallNow = q.id
 	}
-	return ans, nil
+	return ans
 }
 
 // noteUpdateReport takes a kit's update report: on a change of state it
@@ -410,7 +407,10 @@ func (s *Server) updateAnswer(roomID string) (*ota.Policy, error) {
 // acted on, and lets the rollout of the version judge itself; a version
 // first reported available starts its rollout. The caller syncs the
 // update state first (syncUpdates).
-func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
+//
+// stored, when not nil, is the room as a replica read it with the kit's
+// token (heartbeatRoom), its update report included.
+func (s *Server) noteUpdateReport(roomID string, rep *ota.Report, stored *storedRoom) error {
 	now := s.now()
 	u := s.upd
 	key := keyOf(rep)
@@ -418,12 +418,14 @@ func (s *Server) noteUpdateReport(roomID string, rep *ota.Report) error {
 	prev, known := u.last[roomID]
 	u.mu.Unlock()
 	if !known || s.shared() { // replicas: the last report may have reached another
-		var stored string
-		if err := s.db.QueryRow("SELECT ota FROM rooms WHERE id = ?", roomID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var last string
+		if stored != nil {
+			last = stored.ota
+		} else if err := s.db.QueryRow("SELECT ota FROM rooms WHERE id = ?", roomID).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read the last update report: %w", err)
 		}
 		prev, known = reportKey{}, false
-		if old := storedReport(stored); old != nil {
+		if old := storedReport(last); old != nil {
 			prev, known = keyOf(old), true
 		}
 	}

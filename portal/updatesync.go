@@ -40,6 +40,16 @@ func (s *Server) syncUpdates() error {
 	if err := s.db.QueryRow("SELECT rev FROM update_rev WHERE id = 1").Scan(&rev); err != nil {
 		return fmt.Errorf("read the update revision: %w", err)
 	}
+	return s.syncUpdatesTo(rev)
+}
+
+// syncUpdatesTo is syncUpdates for the revision rev, which the caller
+// read: a replica's heartbeat reads it with its room (heartbeatRoom),
+// sparing a round trip.
+func (s *Server) syncUpdatesTo(rev int64) error {
+	if !s.shared() {
+		return nil
+	}
 	u := s.upd
 	if u.current(rev) {
 		return nil
@@ -69,7 +79,8 @@ func (u *updates) current(rev int64) bool {
 	return u.rev == rev
 }
 
-// inUpdateTx runs change in a transaction and, if it says it changed the
+// inUpdateTx runs change in a transaction holding the update tables'
+// lock (changeRollouts reads, then writes) and, if it says it changed the
 // update tables, bumps update_rev in the same transaction.
 func (s *Server) inUpdateTx(change func(tx *sqlTx) (bool, error)) error {
 	tx, err := s.db.Begin()
@@ -77,6 +88,9 @@ func (s *Server) inUpdateTx(change func(tx *sqlTx) (bool, error)) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(lockUpdates); err != nil {
+		return err
+	}
 	changed, err := change(tx)
 	if err != nil {
 		return err
@@ -102,9 +116,9 @@ func bumpUpdateRev(tx *sqlTx) error {
 // one transaction that reads them first, and returns those it changed.
 // It changes what is stored, not what memory holds: a replica's memory
 // may be a moment behind (another replica paused a rollout, or moved its
-// ring), and writing that back would undo it. The portal's transactions
-// are serialised (sqldb.go), so no change is lost between the read and
-// the write.
+// ring), and writing that back would undo it. inUpdateTx takes the
+// update tables' lock, so no change is lost between the read and the
+// write.
 func (s *Server) changeRollouts(match func(rolloutKey) bool, change func(rollout.Rollout) rollout.Rollout) ([]rollout.Rollout, error) {
 	var changed []rollout.Rollout
 	err := s.inUpdateTx(func(tx *sqlTx) (bool, error) {
