@@ -42,7 +42,6 @@ import (
 
 var (
 	powercutN    = flag.Int("powercut.n", 0, "TestQEMUPowerCut: how many power cuts at random moments of updates (make powercut N=…); 0 skips it")
-	otaRun       = flag.Bool("ota.run", os.Getenv("ROOMKIT_QEMU_UPDATE") != "", "TestQEMUUpdate: run it (make update-test; also ROOMKIT_QEMU_UPDATE=1)")
 	otaQuick     = flag.Bool("ota.quick", false, "TestQEMUUpdate: v2 without its five power cuts (to work on the later parts; make test runs them all)")
 	powercutSeed = flag.Uint64("powercut.seed", 0, "TestQEMUPowerCut: the random cut times' seed (0: from the clock; the test prints it)")
 )
@@ -65,12 +64,6 @@ const (
 // installed only once the meeting ends. It runs in a network namespace
 // of its own with LiveKit, like TestQEMUKit.
 func TestQEMUUpdate(t *testing.T) {
-	if !*otaRun {
-		// Out of make test until a whole fresh clone passes with it: its
-		// runs there keep finding bugs, the last a power cut in a trial
-		// that booted the trial again (docs/benchmarks.md).
-		t.Skip("the QEMU update test runs with make update-test (-ota.run)")
-	}
 	otaSkips(t)
 	if _, err := sfu.FindBinary(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -80,7 +73,7 @@ func TestQEMUUpdate(t *testing.T) {
 	}
 	if os.Getenv(kitNetnsEnv) == "" {
 		t.Parallel() // beside the other QEMU tests: each guest is one host thread
-		runInNetns(t, otaTimeout+5*time.Minute, "-ota.run", fmt.Sprintf("-ota.quick=%t", *otaQuick))
+		runInNetns(t, otaTimeout+5*time.Minute, fmt.Sprintf("-ota.quick=%t", *otaQuick))
 		return
 	}
 	o := newOTARig(t, otaTimeout)

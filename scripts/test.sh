@@ -3,9 +3,10 @@
 # detector, the static cross build, the test kernel's smoke boot and short
 # fuzz runs, then the wall time each part took.
 #
-# ./images (the QEMU tests; the over-the-air update test, about half an
-# hour more, runs with make update-test for now) takes the longest: it
-# starts first, in the background, and the other parts run meanwhile, one package at a time (-p 1). Not more at once: with
+# ./images (the QEMU tests, the over-the-air update test with its power
+# cuts the longest of them) takes the longest: it starts first, in the
+# background, and the other parts run meanwhile, one package at a time
+# (-p 1). Not more at once: with
 # fuzzing and the cross build beside two emulated guests *and* another test
 # package, a guest's one CPU fell so far behind that LiveKit's connection
 # timeout in the kit ran out (measured 2026-12-05; docs/benchmarks.md).
