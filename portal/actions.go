@@ -119,14 +119,37 @@ func (a actionView) What() string {
 	return w
 }
 
-// kitLink is what the portal saw of a kit at its last heartbeat: kept in
-// memory only, as the kit repeats it every 15 s.
+// kitLink is what the portal saw of a kit at its last heartbeat. A
+// single SQLite portal keeps it in memory only, as the kit repeats it
+// every 15 s; replicas store it in the room's row (rooms.link, as this
+// JSON) with the heartbeat, as the next heartbeat or the room page may
+// reach another replica.
 type kitLink struct {
-	Addr      string
-	LatencyMS int64
-	Uptime    int64
-	Meeting   *kitMeeting
-	At        time.Time
+	Addr      string      `json:"addr"`
+	LatencyMS int64       `json:"latency_ms"`
+	Uptime    int64       `json:"uptime_seconds"`
+	Meeting   *kitMeeting `json:"meeting,omitempty"`
+	At        time.Time   `json:"-"` // the heartbeat's time: rooms.last_seen when stored
+}
+
+// column is l as rooms.link stores it.
+func (l kitLink) column() string {
+	b, _ := json.Marshal(l) // plain fields: cannot fail
+	return string(b)
+}
+
+// storedLink reads rooms.link; nil when empty (no heartbeat stored one) or
+// a bad column, which then counts as none.
+func storedLink(col string, lastSeen time.Time) *kitLink {
+	if col == "" {
+		return nil
+	}
+	var l kitLink
+	if err := json.Unmarshal([]byte(col), &l); err != nil {
+		return nil
+	}
+	l.At = lastSeen
+	return &l
 }
 
 // actionState is the in-memory part: requests not yet done, by room,
@@ -411,44 +434,50 @@ func checkHeartbeatActions(hb *heartbeat) error {
 
 // noteKit takes a heartbeat's remote fields and what changed since the
 // last one (devices unplugged, the kit offline in between, roomd
-// restarted) before the heartbeat is recorded. stored, when not nil, is
+// restarted) before the heartbeat is recorded, and returns the link it
+// saw, which replicas store with the heartbeat. stored, when not nil, is
 // the room as a replica read it with the kit's token (heartbeatRoom).
-func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *storedRoom) {
+func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *storedRoom) kitLink {
 	now := s.now()
-	s.live.mu.Lock()
-	old, seen := s.live.rooms[cfg.ID]
+	link := kitLink{Addr: addr, LatencyMS: hb.LatencyMS, Uptime: hb.UptimeSeconds, Meeting: hb.Meeting, At: now}
 	var oldDevices []Device
 	var oldSeen time.Time
-	if seen {
-		oldDevices, oldSeen = old.devices, old.lastSeen
-	}
-	s.live.mu.Unlock()
+	var prev *kitLink
+	var seen bool
 	if s.shared() {
 		// The last heartbeat may have reached another replica: compare
-		// with what is stored.
+		// with what is stored, link included.
 		var err error
 		if stored != nil {
-			oldDevices, oldSeen, seen = stored.devices, stored.lastSeen, !stored.lastSeen.IsZero()
-		} else if oldDevices, oldSeen, seen, err = s.storedStatus(cfg.ID); err != nil {
+			oldDevices, oldSeen, prev, seen = stored.devices, stored.lastSeen, stored.link, !stored.lastSeen.IsZero()
+		} else if oldDevices, oldSeen, prev, seen, err = s.storedStatus(cfg.ID); err != nil {
 			s.logStoreError("read the room's last heartbeat", err)
 			seen = false
 		}
+	} else {
+		s.live.mu.Lock()
+		if old, ok := s.live.rooms[cfg.ID]; ok {
+			oldDevices, oldSeen, seen = old.devices, old.lastSeen, true
+		}
+		s.live.mu.Unlock()
+		s.acts.mu.Lock()
+		if l, ok := s.acts.links[cfg.ID]; ok {
+			prev = &l
+		}
+		s.acts.links[cfg.ID] = link
+		s.acts.mu.Unlock()
 	}
-	s.acts.mu.Lock()
-	prev, hadLink := s.acts.links[cfg.ID]
-	s.acts.links[cfg.ID] = kitLink{Addr: addr, LatencyMS: hb.LatencyMS, Uptime: hb.UptimeSeconds, Meeting: hb.Meeting, At: now}
-	s.acts.mu.Unlock()
 
 	if len(hb.ActionsDone) > 0 {
 		s.noteActionsDone(cfg, hb.ActionsDone)
 	}
 	if !seen {
-		return // the first heartbeat since the portal started: nothing to compare
+		return link // the first heartbeat since the portal started (SQLite) or ever (replicas): nothing to compare
 	}
 	if now.Sub(oldSeen) >= onlineWindow {
 		s.roomEvent(cfg.ID, "offline", fmt.Sprintf("Back online after %s offline", shortDuration(now.Sub(oldSeen).Round(time.Second))))
 	}
-	if hadLink && hb.UptimeSeconds < prev.Uptime {
+	if prev != nil && hb.UptimeSeconds < prev.Uptime {
 		s.roomEvent(cfg.ID, "restart", fmt.Sprintf("roomd started again (up %s)", shortDuration(time.Duration(hb.UptimeSeconds)*time.Second)))
 	}
 	was := map[string]Device{}
@@ -464,6 +493,7 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *stor
 			s.roomEvent(cfg.ID, "device", fmt.Sprintf("%s back (%s)", d.Kind, d.Name))
 		}
 	}
+	return link
 }
 
 func withReason(e string) string {
@@ -609,21 +639,22 @@ func (s *Server) roomLogsOrRequest(actor, addr, roomID string) (*roomLogs, *acti
 	return nil, &a, nil
 }
 
-// storedStatus reads the devices and time of a room's last stored
-// heartbeat; seen is false if none was stored.
-func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Time, seen bool, err error) {
-	var devJSON string
+// storedStatus reads the devices, time and link of a room's last
+// stored heartbeat; seen is false if none was stored.
+func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Time, link *kitLink, seen bool, err error) {
+	var devJSON, linkJSON string
 	var at int64
-	err = s.db.QueryRow("SELECT devices, last_seen FROM rooms WHERE id = ?", roomID).Scan(&devJSON, &at)
+	err = s.db.QueryRow("SELECT devices, last_seen, link FROM rooms WHERE id = ?", roomID).Scan(&devJSON, &at, &linkJSON)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, false, nil
+		return nil, time.Time{}, nil, false, nil
 	}
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("read room %s: %w", roomID, err)
+		return nil, time.Time{}, nil, false, fmt.Errorf("read room %s: %w", roomID, err)
 	}
 	if at == 0 {
-		return nil, time.Time{}, false, nil
+		return nil, time.Time{}, nil, false, nil
 	}
 	_ = json.Unmarshal([]byte(devJSON), &devices) // a bad column compares as no devices
-	return devices, time.UnixMilli(at), true, nil
+	lastSeen = time.UnixMilli(at)
+	return devices, lastSeen, storedLink(linkJSON, lastSeen), true, nil
 }

@@ -265,9 +265,12 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiErrorBody{"Bad heartbeat: " + err.Error()})
 		return
 	}
-	s.noteKit(cfg, hb, clientAddr(r), stored)
+	link := s.noteKit(cfg, hb, clientAddr(r), stored)
 	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
 		update: hb.Update, lastSeen: s.now()}
+	if s.shared() {
+		st.link = link.column()
+	}
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)
 	ans := heartbeatAnswer{roomAnswer: roomAnswer{Room: cfg}, Actions: s.answerActions(cfg.ID, stored)}

@@ -681,3 +681,123 @@ func TestReplicasRolloutBehind(t *testing.T) {
 		t.Errorf("after B advanced its stale copy: %+v, want ring 0 paused", rs)
 	}
 }
+
+// newProxiedReplicas is newReplicas behind a trusted proxy on loopback,
+// so a test names each heartbeat's address (X-Forwarded-For).
+func newProxiedReplicas(t *testing.T) (a, b *env) {
+	t.Helper()
+	dsn := pgtest.Database(t, "")
+	c := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	cfg := func() Config { return Config{DataDir: t.TempDir(), DB: dsn, TrustedProxies: loopbackProxy} }
+	a = startEnv(t, httptest.NewUnstartedServer(nil), c, cfg(), nil)
+	b = startEnv(t, httptest.NewUnstartedServer(nil), c, cfg(), nil)
+	return a, b
+}
+
+// linkBeat is a heartbeat from address from saying uptime, latency and,
+// when meeting is not "", the meeting the kit is in.
+type linkBeat struct {
+	via     *env
+	from    string
+	uptime  int64
+	latency int64
+	meeting string
+}
+
+func (l linkBeat) send(t *testing.T, tok string) {
+	t.Helper()
+	state, meeting := "ready", ""
+	if l.meeting != "" {
+		state, meeting = "in-meeting", fmt.Sprintf(`,"meeting":{"id":%q,"participants":3}`, l.meeting)
+	}
+	body := fmt.Sprintf(`{"state":%q,"version":"1.5.0","uptime_seconds":%d,"latency_ms":%d,"devices":[]%s}`, state, l.uptime, l.latency, meeting)
+	code, _, b := l.via.do("POST", "/api/v1/device/heartbeat", "application/json", []byte(body),
+		map[string]string{"Authorization": "Bearer " + tok, "X-Forwarded-For": l.from})
+	if code != 200 {
+		t.Fatalf("heartbeat from %s: %d %s", l.from, code, b)
+	}
+}
+
+// TestReplicasRoomLink: heartbeats alternate A, B, A; the room page and
+// the admin API through either replica show the link of the last one,
+// sent through A. Each replica once showed only what it saw itself.
+func TestReplicasRoomLink(t *testing.T) {
+	a, b := newProxiedReplicas(t)
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	for i, hb := range []linkBeat{
+		{a, "192.0.2.1", 100, 31, ""},
+		{b, "192.0.2.2", 115, 32, "111222333"},
+		{a, "192.0.2.3", 130, 33, "444555666"},
+	} {
+		hb.send(t, tok)
+		a.clock.Advance(15 * time.Second)
+		for name, e := range map[string]*env{"A": a, "B": b} {
+			d := roomDetailOf(t, e, id)
+			switch {
+			case d.UptimeSeconds == nil || *d.UptimeSeconds != hb.uptime:
+				t.Errorf("heartbeat %d: %s shows uptime %s, want %d", i+1, name, orNull(d.UptimeSeconds), hb.uptime)
+			case d.Network == nil || d.Network.Address != hb.from || d.Network.LatencyMS == nil || *d.Network.LatencyMS != hb.latency:
+				t.Errorf("heartbeat %d: %s shows network %s, want %s at %d ms", i+1, name, jsonOf(d.Network), hb.from, hb.latency)
+			case hb.meeting == "" && d.Meeting != nil, hb.meeting != "" && (d.Meeting == nil || d.Meeting.ID != hb.meeting):
+				t.Errorf("heartbeat %d: %s shows meeting %s, want %q", i+1, name, jsonOf(d.Meeting), hb.meeting)
+			}
+		}
+	}
+	if err := a.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+		t.Fatal(err)
+	}
+	bb := b.browser()
+	if code, page := bb.login("it@example.com", "correct4horse"); code != 200 {
+		t.Fatalf("sign in on B: %d\n%s", code, page)
+	}
+	code, page := bb.get("/admin/rooms/" + id)
+	if code != 200 {
+		t.Fatalf("room page through B: %d\n%s", code, page)
+	}
+	for _, want := range []string{"192.0.2.3", "33 ms", "444555666 · 3 participants"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("room page through B lacks %q", want)
+		}
+	}
+}
+
+func orNull(p *int64) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestReplicasRestartEvent: a kit whose uptime drops has restarted,
+// whichever replica heard it before: up 100 s through A, then 5 s
+// through B, then 20 s through A is one "roomd started again", listed
+// through both replicas. Each replica once compared with the last
+// heartbeat it saw itself: B saw none, and A then saw 20 < 100.
+func TestReplicasRestartEvent(t *testing.T) {
+	a, b := newProxiedReplicas(t)
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	for _, hb := range []linkBeat{
+		{a, "192.0.2.1", 100, 30, ""},
+		{b, "192.0.2.1", 5, 30, ""},
+		{a, "192.0.2.1", 20, 30, ""},
+	} {
+		hb.send(t, tok)
+		a.clock.Advance(15 * time.Second)
+	}
+	for name, e := range map[string]*env{"A": a, "B": b} {
+		var restarts []string
+		for _, ev := range roomDetailOf(t, e, id).Events {
+			if ev.Kind == "restart" {
+				restarts = append(restarts, ev.Text)
+			}
+		}
+		if len(restarts) != 1 || restarts[0] != "roomd started again (up 5s)" {
+			t.Errorf("through %s, restart events %q; want one, up 5s", name, restarts)
+		}
+	}
+}

@@ -13,7 +13,9 @@ package portal
 // stay UTC and say so.
 
 import (
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -41,8 +43,9 @@ var roomTemplate = template.Must(template.Must(template.New("layout.html").Funcs
 type roomDetail struct {
 	Room
 	// UptimeSeconds, Network and Meeting are what the kit's last
-	// heartbeat said, while the portal has heard it since it started;
-	// null otherwise, and Meeting while no meeting runs.
+	// heartbeat said: on replicas as stored with it, on a single SQLite
+	// portal while it has heard the kit since it started; null
+	// otherwise, and Meeting while no meeting runs.
 	UptimeSeconds *int64       `json:"uptime_seconds"`
 	Network       *roomNetwork `json:"network"`
 	Meeting       *kitMeeting  `json:"meeting"`
@@ -74,9 +77,10 @@ func (s *Server) roomDetailFor(id string) (d roomDetail, ok bool, err error) {
 		return d, false, err
 	}
 	d.Room = rooms[0]
-	s.acts.mu.Lock()
-	link, linked := s.acts.links[id]
-	s.acts.mu.Unlock()
+	link, linked, err := s.kitLinkOf(id)
+	if err != nil {
+		return d, false, err
+	}
 	if linked {
 		up := link.Uptime
 		d.UptimeSeconds = &up
@@ -97,6 +101,31 @@ func (s *Server) roomDetailFor(id string) (d roomDetail, ok bool, err error) {
 		return d, false, err
 	}
 	return d, true, nil
+}
+
+// kitLinkOf is what room id's kit's last heartbeat said of its link:
+// on replicas as stored with it, whichever replica it reached; on
+// SQLite as this portal saw it since it started.
+func (s *Server) kitLinkOf(id string) (kitLink, bool, error) {
+	if !s.shared() {
+		s.acts.mu.Lock()
+		defer s.acts.mu.Unlock()
+		link, ok := s.acts.links[id]
+		return link, ok, nil
+	}
+	var col string
+	var at int64
+	err := s.db.QueryRow("SELECT link, last_seen FROM rooms WHERE id = ?", id).Scan(&col, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kitLink{}, false, nil // unpaired meanwhile
+	}
+	if err != nil {
+		return kitLink{}, false, fmt.Errorf("read the link of room %s: %w", id, err)
+	}
+	if l := storedLink(col, time.UnixMilli(at)); l != nil {
+		return *l, true, nil
+	}
+	return kitLink{}, false, nil
 }
 
 // roomEvents merges the room's events, its update events and its

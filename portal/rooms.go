@@ -419,6 +419,7 @@ type heartbeatStatus struct {
 	health   *health.Report // nil: the kit sent none; the last one stays
 	update   *ota.Report    // likewise
 	lastSeen time.Time
+	link     string // rooms.link (kitLink.column) on replicas; '' on SQLite, which keeps it in memory
 }
 
 func newLiveStatus() *liveStatus {

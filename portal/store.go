@@ -354,6 +354,13 @@ CREATE TABLE update_rev (
 );
 INSERT INTO update_rev (id, rev) VALUES (1, 0);
 `,
+	// 15 (issue 15): what a replica's last heartbeat said of the kit's
+	// link (kitLink as JSON: address, latency, uptime, meeting; '' for
+	// none), so the room page on any replica shows it and the next
+	// heartbeat, wherever it lands, tells a restart by the uptime.
+	// Written on PostgreSQL only: a single SQLite portal keeps it in
+	// memory (actionState.links).
+	`ALTER TABLE rooms ADD COLUMN link TEXT NOT NULL DEFAULT '';`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
