@@ -121,13 +121,14 @@ func (a actionView) What() string {
 
 // kitLink is what the portal saw of a kit at its last heartbeat. A
 // single SQLite portal keeps it in memory only, as the kit repeats it
-// every 15 s; replicas store it in the room's row (rooms.link, as this
-// JSON) with the heartbeat, as the next heartbeat or the room page may
-// reach another replica.
+// every 15 s; replicas store it in the room's row with the heartbeat
+// (rooms.link, as this JSON, and rooms.uptime), as the next heartbeat
+// or the room page may reach another replica. The uptime has a column
+// of its own so a heartbeat compares it without decoding the link.
 type kitLink struct {
 	Addr      string      `json:"addr"`
 	LatencyMS int64       `json:"latency_ms"`
-	Uptime    int64       `json:"uptime_seconds"`
+	Uptime    int64       `json:"-"` // rooms.uptime
 	Meeting   *kitMeeting `json:"meeting,omitempty"`
 	At        time.Time   `json:"-"` // the heartbeat's time: rooms.last_seen when stored
 }
@@ -138,9 +139,10 @@ func (l kitLink) column() string {
 	return string(b)
 }
 
-// storedLink reads rooms.link; nil when empty (no heartbeat stored one) or
-// a bad column, which then counts as none.
-func storedLink(col string, lastSeen time.Time) *kitLink {
+// storedLink reads rooms.link and rooms.uptime; nil when the link is
+// empty (no heartbeat stored one) or a bad column, which then counts as
+// none.
+func storedLink(col string, uptime int64, lastSeen time.Time) *kitLink {
 	if col == "" {
 		return nil
 	}
@@ -148,7 +150,7 @@ func storedLink(col string, lastSeen time.Time) *kitLink {
 	if err := json.Unmarshal([]byte(col), &l); err != nil {
 		return nil
 	}
-	l.At = lastSeen
+	l.Uptime, l.At = uptime, lastSeen
 	return &l
 }
 
@@ -442,15 +444,15 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *stor
 	link := kitLink{Addr: addr, LatencyMS: hb.LatencyMS, Uptime: hb.UptimeSeconds, Meeting: hb.Meeting, At: now}
 	var oldDevices []Device
 	var oldSeen time.Time
-	var prev *kitLink
+	var prevUptime *int64 // nil: no link to compare with
 	var seen bool
 	if s.shared() {
 		// The last heartbeat may have reached another replica: compare
-		// with what is stored, link included.
+		// with what is stored, uptime included.
 		var err error
 		if stored != nil {
-			oldDevices, oldSeen, prev, seen = stored.devices, stored.lastSeen, stored.link, !stored.lastSeen.IsZero()
-		} else if oldDevices, oldSeen, prev, seen, err = s.storedStatus(cfg.ID); err != nil {
+			oldDevices, oldSeen, prevUptime, seen = stored.devices, stored.lastSeen, stored.uptime, !stored.lastSeen.IsZero()
+		} else if oldDevices, oldSeen, prevUptime, seen, err = s.storedStatus(cfg.ID); err != nil {
 			s.logStoreError("read the room's last heartbeat", err)
 			seen = false
 		}
@@ -462,7 +464,7 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *stor
 		s.live.mu.Unlock()
 		s.acts.mu.Lock()
 		if l, ok := s.acts.links[cfg.ID]; ok {
-			prev = &l
+			prevUptime = &l.Uptime
 		}
 		s.acts.links[cfg.ID] = link
 		s.acts.mu.Unlock()
@@ -477,7 +479,7 @@ func (s *Server) noteKit(cfg roomConfig, hb heartbeat, addr string, stored *stor
 	if now.Sub(oldSeen) >= onlineWindow {
 		s.roomEvent(cfg.ID, "offline", fmt.Sprintf("Back online after %s offline", shortDuration(now.Sub(oldSeen).Round(time.Second))))
 	}
-	if prev != nil && hb.UptimeSeconds < prev.Uptime {
+	if prevUptime != nil && hb.UptimeSeconds < *prevUptime {
 		s.roomEvent(cfg.ID, "restart", fmt.Sprintf("roomd started again (up %s)", shortDuration(time.Duration(hb.UptimeSeconds)*time.Second)))
 	}
 	was := map[string]Device{}
@@ -639,12 +641,14 @@ func (s *Server) roomLogsOrRequest(actor, addr, roomID string) (*roomLogs, *acti
 	return nil, &a, nil
 }
 
-// storedStatus reads the devices, time and link of a room's last
-// stored heartbeat; seen is false if none was stored.
-func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Time, link *kitLink, seen bool, err error) {
-	var devJSON, linkJSON string
-	var at int64
-	err = s.db.QueryRow("SELECT devices, last_seen, link FROM rooms WHERE id = ?", roomID).Scan(&devJSON, &at, &linkJSON)
+// storedStatus reads the devices, time and uptime of a room's last
+// stored heartbeat; seen is false if none was stored, uptime nil if it
+// stored no link.
+func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Time, uptime *int64, seen bool, err error) {
+	var devJSON string
+	var at, up int64
+	var linked bool
+	err = s.db.QueryRow("SELECT devices, last_seen, uptime, link <> '' FROM rooms WHERE id = ?", roomID).Scan(&devJSON, &at, &up, &linked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, nil, false, nil
 	}
@@ -655,6 +659,8 @@ func (s *Server) storedStatus(roomID string) (devices []Device, lastSeen time.Ti
 		return nil, time.Time{}, nil, false, nil
 	}
 	_ = json.Unmarshal([]byte(devJSON), &devices) // a bad column compares as no devices
-	lastSeen = time.UnixMilli(at)
-	return devices, lastSeen, storedLink(linkJSON, lastSeen), true, nil
+	if linked {
+		uptime = &up
+	}
+	return devices, time.UnixMilli(at), uptime, true, nil
 }

@@ -269,7 +269,7 @@ func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request) {
 	st := heartbeatStatus{state: hb.State, version: hb.Version, devices: hb.Devices, health: hb.Health,
 		update: hb.Update, lastSeen: s.now()}
 	if s.shared() {
-		st.link = link.column()
+		st.link, st.uptime = link.column(), link.Uptime
 	}
 	s.live.record(cfg.ID, st, !s.shared())
 	s.met.heartbeats.Add(1)

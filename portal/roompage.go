@@ -114,15 +114,15 @@ func (s *Server) kitLinkOf(id string) (kitLink, bool, error) {
 		return link, ok, nil
 	}
 	var col string
-	var at int64
-	err := s.db.QueryRow("SELECT link, last_seen FROM rooms WHERE id = ?", id).Scan(&col, &at)
+	var uptime, at int64
+	err := s.db.QueryRow("SELECT link, uptime, last_seen FROM rooms WHERE id = ?", id).Scan(&col, &uptime, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return kitLink{}, false, nil // unpaired meanwhile
 	}
 	if err != nil {
 		return kitLink{}, false, fmt.Errorf("read the link of room %s: %w", id, err)
 	}
-	if l := storedLink(col, time.UnixMilli(at)); l != nil {
+	if l := storedLink(col, uptime, time.UnixMilli(at)); l != nil {
 		return *l, true, nil
 	}
 	return kitLink{}, false, nil

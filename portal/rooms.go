@@ -420,6 +420,7 @@ type heartbeatStatus struct {
 	update   *ota.Report    // likewise
 	lastSeen time.Time
 	link     string // rooms.link (kitLink.column) on replicas; '' on SQLite, which keeps it in memory
+	uptime   int64  // rooms.uptime on replicas
 }
 
 func newLiveStatus() *liveStatus {

@@ -315,7 +315,7 @@ type storedRoom struct {
 	devices  []Device  // of the last stored heartbeat
 	lastSeen time.Time // zero: no heartbeat stored yet
 	ota      string    // the stored update report (storedReport)
-	link     *kitLink  // of the last stored heartbeat; nil if none stored it
+	uptime   *int64    // the kit's, at the last stored heartbeat; nil if it stored no link
 	actions  bool      // requests are waiting: read them (storedPendingActions)
 	// updateRev is the update tables' revision (syncUpdatesTo).
 	updateRev int64
@@ -396,7 +396,7 @@ func (s *Server) lookupLoop() {
 func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error) {
 	now := s.now()
 	rows, err := s.db.Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
-			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota, r.link,
+			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota, r.uptime, r.link <> '',
 			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?),
 			(SELECT rev FROM update_rev WHERE id = 1)
 		FROM access_tokens t JOIN rooms r ON r.id = t.room_id LEFT JOIN room_config rc ON rc.room_id = r.id
@@ -410,9 +410,11 @@ func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error)
 		st := &storedRoom{}
 		var hash []byte
 		var exp, lastSeen int64
-		var devJSON, eff, linkJSON string
+		var devJSON, eff string
+		var uptime int64
+		var linked bool
 		if err := rows.Scan(&hash, &exp, &st.cfg.ID, &st.cfg.Name, &st.cfg.Location, &st.cfg.TimeZone, &st.meta.deviceID,
-			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &linkJSON, &st.actions, &st.updateRev); err != nil {
+			&st.meta.group, &eff, &devJSON, &lastSeen, &st.ota, &uptime, &linked, &st.actions, &st.updateRev); err != nil {
 			return nil, fmt.Errorf("look up access tokens: %w", err)
 		}
 		if !now.Before(time.Unix(exp, 0)) {
@@ -422,7 +424,9 @@ func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error)
 		if lastSeen != 0 {
 			st.lastSeen = time.UnixMilli(lastSeen)
 			_ = json.Unmarshal([]byte(devJSON), &st.devices) // a bad column compares as no devices
-			st.link = storedLink(linkJSON, st.lastSeen)
+			if linked {
+				st.uptime = &uptime
+			}
 		}
 		out[string(hash)] = st
 	}
@@ -444,8 +448,9 @@ func (s *Server) writeHeartbeatsShared(batch []heartbeatRow) error {
 	cols := make([][]*string, 8)
 	seen := make([]int64, len(batch))
 	links := make([]string, len(batch))
+	uptimes := make([]int64, len(batch))
 	for i, r := range batch {
-		links[i] = r.st.link
+		links[i], uptimes[i] = r.st.link, r.st.uptime
 		a := r.args() // state, version, devices, last_seen, health, ota, health_status, update_state, id
 		for c, j := range [...]int{0, 1, 2, 4, 5, 6, 7, 8} {
 			var v *string
@@ -456,16 +461,16 @@ func (s *Server) writeHeartbeatsShared(batch []heartbeatRow) error {
 		}
 		seen[i] = a[3].(int64)
 	}
-	q := `UPDATE rooms SET state = v.state, version = v.version, devices = v.devices, last_seen = v.last_seen, link = v.link,
+	q := `UPDATE rooms SET state = v.state, version = v.version, devices = v.devices, last_seen = v.last_seen, link = v.link, uptime = v.uptime,
 		health = COALESCE(v.health, rooms.health), ota = COALESCE(v.ota, rooms.ota),
 		health_status = COALESCE(v.health_status, rooms.health_status), update_state = COALESCE(v.update_state, rooms.update_state),
 		attention = ` + attentionSQL("COALESCE(v.health_status, rooms.health_status)", "COALESCE(v.update_state, rooms.update_state)") + `
-		FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-			AS v(state, version, devices, last_seen, health, ota, health_status, update_state, id, link)
+		FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+			AS v(state, version, devices, last_seen, health, ota, health_status, update_state, id, link, uptime)
 		WHERE rooms.id = v.id`
 	var err error
 	for range 3 {
-		_, err = s.db.Exec(q, cols[0], cols[1], cols[2], seen, cols[3], cols[4], cols[5], cols[6], cols[7], links)
+		_, err = s.db.Exec(q, cols[0], cols[1], cols[2], seen, cols[3], cols[4], cols[5], cols[6], cols[7], links, uptimes)
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "40P01" { // deadlock_detected
 			break
