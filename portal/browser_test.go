@@ -258,7 +258,8 @@ func TestBrowserFleet(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#health`), "failed"),
 		chromedp.SetValue(chromedp.CSS(`#online`), "false"),
 		chromedp.Click(chromedp.CSS(`#apply`)),
-		chromedp.WaitVisible(chromedp.CSS(`#clear`)))
+		chromedp.WaitVisible(chromedp.CSS(`#clear`)),
+		chromium.Loaded())
 	loc := chromium.Eval[string](b, "location.href")
 	if !strings.Contains(loc, "health=failed") || !strings.Contains(loc, "online=false") {
 		t.Errorf("the filters are not in the URL: %s", loc)
@@ -275,9 +276,9 @@ func TestBrowserFleet(t *testing.T) {
 	b.Screenshot("admin-fleet-filtered.png")
 
 	// The bookmark: the same URL opened fresh shows the same view.
-	b.Do("open the bookmarked view", chromedp.Navigate(loc), chromedp.WaitVisible(chromedp.CSS(`#clear`)))
+	b.Do("open the bookmarked view", chromedp.Navigate(loc), chromedp.WaitVisible(chromedp.CSS(`#clear`)), chromium.Loaded())
 	if b.Value("#health") != "failed" || b.Value("#online") != "false" || b.Text("table.rooms") != table {
-		t.Errorf("the bookmarked view differs: health %q, online %q", b.Value("#health"), b.Value("#online"))
+		t.Errorf("the bookmarked view differs: health %q, online %q, table:\n%s\nwant\n%s", b.Value("#health"), b.Value("#online"), b.Text("table.rooms"), table)
 	}
 
 	b.Do("search and page",

@@ -158,6 +158,13 @@ func fileSafe(r rune) rune {
 	return '-'
 }
 
+// Loaded waits until the page has finished loading: an element a step
+// waits for can be there while the parser has not yet reached what
+// follows it (a table read then is cut short).
+func Loaded() chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`document.readyState === "complete"`)
+}
+
 // Text returns the visible text of the first element matching sel.
 func (b *Browser) Text(sel string) string {
 	b.t.Helper()
