@@ -168,6 +168,23 @@ func BenchmarkHeartbeatRooms(b *testing.B) {
 	benchHeartbeats(b, benchRooms(b, srv, 500), srv.Handler())
 }
 
+// BenchmarkHeartbeatFleet is BenchmarkHeartbeatRooms with the body
+// bench/fleet's kits send (health tree, update report): the portal's CPU
+// per heartbeat over HTTP, without the network. Read allocs/op and a CPU
+// profile rather than heartbeats/s on a loaded machine.
+func BenchmarkHeartbeatFleet(b *testing.B) {
+	srv, err := New(Config{DataDir: b.TempDir(), URL: "http://127.0.0.1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	benchHeartbeatBody(b, fleetHeartbeat, benchRooms(b, srv, 500), srv.Handler())
+}
+
+// fleetHeartbeat is what a bench/fleet kit sends once the portal's
+// answers asked for the update report: the appliance's health tree.
+const fleetHeartbeat = `{"state":"ready","version":"0.1.0","uptime_seconds":15,"devices":[{"kind":"camera","name":"Synthetic camera","present":true},{"kind":"speakerphone","name":"Synthetic speakerphone","present":true},{"kind":"display","name":"Synthetic display","present":true},{"kind":"input","name":"Synthetic touch","present":true}],"health":{"status":"degraded","checks":[{"name":"Network","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[{"name":"Portal","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[{"name":"Calendar","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Clock","status":"degraded","detail":"not yet compared with the portal's clock","since":"2026-11-02T09:00:15Z","checks":[]}]}]},{"name":"Display","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Touch","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Camera","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Speakerphone","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[{"name":"Microphone","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Speaker","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]}]},{"name":"Audio thread","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Storage","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]},{"name":"Updates","status":"ok","detail":"","since":"2026-11-02T09:00:15Z","checks":[]}]},"update":{"state":"idle","target_version":"","error":"","channel":"stable"},"latency_ms":3}`
+
 // benchRooms pairs n rooms directly through srv's store (the benchmarks
 // are about heartbeats) and returns their kits' access tokens.
 func benchRooms(b *testing.B, srv *Server, n int) []string {
@@ -192,6 +209,11 @@ func benchRooms(b *testing.B, srv *Server, n int) []string {
 // a load balancer without sticky sessions sends it. It reports the
 // heartbeats per second and the 99th percentile of their latency.
 func benchHeartbeats(b *testing.B, toks []string, replicas ...http.Handler) {
+	benchHeartbeatBody(b, goodHeartbeat, toks, replicas...)
+}
+
+// benchHeartbeatBody is benchHeartbeats with the heartbeat body given.
+func benchHeartbeatBody(b *testing.B, body string, toks []string, replicas ...http.Handler) {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var took []time.Duration
@@ -203,7 +225,7 @@ func benchHeartbeats(b *testing.B, toks []string, replicas ...http.Handler) {
 		for pb.Next() {
 			n := next.Add(1)
 			h := replicas[(n/int64(len(toks)))%int64(len(replicas))]
-			req := httptest.NewRequest("POST", "/api/v1/device/heartbeat", strings.NewReader(goodHeartbeat))
+			req := httptest.NewRequest("POST", "/api/v1/device/heartbeat", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+toks[n%int64(len(toks))])
 			w := httptest.NewRecorder()
 			t0 := time.Now()
@@ -223,4 +245,28 @@ func benchHeartbeats(b *testing.B, toks []string, replicas ...http.Handler) {
 		b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "heartbeats/s")
+}
+
+// BenchmarkParseHeartbeat: the fleet's heartbeat body decoded and
+// checked, and (for comparison) decoded by encoding/json alone as
+// before health.DecodeReport.
+func BenchmarkParseHeartbeat(b *testing.B) {
+	body := []byte(fleetHeartbeat)
+	b.Run("parseHeartbeat", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseHeartbeat(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeStrict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var hb heartbeat
+			if err := decodeStrict(body, &hb); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
