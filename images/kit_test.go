@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,12 +70,21 @@ func TestQEMUKit(t *testing.T) {
 	kitTest(t)
 }
 
+// netnsKits lets one runInNetns run at a time.
+var netnsKits sync.Mutex
+
 // runInNetns runs the test t again in a child process in a new network
 // namespace (a user namespace too when not root), with the given test
 // flags, and reports its output. While it runs, the output also goes to
 // $ROOMKIT_ARTIFACTS/<test>.log when that is set (make powercut runs for
 // hours: follow it there).
 func runInNetns(t *testing.T, timeout time.Duration, flags ...string) {
+	// One such kit at a time: each brings a guest, a LiveKit server and a
+	// portal, and two of them beside the rest of make test starved the
+	// kit test's guest until its roomctl leave ran out of time (fresh
+	// clone, 2026-12-06). The other QEMU tests still run beside it.
+	netnsKits.Lock()
+	defer netnsKits.Unlock()
 	args := append([]string{"-test.run=^" + t.Name() + "$", "-test.v", "-test.timeout=" + timeout.String()}, flags...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), kitNetnsEnv+"=1")
