@@ -153,8 +153,9 @@ func (d *reportDecoder) status() (Status, bool) {
 	return Status(b), true
 }
 
-func (d *reportDecoder) report(r *Report) bool {
-	var seen uint8
+// object reads an object, calling field for each key; field reads the
+// value and says whether it could.
+func (d *reportDecoder) object(field func(key []byte) bool) bool {
 	if !d.open() {
 		return false
 	}
@@ -166,6 +167,15 @@ func (d *reportDecoder) report(r *Report) bool {
 		case done:
 			return true
 		}
+		if !field(key) {
+			return false
+		}
+	}
+}
+
+func (d *reportDecoder) report(r *Report) bool {
+	var seen uint8
+	return d.object(func(key []byte) (ok bool) {
 		switch string(key) {
 		case "status":
 			ok = once(&seen, 1)
@@ -177,10 +187,8 @@ func (d *reportDecoder) report(r *Report) bool {
 		default: // unknown, or spelled otherwise: encoding/json decides
 			ok = false
 		}
-		if !ok {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // nodes reads an array of checks: encoding/json makes [] an empty slice,
@@ -211,17 +219,7 @@ func (d *reportDecoder) nodes(ns *[]Node, depth int) bool {
 
 func (d *reportDecoder) node(n *Node, depth int) bool {
 	var seen uint8
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, done, ok := d.next(first)
-		switch {
-		case !ok:
-			return false
-		case done:
-			return true
-		}
+	return d.object(func(key []byte) (ok bool) {
 		switch string(key) {
 		case "name":
 			if ok = once(&seen, 1); ok {
@@ -242,10 +240,8 @@ func (d *reportDecoder) node(n *Node, depth int) bool {
 		default:
 			ok = false
 		}
-		if !ok {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // time reads a string as encoding/json does for a time.Time: the quoted
