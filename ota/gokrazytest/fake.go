@@ -121,6 +121,11 @@ func New(dir string) (*Fake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fake gokrazy: %w", err)
 	}
+	// Close removes the socket itself. A listener that unlinked its path
+	// when closed could remove the next Fake's socket: http.Server.Close
+	// before Serve's goroutine ran leaves that goroutine to close the
+	// listener, later, after a new Fake listens on the same path.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	f.ln = ln
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /update/root", f.putRoot)
