@@ -141,6 +141,42 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	}
 }
 
+// TestRenderToMatchesRender checks that drawing into pixels a display
+// lends (RenderTo) gives the frames Render gives, frame after frame: the
+// first into a blank image, the next ones only what changed, and a frame
+// into another image than last time whole again.
+func TestRenderToMatchesRender(t *testing.T) {
+	later := func(v View) View { v.Now = v.Now.Add(time.Hour + 17*time.Minute); return v }
+	tests := []struct {
+		name   string
+		views  []View
+		swapAt int // from this frame on, RenderTo draws into a second image (0: never)
+	}{
+		{"home, clock moves", []View{homeView(), later(homeView())}, 0},
+		{"pairing, then home", []View{pairingView(), homeView(), later(homeView())}, 0},
+		{"home to reset and back", []View{homeView(), {Screen: ConfirmReset, Now: testNow}, homeView()}, 0},
+		{"another image", []View{homeView(), later(homeView())}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lent := NewRenderer(Size800p)
+			own := NewRenderer(Size800p)
+			dsts := []*image.RGBA{image.NewRGBA(image.Rectangle{Max: Size800p}), image.NewRGBA(image.Rectangle{Max: Size800p})}
+			for i, v := range tt.views {
+				dst := dsts[0]
+				if tt.swapAt > 0 && i >= tt.swapAt {
+					dst = dsts[1]
+				}
+				lent.RenderTo(dst, v)
+				want := own.Render(v)
+				if d, _ := uitest.Diff(dst, want, 0); d != 0 {
+					t.Errorf("frame %d: RenderTo differs from Render in %d pixels", i, d)
+				}
+			}
+		})
+	}
+}
+
 func clone(m *image.RGBA) *image.RGBA {
 	c := image.NewRGBA(m.Rect)
 	copy(c.Pix, m.Pix)
