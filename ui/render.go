@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/draw"
 	"math"
+	"slices"
 	"strings"
 
 	"roomkit/internal/offheap"
@@ -37,8 +38,12 @@ type Renderer struct {
 	saved  []image.Rectangle
 
 	staticItems []item // the non-dynamic items drawn into the frame
-	staticValid bool
-	dirty       []image.Rectangle // dynamic rectangles drawn into the frame last time
+	// covers are the rectangles of dynamic items that paint every pixel
+	// of them (video tiles) in this frame, prevCovers in the last one:
+	// nothing under them needs saving or restoring while they stay put.
+	covers, prevCovers []image.Rectangle
+	staticValid        bool
+	dirty              []image.Rectangle // dynamic rectangles drawn into the frame last time
 
 	items []item // layout scratch space, reused
 	order []int  // tile order scratch space, reused
@@ -93,7 +98,16 @@ func (r *Renderer) RenderTo(dst *image.RGBA, v View) {
 		r.staticValid, r.dst = false, dst
 	}
 	items := r.layout(v)
-	if !r.staticValid || !sameStatic(items, r.staticItems) {
+	r.prevCovers, r.covers = r.covers, r.prevCovers[:0]
+	for i := range items {
+		if items[i].dynamic && items[i].covers() {
+			r.covers = append(r.covers, items[i].r.Intersect(dst.Rect))
+		}
+	}
+	// A tile that moved or went uncovers pixels nobody saved: draw the
+	// static items again then, as when they change.
+	sameCovers := slices.Equal(r.covers, r.prevCovers)
+	if !r.staticValid || !sameCovers || !sameStatic(items, r.staticItems) {
 		draw.Draw(dst, dst.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
 		r.staticItems = r.staticItems[:0]
 		for i := range items {
@@ -106,15 +120,20 @@ func (r *Renderer) RenderTo(dst *image.RGBA, v View) {
 		offheap.Discard(r.static)
 		r.saved = r.saved[:0]
 	} else {
-		// Same screen as last frame: only undo what the dynamic items drew.
+		// Same screen as last frame: only undo what the dynamic items
+		// drew, except where a tile paints over it again anyway.
 		for _, d := range r.dirty {
-			draw.Draw(dst, d, r.static, d.Min, draw.Src)
+			if !r.covered(d) {
+				draw.Draw(dst, d, r.static, d.Min, draw.Src)
+			}
 		}
 	}
-	// dst shows only the static items now: keep what lies under each
-	// dynamic item before drawing it.
+	// dst shows only the static items now, but under the tiles: keep what
+	// lies under each other dynamic item before drawing it. Under a tile
+	// that stays put nothing is ever restored, so the static layer does not
+	// hold most of a meeting's screen (8 MB at 1080p).
 	for i := range items {
-		if items[i].dynamic {
+		if items[i].dynamic && !r.covered(items[i].r) {
 			r.save(items[i].r)
 		}
 	}
@@ -147,6 +166,24 @@ func (r *Renderer) save(d image.Rectangle) {
 	}
 	draw.Draw(r.static, d, r.dst, d.Min, draw.Src)
 	r.saved = append(r.saved, d)
+}
+
+// covered reports whether d lies inside one of this frame's tiles (covers
+// of dynamic items that paint all their pixels).
+func (r *Renderer) covered(d image.Rectangle) bool {
+	d = d.Intersect(r.dst.Rect)
+	for _, c := range r.covers {
+		if d.In(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether drawItem paints every pixel of the item's
+// rectangle: a video frame with its letterbox bars (see drawItem).
+func (it *item) covers() bool {
+	return it.img != nil && !it.ring && it.radius == 0 && it.fill.A == 0xff
 }
 
 // maxSaved bounds the rectangles the static layer keeps apart; screens

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,6 +157,12 @@ func TestRenderToMatchesRender(t *testing.T) {
 		{"pairing, then home", []View{pairingView(), homeView(), later(homeView())}, 0},
 		{"home to reset and back", []View{homeView(), {Screen: ConfirmReset, Now: testNow}, homeView()}, 0},
 		{"another image", []View{homeView(), later(homeView())}, 1},
+		// Under video tiles nothing is saved or restored while they stay
+		// put: their pictures and labels change, then the tiles move.
+		{"meeting, tiles come and go", []View{
+			meetingView(2), newFrames(meetingView(2), 60), speaking(newFrames(meetingView(2), 90)),
+			meetingView(3), newFrames(meetingView(3), 30), meetingView(2), newFrames(meetingView(1), 10),
+		}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,13 +175,36 @@ func TestRenderToMatchesRender(t *testing.T) {
 					dst = dsts[1]
 				}
 				lent.RenderTo(dst, v)
-				want := own.Render(v)
-				if d, _ := uitest.Diff(dst, want, 0); d != 0 {
+				if d, _ := uitest.Diff(dst, own.Render(v), 0); d != 0 {
 					t.Errorf("frame %d: RenderTo differs from Render in %d pixels", i, d)
+				}
+				if d, _ := uitest.Diff(dst, NewRenderer(Size800p).Render(v), 0); d != 0 {
+					t.Errorf("frame %d differs from a fresh renderer's in %d pixels", i, d)
 				}
 			}
 		})
 	}
+}
+
+// newFrames gives every tile of a meeting view a new picture.
+func newFrames(v View, seed uint8) View {
+	m := *v.Meeting
+	m.Tiles = slices.Clone(m.Tiles)
+	for i := range m.Tiles {
+		m.Tiles[i].Frame = gradient(640, 360, seed+uint8(i)*40)
+	}
+	v.Meeting = &m
+	return v
+}
+
+// speaking marks the first tile's participant speaking (its ring and
+// label change).
+func speaking(v View) View {
+	m := *v.Meeting
+	m.Tiles = slices.Clone(m.Tiles)
+	m.Tiles[0].Speaking = true
+	v.Meeting = &m
+	return v
 }
 
 func clone(m *image.RGBA) *image.RGBA {
