@@ -20,11 +20,8 @@ import (
 const DefaultDir = "/dev"
 
 // numBuffers is how many mmap buffers to ask for: one lent to the caller,
-// one being filled, and one queued, slack for a late reader. Each is a
-// whole frame of kernel memory mapped into roomd and counted in its RSS,
-// streaming from start-up (1.8 MB for 720p YUYV, 4 MB at 1080p): a fourth
-// cost an idle kit more than it helped a reader 33 ms late (issue 12).
-const numBuffers = 3
+// one being filled, and slack for a late reader.
+const numBuffers = 4
 
 // maxSide bounds a negotiated width or height: no camera the kit meets
 // streams more than 8K, and a driver that says so is broken.
