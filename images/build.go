@@ -4,7 +4,6 @@ package images
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -178,11 +177,11 @@ func Build(ctx context.Context, cfg Config, workDir string) (Result, error) {
 		return res, err
 	}
 	if cfg.Settings != (settings.Settings{}) {
-		b, err := json.MarshalIndent(cfg.Settings, "", "  ")
+		b, err := cfg.Settings.Encode()
 		if err != nil {
 			return res, err
 		}
-		if err := SeedPerm(ctx, cfg.Out, res.Layout.Perm(), map[string][]byte{"roomkit/" + settings.File: append(b, '\n')}); err != nil {
+		if err := SeedPerm(ctx, cfg.Out, res.Layout.Perm(), map[string][]byte{"roomkit/" + settings.File: b}); err != nil {
 			return res, err
 		}
 	}

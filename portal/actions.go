@@ -42,25 +42,13 @@ const (
 	maxActionID    = 64
 )
 
-// kitAction is one request as the heartbeat answer lists it.
-type kitAction struct {
-	ID    string `json:"id"`
-	Kind  string `json:"kind"`
-	Force bool   `json:"force,omitempty"`
-}
-
-// actionDone is the kit's word on a request (heartbeat "actions_done").
-type actionDone struct {
-	ID    string `json:"id"`
-	Error string `json:"error,omitempty"`
-}
-
-// kitMeeting is the heartbeat's "meeting": its ID and head count, never
-// what is said or shown.
-type kitMeeting struct {
-	ID           string `json:"id"`
-	Participants int    `json:"participants"`
-}
+// The wire format is the kit's client's (portalapi), so the two sides
+// cannot drift apart.
+type (
+	kitAction  = portalapi.Action     // one request as the heartbeat answer lists it
+	actionDone = portalapi.ActionDone // the kit's word on a request (heartbeat "actions_done")
+	kitMeeting = portalapi.MeetingNow // the heartbeat's "meeting": its ID and head count
+)
 
 // actionKinds are what an admin may ask, with the words the audit log
 // and the room page use.

@@ -91,11 +91,7 @@ func TestBrowserUpdates(t *testing.T) {
 	}
 
 	b.Do("sign in",
-		chromedp.Navigate(e.ts.URL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/login", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
 	if row := b.Text("#room-" + roomID); !strings.Contains(row, "rolled-back 1.5.0") || !strings.Contains(row, "Camera: not found") {
 		t.Errorf("the room's row lacks its update state: %q", row)
@@ -159,11 +155,7 @@ func TestBrowserAlerts(t *testing.T) {
 	rx, got := receiver(t, func(int64) int { return http.StatusInternalServerError })
 
 	b.Do("sign in and open Alerts",
-		chromedp.Navigate(e.ts.URL+"/admin/alerts"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/alerts", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`#webhook-form`)))
 	if s := b.Text("#no-open"); s != "Nothing is wrong." {
 		t.Errorf("no alerts yet: %q", s)
@@ -239,11 +231,7 @@ func TestBrowserFleet(t *testing.T) {
 	seedFleet(t, e.srv.db, now, 0, fiveRooms)
 	seedFleet(t, e.srv.db, now, len(fiveRooms), generatedFleet(120))
 	b.Do("sign in",
-		chromedp.Navigate(e.ts.URL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/login", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`#pager`)))
 	c := wantCounts(append(append([]fleetRoom{}, fiveRooms...), generatedFleet(120)...))
 	if want := fmt.Sprintf("125 rooms · %d need attention · %d offline", c.Attention, c.Offline); b.Text("#counts") != want {

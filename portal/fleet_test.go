@@ -2,7 +2,6 @@ package portal
 
 import (
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -613,24 +612,9 @@ func BenchmarkFlushHeartbeats(b *testing.B) {
 // them for new reports.
 func TestFleetMigration(t *testing.T) {
 	sqliteOnly(t)
-	mine := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN health_status") })
-	if mine < 0 {
-		t.Fatal("no migration adds rooms.health_status")
-	}
-	db, err := sql.Open("sqlite", "file:"+t.TempDir()+"/portal.db")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := oldDatabase(t, t.TempDir(), migrationWith(t, "ADD COLUMN health_status"))
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	for i, m := range migrations[:mine] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", mine)); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	odd := strings.Replace(healthJSON(health.Failed, now), `"status":"failed"`, `"status":"exploded"`, 1)
 	cases := []struct{ health, ota string }{

@@ -26,11 +26,7 @@ func TestBrowserProfiles(t *testing.T) {
 	}
 
 	b.Do("sign in and open Profiles",
-		chromedp.Navigate(e.ts.URL+"/admin/profiles"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/profiles", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`#new-profile`)))
 	b.Do("fill in a profile",
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Zurich rooms"),

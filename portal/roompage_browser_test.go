@@ -84,11 +84,7 @@ func TestBrowserRoomPage(t *testing.T) {
 
 	b.Do("sign in",
 		inZurich,
-		chromedp.Navigate(e.ts.URL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/login", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
 	b.Do("open the room from the list",
 		chromedp.Click(chromedp.CSS(`#room-`+roomID+` a[href="/admin/rooms/`+roomID+`"]`)),

@@ -2,9 +2,13 @@ package portal
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -46,6 +50,38 @@ func sqliteOnly(t testing.TB) {
 	if onPostgres() {
 		t.Skip("about SQLite's database file; the suite runs on PostgreSQL")
 	}
+}
+
+// migrationWith is the index of the first SQLite migration that contains
+// marker: tests find a migration by content, since the lead may renumber
+// migrations at a merge.
+func migrationWith(t testing.TB, marker string) int {
+	t.Helper()
+	n := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, marker) })
+	if n < 1 {
+		t.Fatalf("no migration after the first contains %q", marker)
+	}
+	return n
+}
+
+// oldDatabase makes dir/portal.db as a portal with the first n SQLite
+// migrations left it, and returns it open for the test to add what such a
+// portal stored.
+func oldDatabase(t testing.TB, dir string, n int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range migrations[:n] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 var (

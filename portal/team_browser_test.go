@@ -26,11 +26,7 @@ func TestBrowserTeam(t *testing.T) {
 	}
 
 	b.Do("sign in as the owner",
-		chromedp.Navigate(e.ts.URL+"/admin/team"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "owner@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/team", "owner@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`#invite-form`)))
 	b.Do("invite a group admin",
 		chromedp.SendKeys(chromedp.CSS(`#invite-email`), "ana@example.com"),
@@ -57,11 +53,7 @@ func TestBrowserTeam(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#set-password`)),
 		chromedp.WaitVisible(chromedp.CSS(`#done`)))
 	ana.Do("sign in",
-		chromedp.Navigate(e.ts.URL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "ana@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "ana4rooms"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/login", "ana@example.com", "ana4rooms"),
 		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
 	if rooms := ana.Text("table.rooms"); !strings.Contains(rooms, "East boardroom") || strings.Contains(rooms, "West huddle") {
 		t.Errorf("the group admin's rooms: %q", rooms)

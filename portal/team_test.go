@@ -1,14 +1,10 @@
 package portal
 
 import (
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -463,26 +459,12 @@ func TestTeamPageForms(t *testing.T) {
 func TestMigrationRoles(t *testing.T) {
 	sqliteOnly(t)
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Found by content: the lead may renumber migrations at a merge.
-	n := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE admin_invites") })
-	if n < 1 {
-		t.Fatal("no migration makes admin_invites")
-	}
-	for i, m := range migrations[:n] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	db := oldDatabase(t, dir, migrationWith(t, "CREATE TABLE admin_invites"))
 	tok := apiTokenPrefix + "old-token"
 	for _, q := range []struct {
 		sql  string
 		args []any
 	}{
-		{fmt.Sprintf("PRAGMA user_version = %d", n), nil},
 		{"INSERT INTO admins (id, email, pw_hash, created) VALUES (1, 'old@example.com', 'x', 1)", nil},
 		{"INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (?, 1, 'c', 4102444800)", []any{hashSecret("old-session")}},
 		{"INSERT INTO api_tokens (name, hash, created, expires) VALUES ('old script', ?, 1, 0)", []any{hashSecret(tok)}},

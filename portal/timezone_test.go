@@ -2,12 +2,9 @@ package portal
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,22 +200,8 @@ func TestTimeZoneRoomPage(t *testing.T) {
 func TestTimeZoneMigration(t *testing.T) {
 	sqliteOnly(t)
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Found by content: the lead may renumber migrations at a merge.
-	n := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "admins ADD COLUMN time_zone") })
-	if n < 1 {
-		t.Fatal("no migration adds admins.time_zone")
-	}
-	for i, m := range migrations[:n] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
+	db := oldDatabase(t, dir, migrationWith(t, "admins ADD COLUMN time_zone"))
 	for _, q := range []string{
-		fmt.Sprintf("PRAGMA user_version = %d", n),
 		"INSERT INTO admins (id, email, pw_hash, created, role) VALUES (1, 'old@example.com', 'x', 1, 'admin')",
 		fmt.Sprintf("INSERT INTO sessions (hash, admin_id, csrf, expires) VALUES (x'%x', 1, 'c', 4102444800)", hashSecret("old-session")),
 	} {
@@ -269,11 +252,7 @@ func TestBrowserTimeZone(t *testing.T) {
 
 	b.Do("sign in",
 		inNewYork,
-		chromedp.Navigate(e.ts.URL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		chromium.SignIn(e.ts.URL+"/admin/login", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`table.rooms`)))
 	b.Do("choose Europe/Zurich",
 		chromedp.Navigate(e.ts.URL+"/admin/account"),

@@ -2,12 +2,9 @@ package portal
 
 import (
 	"crypto/ed25519"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,20 +120,8 @@ func TestShortDuration(t *testing.T) {
 func TestMigration7(t *testing.T) {
 	sqliteOnly(t)
 	dir := t.TempDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range migrations[:6] {
-		if _, err := db.Exec(m); err != nil {
-			t.Fatalf("migration %d: %v", i+1, err)
-		}
-	}
-	if _, err := db.Exec(`PRAGMA user_version = 6;
-		INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, version, created, health)
+	db := oldDatabase(t, dir, 6)
+	if _, err := db.Exec(`INSERT INTO rooms (id, name, location, time_zone, device_id, public_key, label, state, version, created, health)
 		VALUES ('rm_old', 'Boardroom', '3rd floor', 'Europe/Zurich', 'dev1', x'00', 'kit', 'ready', '1.4.0', 1, '')`); err != nil {
 		t.Fatal(err)
 	}

@@ -238,26 +238,8 @@ type webHandler func(w http.ResponseWriter, r *http.Request, sess *session)
 // view wraps a GET page that needs a signed-in admin.
 func (s *Server) view(h webHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess, err := s.currentSession(r)
-		if err != nil {
-			if isStoreDown(err) {
-				herr := s.storeFailure("check the session", err)
-				w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)))
-				http.Error(w, herr.msg, herr.status)
-				return
-			}
-			s.log.Error("admin center", "err", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		if sess == nil {
-			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
-		if herr := s.authorize(r, sess.principal()); herr != nil {
-			p := s.base(sess, "", "Not allowed")
-			p.Error = herr.msg
-			s.render(w, herr.status, "error", p)
+		sess, ok := s.webSession(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
+		if !ok || !s.webAllowed(w, r, sess) {
 			return
 		}
 		h(w, r, sess)
@@ -273,20 +255,8 @@ func (s *Server) action(h webHandler) http.HandlerFunc {
 			s.render(w, http.StatusForbidden, "error", page{Title: "Refused", Error: "This form was sent from another site, so it was refused."})
 			return
 		}
-		sess, err := s.currentSession(r)
-		if err != nil {
-			if isStoreDown(err) {
-				herr := s.storeFailure("check the session", err)
-				w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)))
-				http.Error(w, herr.msg, herr.status)
-				return
-			}
-			s.log.Error("admin center", "err", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		if sess == nil {
-			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+		sess, ok := s.webSession(w, r, "/admin/login")
+		if !ok {
 			return
 		}
 		if err := r.ParseForm(); err != nil {
@@ -298,14 +268,45 @@ func (s *Server) action(h webHandler) http.HandlerFunc {
 				Error: "This form is out of date or was not sent from the admin center. Go back, reload the page and try again."})
 			return
 		}
-		if herr := s.authorize(r, sess.principal()); herr != nil {
-			p := s.base(sess, "", "Not allowed")
-			p.Error = herr.msg
-			s.render(w, herr.status, "error", p)
+		if !s.webAllowed(w, r, sess) {
 			return
 		}
 		h(w, r, sess)
 	}
+}
+
+// webSession returns the signed-in admin's session for view and action;
+// without one it redirects to login, and when the session cannot be read
+// it answers the error; then ok is false and the request is answered.
+func (s *Server) webSession(w http.ResponseWriter, r *http.Request, login string) (sess *session, ok bool) {
+	sess, err := s.currentSession(r)
+	switch {
+	case err != nil && isStoreDown(err):
+		herr := s.storeFailure("check the session", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(herr.retry/time.Second)))
+		http.Error(w, herr.msg, herr.status)
+		return nil, false
+	case err != nil:
+		s.log.Error("admin center", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return nil, false
+	case sess == nil:
+		http.Redirect(w, r, login, http.StatusSeeOther)
+		return nil, false
+	}
+	return sess, true
+}
+
+// webAllowed says whether the session's admin may do what r asks, and
+// shows the error page when not.
+func (s *Server) webAllowed(w http.ResponseWriter, r *http.Request, sess *session) bool {
+	if herr := s.authorize(r, sess.principal()); herr != nil {
+		p := s.base(sess, "", "Not allowed")
+		p.Error = herr.msg
+		s.render(w, herr.status, "error", p)
+		return false
+	}
+	return true
 }
 
 // sameOrigin checks Origin when the browser sends it (and Sec-Fetch-Site),

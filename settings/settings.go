@@ -112,6 +112,19 @@ func Parse(b []byte) (Settings, error) {
 	return s, s.Check()
 }
 
+// Encode checks s and writes it as a settings file for an installer to
+// pre-seed into /perm: indented, one field a line, as people edit it.
+func (s Settings) Encode() ([]byte, error) {
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
 // Check says what is wrong with settings that parse.
 func (s Settings) Check() error {
 	var errs []error

@@ -60,6 +60,23 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+func TestEncode(t *testing.T) {
+	s := Settings{PortalURL: "https://portal.example", Label: "Room 4.01", Display: Display{Rotate: 90}}
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Parse(b); err != nil || back != s {
+		t.Errorf("Encode then Parse = %+v, %v; want %+v", back, err, s)
+	}
+	if !strings.HasSuffix(string(b), "}\n") || !strings.Contains(string(b), "\n  \"label\": \"Room 4.01\",\n") {
+		t.Errorf("Encode wrote %q; want one field a line and a final newline", b)
+	}
+	if _, err := (Settings{PortalURL: "ftp://x"}).Encode(); err == nil || !strings.HasPrefix(err.Error(), "settings: portal_url") {
+		t.Errorf("Encode of bad settings: %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"portal_url": "https://p", "display": {"rotate": 90}}`))
 	f.Add([]byte("{\n,"))

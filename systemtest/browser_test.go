@@ -32,11 +32,7 @@ func TestBrowserPairsKit(t *testing.T) {
 	b.Screenshot("kit-pairing.png")
 
 	b.Do("sign in to the admin center",
-		chromedp.Navigate(p.URL+"/admin"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "it@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct4horse"),
-		chromedp.Click(chromedp.CSS(`#signin`)),
+		browser.SignIn(p.URL+"/admin", "it@example.com", "correct4horse"),
 		chromedp.WaitVisible(chromedp.CSS(`a.button[href="/admin/pair"]`)))
 	// The admin types the code as people do: lower case, no dash.
 	typed := strings.ToLower(strings.ReplaceAll(st.UserCode, "-", ""))

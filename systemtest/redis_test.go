@@ -10,25 +10,23 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"roomkit/internal/proctest"
 )
 
 // redisServer is Debian's redis-server on a loopback port, started and
 // stopped by the test as whatever user runs it, with nothing on disk
 // beyond its temporary directory (no snapshots, no append-only file).
 type redisServer struct {
-	Addr   string // 127.0.0.1:PORT
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	lines  *lineLog
+	Addr string // 127.0.0.1:PORT
+	proc *proctest.Proc
 }
 
 // startRedis starts redis-server on addr ("": a free loopback port) and
-// waits until it answers PING. Without redis-server t is skipped with a
+// waits until it says it is ready. Without redis-server t is skipped with a
 // message naming the setup script, unless the environment sets CI.
 func startRedis(t testing.TB, addr string) *redisServer {
 	t.Helper()
@@ -49,50 +47,36 @@ func startRedis(t testing.TB, addr string) *redisServer {
 		l.Close()
 	}
 	host, port, _ := net.SplitHostPort(addr)
-	r := &redisServer{Addr: addr, dir: t.TempDir(), exited: make(chan struct{}), lines: &lineLog{}}
-	r.cmd = exec.Command(bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "notice")
-	out, err := r.cmd.StdoutPipe()
+	cmd := exec.Command(bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "notice")
+	// The bound only ends a hang: Redis is ready in milliseconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := proctest.Start(ctx, cmd, "Ready to accept connections", syscall.SIGTERM)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("redis-server on %s: %v", addr, err)
 	}
-	r.cmd.Stderr = r.cmd.Stdout
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		var once sync.Once
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			r.lines.add(sc.Text())
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		r.cmd.Wait()
-		close(r.exited)
-	}()
+	r := &redisServer{Addr: addr, proc: p}
 	t.Cleanup(r.stop)
-	select {
-	case <-ready:
-	case <-r.exited:
-		t.Fatalf("redis-server on %s exited before it was ready:\n%s", addr, r.lines)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("redis-server on %s not ready after 30 s:\n%s", addr, r.lines)
-	}
 	return r
 }
 
 // stop ends Redis (SIGTERM) and waits for it to exit.
-func (r *redisServer) stop() {
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.exited
+func (r *redisServer) stop() { r.proc.Stop(10 * time.Second) }
+
+// TestRedisServer: the helper's Redis answers once started, and not once
+// stopped; a second stop does no harm (the cluster test stops it midway).
+func TestRedisServer(t *testing.T) {
+	r := startRedis(t, "")
+	ctx := context.Background()
+	if got, err := r.command(ctx, "PING"); err != nil || got != "PONG" {
+		t.Fatalf("PING = %q, %v", got, err)
 	}
+	r.stop()
+	if _, err := r.command(ctx, "PING"); err == nil {
+		t.Error("a stopped Redis still answers")
+	}
+	r.stop()
 }
 
 // command sends Redis one command over its own protocol (RESP) and
@@ -141,25 +125,4 @@ func (r *redisServer) command(ctx context.Context, args ...string) (string, erro
 		return string(buf[:n]), nil
 	}
 	return "", fmt.Errorf("redis %s: unexpected reply %q", r.Addr, line)
-}
-
-// lineLog keeps a process's last lines for failure messages.
-type lineLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *lineLog) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-	if len(l.lines) > 30 {
-		l.lines = l.lines[1:]
-	}
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
 }

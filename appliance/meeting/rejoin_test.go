@@ -30,6 +30,54 @@ func portalStandIn(srv *sfu.Server, room, identity string) func(ctx context.Cont
 	}
 }
 
+// rejoiner is a kit in a meeting on a real LiveKit whose Renew asks
+// portalStandIn for a fresh token, as the kit asks the portal.
+type rejoiner struct {
+	kit      *Session
+	renewals atomic.Int64 // how often the kit asked for a fresh token
+	over     atomic.Bool  // Renew answers that the meeting has ended
+}
+
+// joinRejoiner starts LiveKit and joins a kit to a meeting on it, with
+// cfg's other settings. The caller has the kit leave.
+func joinRejoiner(t *testing.T, ctx context.Context, cfg Config) (*rejoiner, *sfu.Server) {
+	t.Helper()
+	srv := meetingtest.StartLiveKit(t)
+	const room = "123456789"
+	r := &rejoiner{}
+	standIn := portalStandIn(srv, room, "kit")
+	cfg.URL, cfg.Token, cfg.Logger = srv.URL, meetingtest.Token(t, srv, room, "kit", "Board Room"), testLogger(t)
+	cfg.Renew = func(ctx context.Context) (string, string, error) {
+		r.renewals.Add(1)
+		if r.over.Load() {
+			return "", "", fmt.Errorf("%w: join: This meeting has ended.", ErrMeetingOver)
+		}
+		return standIn(ctx)
+	}
+	kit, err := Join(ctx, cfg)
+	if err != nil {
+		t.Fatalf("kit join: %v", err)
+	}
+	r.kit = kit
+	return r, srv
+}
+
+// rejoinsAfter makes the SFU go away with gone (a restart, a crash) and
+// waits for the kit to be connected again, with a token it asked for.
+func (r *rejoiner) rejoinsAfter(t *testing.T, ctx context.Context, gone func(context.Context) error) {
+	t.Helper()
+	reconnects := r.kit.Stats().Reconnects
+	if err := gone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the kit to be connected again", func() bool {
+		return r.kit.Connection() == Connected && r.kit.Stats().Reconnects > reconnects
+	})
+	if r.renewals.Load() == 0 {
+		t.Error("the kit joined again without asking the portal for a fresh token")
+	}
+}
+
 // TestRejoinAsksForFreshToken: after the SFU restarts (and forgets the
 // room), the session gets back in with a fresh token from the portal, not
 // the first one; when the portal says the meeting is over, the session
@@ -40,42 +88,15 @@ func TestRejoinAsksForFreshToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := meetingtest.StartLiveKit(t)
-	const room = "123456789"
-	var renewals atomic.Int64
-	var over atomic.Bool
-	standIn := portalStandIn(srv, room, "kit")
-	kit, err := Join(ctx, Config{
-		URL: srv.URL, Token: meetingtest.Token(t, srv, room, "kit", "Board Room"), Logger: testLogger(t),
-		Renew: func(ctx context.Context) (string, string, error) {
-			renewals.Add(1)
-			if over.Load() {
-				return "", "", fmt.Errorf("%w: join: This meeting has ended.", ErrMeetingOver)
-			}
-			return standIn(ctx)
-		},
-	})
-	if err != nil {
-		t.Fatalf("kit join: %v", err)
-	}
-	defer kit.Leave()
+	r, srv := joinRejoiner(t, ctx, Config{})
+	defer r.kit.Leave()
+	r.rejoinsAfter(t, ctx, srv.Restart)
 
-	reconnects := kit.Stats().Reconnects
+	r.over.Store(true)
 	if err := srv.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the kit to be connected again", func() bool {
-		return kit.Connection() == Connected && kit.Stats().Reconnects > reconnects
-	})
-	if renewals.Load() == 0 {
-		t.Error("the kit joined again without asking the portal for a fresh token")
-	}
-
-	over.Store(true)
-	if err := srv.Restart(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, "the kit to give up on a meeting that is over", func() bool { return kit.Connection() == Disconnected })
+	waitFor(t, ctx, "the kit to give up on a meeting that is over", func() bool { return r.kit.Connection() == Disconnected })
 }
 
 // TestRejoinAfterSFUCrash: an SFU that dies without a goodbye leaves the
@@ -87,31 +108,7 @@ func TestRejoinAfterSFUCrash(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := meetingtest.StartLiveKit(t)
-	const room = "123456789"
-	var renewals atomic.Int64
-	standIn := portalStandIn(srv, room, "kit")
-	kit, err := Join(ctx, Config{
-		URL: srv.URL, Token: meetingtest.Token(t, srv, room, "kit", "Board Room"), Logger: testLogger(t),
-		RecoveryLimit: time.Second,
-		Renew: func(ctx context.Context) (string, string, error) {
-			renewals.Add(1)
-			return standIn(ctx)
-		},
-	})
-	if err != nil {
-		t.Fatalf("kit join: %v", err)
-	}
-	defer kit.Leave()
-
-	reconnects := kit.Stats().Reconnects
-	if err := srv.Crash(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, "the kit to be connected again", func() bool {
-		return kit.Connection() == Connected && kit.Stats().Reconnects > reconnects
-	})
-	if renewals.Load() == 0 {
-		t.Error("the kit joined again without asking the portal for a fresh token")
-	}
+	r, srv := joinRejoiner(t, ctx, Config{RecoveryLimit: time.Second})
+	defer r.kit.Leave()
+	r.rejoinsAfter(t, ctx, srv.Crash)
 }

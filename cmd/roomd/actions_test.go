@@ -8,11 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"roomkit/appliance"
-	"roomkit/drivers/audio/audiotest"
-	"roomkit/drivers/camera/cameratest"
 	"roomkit/drivers/display/displaytest"
 	"roomkit/internal/logbuffer"
 )
@@ -34,31 +31,22 @@ func TestRemoteActions(t *testing.T) {
 	rebooted := make(chan struct{}, 4)
 	var kit *appliance.Kit
 	var err error
-	kit, err = appliance.New(appliance.Config{StateDir: state, PortalURL: p.URL, Version: "0.1.0", Logger: log,
-		Display: screen, Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
-		HeartbeatInterval: 100 * time.Millisecond, Logs: ring,
-		// The fake reboot: gokrazy would stop roomd and boot again; the
-		// kit's state machine starting again stands for it.
-		Reboot: func(ctx context.Context) error {
-			rebooted <- struct{}{}
-			kit.Restart("0.1.0")
-			return nil
-		}})
+	cfg := simKit(state, p.URL, "0.1.0", log)
+	cfg.Display, cfg.Logs = screen, ring
+	// The fake reboot: gokrazy would stop roomd and boot again; the kit's
+	// state machine starting again stands for it.
+	cfg.Reboot = func(ctx context.Context) error {
+		rebooted <- struct{}{}
+		kit.Restart("0.1.0")
+		return nil
+	}
+	kit, err = appliance.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	until := runKit(t, kit, logs)
 	until("a pairing code", func() bool { return kit.Status().UserCode != "" })
-	var paired struct {
-		Room struct {
-			ID string `json:"id"`
-		} `json:"room"`
-	}
-	code := p.api("POST", "/api/v1/admin/pairings", `{"user_code":"`+kit.Status().UserCode+`","name":"Boardroom"}`, &paired)
-	room := paired.Room.ID
-	if code != 201 || room == "" {
-		t.Fatalf("pairing: %d", code)
-	}
+	room := p.pair(kit.Status().UserCode, "Boardroom", "")
 	until("ready", func() bool { return kit.Status().State == appliance.Ready })
 	// Something secret in the kit's log, as a careless line might have.
 	log.Info("token refreshed", "access_token", "sekrit-123", "via", "Authorization: Bearer abc.def.ghi")

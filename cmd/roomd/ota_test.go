@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"roomkit/appliance"
-	"roomkit/drivers/audio/audiotest"
 	"roomkit/drivers/camera/cameratest"
-	"roomkit/drivers/display/displaytest"
 	"roomkit/internal/logbuffer"
 	"roomkit/ota"
 	"roomkit/ota/repo"
@@ -105,9 +103,9 @@ func TestSimUpdate(t *testing.T) {
 	cam := cameratest.NewSynthetic(320, 240, 15)
 	devs := &devices{camera: cam, simCamera: cam}
 	running, _ := upd.booted("0.1.0")
-	kit, err := appliance.New(appliance.Config{StateDir: state, PortalURL: p.URL, Version: running, Logger: log,
-		Display: displaytest.New(640, 360), Camera: cam, Speakerphone: audiotest.NewSynthetic(440),
-		HeartbeatInterval: 100 * time.Millisecond})
+	cfg := simKit(state, p.URL, running, log)
+	cfg.Camera = cam
+	kit, err := appliance.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,18 +132,11 @@ func TestSimUpdate(t *testing.T) {
 	}
 
 	s := until("a pairing code", 20*time.Second, func(s appliance.Status) bool { return s.UserCode != "" })
-	var paired struct {
-		Room struct {
-			ID string `json:"id"`
-		} `json:"room"`
-	}
-	if code := api("POST", "/api/v1/admin/pairings", map[string]string{"user_code": s.UserCode, "name": "Boardroom"}, &paired); code != 201 {
-		t.Fatalf("pairing: %d", code)
-	}
+	room := p.pair(s.UserCode, "Boardroom", "")
 	until("ready", 20*time.Second, func(s appliance.Status) bool { return s.State == appliance.Ready && s.Update != nil })
 
 	publish("0.2.0", false)
-	if code := api("POST", "/api/v1/admin/rooms/"+paired.Room.ID+"/update", nil, nil); code != 202 {
+	if code := api("POST", "/api/v1/admin/rooms/"+room+"/update", nil, nil); code != 202 {
 		t.Fatalf("update now: %d", code)
 	}
 	s = until("0.2.0 installed and healthy", 60*time.Second, func(s appliance.Status) bool {
@@ -166,7 +157,7 @@ func TestSimUpdate(t *testing.T) {
 	// An image that fails its trial (its camera is missing): back on
 	// 0.2.0, and the reason is shown.
 	publish("0.3.0", true)
-	if code := api("POST", "/api/v1/admin/rooms/"+paired.Room.ID+"/update", nil, nil); code != 202 {
+	if code := api("POST", "/api/v1/admin/rooms/"+room+"/update", nil, nil); code != 202 {
 		t.Fatalf("update now: %d", code)
 	}
 	s = until("0.3.0 rolled back", 90*time.Second, func(s appliance.Status) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"roomkit/appliance"
+	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera/cameratest"
+	"roomkit/drivers/display/displaytest"
 	"roomkit/internal/logbuffer"
 	"roomkit/portal"
 )
@@ -58,6 +62,34 @@ func (p *testPortal) api(method, path, body string, out any) int {
 		json.Unmarshal(b, out)
 	}
 	return resp.StatusCode
+}
+
+// pair pairs the kit that shows userCode as a room named name (in
+// timeZone, "" for the portal's default) and returns the room's ID.
+func (p *testPortal) pair(userCode, name, timeZone string) (roomID string) {
+	p.t.Helper()
+	body, _ := json.Marshal(struct {
+		UserCode string `json:"user_code"`
+		Name     string `json:"name"`
+		TimeZone string `json:"time_zone,omitempty"`
+	}{userCode, name, timeZone})
+	var paired struct {
+		Room struct {
+			ID string `json:"id"`
+		} `json:"room"`
+	}
+	if code := p.api("POST", "/api/v1/admin/pairings", string(body), &paired); code != 201 || paired.Room.ID == "" {
+		p.t.Fatalf("pairing: %d", code)
+	}
+	return paired.Room.ID
+}
+
+// simKit is a sim kit's configuration as roomd wires it for these tests:
+// synthetic devices, a heartbeat every 100 ms.
+func simKit(stateDir, portalURL, version string, log *slog.Logger) appliance.Config {
+	return appliance.Config{StateDir: stateDir, PortalURL: portalURL, Version: version, Logger: log,
+		Display: displaytest.New(640, 360), Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
+		HeartbeatInterval: 100 * time.Millisecond}
 }
 
 // runKit runs kit until the test ends. The function it returns polls

@@ -4,12 +4,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
-	"time"
 
 	"roomkit/appliance"
-	"roomkit/drivers/audio/audiotest"
-	"roomkit/drivers/camera/cameratest"
-	"roomkit/drivers/display/displaytest"
 	"roomkit/internal/logbuffer"
 )
 
@@ -23,23 +19,13 @@ func TestProfilesEndToEnd(t *testing.T) {
 	api := p.api
 
 	logs := &logbuffer.Buffer{}
-	kit, err := appliance.New(appliance.Config{StateDir: t.TempDir(), PortalURL: p.URL, Version: "0.1.0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Display: displaytest.New(640, 360), Camera: cameratest.NewSynthetic(320, 240, 15), Speakerphone: audiotest.NewSynthetic(440),
-		HeartbeatInterval: 100 * time.Millisecond})
+	kit, err := appliance.New(simKit(t.TempDir(), p.URL, "0.1.0", slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	until := runKit(t, kit, logs)
 	until("a pairing code", func() bool { return kit.Status().UserCode != "" })
-	var paired struct {
-		Room struct {
-			ID string `json:"id"`
-		} `json:"room"`
-	}
-	if code := api("POST", "/api/v1/admin/pairings", `{"user_code":"`+kit.Status().UserCode+`","name":"Boardroom","time_zone":"Europe/Zurich"}`, &paired); code != 201 {
-		t.Fatalf("pairing: %d", code)
-	}
-	room := paired.Room.ID
+	room := p.pair(kit.Status().UserCode, "Boardroom", "Europe/Zurich")
 	until("ready", func() bool { return kit.Status().State == appliance.Ready })
 	if code := api("PUT", "/api/v1/admin/rooms/"+room+"/group", `{"group":"zurich"}`, nil); code != 200 {
 		t.Fatalf("group: %d", code)

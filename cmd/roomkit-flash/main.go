@@ -10,15 +10,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 
 	"roomkit/images"
+	"roomkit/images/disk"
 	"roomkit/settings"
 )
 
@@ -50,7 +49,7 @@ func run() error {
 	}
 	cfg := images.FlashConfig{Image: *image, Device: *device, Out: *out, Progress: os.Stderr}
 	if *size != "" {
-		n, err := parseSize(*size)
+		n, err := disk.ParseBytes(*size, 1, math.MaxInt64)
 		if err != nil {
 			return fmt.Errorf("-size: %w", err)
 		}
@@ -75,14 +74,10 @@ func run() error {
 		}
 	}
 	if seed {
-		if err := s.Check(); err != nil {
-			return fmt.Errorf("settings: %w", err)
-		}
-		b, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
+		var err error
+		if cfg.Settings, err = s.Encode(); err != nil {
 			return err
 		}
-		cfg.Settings = append(b, '\n')
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -92,22 +87,4 @@ func run() error {
 	}
 	fmt.Fprintf(os.Stderr, "done: %s is written and verified\n", *device+*out)
 	return nil
-}
-
-// parseSize reads 8G, 2048M, 512K or a byte count.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "G"):
-		mult, s = 1<<30, strings.TrimSuffix(s, "G")
-	case strings.HasSuffix(s, "M"):
-		mult, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "K"):
-		mult, s = 1<<10, strings.TrimSuffix(s, "K")
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q: want a size like 8G, 2048M or a byte count", s)
-	}
-	return n * mult, nil
 }

@@ -19,13 +19,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/renameio/v2"
 
+	"roomkit/images/disk"
 	"roomkit/ota"
 	"roomkit/ota/repo"
 )
@@ -299,7 +299,7 @@ func simImage(w io.Writer, out, ver, sz string, unhealthy bool) error {
 	if out == "" || ver == "" {
 		return usageErr("sim-image: -version V and -out FILE are required")
 	}
-	n, err := parseSize(sz)
+	n, err := disk.ParseBytes(sz, 0, 64<<30)
 	if err != nil {
 		return usageErr("sim-image: -size: %v", err)
 	}
@@ -316,24 +316,6 @@ func simImage(w io.Writer, out, ver, sz string, unhealthy bool) error {
 	}
 	fmt.Fprintf(w, "wrote %s: sim release %s (%s)\n", out, ver, size(n))
 	return nil
-}
-
-// parseSize reads 8M, 512K, 1G or a byte count.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult, s = 1<<10, strings.TrimSuffix(s, "K")
-	case strings.HasSuffix(s, "M"):
-		mult, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "G"):
-		mult, s = 1<<30, strings.TrimSuffix(s, "G")
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > (64<<30)/mult {
-		return 0, fmt.Errorf("%q is not a size like 8M", s)
-	}
-	return n * mult, nil
 }
 
 func size(n int64) string {

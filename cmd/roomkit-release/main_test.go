@@ -39,7 +39,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"rotate", "-repo", dir}, "rotate: -role is required"},
 		{[]string{"rotate", "-repo", dir, "-role", "targets"}, "rotate: -root-key FILE is required"},
 		{[]string{"sim-image", "-version", "0.2.0"}, "sim-image: -version V and -out FILE are required"},
-		{[]string{"sim-image", "-version", "0.2.0", "-out", "x", "-size", "8X"}, `sim-image: -size: "8X" is not a size like 8M`},
+		{[]string{"sim-image", "-version", "0.2.0", "-out", "x", "-size", "8X"}, `sim-image: -size: "8X" is not a size like 8G, 2048M, 512K or a byte count`},
 	} {
 		_, _, err := release(t, tc.args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {

@@ -269,14 +269,3 @@ func (l Layout) HostHashOf() (uint32, error) {
 	}
 	return h, nil
 }
-
-// HumanBytes writes a size the way people read it: "7.5 GiB", "500 MiB".
-func HumanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= MiB:
-		return fmt.Sprintf("%.0f MiB", float64(n)/MiB)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}

@@ -9,24 +9,24 @@
 package pgtest
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+
+	"roomkit/internal/proctest"
 )
 
 // ErrNotInstalled is what Start answers when PostgreSQL's server binaries
@@ -41,10 +41,8 @@ type Server struct {
 	dir   string // holds data/ and the socket
 	bin   string
 	owner *owner
-	cmd   *exec.Cmd  // nil while halted
-	exit  chan error // the postgres process's end
+	proc  *proctest.Proc // nil while halted
 	seq   atomic.Int64
-	log   *tail
 }
 
 // BinDir is where initdb and postgres are: $ROOMKIT_PG_BIN, else the
@@ -85,7 +83,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	s := &Server{dir: dir, bin: bin, log: &tail{}}
+	s := &Server{dir: dir, bin: bin}
 	if err := s.start(ctx, bin); err != nil {
 		s.Stop()
 		return nil, err
@@ -118,64 +116,35 @@ func (s *Server) start(ctx context.Context, bin string) error {
 // Resume starts the halted cluster again, returning once it accepts
 // connections.
 func (s *Server) Resume(ctx context.Context) error {
-	if s.cmd != nil {
+	if s.proc != nil {
 		return errors.New("pgtest: the cluster runs already")
 	}
-	data, owner := filepath.Join(s.dir, "data"), s.owner
-	s.exit = make(chan error, 1)
-	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", data, "-k", s.dir,
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-k", s.dir,
 		"-c", "listen_addresses=", // the socket only
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=400", "-c", "shared_buffers=32MB",
 		"-c", "logging_collector=off",
 		"-c", "log_min_error_statement=panic") // tests provoke errors on purpose
-	s.cmd.Dir = s.dir
-	s.cmd.SysProcAttr = procAttr(owner)
-	stderr, err := s.cmd.StderrPipe()
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = procAttr(s.owner)
+	// The postmaster's own word that it is ready; SIGINT is a fast shutdown.
+	p, err := proctest.Start(ctx, cmd, "ready to accept connections", stopSignal)
 	if err != nil {
-		return err
+		return fmt.Errorf("pgtest: %w", err)
 	}
-	if err := s.cmd.Start(); err != nil {
-		s.cmd = nil
-		return fmt.Errorf("pgtest: start postgres: %w", err)
-	}
-	cmd, exit := s.cmd, s.exit
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			s.log.add(line)
-			if strings.Contains(line, "ready to accept connections") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		exit <- cmd.Wait()
-	}()
-	// Wait for the postmaster's own word that it is ready, or its end.
-	select {
-	case <-ready:
-	case err := <-exit:
-		s.cmd = nil
-		return fmt.Errorf("pgtest: postgres ended at start (%v): %s", err, s.log.String())
-	case <-ctx.Done():
-		s.Halt()
-		return fmt.Errorf("pgtest: postgres not ready: %w: %s", ctx.Err(), s.log.String())
-	}
+	s.proc = p
 	return nil
 }
 
 // Halt stops the cluster (a fast shutdown: clients are disconnected)
 // and keeps its data for Resume.
 func (s *Server) Halt() error {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return nil
 	}
-	stopProcess(s.cmd.Process)
-	err := <-s.exit
-	s.cmd = nil
+	// A fast shutdown takes well under a second; a minute means it hangs.
+	err := s.proc.Stop(time.Minute)
+	s.proc = nil
 	if err != nil && !isSignalExit(err) {
 		return fmt.Errorf("pgtest: postgres: %w", err)
 	}
@@ -245,27 +214,6 @@ func runAs() (*owner, error) {
 }
 
 type owner struct{ Uid, Gid uint32 }
-
-// tail keeps the server's last lines, for an error's message.
-type tail struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (t *tail) add(l string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.lines = append(t.lines, l)
-	if len(t.lines) > 20 {
-		t.lines = t.lines[1:]
-	}
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(t.lines, "\n")
-}
 
 var (
 	sharedOnce sync.Once

@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -17,8 +16,8 @@ func procAttr(o *owner) *syscall.SysProcAttr {
 	return a
 }
 
-// stopProcess asks postgres for a fast shutdown.
-func stopProcess(p *os.Process) { p.Signal(syscall.SIGINT) }
+// stopSignal asks postgres for a fast shutdown.
+const stopSignal = syscall.SIGINT
 
 func isSignalExit(err error) bool {
 	var ee *exec.ExitError

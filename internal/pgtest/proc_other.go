@@ -11,7 +11,7 @@ import (
 
 func procAttr(o *owner) *syscall.SysProcAttr { return nil }
 
-func stopProcess(p *os.Process) { p.Signal(os.Interrupt) }
+var stopSignal = os.Interrupt
 
 func isSignalExit(err error) bool {
 	var ee *exec.ExitError

@@ -165,6 +165,18 @@ func Loaded() chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](`document.readyState === "complete"`)
 }
 
+// SignIn opens page of the portal's admin center, which shows its sign-in
+// form first, and signs in as email with password. What the page shows
+// then is the caller's to wait for.
+func SignIn(page, email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#signin`)))
+}
+
 // Text returns the visible text of the first element matching sel.
 func (b *Browser) Text(sel string) string {
 	b.t.Helper()
