@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"roomkit/drivers/display"
 	"roomkit/drivers/input"
 	"roomkit/ui"
 )
@@ -171,8 +172,13 @@ func (k *Kit) runScreen(ctx context.Context) {
 			lastSig = nil
 		}
 		lastDraw = time.Now()
-		img := sc.renderer.Render(v)
-		err := k.cfg.Display.Show(img)
+		var err error
+		if c, ok := k.cfg.Display.(display.Canvas); ok {
+			// The display lends its pixels: no back buffer, no copy.
+			err = c.Draw(func(dst *image.RGBA) { sc.renderer.RenderTo(dst, v) })
+		} else {
+			err = k.cfg.Display.Show(sc.renderer.Render(v))
+		}
 		if msg := fmt.Sprint(err); err != nil && msg != lastErr {
 			k.log.Error("cannot show a frame", "err", err)
 			lastErr = msg

@@ -50,6 +50,7 @@ type probeReport struct {
 	RoomdRSS  int     `json:"roomd_rss_kb"`
 	RoomdAnon int     `json:"roomd_rss_anon_kb"`
 	RoomdFile int     `json:"roomd_rss_file_kb"`
+	RoomdDev  int     `json:"roomd_rss_dev_kb"`
 	RoomdCPU  float64 `json:"roomd_cpu_s"`
 	Root      string  `json:"root"`
 	Version   string  `json:"version"`
@@ -108,8 +109,8 @@ func TestQEMUBoot(t *testing.T) {
 
 	// roomd starts and shows a pairing code.
 	r := vm.waitProbe(t, func(r probeReport) bool { return r.State == "pairing" && r.UserCode != "" })
-	t.Logf("pairing screen after %.1fs of guest uptime (%.1fs wall); roomd RSS %d kB; kernel→init %s",
-		r.Uptime, time.Since(bootStart).Seconds(), r.RoomdRSS, vm.initAt())
+	t.Logf("pairing screen after %.1fs of guest uptime (%.1fs wall); roomd RSS %d kB (anonymous %d, file %d, of which /dev %d); kernel→init %s",
+		r.Uptime, time.Since(bootStart).Seconds(), r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.RoomdDev, vm.initAt())
 	if !strings.Contains(vm.console(), "Run /gokrazy/init as init process") {
 		t.Errorf("the serial console does not show gokrazy's init starting:\n%s", tail(vm.console(), 2000))
 	}
@@ -136,7 +137,7 @@ func TestQEMUBoot(t *testing.T) {
 	if r.RoomName != "QEMU Room" {
 		t.Errorf("roomctl status: room %q, want %q", r.RoomName, "QEMU Room")
 	}
-	t.Logf("ready after %.1fs of guest uptime; roomd RSS %d kB (anonymous %d, file %d); root %s", r.Uptime, r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.Root)
+	t.Logf("ready after %.1fs of guest uptime; roomd RSS %d kB (anonymous %d, file %d, of which /dev %d); root %s", r.Uptime, r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.RoomdDev, r.Root)
 	// roomd says ready when it has paired; its screen goroutine draws the
 	// home screen after that, as fast as the emulated CPU allows.
 	home := vm.waitScreen(t, ctx, "the home screen after pairing", func(img image.Image) bool { return !matches(img, pairingGolden, pairingStatic) })

@@ -4,16 +4,19 @@ import (
 	"image"
 	"image/draw"
 	"math"
+	"slices"
 	"strings"
 
 	"roomkit/internal/offheap"
 	"roomkit/internal/textfield"
 )
 
-// Renderer draws Views for one screen size. It keeps a back buffer, a layer
-// of everything that does not change from frame to frame, and caches of
-// font faces, glyphs, corner masks and QR codes, so that a frame where only
-// the clock moved costs a few small blits.
+// Renderer draws Views for one screen size. It draws into a screen-sized
+// image that keeps the last frame (its own back buffer, or pixels a display
+// lends it: RenderTo), keeps a layer of everything that does not change
+// from frame to frame, and caches font faces, glyphs, corner masks and QR
+// codes, so that a frame where only the clock moved costs a few small
+// blits.
 //
 // A Renderer is not safe for concurrent use: one goroutine (the appliance's
 // render loop) owns it.
@@ -21,7 +24,11 @@ type Renderer struct {
 	size  image.Point
 	scale float64
 
-	back *image.RGBA // what Render returns
+	back *image.RGBA // what Render returns; made by its first call
+	// dst is the image the last frame was drawn into (back, or what
+	// RenderTo was given): the static items are drawn again into any
+	// other.
+	dst *image.RGBA
 	// static keeps the background and non-dynamic items, but only under
 	// the rectangles in saved: what the dynamic items cover and each frame
 	// restores. Its pages (outside the heap) are given back whenever the
@@ -30,14 +37,18 @@ type Renderer struct {
 	static *image.RGBA
 	saved  []image.Rectangle
 
-	staticItems []item // the non-dynamic items drawn into back
-	staticValid bool
-	dirty       []image.Rectangle // dynamic rectangles drawn into back last frame
+	staticItems []item // the non-dynamic items drawn into the frame
+	// covers are the rectangles of dynamic items that paint every pixel
+	// of them (video tiles) in this frame, prevCovers in the last one:
+	// nothing under them needs saving or restoring while they stay put.
+	covers, prevCovers []image.Rectangle
+	staticValid        bool
+	dirty              []image.Rectangle // dynamic rectangles drawn into the frame last time
 
 	items []item // layout scratch space, reused
 	order []int  // tile order scratch space, reused
 	faces map[faceKey]*face
-	masks map[roundKey]*image.Alpha
+	masks map[roundKey]roundMask
 	icons map[iconKey]*image.Alpha
 	qr    qrCache
 	sc    scaler  // video frame scaling tables, reused
@@ -52,12 +63,13 @@ func NewRenderer(size image.Point) *Renderer {
 	return &Renderer{
 		size:  size,
 		scale: s,
-		// The two screen-sized layers are most of an idle kit's memory:
-		// outside the heap they do not double the collector's goal.
-		back:   offheap.RGBA(image.Rectangle{Max: size}),
+		// The screen-sized layers are most of an idle kit's memory:
+		// outside the heap they do not double the collector's goal, and
+		// only the pages written count. The back buffer waits for Render:
+		// a display that lends its pixels (RenderTo) needs none.
 		static: offheap.RGBA(image.Rectangle{Max: size}),
 		faces:  make(map[faceKey]*face),
-		masks:  make(map[roundKey]*image.Alpha),
+		masks:  make(map[roundKey]roundMask),
 		icons:  make(map[iconKey]*image.Alpha),
 	}
 }
@@ -66,13 +78,41 @@ func NewRenderer(size image.Point) *Renderer {
 // buffer: it stays valid until the next call to Render and must not be
 // modified. Display.Show copies it, which is all callers need.
 func (r *Renderer) Render(v View) *image.RGBA {
+	if r.back == nil {
+		r.back = offheap.RGBA(image.Rectangle{Max: r.size})
+	}
+	r.RenderTo(r.back, v)
+	return r.back
+}
+
+// RenderTo draws v into dst, an image of the screen's size at (0,0), and
+// draws only what changed if dst is the image of the previous call and
+// nobody else wrote to it since. It is for a display that lends the UI its
+// own pixels (display.Canvas): the screen then costs one buffer, the
+// display's, instead of a back buffer and a copy of it.
+func (r *Renderer) RenderTo(dst *image.RGBA, v View) {
+	if dst.Rect != (image.Rectangle{Max: r.size}) {
+		panic("ui: RenderTo an image of " + dst.Rect.String() + " on a renderer for " + r.size.String())
+	}
+	if dst != r.dst {
+		r.staticValid, r.dst = false, dst
+	}
 	items := r.layout(v)
-	if !r.staticValid || !sameStatic(items, r.staticItems) {
-		draw.Draw(r.back, r.back.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
+	r.prevCovers, r.covers = r.covers, r.prevCovers[:0]
+	for i := range items {
+		if items[i].dynamic && items[i].covers() {
+			r.covers = append(r.covers, items[i].r.Intersect(dst.Rect))
+		}
+	}
+	// A tile that moved or went uncovers pixels nobody saved: draw the
+	// static items again then, as when they change.
+	sameCovers := slices.Equal(r.covers, r.prevCovers)
+	if !r.staticValid || !sameCovers || !sameStatic(items, r.staticItems) {
+		draw.Draw(dst, dst.Rect, image.NewUniform(colBackground), image.Point{}, draw.Src)
 		r.staticItems = r.staticItems[:0]
 		for i := range items {
 			if !items[i].dynamic {
-				r.drawItem(r.back, &items[i])
+				r.drawItem(dst, &items[i])
 				r.staticItems = append(r.staticItems, items[i])
 			}
 		}
@@ -80,33 +120,37 @@ func (r *Renderer) Render(v View) *image.RGBA {
 		offheap.Discard(r.static)
 		r.saved = r.saved[:0]
 	} else {
-		// Same screen as last frame: only undo what the dynamic items drew.
+		// Same screen as last frame: only undo what the dynamic items
+		// drew, except where a tile paints over it again anyway.
 		for _, d := range r.dirty {
-			draw.Draw(r.back, d, r.static, d.Min, draw.Src)
+			if !r.covered(d) {
+				draw.Draw(dst, d, r.static, d.Min, draw.Src)
+			}
 		}
 	}
-	// back shows only the static items now: keep what lies under each
-	// dynamic item before drawing it.
+	// dst shows only the static items now, but under the tiles: keep what
+	// lies under each other dynamic item before drawing it. Under a tile
+	// that stays put nothing is ever restored, so the static layer does not
+	// hold most of a meeting's screen (8 MB at 1080p).
 	for i := range items {
-		if items[i].dynamic {
+		if items[i].dynamic && !r.covered(items[i].r) {
 			r.save(items[i].r)
 		}
 	}
 	r.dirty = r.dirty[:0]
 	for i := range items {
 		if items[i].dynamic {
-			r.drawItem(r.back, &items[i])
+			r.drawItem(dst, &items[i])
 			r.dirty = append(r.dirty, items[i].r)
 		}
 	}
-	return r.back
 }
 
-// save copies back's pixels under d into the static layer, unless they
-// were copied since the static items last changed. It runs while back
-// shows the static items alone.
+// save copies the frame's pixels under d into the static layer, unless
+// they were copied since the static items last changed. It runs while the
+// frame (r.dst) shows the static items alone.
 func (r *Renderer) save(d image.Rectangle) {
-	d = d.Intersect(r.back.Rect)
+	d = d.Intersect(r.dst.Rect)
 	for _, s := range r.saved {
 		if d.In(s) {
 			return
@@ -120,8 +164,26 @@ func (r *Renderer) save(d image.Rectangle) {
 		}
 		r.saved = r.saved[:0]
 	}
-	draw.Draw(r.static, d, r.back, d.Min, draw.Src)
+	draw.Draw(r.static, d, r.dst, d.Min, draw.Src)
 	r.saved = append(r.saved, d)
+}
+
+// covered reports whether d lies inside one of this frame's tiles (covers
+// of dynamic items that paint all their pixels).
+func (r *Renderer) covered(d image.Rectangle) bool {
+	d = d.Intersect(r.dst.Rect)
+	for _, c := range r.covers {
+		if d.In(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether drawItem paints every pixel of the item's
+// rectangle: a video frame with its letterbox bars (see drawItem).
+func (it *item) covers() bool {
+	return it.img != nil && !it.ring && it.radius == 0 && it.fill.A == 0xff
 }
 
 // maxSaved bounds the rectangles the static layer keeps apart; screens

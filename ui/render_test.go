@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,6 +140,71 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRenderToMatchesRender checks that drawing into pixels a display
+// lends (RenderTo) gives the frames Render gives, frame after frame: the
+// first into a blank image, the next ones only what changed, and a frame
+// into another image than last time whole again.
+func TestRenderToMatchesRender(t *testing.T) {
+	later := func(v View) View { v.Now = v.Now.Add(time.Hour + 17*time.Minute); return v }
+	tests := []struct {
+		name   string
+		views  []View
+		swapAt int // from this frame on, RenderTo draws into a second image (0: never)
+	}{
+		{"home, clock moves", []View{homeView(), later(homeView())}, 0},
+		{"pairing, then home", []View{pairingView(), homeView(), later(homeView())}, 0},
+		{"home to reset and back", []View{homeView(), {Screen: ConfirmReset, Now: testNow}, homeView()}, 0},
+		{"another image", []View{homeView(), later(homeView())}, 1},
+		// Under video tiles nothing is saved or restored while they stay
+		// put: their pictures and labels change, then the tiles move.
+		{"meeting, tiles come and go", []View{
+			meetingView(2), newFrames(meetingView(2), 60), speaking(newFrames(meetingView(2), 90)),
+			meetingView(3), newFrames(meetingView(3), 30), meetingView(2), newFrames(meetingView(1), 10),
+		}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lent := NewRenderer(Size800p)
+			own := NewRenderer(Size800p)
+			dsts := []*image.RGBA{image.NewRGBA(image.Rectangle{Max: Size800p}), image.NewRGBA(image.Rectangle{Max: Size800p})}
+			for i, v := range tt.views {
+				dst := dsts[0]
+				if tt.swapAt > 0 && i >= tt.swapAt {
+					dst = dsts[1]
+				}
+				lent.RenderTo(dst, v)
+				if d, _ := uitest.Diff(dst, own.Render(v), 0); d != 0 {
+					t.Errorf("frame %d: RenderTo differs from Render in %d pixels", i, d)
+				}
+				if d, _ := uitest.Diff(dst, NewRenderer(Size800p).Render(v), 0); d != 0 {
+					t.Errorf("frame %d differs from a fresh renderer's in %d pixels", i, d)
+				}
+			}
+		})
+	}
+}
+
+// newFrames gives every tile of a meeting view a new picture.
+func newFrames(v View, seed uint8) View {
+	m := *v.Meeting
+	m.Tiles = slices.Clone(m.Tiles)
+	for i := range m.Tiles {
+		m.Tiles[i].Frame = gradient(640, 360, seed+uint8(i)*40)
+	}
+	v.Meeting = &m
+	return v
+}
+
+// speaking marks the first tile's participant speaking (its ring and
+// label change).
+func speaking(v View) View {
+	m := *v.Meeting
+	m.Tiles = slices.Clone(m.Tiles)
+	m.Tiles[0].Speaking = true
+	v.Meeting = &m
+	return v
 }
 
 func clone(m *image.RGBA) *image.RGBA {

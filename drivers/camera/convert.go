@@ -26,16 +26,19 @@ func (c *Converter) I420(f Frame, info Info) ([]byte, error) {
 		return nil, fmt.Errorf("convert %s frame to I420: size %dx%d is not positive and even", info.Format, w, h)
 	}
 	size := w*h + 2*(w/2)*(h/2)
+	if info.Format == I420 {
+		// Passed through: a camera that sends I420 needs no second
+		// frame-sized buffer (1.4 MB at 720p, one per Converter).
+		if len(f.Data) < size {
+			return nil, fmt.Errorf("convert I420 frame: %d bytes, want %d", len(f.Data), size)
+		}
+		return f.Data[:size], nil
+	}
 	if cap(c.out) < size {
 		c.out = make([]byte, size)
 	}
 	c.out = c.out[:size]
 	switch info.Format {
-	case I420:
-		if len(f.Data) < size {
-			return nil, fmt.Errorf("convert I420 frame: %d bytes, want %d", len(f.Data), size)
-		}
-		return f.Data[:size], nil
 	case YUYV:
 		if err := YUYVToI420(c.out, f.Data, w, h); err != nil {
 			return nil, err

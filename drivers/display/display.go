@@ -21,3 +21,17 @@ type Display interface {
 	Status() drivers.Status
 	Close() error
 }
+
+// Canvas is a Display that lends the UI its own pixels to draw in, so the
+// screen costs one buffer (the display's) instead of the UI's back buffer
+// plus the display's copy of it. A display whose pixels are not RGBA in
+// memory (fbdev, converting) or that must keep every shown frame unchanged
+// (the browser simulator, whose frames are encoded while the next is
+// drawn) only Shows.
+type Canvas interface {
+	Display
+	// Draw calls draw with the screen's pixels (Bounds in size), holding
+	// what the previous Draw or Show left in them, and shows them once
+	// draw returns. draw must not keep dst.
+	Draw(draw func(dst *image.RGBA)) error
+}

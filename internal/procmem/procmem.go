@@ -15,6 +15,10 @@ import (
 type Usage struct {
 	RSS int64 // VmRSS: now
 	HWM int64 // VmHWM: the most it ever held
+	// RssAnon and RssFile split RSS (with RssShmem): anonymous memory
+	// (heaps, stacks, buffers), and file pages mapped, mostly the
+	// binary's own. 0 when the kernel does not say (before Linux 4.5).
+	Anon, File int64
 }
 
 // ErrNoField says /proc/PID/status lacks a field (not Linux, or a kernel
@@ -46,7 +50,11 @@ func Parse(status []byte) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	return Usage{RSS: rss, HWM: hwm}, nil
+	u := Usage{RSS: rss, HWM: hwm}
+	// Optional: their absence is no reason to lose the figures above.
+	u.Anon, _ = field(status, "RssAnon:")
+	u.File, _ = field(status, "RssFile:")
+	return u, nil
 }
 
 // field parses a "Name:   123 kB" line.

@@ -16,6 +16,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"both", "Name:\tportal\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n", Usage{RSS: 40 << 20, HWM: 50 << 20}, ""},
 		{"no unit", "VmRSS: 1\nVmHWM: 2\n", Usage{RSS: 1024, HWM: 2048}, ""},
+		{"split", "VmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nRssAnon:\t   10240 kB\nRssFile:\t   30720 kB\nRssShmem:\t       0 kB\n", Usage{RSS: 40 << 20, HWM: 50 << 20, Anon: 10 << 20, File: 30 << 20}, ""},
 		{"no RSS (a kernel thread)", "Name:\tkthreadd\nThreads:\t1\n", Usage{}, "VmRSS:: no such field"},
 		{"no HWM", "VmRSS:\t1 kB\n", Usage{}, "VmHWM:: no such field"},
 		{"not a number", "VmRSS:\tlots kB\nVmHWM:\t1 kB\n", Usage{}, `VmRSS: "lots kB"`},

@@ -12,7 +12,8 @@ import (
 	"roomkit/internal/offheap"
 )
 
-// Framebuffer is an in-memory display. It is safe for concurrent use.
+// Framebuffer is an in-memory display, a display.Canvas. It is safe for
+// concurrent use.
 type Framebuffer struct {
 	mu     sync.Mutex
 	frame  *image.RGBA
@@ -33,6 +34,16 @@ func (f *Framebuffer) Show(img *image.RGBA) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	draw.Draw(f.frame, f.frame.Bounds(), img, image.Point{}, draw.Src)
+	f.frames++
+	return nil
+}
+
+// Draw lends draw the frame itself (display.Canvas): the UI draws straight
+// into it, under the lock, so Frame never returns half a frame.
+func (f *Framebuffer) Draw(draw func(dst *image.RGBA)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	draw(f.frame)
 	f.frames++
 	return nil
 }

@@ -4,10 +4,10 @@
 // Frames arrive as image.RGBA and are converted to the framebuffer's own
 // pixel layout, read from the kernel (32-bit XRGB8888 and its BGR sibling,
 // 16-bit RGB565), honouring the line length the driver chose (which may be
-// wider than the visible row). A frame is never assembled in the visible
-// memory: it is converted off screen and then either copied over in one
-// pass or, when the driver offers a second page (yres_virtual ≥ 2*yres),
-// flipped in with FBIOPAN_DISPLAY. While open, the text console is switched
+// wider than the visible row). When the driver offers a second page
+// (yres_virtual ≥ 2*yres), a frame is converted into the hidden page and
+// flipped in with FBIOPAN_DISPLAY; otherwise it is converted straight into
+// the visible memory (see Show). While open, the text console is switched
 // to graphics mode so its cursor does not blink through the UI.
 package fbdev
 
@@ -21,7 +21,6 @@ import (
 	"sync"
 
 	"roomkit/drivers"
-	"roomkit/internal/offheap"
 )
 
 // DefaultPath is the first framebuffer, the one the console uses.
@@ -44,8 +43,7 @@ type Framebuffer struct {
 	vinfo   varScreeninfo
 	mem     []byte // the whole mapping
 	page    int    // the page being shown (0 or 1)
-	double  bool   // whether Show flips pages instead of copying
-	back    []byte // off-screen frame for the single-buffered copy
+	double  bool   // whether Show flips pages instead of writing the visible one
 	closed  bool
 	lastErr string
 }
@@ -146,20 +144,8 @@ func setup(dev device, path string) (*Framebuffer, error) {
 		if int(vi.YOffset) >= h {
 			fb.page = 1
 		}
-	} else {
-		fb.singleBuffer()
 	}
 	return fb, nil
-}
-
-// singleBuffer prepares the off-screen copy. It starts as what the screen
-// shows, so bytes past the visible row (stride padding) are written back
-// unchanged.
-func (fb *Framebuffer) singleBuffer() {
-	frame := fb.line * fb.h
-	fb.double = false
-	fb.back = offheap.Bytes(fb, frame) // outside the heap: see internal/offheap
-	copy(fb.back, fb.mem[fb.page*frame:(fb.page+1)*frame])
 }
 
 // graphicsMode switches the console to KD_GRAPHICS. A kit without a text
@@ -202,17 +188,24 @@ func (fb *Framebuffer) Show(img *image.RGBA) error {
 		if err := fb.dev.pan(&v); err != nil {
 			// Some drivers offer the room but refuse to pan. The frame is
 			// already converted: show it by copying, and stop flipping.
-			slog.Warn("framebuffer cannot pan; copying frames instead", "path", fb.path, "err", err)
+			slog.Warn("framebuffer cannot pan; drawing into the visible page instead", "path", fb.path, "err", err)
 			copy(fb.mem[fb.page*frame:(fb.page+1)*frame], dst)
-			fb.singleBuffer()
+			fb.double = false
 			return nil
 		}
 		fb.vinfo = v
 		fb.page = next
 		return nil
 	}
-	fb.convert(fb.back, img)
-	copy(fb.mem[fb.page*frame:(fb.page+1)*frame], fb.back)
+	// No second page: convert into the visible one. This used to go
+	// through an off-screen copy (a second screen-sized buffer, 4 MB at
+	// 1280×800, a tenth of an idle kit) and one memcpy; but that copy was
+	// no more synchronised with scan-out than this is (fbdev offers no
+	// wait for vertical blank here), it was only quicker. Rows the UI did
+	// not change are rewritten with the pixels they had, so only what
+	// changed can tear, and the visible memory is only written, never read
+	// (it may be uncached).
+	fb.convert(fb.mem[fb.page*frame:(fb.page+1)*frame], img)
 	return nil
 }
 
@@ -259,7 +252,7 @@ func (fb *Framebuffer) Close() error {
 	if err := fb.dev.close(); err != nil {
 		errs = append(errs, fmt.Errorf("close framebuffer %s: %w", fb.path, err))
 	}
-	fb.mem, fb.back = nil, nil
+	fb.mem = nil
 	return errors.Join(errs...)
 }
 

@@ -45,14 +45,17 @@ type Report struct {
 	// The resident set's anonymous part (heap, stacks, C allocations) and
 	// file-backed part (the binary's pages): they shrink for different
 	// reasons.
-	RoomdAnon int     `json:"roomd_rss_anon_kb,omitempty"`
-	RoomdFile int     `json:"roomd_rss_file_kb,omitempty"`
-	RoomdCPU  float64 `json:"roomd_cpu_s,omitempty"` // user+system CPU time so far
-	Root      string  `json:"root,omitempty"`        // the root file system's device, e.g. vda2 (A/B)
-	Version   string  `json:"version,omitempty"`     // the root's build (/etc/gokrazy/sbom.json)
-	BootID    string  `json:"boot_id,omitempty"`     // changes with every boot
-	Cmdline   string  `json:"cmdline,omitempty"`     // the kernel's command line
-	Error     string  `json:"error,omitempty"`
+	RoomdAnon int `json:"roomd_rss_anon_kb,omitempty"`
+	RoomdFile int `json:"roomd_rss_file_kb,omitempty"`
+	// Of the file-backed part, device memory mapped from /dev (a camera's
+	// V4L2 buffers count; the EFI framebuffer, I/O memory, does not).
+	RoomdDev int     `json:"roomd_rss_dev_kb,omitempty"`
+	RoomdCPU float64 `json:"roomd_cpu_s,omitempty"` // user+system CPU time so far
+	Root     string  `json:"root,omitempty"`        // the root file system's device, e.g. vda2 (A/B)
+	Version  string  `json:"version,omitempty"`     // the root's build (/etc/gokrazy/sbom.json)
+	BootID   string  `json:"boot_id,omitempty"`     // changes with every boot
+	Cmdline  string  `json:"cmdline,omitempty"`     // the kernel's command line
+	Error    string  `json:"error,omitempty"`
 	// Done is the ID of the last action carried out (a reboot follows
 	// when it asked for one); ActionError says why one failed.
 	Done        string `json:"done,omitempty"`
@@ -129,6 +132,7 @@ func probe(state string) Report {
 		r.Uptime, _ = strconv.ParseFloat(strings.Fields(string(b))[0], 64)
 	}
 	r.RoomdRSS, r.RoomdAnon, r.RoomdFile, r.RoomdCPU = usageOf("roomd")
+	r.RoomdDev = devicePagesOf("roomd")
 	r.Root = rootDevice()
 	r.Version = rootVersion()
 	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
@@ -194,6 +198,32 @@ func usageOf(name string) (rssKB, anonKB, fileKB int, cpu float64) {
 		}
 	}
 	return rssKB, anonKB, fileKB, cpuSeconds(dir + "/stat")
+}
+
+// devicePagesOf returns the resident kB of the process's mappings of
+// files under /dev, from /proc/PID/smaps.
+func devicePagesOf(name string) int {
+	pid := pidOf(name)
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return 0
+	}
+	kb, dev := 0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			// A mapping's header: address range, perms, offset, device, inode[, path].
+			dev = len(f) >= 6 && strings.HasPrefix(f[5], "/dev/")
+		case dev && len(f) >= 2 && f[0] == "Rss:":
+			n, _ := strconv.Atoi(f[1])
+			kb += n
+		}
+	}
+	return kb
 }
 
 // pidOf returns the PID of the process called name, or 0.
