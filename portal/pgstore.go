@@ -92,10 +92,9 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger, wait time.D
 	pw := cfg.Password
 	db := stdlib.OpenDB(*cfg)
 	// A pool: unlike SQLite's single writer, PostgreSQL serves concurrent
-	// transactions, and several replicas share its max_connections. 14
-	// here and the heartbeats' 2 (openGenericPool): 16 a portal.
-	db.SetMaxOpenConns(14)
-	db.SetMaxIdleConns(14)
+	// transactions, and several replicas share its max_connections.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	deadline := time.Now().Add(wait)
 	pause := 250 * time.Millisecond
@@ -125,31 +124,7 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger, wait time.D
 		db.Close()
 		return nil, fmt.Errorf("open PostgreSQL at %s: %s", where, redactSecret(err.Error(), pw))
 	}
-	out := newSQLDB(db, postgres)
-	out.generic = openGenericPool(cfg)
-	return out, nil
-}
-
-// openGenericPool is the pool of the heartbeats' two statements (the
-// grouped lookup and the grouped write, heartbeatRooms and
-// writeHeartbeatsShared): connections that plan a prepared statement
-// once (plan_cache_mode force_generic_plan). PostgreSQL otherwise plans
-// them again at each execution, their arrays' lengths changing its
-// estimates, and that planning was a fifth of its CPU per heartbeat
-// (docs/replicas.md); their best plan is the same for any batch: the
-// primary key's index. The rest of the portal keeps PostgreSQL's
-// choice. Each of the two runs one statement at a time per replica.
-func openGenericPool(cfg *pgx.ConnConfig) *sqlDB {
-	gc := cfg.Copy()
-	if gc.RuntimeParams == nil {
-		gc.RuntimeParams = map[string]string{}
-	}
-	gc.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	g := stdlib.OpenDB(*gc)
-	g.SetMaxOpenConns(2)
-	g.SetMaxIdleConns(2)
-	g.SetConnMaxIdleTime(5 * time.Minute)
-	return newSQLDB(g, postgres)
+	return newSQLDB(db, postgres), nil
 }
 
 // redactSecret removes a password from an error's text.

@@ -142,33 +142,6 @@ func TestPostgresMigrateTogether(t *testing.T) {
 	}
 }
 
-// TestPostgresHeartbeatPool: the heartbeats' statements run on
-// connections that plan them once; the rest keeps PostgreSQL's choice;
-// a portal holds at most 16 connections (docs/deployment.md).
-func TestPostgresHeartbeatPool(t *testing.T) {
-	db, err := openPostgres(context.Background(), pgtest.Database(t, ""), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, tc := range []struct {
-		name string
-		db   *sqlDB
-		want string
-	}{
-		{"heartbeats", db.forHeartbeats(), "force_generic_plan"},
-		{"the rest", db, "auto"},
-	} {
-		var mode string
-		if err := tc.db.QueryRow("SHOW plan_cache_mode").Scan(&mode); err != nil || mode != tc.want {
-			t.Errorf("%s: plan_cache_mode %q (%v), want %q", tc.name, mode, err, tc.want)
-		}
-	}
-	if n := db.Stats().MaxOpenConnections + db.forHeartbeats().Stats().MaxOpenConnections; n != 16 {
-		t.Errorf("at most %d connections, want 16", n)
-	}
-}
-
 // TestPostgresUnreachable: a portal whose PostgreSQL does not answer
 // tries again, then says where it tried, never with the password.
 func TestPostgresUnreachable(t *testing.T) {

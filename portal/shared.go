@@ -394,7 +394,7 @@ func (s *Server) lookupLoop() {
 // gone, is left out.
 func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error) {
 	now := s.now()
-	rows, err := s.db.forHeartbeats().Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
+	rows, err := s.db.Query(`SELECT t.hash, t.expires, r.id, r.name, r.location, r.time_zone, r.device_id, r.grp,
 			coalesce(rc.effective, ''), r.devices, r.last_seen, r.ota, r.uptime, r.link <> '',
 			EXISTS (SELECT 1 FROM room_actions a WHERE a.room_id = r.id AND a.done = 0 AND a.at > ?),
 			(SELECT rev FROM update_rev WHERE id = 1)
@@ -469,7 +469,7 @@ func (s *Server) writeHeartbeatsShared(batch []heartbeatRow) error {
 		WHERE rooms.id = v.id`
 	var err error
 	for range 3 {
-		_, err = s.db.forHeartbeats().Exec(q, cols[0], cols[1], cols[2], seen, cols[3], cols[4], cols[5], cols[6], cols[7], links, uptimes)
+		_, err = s.db.Exec(q, cols[0], cols[1], cols[2], seen, cols[3], cols[4], cols[5], cols[6], cols[7], links, uptimes)
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "40P01" { // deadlock_detected
 			break

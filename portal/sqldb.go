@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,26 +32,6 @@ type sqlDB struct {
 	*sql.DB
 	dialect dialect
 	cache   *sync.Map // statement → its PostgreSQL form
-	// generic is PostgreSQL's pool for the heartbeats' statements
-	// (openGenericPool); nil on SQLite and inside it.
-	generic *sqlDB
-}
-
-// forHeartbeats is the pool for the heartbeats' grouped statements.
-func (db *sqlDB) forHeartbeats() *sqlDB {
-	if db.generic != nil {
-		return db.generic
-	}
-	return db
-}
-
-// Close closes the database and the heartbeats' pool.
-func (db *sqlDB) Close() error {
-	var err error
-	if db.generic != nil {
-		err = db.generic.Close()
-	}
-	return errors.Join(db.DB.Close(), err)
 }
 
 func newSQLDB(db *sql.DB, d dialect) *sqlDB {
