@@ -61,6 +61,10 @@ func agreeMarshal(t *testing.T, r Report) {
 	if err != nil && !strings.Contains(err.Error(), "Time.MarshalJSON") {
 		t.Fatalf("error %v, not time's", err)
 	}
+	// Called directly (the portal's stored column), as json.Marshal has it.
+	if direct, err := r.MarshalJSON(); (err == nil) != (wantErr == nil) || string(direct) != string(want) {
+		t.Fatalf("MarshalJSON = %s, %v\nby reflection: %s, %v", direct, err, want, wantErr)
+	}
 	// Marshalled inside another value (a heartbeat) too.
 	got, _ = json.Marshal(struct{ H *Report }{&r})
 	want, _ = json.Marshal(struct{ H *plainReport }{(*plainReport)(&r)})
