@@ -44,7 +44,7 @@ func (a *Agent) download(ctx context.Context) (time.Duration, error) {
 		return a.rebootFirst(ctx)
 	}
 	a.showProgress(t, a.s.Written)
-	offset := a.s.Written
+	offset, start := a.s.Written, time.Now()
 	err := a.stream(ctx, t, offset)
 	var perm *permanentError
 	switch {
@@ -54,7 +54,8 @@ func (a *Agent) download(ctx context.Context) (time.Duration, error) {
 		if err := a.save(); err != nil {
 			return a.stateError(err)
 		}
-		a.log.Info("update downloaded and verified", "version", t.Version)
+		a.log.Info("update downloaded and verified", "version", t.Version,
+			"bytes", t.Length-offset, "took", time.Since(start).Round(time.Millisecond))
 		return 0, nil
 	case errors.Is(err, errPowerCut):
 		return 0, err
@@ -163,6 +164,7 @@ type upload struct {
 	closed     bool
 	busy       bool  // a meeting ran at the last poll
 	polledAt   int64 // pos of the last poll
+	saver      progressSaver
 }
 
 func (u *upload) Read(p []byte) (int, error) {
@@ -196,11 +198,68 @@ func (u *upload) saveProgress() error {
 	u.st.Written = u.savedAt
 	u.savedAt = u.pos
 	u.a.showProgress(u.t, u.pos)
-	if err := u.a.st.save(u.st); err != nil {
-		u.a.log.Warn("cannot record the download's progress", "err", err)
-		return nil // the download goes on; a cut restarts it from an older point
+	return u.saver.record(u.a, u.st)
+}
+
+// progressSaver writes the download's progress beside the stream, not in
+// it: each save syncs /perm, and on a kit (and in QEMU, where the guest's
+// sync is the host's) that flushes the disk gokrazy is writing the root
+// to. Done in Read, every sync stalled the upload. A state recorded while
+// another is being written replaces any still waiting: the newest is
+// written next, and the one before it never.
+type progressSaver struct {
+	mu      sync.Mutex
+	next    *state
+	running bool
+	err     error // the first error of Agent.saved (a test's power cut)
+	wg      sync.WaitGroup
+}
+
+// record queues s and returns the error of an earlier save, if any.
+// Calls of record and wait must not overlap (upload's lock orders them).
+func (p *progressSaver) record(a *Agent, s state) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
 	}
-	return u.a.saved(u.st)
+	p.next = &s
+	if !p.running {
+		p.running = true
+		p.wg.Add(1)
+		go p.run(a)
+	}
+	return nil
+}
+
+func (p *progressSaver) run(a *Agent) {
+	defer p.wg.Done()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.next != nil && p.err == nil {
+		s := *p.next
+		p.next = nil
+		p.mu.Unlock()
+		var err error
+		if serr := a.st.save(s); serr != nil {
+			// The download goes on; a cut restarts it from an older point.
+			a.log.Warn("cannot record the download's progress", "err", serr)
+		} else {
+			err = a.saved(s)
+		}
+		p.mu.Lock()
+		p.err = err
+	}
+	p.running = false
+}
+
+// wait returns once every recorded state is written, with the error that
+// stopped them.
+func (p *progressSaver) wait() error {
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
 }
 
 func (u *upload) read(p []byte) (int, error) {
@@ -294,14 +353,17 @@ func (u *upload) retry(err error) error {
 	return nil
 }
 
-// close ends the upload; it returns the progress last recorded and the
-// error that stopped it.
+// close ends the upload once its progress is written; it returns the
+// progress last recorded and the error that stopped it.
 func (u *upload) close() (int64, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.closed = true
 	if u.body != nil {
 		u.body.Close()
+	}
+	if err := u.saver.wait(); err != nil && u.err == nil {
+		u.err = err
 	}
 	return u.st.Written, u.err
 }
