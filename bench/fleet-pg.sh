@@ -85,10 +85,13 @@ for i in 0 1; do
   done
 done
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC'); PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), two portals" >&2
-# Memory is replica A's (-portal-pid takes one process).
+# Memory is replica A's (-portal-pid takes one process). CPU is charged
+# to each portal, PostgreSQL (the postmaster and its backends) and the
+# simulator, with what the rest of the machine used beside them.
 status=0
+pg_pid=$(head -n1 "$work/pg/data/postmaster.pid")
 nice -n "$NICE" "$work/fleet" -portal "http://$PORTAL_A,http://$PORTAL_B" -token "$(head -n1 "$work/token")" \
-  -portal-pid "${pids[0]}" "$@" || status=$?
+  -portal-pid "${pids[0]}" -cpu-pids "portal A=${pids[0]},portal B=${pids[1]},PostgreSQL=$pg_pid" "$@" || status=$?
 echo "(measured now: after the simulator's clean-up, which unpairs its kits unless -cleanup=false)"
 size() { "$PG_BIN/psql" -h "$work/pg" -U roomkit -d roomkit -XAtc "$1"; }
 echo "PostgreSQL database roomkit: $(size "SELECT pg_size_pretty(pg_database_size('roomkit'))") ($(size "SELECT pg_database_size('roomkit')") bytes); largest tables:"

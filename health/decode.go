@@ -13,15 +13,25 @@ import (
 // the caller then decodes with encoding/json, which gives the same
 // result for what this takes and words the errors for what it does not.
 func DecodeReport(b []byte) (r Report, ok bool) {
-	d := reportDecoder{b: b}
-	if !d.report(&r) {
-		return Report{}, false
-	}
+	r, n, ok := DecodeReportPrefix(b)
+	d := reportDecoder{b: b, i: n}
 	d.space()
-	if d.i != len(d.b) {
+	if !ok || d.i != len(d.b) {
 		return Report{}, false
 	}
 	return r, true
+}
+
+// DecodeReportPrefix is DecodeReport of the report at the start of b,
+// which may go on (the rest of a heartbeat's body): n is the bytes read,
+// up to the report's closing brace. The portal decodes a heartbeat's
+// other fields itself and hands the tree here where it finds one.
+func DecodeReportPrefix(b []byte) (r Report, n int, ok bool) {
+	d := reportDecoder{b: b}
+	if !d.report(&r) {
+		return Report{}, 0, false
+	}
+	return r, d.i, true
 }
 
 type reportDecoder struct {

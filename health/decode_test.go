@@ -42,6 +42,29 @@ func TestDecodeReportAgrees(t *testing.T) {
 	}
 }
 
+// TestDecodeReportPrefix: a report followed by more is read up to its
+// closing brace, as DecodeReport reads it alone.
+func TestDecodeReportPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		fail bool
+	}{
+		{in: `{"status":"ok","checks":[]},"update":{}}`, n: 27},
+		{in: ` {"status":"ok"} x`, n: 16},
+		{in: `{"status":"ok"`, fail: true},
+		{in: `{"status":"ok","extra":1},`, fail: true},
+	} {
+		r, n, ok := DecodeReportPrefix([]byte(tc.in))
+		if ok == tc.fail || (ok && n != tc.n) {
+			t.Errorf("DecodeReportPrefix(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, !tc.fail)
+		}
+		if ok {
+			agree(t, tc.in[:n], r, ok)
+		}
+	}
+}
+
 // FuzzDecodeReport: whatever DecodeReport takes, encoding/json (strict,
 // as the portal decodes) decodes to the same report.
 func FuzzDecodeReport(f *testing.F) {

@@ -90,11 +90,15 @@ func wireField(path string) string {
 	return strings.Join(out, ".")
 }
 
-// decodeHeartbeat decodes a heartbeat body as decodeStrict does, with
-// the health tree, most of the body and most of encoding/json's work,
-// decoded by health.DecodeReport. What that does not take (and any
+// decodeHeartbeat decodes a heartbeat body as decodeStrict does: a
+// kit's usual heartbeat without reflection (decodeHeartbeatPlain); else
+// with the health tree, most of the body and most of encoding/json's
+// work, decoded by health.DecodeReport. What that does not take (and any
 // error) is decoded again by decodeStrict alone, which words the error.
 func decodeHeartbeat(body []byte) (heartbeat, error) {
+	if hb, ok := decodeHeartbeatPlain(body); ok {
+		return hb, nil
+	}
 	// The outer "health" hides the embedded heartbeat's own.
 	var fast struct {
 		heartbeat

@@ -694,44 +694,60 @@ func newProxiedReplicas(t *testing.T) (a, b *env) {
 	return a, b
 }
 
-// linkBeat is a heartbeat from address from saying uptime, latency and,
-// when meeting is not "", the meeting the kit is in.
+// linkBeat is a heartbeat through replica via ("A" or "B") from address
+// from saying uptime, latency and, when meeting is not "", the meeting
+// the kit is in.
 type linkBeat struct {
-	via     *env
+	via     string
 	from    string
 	uptime  int64
 	latency int64
 	meeting string
 }
 
-func (l linkBeat) send(t *testing.T, tok string) {
+func (l linkBeat) send(t *testing.T, e *env, tok string) {
 	t.Helper()
 	state, meeting := "ready", ""
 	if l.meeting != "" {
 		state, meeting = "in-meeting", fmt.Sprintf(`,"meeting":{"id":%q,"participants":3}`, l.meeting)
 	}
 	body := fmt.Sprintf(`{"state":%q,"version":"1.5.0","uptime_seconds":%d,"latency_ms":%d,"devices":[]%s}`, state, l.uptime, l.latency, meeting)
-	code, _, b := l.via.do("POST", "/api/v1/device/heartbeat", "application/json", []byte(body),
+	code, _, b := e.do("POST", "/api/v1/device/heartbeat", "application/json", []byte(body),
 		map[string]string{"Authorization": "Bearer " + tok, "X-Forwarded-For": l.from})
 	if code != 200 {
-		t.Fatalf("heartbeat from %s: %d %s", l.from, code, b)
+		t.Fatalf("heartbeat from %s through %s: %d %s", l.from, l.via, code, b)
 	}
+}
+
+// linkBeats pairs a room across two replicas behind a proxy
+// (newProxiedReplicas) and sends beats in turn, moving the shared clock
+// 15 s on after each; after, if not nil, checks the replicas then. It
+// returns the replicas by name and the room.
+func linkBeats(t *testing.T, beats []linkBeat, after func(i int, hb linkBeat, replicas map[string]*env, id string)) (map[string]*env, string) {
+	t.Helper()
+	a, b := newProxiedReplicas(t)
+	replicas := map[string]*env{"A": a, "B": b}
+	id, tok := pairAcross(t, a, b, "Boardroom")
+	for i, hb := range beats {
+		hb.send(t, replicas[hb.via], tok)
+		a.clock.Advance(15 * time.Second)
+		if after != nil {
+			after(i, hb, replicas, id)
+		}
+	}
+	return replicas, id
 }
 
 // TestReplicasRoomLink: heartbeats alternate A, B, A; the room page and
 // the admin API through either replica show the link of the last one,
 // sent through A. Each replica once showed only what it saw itself.
 func TestReplicasRoomLink(t *testing.T) {
-	a, b := newProxiedReplicas(t)
-	id, tok := pairAcross(t, a, b, "Boardroom")
-	for i, hb := range []linkBeat{
-		{a, "192.0.2.1", 100, 31, ""},
-		{b, "192.0.2.2", 115, 32, "111222333"},
-		{a, "192.0.2.3", 130, 33, "444555666"},
-	} {
-		hb.send(t, tok)
-		a.clock.Advance(15 * time.Second)
-		for name, e := range map[string]*env{"A": a, "B": b} {
+	replicas, id := linkBeats(t, []linkBeat{
+		{"A", "192.0.2.1", 100, 31, ""},
+		{"B", "192.0.2.2", 115, 32, "111222333"},
+		{"A", "192.0.2.3", 130, 33, "444555666"},
+	}, func(i int, hb linkBeat, replicas map[string]*env, id string) {
+		for name, e := range replicas {
 			d := roomDetailOf(t, e, id)
 			switch {
 			case d.UptimeSeconds == nil || *d.UptimeSeconds != hb.uptime:
@@ -742,11 +758,11 @@ func TestReplicasRoomLink(t *testing.T) {
 				t.Errorf("heartbeat %d: %s shows meeting %s, want %q", i+1, name, jsonOf(d.Meeting), hb.meeting)
 			}
 		}
-	}
-	if err := a.srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
+	})
+	if err := replicas["A"].srv.CreateAdmin("it@example.com", "correct4horse"); err != nil {
 		t.Fatal(err)
 	}
-	bb := b.browser()
+	bb := replicas["B"].browser()
 	if code, page := bb.login("it@example.com", "correct4horse"); code != 200 {
 		t.Fatalf("sign in on B: %d\n%s", code, page)
 	}
@@ -779,17 +795,12 @@ func jsonOf(v any) string {
 // through both replicas. Each replica once compared with the last
 // heartbeat it saw itself: B saw none, and A then saw 20 < 100.
 func TestReplicasRestartEvent(t *testing.T) {
-	a, b := newProxiedReplicas(t)
-	id, tok := pairAcross(t, a, b, "Boardroom")
-	for _, hb := range []linkBeat{
-		{a, "192.0.2.1", 100, 30, ""},
-		{b, "192.0.2.1", 5, 30, ""},
-		{a, "192.0.2.1", 20, 30, ""},
-	} {
-		hb.send(t, tok)
-		a.clock.Advance(15 * time.Second)
-	}
-	for name, e := range map[string]*env{"A": a, "B": b} {
+	replicas, id := linkBeats(t, []linkBeat{
+		{"A", "192.0.2.1", 100, 30, ""},
+		{"B", "192.0.2.1", 5, 30, ""},
+		{"A", "192.0.2.1", 20, 30, ""},
+	}, nil)
+	for name, e := range replicas {
 		var restarts []string
 		for _, ev := range roomDetailOf(t, e, id).Events {
 			if ev.Kind == "restart" {

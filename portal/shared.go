@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -423,7 +422,7 @@ func (s *Server) heartbeatRooms(hashes [][]byte) (map[string]*storedRoom, error)
 		st.meta.timeZone, st.meta.cfg = st.cfg.TimeZone, configState(eff)
 		if lastSeen != 0 {
 			st.lastSeen = time.UnixMilli(lastSeen)
-			_ = json.Unmarshal([]byte(devJSON), &st.devices) // a bad column compares as no devices
+			_ = unmarshalDevices(devJSON, &st.devices) // a bad column compares as no devices
 			if linked {
 				st.uptime = &uptime
 			}

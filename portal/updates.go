@@ -821,7 +821,13 @@ func storedReport(s string) *ota.Report {
 	if s == "" {
 		return nil
 	}
+	// Replicas read the stored report with every heartbeat that carries
+	// one: the plain form (plainJSON) without reflection.
 	var r ota.Report
+	if d := (plainJSON{b: []byte(s)}); d.update(&r) && d.end() {
+		return &r
+	}
+	r = ota.Report{}
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
 		return nil
 	}

@@ -539,19 +539,25 @@ func (c *Client) Heartbeat(ctx context.Context, accessToken string, r Report) (H
 
 // parseHeartbeatAnswer reads the room, and the update policy when there
 // is one. A policy the kit cannot read costs the policy, not the room:
-// the kit then behaves as with a portal that sends none.
+// the kit then behaves as with a portal that sends none. The body is
+// decoded once (the room, and the rest kept raw), as parseRoomAnswer
+// reads the room: a fleet's kits each do this every heartbeat.
 func parseHeartbeatAnswer(status int, body []byte) (HeartbeatAnswer, error) {
-	room, err := parseRoomAnswer(status, body)
+	if status != http.StatusOK {
+		return HeartbeatAnswer{}, refusal(status, body)
+	}
+	var u struct {
+		Room    *provisioning.Room `json:"room"`
+		Update  json.RawMessage    `json:"update"`
+		Actions json.RawMessage    `json:"actions"`
+		Config  json.RawMessage    `json:"config"`
+	}
+	room, err := roomOf(json.Unmarshal(body, &u), u.Room)
 	if err != nil {
 		return HeartbeatAnswer{}, err
 	}
 	a := HeartbeatAnswer{Room: room}
-	var u struct {
-		Update  json.RawMessage `json:"update"`
-		Actions json.RawMessage `json:"actions"`
-		Config  json.RawMessage `json:"config"`
-	}
-	if json.Unmarshal(body, &u) == nil && len(u.Update) > 0 && string(u.Update) != "null" {
+	if len(u.Update) > 0 && string(u.Update) != "null" {
 		var p ota.Policy
 		if json.Unmarshal(u.Update, &p) == nil {
 			a.Update = &p
@@ -612,13 +618,19 @@ func parseRoomAnswer(status int, body []byte) (provisioning.Room, error) {
 	var a struct {
 		Room *provisioning.Room `json:"room"`
 	}
-	if err := json.Unmarshal(body, &a); err != nil {
+	return roomOf(json.Unmarshal(body, &a), a.Room)
+}
+
+// roomOf is the room of an answer decoded with err: the answer must be
+// JSON and name a room.
+func roomOf(err error, room *provisioning.Room) (provisioning.Room, error) {
+	if err != nil {
 		return provisioning.Room{}, fmt.Errorf("%w: room answer is not JSON: %v", ErrBadAnswer, err)
 	}
-	if a.Room == nil || a.Room.ID == "" {
+	if room == nil || room.ID == "" {
 		return provisioning.Room{}, fmt.Errorf("%w: answer without a room", ErrBadAnswer)
 	}
-	return *a.Room, nil
+	return *room, nil
 }
 
 // refusal turns an error answer into an *OAuthError when it is one, and

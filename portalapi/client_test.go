@@ -431,7 +431,41 @@ func FuzzParseHeartbeatAnswer(f *testing.F) {
 		if err == nil && a.Room.ID == "" {
 			t.Errorf("accepted an answer without a room: %q", body)
 		}
+		// One decoding of the body reads the room as parseRoomAnswer does.
+		room, roomErr := parseRoomAnswer(status, body)
+		if (err == nil) != (roomErr == nil) || (err == nil && room != a.Room) {
+			t.Errorf("answer %q: room %+v, %v; parseRoomAnswer: %+v, %v", body, a.Room, err, room, roomErr)
+		}
 	})
+}
+
+// TestHeartbeatAnswerRefused: what is not an answer with a room is an
+// error, as parseRoomAnswer words it.
+func TestHeartbeatAnswerRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   error
+	}{
+		{"not JSON", 200, `{"room":`, ErrBadAnswer},
+		{"no room", 200, `{"update":{"channel":"stable"}}`, ErrBadAnswer},
+		{"room without an id", 200, `{"room":{"name":"B"}}`, ErrBadAnswer},
+		{"room not an object", 200, `{"room":"rm_1","actions":[]}`, ErrBadAnswer},
+		{"a field of another type", 200, `{"room":{"id":"rm_1","name":7}}`, ErrBadAnswer},
+		{"token refused", 401, `{"error":"invalid_token"}`, ErrInvalidToken},
+		{"portal down", 503, `database unavailable`, ErrUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseHeartbeatAnswer(tc.status, []byte(tc.body))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("parseHeartbeatAnswer = %v, want %v", err, tc.want)
+			}
+			if _, roomErr := parseRoomAnswer(tc.status, []byte(tc.body)); roomErr == nil || roomErr.Error() != err.Error() {
+				t.Errorf("error %q, parseRoomAnswer's %v", err, roomErr)
+			}
+		})
+	}
 }
 
 func FuzzParseToken(f *testing.F) {

@@ -61,6 +61,7 @@ func main() {
 	flag.DurationVar(&opt.Settle, "settle", 1500*time.Millisecond, "wait this long after the load before measuring the database (the portal writes heartbeats in a batch a second)")
 	portalData := flag.String("portal-data", "", "a SQLite portal's -data directory on this machine, to measure its database when the portal does not report it")
 	portalPID := flag.Int("portal-pid", 0, "the portal's process ID on this machine, to report its memory")
+	cpuPIDs := flag.String("cpu-pids", "", "processes on this machine to charge the load phase's CPU to, as name=pid,name=pid (a process's children count as its own: give PostgreSQL's postmaster); the simulator's own is always reported")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "fleet: unexpected arguments %q\n", flag.Args())
@@ -68,7 +69,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opt, *portalData, *portalPID, os.Stdout, os.Stderr); err != nil {
+	cpu, err := parseCPUPIDs(*cpuPIDs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleet:", err)
+		os.Exit(2)
+	}
+	if err := run(ctx, opt, *portalData, *portalPID, cpu, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		os.Exit(1)
 	}
@@ -77,7 +83,7 @@ func main() {
 // run pairs the fleet, loads the portal, measures and prints the table.
 // A run in which every heartbeat failed is an error; some failures are
 // the table's to report.
-func run(ctx context.Context, opt options, portalData string, portalPID int, out, progress io.Writer) error {
+func run(ctx context.Context, opt options, portalData string, portalPID int, cpu []cpuProc, out, progress io.Writer) error {
 	s, err := newSim(opt)
 	if err != nil {
 		return err
@@ -104,11 +110,24 @@ func run(ctx context.Context, opt options, portalData string, portalPID int, out
 		mode = fmt.Sprintf("replay of %v at a %v interval, as fast as the portal takes it", opt.Replay, opt.Habits.Interval)
 	}
 	fmt.Fprintf(progress, "paired %d kits in %v; %s…\n", len(s.kits), pairTime.Round(time.Millisecond), mode)
+	cpu0, cpuErr := snapCPU(cpu)
 	lr := s.load(ctx)
+	var use *cpuUse
+	if cpuErr == nil {
+		var cpu1 cpuSnap
+		if cpu1, cpuErr = snapCPU(cpu); cpuErr == nil {
+			u := cpuBetween(cpu, cpu0, cpu1)
+			use = &u
+		}
+	}
+	if cpuErr != nil {
+		fmt.Fprintln(progress, "fleet: CPU accounting:", cpuErr)
+	}
 	sm := summary{
 		Replicas: len(s.reps.bases), Kits: opt.Kits, Paired: len(s.kits), Sources: s.opt.Sources, PairTime: pairTime,
 		Load: lr, Mode: mode, HB: &s.hb, Pair: &s.pairing, Meet: &s.meet, Errors: map[string][]kindCount{},
 		Refreshes: s.refreshes.Load(), MeetingsOff: s.meetingsOff.Load(), ClientHeap: heap, ClientHeap0: heap0, PortalRSS0: rss0, DBBytes0: db0,
+		CPU: use,
 	}
 	for op, e := range s.errs {
 		sm.Errors[op] = e.sorted()

@@ -109,7 +109,10 @@ func autoSources(n int, loopback bool) int {
 const perSourceKits = 50
 
 // newTransport makes the connection pool of one source address (nil: the
-// system's choice). conns bounds the idle connections it keeps.
+// system's choice). conns bounds the idle connections it keeps to each
+// replica (MaxIdleConns bounds them over all hosts together: it is left
+// unbounded, else two replicas would share one replica's bound and
+// connections would be closed and dialled again under load).
 func newTransport(src net.IP, conns int) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if src != nil {
@@ -117,7 +120,6 @@ func newTransport(src net.IP, conns int) *http.Transport {
 	}
 	return &http.Transport{
 		DialContext:         d.DialContext,
-		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,

@@ -95,6 +95,7 @@ type summary struct {
 	PortalRSS0, PortalRSS           int64  // before pairing and at the end; 0: not measured
 	DBBytes0, DBBytes               int64  // after pairing, after the load
 	DBSource                        string
+	CPU                             *cpuUse // the load phase's; nil: not measured
 }
 
 // print writes the table.
@@ -124,6 +125,15 @@ func (sm summary) print(w io.Writer) {
 		for _, e := range sm.Errors[op] {
 			row("errors: "+op, "%d %s (first: %s)", e.Count, e.Kind, e.First)
 		}
+	}
+	if u := sm.CPU; u != nil {
+		var ours time.Duration
+		for i, name := range u.Names {
+			ours += u.Used[i]
+			row("CPU "+name, "%.1f s, %.0f µs per heartbeat", u.Used[i].Seconds(), perBeat(u.Used[i], sm.Load.Heartbeats))
+		}
+		row("CPU in all", "%.1f s, %.0f µs per heartbeat; the machine's cores were busy %.1f s (the rest: other work)",
+			ours.Seconds(), perBeat(ours, sm.Load.Heartbeats), u.Machine.Seconds())
 	}
 	row("client heap", "%s after pairing (%s per 1,000 kits)", mib(int64(sm.ClientHeap)),
 		mib(perThousand(int64(sm.ClientHeap)-int64(sm.ClientHeap0), sm.Paired)))

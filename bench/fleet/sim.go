@@ -108,7 +108,13 @@ func newSim(opt options) (*sim, error) {
 	for _, op := range []string{opPair, opHeartbeat, opRefresh, opMeeting} {
 		s.errs[op] = &errorKinds{}
 	}
-	perPool := max(2, opt.Inflight/opt.Sources+1)
+	// Any one pool may carry every request in flight at once (kits
+	// draw the -inflight slots in no order of source): a pool keeping
+	// fewer idle connections than it had in use closes the rest after
+	// their answer, and the next request dials again (a TCP handshake,
+	// a new server goroutine and buffers on the portal). Connections
+	// are opened only as needed, so the bound costs nothing unused.
+	perPool := max(2, opt.Inflight)
 	for i := range opt.Sources {
 		var src = sourceAddr(i)
 		if opt.Sources == 1 {

@@ -120,7 +120,7 @@ func TestReplayWithMeetings(t *testing.T) {
 	opt.Habits.MeetingsPerDay = 24 * time.Hour.Seconds() / opt.Habits.Interval.Seconds() // one at every heartbeat
 	opt.Habits.UnplugsPerDay = opt.Habits.MeetingsPerDay / 2
 	var out, progress bytes.Buffer
-	if err := run(t.Context(), opt, "", 0, &out, &progress); err != nil {
+	if err := run(t.Context(), opt, "", 0, nil, &out, &progress); err != nil {
 		t.Fatalf("%v\n%s%s", err, progress.String(), out.String())
 	}
 	table := out.String()
@@ -131,6 +131,8 @@ func TestReplayWithMeetings(t *testing.T) {
 		"meetings         32 started and ended",
 		"simulated        2m0s of heartbeats per kit",
 		"after pairing (portal /metrics portal_store_bytes)",
+		"CPU simulator    ",
+		"CPU in all       ",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
@@ -227,7 +229,7 @@ func TestPortalDown(t *testing.T) {
 	ts.Close() // nothing listens there now
 	opt := options{Portal: url, AdminToken: "rka_x", Kits: 2, PairConc: 2, Inflight: 2, Duration: time.Second,
 		Habits: defaultHabits, Timeout: 5 * time.Second}
-	err := run(t.Context(), opt, "", 0, io.Discard, io.Discard)
+	err := run(t.Context(), opt, "", 0, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no kit paired") || !strings.Contains(err.Error(), "portal unreachable") {
 		t.Errorf("run against no portal: %v", err)
 	}
