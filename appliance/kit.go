@@ -44,6 +44,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,12 +261,14 @@ func (k *Kit) Run(ctx context.Context) error {
 			switch st {
 			case Booting:
 				if paired, ok := k.link.boot(sctx); ok && paired {
+					settle()
 					k.setState(Ready)
 				} else if ok {
 					k.setState(Pairing)
 				}
 			case Pairing:
 				if k.link.pair(sctx) {
+					settle()
 					k.setState(Ready)
 				}
 			case Ready, Updating:
@@ -292,6 +295,14 @@ func (k *Kit) Run(ctx context.Context) error {
 	k.mu.Unlock()
 	return nil
 }
+
+// settle hands the memory that starting or pairing left behind back to
+// the system before the kit settles on its home screen, where it may sit
+// idle for weeks: one collection now, instead of leaving the pages to Go's
+// background scavenger, which returns them a little at a time, and only
+// what lies beyond its margin over the heap's goal. The collector's own
+// pacing is left as Go sets it.
+func settle() { debug.FreeOSMemory() }
 
 // keepReady is the ready state (and in-meeting, which is ready with a
 // meeting): the heartbeat and today's meetings, until the portal says

@@ -13,11 +13,13 @@ import (
 
 // steppedLink is a portal link on its own, against p, whose waits are
 // steps the test takes: every time the link would wait, it sends the
-// wait on steps and goes on once the test has received it. Nothing
-// sleeps, and the test sees each poll coming.
+// wait on steps and goes on only once the test sends on resume, so what
+// the test changes in between is in place before the link's next
+// request. Nothing sleeps, and the test sees each poll coming.
 type steppedLink struct {
 	*portalLink
-	steps chan time.Duration
+	steps  chan time.Duration
+	resume chan struct{}
 }
 
 func newSteppedLink(t *testing.T, p *fakePortal) *steppedLink {
@@ -28,10 +30,15 @@ func newSteppedLink(t *testing.T, p *fakePortal) *steppedLink {
 		Report: func(bool) portalapi.Report { return portalapi.Report{State: string(Ready), Version: "0.1.0-test"} },
 		Signal: func() {},
 	})
-	sl := &steppedLink{portalLink: l, steps: make(chan time.Duration)}
+	sl := &steppedLink{portalLink: l, steps: make(chan time.Duration), resume: make(chan struct{})}
 	l.sleep = func(ctx context.Context, d time.Duration) error {
 		select {
 		case sl.steps <- d:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case <-sl.resume:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -58,14 +65,15 @@ func (sl *steppedLink) pairWith(t *testing.T, p *fakePortal, room provisioning.R
 			// while it does.
 			if first {
 				fault()
-				continue
+			} else {
+				p.busy.Store(0)
+				p.down.Store(false)
+				p.refuse.Store(false)
+				if c := p.lastCode(); c != "" && p.codeState(c) == "pending" {
+					p.setCode(c, "approved", &room)
+				}
 			}
-			p.busy.Store(0)
-			p.down.Store(false)
-			p.refuse.Store(false)
-			if c := p.lastCode(); c != "" && p.codeState(c) == "pending" {
-				p.setCode(c, "approved", &room)
-			}
+			sl.resume <- struct{}{}
 		case paired := <-done:
 			if !paired {
 				t.Fatal("pairing gave up")
@@ -160,6 +168,7 @@ func TestLinkUnpaired(t *testing.T) {
 		t.Errorf("after a heartbeat the link waits %v, want the interval", d)
 	}
 	p.unpairAll()
+	sl.resume <- struct{}{}
 	if err := <-done; !errors.Is(err, errUnpaired) {
 		t.Fatalf("keepInTouch: %v, want errUnpaired", err)
 	}
