@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,43 @@ func TestPostgresMigrationsInStep(t *testing.T) {
 	}
 	if len(ms) != len(migrations) {
 		t.Fatalf("%d PostgreSQL migrations (portal/migrations/postgres), %d SQLite ones (store.go): add the missing one", len(ms), len(migrations))
+	}
+}
+
+// TestPostgresHeartbeatUnindexed: no index of rooms holds a column every
+// heartbeat flush rewrites, so PostgreSQL can update the row in place
+// (migration 16) instead of adding index entries for every heartbeat.
+func TestPostgresHeartbeatUnindexed(t *testing.T) {
+	ms, err := loadPGMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := emptyPostgres(t)
+	if err := migratePostgres(context.Background(), db, ms); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT i.relname, a.attname FROM pg_index x
+		JOIN pg_class i ON i.oid = x.indexrelid
+		JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+		WHERE x.indrelid = 'rooms'::regclass`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	everyBeat := []string{"state", "devices", "last_seen", "link", "uptime", "health", "ota"}
+	indexes := 0
+	for rows.Next() {
+		var index, column string
+		if err := rows.Scan(&index, &column); err != nil {
+			t.Fatal(err)
+		}
+		indexes++
+		if slices.Contains(everyBeat, column) {
+			t.Errorf("index %s holds rooms.%s, which every heartbeat rewrites", index, column)
+		}
+	}
+	if err := rows.Err(); err != nil || indexes == 0 {
+		t.Fatalf("read %d index columns of rooms: %v", indexes, err)
 	}
 }
 

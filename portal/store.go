@@ -364,6 +364,12 @@ INSERT INTO update_rev (id, rev) VALUES (1, 0);
 ALTER TABLE rooms ADD COLUMN link TEXT NOT NULL DEFAULT '';
 ALTER TABLE rooms ADD COLUMN uptime INTEGER NOT NULL DEFAULT 0;
 `,
+	// 16 (issue 15): PostgreSQL only, where the fleet's indexes leave
+	// last_seen out so a heartbeat updates its room in place
+	// (migrations/postgres/0016_hot_heartbeats.sql). SQLite keeps them:
+	// it rewrites a row and its index entries in place anyway, and its
+	// fleet queries need them to cover the page (INDEXED BY).
+	`SELECT 1;`,
 }
 
 // openDB opens (creating if needed) dir/portal.db and brings its schema up
