@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"roomkit/internal/plainjson"
 	"roomkit/internal/textfield"
 	"roomkit/ota"
 	"roomkit/ota/rollout"
@@ -822,9 +823,9 @@ func storedReport(s string) *ota.Report {
 		return nil
 	}
 	// Replicas read the stored report with every heartbeat that carries
-	// one: the plain form (plainJSON) without reflection.
+	// one: the plain form (internal/plainjson) without reflection.
 	var r ota.Report
-	if d := (plainJSON{b: []byte(s)}); d.update(&r) && d.end() {
+	if d := (heartbeatDecoder{plainjson.New([]byte(s))}); d.update(&r) && d.End() {
 		return &r
 	}
 	r = ota.Report{}
