@@ -17,6 +17,7 @@ import (
 	"roomkit/appliance"
 	"roomkit/appliance/control"
 	"roomkit/drivers/audio/audiotest"
+	"roomkit/drivers/camera"
 	"roomkit/drivers/camera/cameratest"
 	"roomkit/portal"
 	"roomkit/ui"
@@ -134,13 +135,19 @@ const testVersion = "1.2.3-test"
 
 func startKit(t testing.TB, dir, portalURL string) *runningKit {
 	t.Helper()
+	return startKitWith(t, dir, portalURL, cameratest.NewSynthetic(640, 480, 15))
+}
+
+// startKitWith is startKit with the given camera.
+func startKitWith(t testing.TB, dir, portalURL string, cam camera.Camera) *runningKit {
+	t.Helper()
 	sim := simulator.New(ui.Size1080p)
 	sp := audiotest.NewSynthetic(440)
 	steps := &joinSteps{}
 	kit, err := appliance.New(appliance.Config{
 		StateDir: dir, PortalURL: portalURL, Version: testVersion,
 		Display: sim, Input: sim.Input(),
-		Camera:       cameratest.NewSynthetic(640, 480, 15),
+		Camera:       cam,
 		Speakerphone: sp,
 		Logger:       testLogger(t),
 		// A short heartbeat so unpairing shows within the test's patience;

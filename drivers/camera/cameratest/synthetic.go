@@ -62,8 +62,14 @@ func (s *Synthetic) Next(ctx context.Context) (camera.Frame, error) {
 	if s.start.IsZero() {
 		s.start = s.now()
 	}
-	n := s.n
-	s.n++
+	// A real camera's sensor keeps its rate whether or not it is read,
+	// and the driver drops the frames nobody took: a reader back after a
+	// pause (the kit reads its camera only now and then outside meetings)
+	// gets the frame of now and then one per frame time, never a burst of
+	// the frames it missed. A burst made a meeting's first seconds encode
+	// as fast as the CPU allowed, faster than any kit's camera delivers.
+	n := max(s.n, int(s.now().Sub(s.start).Seconds()*s.info.FPS))
+	s.n = n + 1
 	s.mu.Unlock()
 
 	due := time.Duration(float64(n) / s.info.FPS * float64(time.Second))

@@ -124,6 +124,33 @@ func TestCancelWhenBehind(t *testing.T) {
 	}
 }
 
+// A camera read again after a pause goes on from the frame of now, one
+// frame time apart, as a real one does: no burst of missed frames.
+func TestNoBurstAfterPause(t *testing.T) {
+	s := NewSynthetic(320, 240, 30)
+	slept := fakeClock(s)
+	ctx := context.Background()
+	if _, err := s.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	*slept = nil
+	s.sleep(ctx, 10*time.Second) // the pause: nobody reads
+	var ts []time.Duration
+	for range 3 {
+		f, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, f.Timestamp)
+	}
+	if ts[0] < 10*time.Second || ts[0] > 10*time.Second+34*time.Millisecond {
+		t.Errorf("first frame after a 10 s pause is stamped %v, want the frame of now", ts[0])
+	}
+	if len(*slept) != 3 || (*slept)[1] < 33*time.Millisecond || (*slept)[2] < 33*time.Millisecond {
+		t.Errorf("waits %v after the pause, want the pause and then one frame time before each later frame", *slept)
+	}
+}
+
 func TestDrawTinyFrames(t *testing.T) {
 	for _, size := range [][2]int{{16, 16}, {32, 24}, {2, 2}} {
 		w, h := size[0], size[1]
