@@ -145,7 +145,7 @@ func (s *Session) connect(ctx context.Context) (*lksdk.Room, error) {
 	defer cancel()
 	if err := room.JoinWithContextAndToken(jctx, url, token,
 		lksdk.WithAutoSubscribe(true),
-		lksdk.WithLogger(sdkLogger(s.cfg.Logger, &s.steps)),
+		lksdk.WithLogger(sdkLogger(s.cfg.Logger, &s.steps, s.keyframeNow)),
 		lksdk.WithRetransmitBufferSize(retransmitPackets),
 	); err != nil {
 		return nil, fmt.Errorf("join meeting at %s: %w", url, err)

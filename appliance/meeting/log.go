@@ -7,6 +7,7 @@ import (
 
 	protoLogger "github.com/livekit/protocol/logger"
 	"github.com/livekit/protocol/logger/zaputil"
+	"github.com/pion/webrtc/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -22,8 +23,10 @@ var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0
 
 const redacted = "[redacted]"
 
-func sdkLogger(l *slog.Logger, st *steps) protoLogger.Logger {
-	return sdkLog{l: slog.New(scrubHandler{l.Handler()}), steps: st}
+// connected, if not nil, is called when the publishing peer connection
+// is connected (ICE and DTLS done, see sdkLog).
+func sdkLogger(l *slog.Logger, st *steps, connected func()) protoLogger.Logger {
+	return sdkLog{l: slog.New(scrubHandler{l.Handler()}), steps: st, connected: connected}
 }
 
 // sdkLog is the SDK's logger: warnings and errors go to the kit's log,
@@ -36,17 +39,31 @@ func sdkLogger(l *slog.Logger, st *steps) protoLogger.Logger {
 //
 // Debug lines are also where the SDK shows how far a join got (see
 // steps.observe); publisher says the logger is the publishing peer
-// connection's.
+// connection's. The one the kit acts on is that connection's state
+// becoming connected: server-sdk-go has no callback for it (its
+// transport.go logs it from pion's OnConnectionStateChange), and it is
+// the moment pion starts sending what is written to a track instead of
+// dropping it (the video loop then sends a keyframe at once, video.go).
+// Should the SDK rename the line, the first keyframe simply goes out with
+// the next camera frame, as before.
 type sdkLog struct {
 	l         *slog.Logger
 	steps     *steps
+	connected func()
 	publisher bool
 }
 
 var _ protoLogger.ZapLogger = sdkLog{}
 
-func (s sdkLog) Debugw(msg string, kv ...any) { s.steps.observe(s.publisher, msg, kv) }
-func (sdkLog) Infow(string, ...any)           {}
+func (s sdkLog) Debugw(msg string, kv ...any) {
+	s.steps.observe(s.publisher, msg, kv)
+	if s.connected != nil && s.publisher && msg == "peer connection state changed" &&
+		hasValue(kv, "state", webrtc.PeerConnectionStateConnected) {
+		s.connected()
+	}
+}
+
+func (sdkLog) Infow(string, ...any) {}
 func (s sdkLog) Warnw(msg string, err error, kv ...any) {
 	s.l.Warn(msg, withError(kv, err)...)
 }
@@ -62,16 +79,16 @@ func withError(kv []any, err error) []any {
 }
 
 func (s sdkLog) WithValues(kv ...any) protoLogger.Logger {
-	return sdkLog{l: s.l.With(kv...), steps: s.steps, publisher: s.publisher || isPublisher(kv)}
+	return sdkLog{l: s.l.With(kv...), steps: s.steps, connected: s.connected, publisher: s.publisher || isPublisher(kv)}
 }
 func (s sdkLog) WithUnlikelyValues(kv ...any) protoLogger.UnlikelyLogger {
 	return protoLogger.NewUnlikelyLogger(s, kv...)
 }
 func (s sdkLog) WithName(n string) protoLogger.Logger {
-	return sdkLog{l: s.l.With("logger", n), steps: s.steps, publisher: s.publisher}
+	return sdkLog{l: s.l.With("logger", n), steps: s.steps, connected: s.connected, publisher: s.publisher}
 }
 func (s sdkLog) WithComponent(c string) protoLogger.Logger {
-	return sdkLog{l: s.l.With("component", c), steps: s.steps, publisher: s.publisher}
+	return sdkLog{l: s.l.With("component", c), steps: s.steps, connected: s.connected, publisher: s.publisher}
 }
 func (s sdkLog) WithCallDepth(int) protoLogger.Logger { return s }
 func (s sdkLog) WithItemSampler() protoLogger.Logger  { return s }

@@ -53,7 +53,7 @@ func (f formatted) String() string { *f.n++; return "track" }
 // lines before they are formatted, through every logger the SDK derives.
 func TestPionDebugLinesAreNotFormatted(t *testing.T) {
 	var buf bytes.Buffer
-	base := sdkLogger(slog.New(slog.NewTextHandler(&buf, nil)), nil)
+	base := sdkLogger(slog.New(slog.NewTextHandler(&buf, nil)), nil, nil)
 	derived := base.WithValues("participant", "kit").WithComponent("engine")
 	for _, l := range []protoLogger.Logger{base, derived} {
 		n := 0

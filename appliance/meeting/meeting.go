@@ -117,7 +117,10 @@ type Session struct {
 	rejoining atomic.Bool
 	feedback  atomic.Int64 // when the SFU last sent RTCP about our tracks, Unix ns
 	keyframe  func()       // asks the video source for a keyframe
-	steps     steps
+	// connectedKeyframe and askedKeyframe wake the video loop to send a
+	// keyframe now: the publishing connection came up, the SFU asked.
+	connectedKeyframe, askedKeyframe chan struct{}
+	steps                            steps
 
 	mu     sync.Mutex
 	conn   string
@@ -147,7 +150,8 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger, conn: Reconnecting, url: cfg.URL, token: cfg.Token, tracks: make(map[string]*remoteVideo)}
+	s := &Session{cfg: cfg, log: cfg.Logger, conn: Reconnecting, url: cfg.URL, token: cfg.Token, tracks: make(map[string]*remoteVideo),
+		connectedKeyframe: make(chan struct{}, 1), askedKeyframe: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.steps.on = cfg.OnStep
 
