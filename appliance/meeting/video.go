@@ -323,6 +323,7 @@ func (s *Session) encodeFrame(enc *codec.H264Encoder, info camera.Info, f camera
 	}
 	i420, err := conv.I420(f, info)
 	if err != nil {
+		last.i420 = nil // a failed conversion may have half overwritten it
 		return nil, err
 	}
 	last.keep(i420, f)
