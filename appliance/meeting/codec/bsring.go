@@ -15,8 +15,10 @@ package codec
 // (it flushes the access unit), so what the ring holds behind the write
 // position is dead. The API has no way to size it; these are the offsets of
 // the ring's descriptor, computed by the target's compiler from 2.1.1's
-// headers (offsetof, x86_64-linux-gnu-g++ and aarch64-linux-gnu-g++), and
-// checked against the ring itself before they are used (bsring_check).
+// headers (offsetof, x86_64-linux-gnu-g++ and aarch64-linux-gnu-g++; the
+// first two are also what CWelsDecoder::DecodeFrame2 loads in both
+// archives' disassembly), and checked against the decoder's memory before
+// they are used (bsring_check): with another build, nothing is trimmed.
 #define OFF_DEC_THREADS 28 // CWelsDecoder::m_iThreadCount
 #define OFF_DEC_THRCTX 56  // CWelsDecoder::m_pDecThrCtx
 #if defined(__x86_64__)
@@ -27,6 +29,7 @@ package codec
 #define OFF_THR_CTX -1
 #endif
 #define OFF_CTX_RAW 32 // SWelsDecoderContext::sRawData
+#define CTX_SIZE 568928 // sizeof(SWelsDecoderContext)
 #define RING_SIZE (3 << 20)
 
 // The ring is trimmed each time the write position moved this far, and the
@@ -43,8 +46,10 @@ static int peek(const void *addr, void *dst, size_t n) {
 }
 
 // bsring_check reports whether the offsets above lead to a fresh decoder's
-// ring: a descriptor {head, head + 3 MB, head, head} whose memory openh264's
-// WelsMalloc tagged with its size. Any other library or layout fails it.
+// context and ring: a context of CTX_SIZE and a descriptor {head, head +
+// 3 MB, head, head}, each tagged with its size by openh264's WelsMalloc
+// (the 4 bytes before the pointer before the memory). Any other library or
+// layout fails it.
 static int bsring_check(void *dec) {
 	int32_t threads, size;
 	uint8_t *thr, *ctx;
@@ -53,6 +58,7 @@ static int bsring_check(void *dec) {
 	if (peek((uint8_t *)dec + OFF_DEC_THREADS, &threads, sizeof threads) || threads != 0) return 0;
 	if (peek((uint8_t *)dec + OFF_DEC_THRCTX, &thr, sizeof thr) || thr == NULL) return 0;
 	if (peek(thr + OFF_THR_CTX, &ctx, sizeof ctx) || ctx == NULL) return 0;
+	if (peek(ctx - 12, &size, sizeof size) || size != CTX_SIZE) return 0;
 	if (peek(ctx + OFF_CTX_RAW, &r, sizeof r)) return 0;
 	if (r.head == NULL || r.end - r.head != RING_SIZE || r.start != r.head || r.cur != r.head) return 0;
 	if (peek(r.head - 12, &size, sizeof size) || size != RING_SIZE) return 0;
@@ -78,6 +84,25 @@ static void drop(uint8_t *from, uint8_t *to) {
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t a = ((uintptr_t)from + pg - 1) & ~(pg - 1), b = (uintptr_t)to & ~(pg - 1);
 	if (a < b) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+// ctx_drop_zero_pages hands back the pages of the decoder's context (570 kB,
+// zeroed when made, mostly tables a baseline stream never fills) that are
+// still all zeros: they read as zeros again. Only once bsring_check passed,
+// and only from the goroutine that decodes (openh264 runs no threads of
+// its own here), so nothing writes a page between the check and the drop.
+static void ctx_drop_zero_pages(void *dec) {
+	uint8_t *thr = *(uint8_t **)((uint8_t *)dec + OFF_DEC_THRCTX);
+	uint8_t *ctx = thr == NULL ? NULL : *(uint8_t **)(thr + OFF_THR_CTX);
+	if (ctx == NULL) return;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)ctx + pg - 1) & ~(pg - 1), b = ((uintptr_t)ctx + CTX_SIZE) & ~(pg - 1);
+	for (; a < b; a += pg) {
+		const uint64_t *w = (const uint64_t *)a;
+		size_t i = 0, n = pg / sizeof *w;
+		while (i < n && w[i] == 0) i++;
+		if (i == n) madvise((void *)a, pg, MADV_DONTNEED);
+	}
 }
 
 // bsring_trim drops the ring's pages away from the write position once it
@@ -120,7 +145,8 @@ import "unsafe"
 
 // ringTrimmer keeps an openh264 decoder's bitstream ring from being resident
 // whole: 3 MB a decoder of which a 320×240 stream needs a few kB at a time.
-// Six decoders held 18 MB of it in a meeting.
+// Six decoders held 18 MB of it in a meeting, and 3.3 MB of zeros in their
+// contexts.
 type ringTrimmer struct {
 	ok   bool        // the decoder's layout is the one known (bsring_check)
 	mark C.uintptr_t // write position at the last trim
@@ -130,6 +156,9 @@ type ringTrimmer struct {
 func newRingTrimmer(dec unsafe.Pointer) ringTrimmer {
 	t := ringTrimmer{ok: C.bsring_check(dec) == 1}
 	t.trim(dec)
+	if t.ok {
+		C.ctx_drop_zero_pages(dec)
+	}
 	return t
 }
 
