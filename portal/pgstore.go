@@ -3,13 +3,9 @@ package portal
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,44 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
-
-// pgMigrations are PostgreSQL's schema steps, one numbered file each,
-// the same steps as SQLite's migrations (store.go) in PostgreSQL's words.
-// Append only, in step with SQLite's list: a shipped file never changes.
-//
-//go:embed migrations/postgres/*.sql
-var pgMigrationFiles embed.FS
-
-// pgMigration is one numbered schema step.
-type pgMigration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadPGMigrations reads the embedded files, which must be numbered 1, 2,
-// 3 … without a gap.
-func loadPGMigrations() ([]pgMigration, error) {
-	names, err := fs.Glob(pgMigrationFiles, "migrations/postgres/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []pgMigration
-	for i, name := range names { // fs.Glob sorts; the numbers are zero-padded
-		base := path.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration file %s: want number %04d", base, i+1)
-		}
-		b, err := pgMigrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, pgMigration{version: v, name: base, sql: string(b)})
-	}
-	return ms, nil
-}
 
 // pgMigrationLock is the advisory lock key replicas migrating the same
 // database take, so two starting together apply each step once.
@@ -116,7 +74,7 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger, wait time.D
 		}
 		pause = min(2*pause, 5*time.Second)
 	}
-	ms, err := loadPGMigrations()
+	ms, err := loadMigrations(postgres)
 	if err == nil {
 		err = migratePostgres(ctx, db, ms)
 	}
@@ -139,7 +97,7 @@ func redactSecret(msg, secret string) string {
 // transaction holding the migration lock: a step that fails leaves the
 // schema as the step before left it, and replicas starting together wait
 // for each other instead of racing. A database newer than ms is refused.
-func migratePostgres(ctx context.Context, db *sql.DB, ms []pgMigration) error {
+func migratePostgres(ctx context.Context, db *sql.DB, ms []migration) error {
 	// Up to date, the common case: one query, no lock.
 	var v sql.NullInt64
 	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err == nil && v.Int64 == int64(len(ms)) {
@@ -165,7 +123,7 @@ func migratePostgres(ctx context.Context, db *sql.DB, ms []pgMigration) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	for _, m := range append(ms, pgMigration{}) { // the zero step only checks
+	for _, m := range append(ms, migration{}) { // the zero step only checks
 		if err := applyPGMigration(ctx, db, m, len(ms)); err != nil {
 			return err
 		}
@@ -176,7 +134,7 @@ func migratePostgres(ctx context.Context, db *sql.DB, ms []pgMigration) error {
 // applyPGMigration applies m unless the database has it already (a zero
 // m applies nothing), checking first that the database is not newer than
 // this portal's latest step.
-func applyPGMigration(ctx context.Context, db *sql.DB, m pgMigration, latest int) error {
+func applyPGMigration(ctx context.Context, db *sql.DB, m migration, latest int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %d: %w", m.version, err)

@@ -49,23 +49,11 @@ func pgVersions(t *testing.T, db *sql.DB) []int {
 	return vs
 }
 
-// TestPostgresMigrationsInStep: PostgreSQL has a step for each of
-// SQLite's, numbered without a gap.
-func TestPostgresMigrationsInStep(t *testing.T) {
-	ms, err := loadPGMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != len(migrations) {
-		t.Fatalf("%d PostgreSQL migrations (portal/migrations/postgres), %d SQLite ones (store.go): add the missing one", len(ms), len(migrations))
-	}
-}
-
 // TestPostgresHeartbeatUnindexed: no index of rooms holds a column every
 // heartbeat flush rewrites, so PostgreSQL can update the row in place
 // (migration 16) instead of adding index entries for every heartbeat.
 func TestPostgresHeartbeatUnindexed(t *testing.T) {
-	ms, err := loadPGMigrations()
+	ms, err := loadMigrations(postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,24 +87,24 @@ func TestPostgresHeartbeatUnindexed(t *testing.T) {
 }
 
 func TestPostgresMigrate(t *testing.T) {
-	ms, err := loadPGMigrations()
+	ms, err := loadMigrations(postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	bad := pgMigration{version: len(ms) + 1, name: "bad.sql",
+	bad := migration{version: len(ms) + 1, name: "bad.sql",
 		sql: "CREATE TABLE half_done (x BIGINT); ALTER TABLE rooms ADD COLUMN half BIGINT; SELECT no_such_function();"}
 	for _, tc := range []struct {
 		name    string
 		prepare func(db *sql.DB)
-		steps   []pgMigration
+		steps   []migration
 		wantErr string
 		want    int // schema version after
 	}{
 		{"fresh", nil, ms, "", len(ms)},
 		{"again: nothing to do", func(db *sql.DB) { migratePostgres(ctx, db, ms) }, ms, "", len(ms)},
 		{"a step fails halfway: the schema before it stays", func(db *sql.DB) { migratePostgres(ctx, db, ms) },
-			append(append([]pgMigration{}, ms...), bad), fmt.Sprintf("migration %d (bad.sql)", len(ms)+1), len(ms)},
+			append(append([]migration{}, ms...), bad), fmt.Sprintf("migration %d (bad.sql)", len(ms)+1), len(ms)},
 		{"a newer database is refused", func(db *sql.DB) {
 			migratePostgres(ctx, db, ms)
 			db.Exec("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, 'future.sql', 0)", len(ms)+1)

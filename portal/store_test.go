@@ -57,7 +57,7 @@ func sqliteOnly(t testing.TB) {
 // migrations at a merge.
 func migrationWith(t testing.TB, marker string) int {
 	t.Helper()
-	n := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, marker) })
+	n := slices.IndexFunc(migrations, func(m migration) bool { return strings.Contains(m.sql, marker) })
 	if n < 1 {
 		t.Fatalf("no migration after the first contains %q", marker)
 	}
@@ -74,7 +74,7 @@ func oldDatabase(t testing.TB, dir string, n int) *sql.DB {
 		t.Fatal(err)
 	}
 	for i, m := range migrations[:n] {
-		if _, err := db.Exec(m); err != nil {
+		if _, err := db.Exec(m.sql); err != nil {
 			t.Fatalf("migration %d: %v", i+1, err)
 		}
 	}

@@ -127,6 +127,25 @@ func TestMeetingUnplugReplug(t *testing.T) {
 	waitForWhy(t, ctx, "the peer's tone at the kit's speaker again", speakerPlaysAda)
 	videoFor("video goes on", 15)
 	stillConnected("after both devices came back")
+
+	// Leaving with both devices unplugged (roomctl leave, or the Leave
+	// button, in a room whose cables were just pulled) must not wait for
+	// them to come back.
+	cam.Unplug()
+	sp.Unplug()
+	left := make(chan error, 1)
+	go func() { left <- kit.Leave() }()
+	select {
+	case err := <-left:
+		if err != nil {
+			t.Errorf("leave with the camera and speakerphone unplugged: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("leave with the camera and speakerphone unplugged did not return")
+	}
+	if c := kit.Connection(); c != Disconnected {
+		t.Errorf("after leaving, the kit's meeting is %q, want %q", c, Disconnected)
+	}
 }
 
 // waitForWhy is waitFor whose condition also says what it saw, for the

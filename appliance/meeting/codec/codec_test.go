@@ -70,6 +70,61 @@ func TestH264RoundTrip(t *testing.T) {
 	}
 }
 
+// TestH264DecoderRingTrimmed decodes more than openh264's 3 MB bitstream
+// ring holds, so that its write position wraps, and checks the pictures stay
+// right while the ring's dead pages are handed back (bsring.go).
+func TestH264DecoderRingTrimmed(t *testing.T) {
+	const w, h = 1280, 720
+	enc, err := codec.NewH264Encoder(codec.H264Options{Width: w, Height: h, FPS: 30, Bitrate: 40_000_000, KeyframeInterval: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	dec, err := codec.NewH264Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	// openh264 zeroes the whole ring when it makes the decoder.
+	if r := codec.RingResident(dec); r < 0 || r > 128<<10 {
+		t.Fatalf("the new decoder's ring: %d bytes resident, want it found (not -1) and trimmed; another openh264 needs bsring.go's offsets redone", r)
+	}
+
+	buf := make([]byte, w*h*3/2)
+	at := time.Date(2026, 12, 6, 13, 0, 0, 0, time.UTC)
+	var last *image.YCbCr
+	total, most := 0, 0
+	for n := 0; total < 4<<20; n++ {
+		if n == 2000 {
+			t.Fatalf("only %d bytes of stream in %d frames", total, n)
+		}
+		cameratest.Draw(buf, w, h, n, at.Add(time.Duration(n)*33*time.Millisecond))
+		au, err := enc.Encode(buf)
+		if err != nil {
+			t.Fatalf("frame %d: %v", n, err)
+		}
+		if len(au) == 0 {
+			continue // rate control skipped it
+		}
+		total += len(au)
+		pic, err := dec.Decode(au, nil)
+		if err != nil {
+			t.Fatalf("decode frame %d (%d bytes of stream so far): %v", n, total, err)
+		}
+		last = pic
+		most = max(most, codec.RingResident(dec))
+	}
+	t.Logf("%d bytes of stream decoded, ring resident at most %d bytes", total, most)
+	if err := meetingtest.CheckBars(last, 12); err != nil {
+		t.Error(err)
+	}
+	// What was written since the last trim (256 kB), 64 kB each side of
+	// the write position, and an access unit.
+	if most > 1<<20 {
+		t.Errorf("the ring had up to %d bytes resident while decoding %d bytes, want at most 1 MB of its 3", most, total)
+	}
+}
+
 func TestH264DecoderRejectsGarbage(t *testing.T) {
 	dec, err := codec.NewH264Decoder()
 	if err != nil {

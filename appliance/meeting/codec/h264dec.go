@@ -72,6 +72,7 @@ import (
 type H264Decoder struct {
 	d      *C.ISVCDecoder
 	planes *[3]*C.uchar // C memory: openh264 writes plane pointers here
+	ring   ringTrimmer
 }
 
 // NewH264Decoder returns a decoder; Close frees it.
@@ -81,7 +82,7 @@ func NewH264Decoder() (*H264Decoder, error) {
 		return nil, fmt.Errorf("h264 decoder: openh264 init failed (%d)", int(rv))
 	}
 	planes := (*[3]*C.uchar)(C.calloc(3, C.size_t(unsafe.Sizeof((*C.uchar)(nil)))))
-	return &H264Decoder{d: d, planes: planes}, nil
+	return &H264Decoder{d: d, planes: planes, ring: newRingTrimmer(unsafe.Pointer(d))}, nil
 }
 
 // Decode decodes one access unit into dst (reallocated when the picture
@@ -99,6 +100,7 @@ func (d *H264Decoder) Decode(au []byte, dst *image.YCbCr) (*image.YCbCr, error) 
 	// rules allow handing it the Go slice itself.
 	var w, h, ys, cs C.int
 	rv := C.h264dec_decode(d.d, (*C.uchar)(unsafe.Pointer(&au[0])), C.int(len(au)), &d.planes[0], &w, &h, &ys, &cs)
+	d.ring.trim(unsafe.Pointer(d.d))
 	switch {
 	case rv < 0:
 		return nil, fmt.Errorf("h264 decode: damaged stream (openh264 state %#x)", int(-rv))

@@ -1,3 +1,5 @@
+-- Failed attempts (sign-ins, pairing codes, meeting IDs) per key, so a
+-- restart does not forget a lockout. Times are Unix nanoseconds.
 CREATE TABLE throttle (
 	key          TEXT PRIMARY KEY,
 	failures     BIGINT NOT NULL,

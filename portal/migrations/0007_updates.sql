@@ -1,3 +1,10 @@
+-- Issue 13: over-the-air updates. rooms.grp is the room's group (issue 14
+-- builds groups on it); rooms.ota the last ota.Report as JSON. A policy
+-- row per scope ('fleet', 'group:NAME', 'room:ID'), NULL fields inherit
+-- from the wider scope, then the defaults (rollout.DefaultPolicy). A
+-- rollout per (channel, version) that kits reported available;
+-- update_requests are admins' "update now"; update_events the kits'
+-- state changes, which the rollouts judge.
 ALTER TABLE rooms ADD COLUMN grp TEXT NOT NULL DEFAULT '';
 ALTER TABLE rooms ADD COLUMN ota TEXT NOT NULL DEFAULT '';
 CREATE TABLE update_policies (

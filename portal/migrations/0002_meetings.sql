@@ -1,3 +1,5 @@
+-- Meetings (protocol.md §7). start_local is the room's wall-clock time,
+-- so recurring meetings keep their hour across DST changes.
 CREATE TABLE meetings (
 	id          TEXT PRIMARY KEY,
 	room_id     TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,

@@ -1,1 +1,0 @@
-ALTER TABLE admins ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
