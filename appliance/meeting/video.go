@@ -103,13 +103,13 @@ func (p *picture) keep(i420 []byte, f camera.Frame) {
 }
 
 // videoLoop reads the camera until Leave: converts, encodes and writes each
-// frame, unless the camera is off. Between frames it answers the requests
-// for a keyframe right away by encoding the last picture again as one:
-// when the publishing connection comes up (what was written before it
-// never left the kit) and when the SFU asks (a new subscriber). A viewer's
-// first picture then waits for neither the camera's next frame nor, at
-// the SFU, a second subscription round (see docs/benchmarks.md, Tap →
-// media).
+// frame, unless the camera is off. Between frames it sends a keyframe
+// right away when the publishing connection comes up (what was written
+// before never left the kit: the keyframe kept from then, or the last
+// picture encoded again) and when the SFU asks (a new subscriber). A
+// viewer's first picture then waits for neither the camera's next frame
+// nor, at the SFU, a second subscription round (see docs/benchmarks.md,
+// Tap → media).
 func (s *Session) videoLoop(enc *codec.H264Encoder) {
 	cam := s.cfg.Camera
 	info := cam.Info()
