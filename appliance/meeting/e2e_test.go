@@ -94,11 +94,17 @@ func TestMeetingEndToEnd(t *testing.T) {
 	cam := cameratest.NewSynthetic(1280, 720, 30)
 	sp := audiotest.NewSynthetic(440)
 	var changes atomic.Int64
+	var dtls atomic.Bool
 	kit, err := Join(ctx, Config{
 		URL: srv.URL, Token: meetingtest.Token(t, srv, room, "kit", "Board Room"),
 		Renew:  portalStandIn(srv, room, "kit"), // the restarted SFU has no room
 		Camera: cam, Speakerphone: sp, Logger: testLogger(t),
 		OnChange: func() { changes.Add(1) },
+		OnStep: func(st Step) {
+			if st == StepDTLS {
+				dtls.Store(true)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatalf("kit join: %v", err)
@@ -121,6 +127,12 @@ func TestMeetingEndToEnd(t *testing.T) {
 		}
 		if meetingtest.ChangedPixels(first, last, (720/40)*12) < 50 {
 			t.Error("the clock band did not change between the first and the 45th decoded frame: video is frozen")
+		}
+		// The SDK's debug line that says the publishing connection is up
+		// is also what sends the first keyframe at once (log.go): a newer
+		// SDK that renames it would slow every join by up to a frame.
+		if !dtls.Load() {
+			t.Error("the SDK never logged its publisher's connection as connected (\"peer connection state changed\"): the first keyframe waits for the camera (log.go, steps.go)")
 		}
 	})
 
