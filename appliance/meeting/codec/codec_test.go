@@ -23,16 +23,7 @@ func TestH264RoundTrip(t *testing.T) {
 		{"VGA", 640, 480},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, err := codec.NewH264Encoder(codec.H264Options{Width: tc.w, Height: tc.h, FPS: 30, Bitrate: 1_500_000, KeyframeInterval: 60})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer enc.Close()
-			dec, err := codec.NewH264Decoder()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dec.Close()
+			enc, dec := h264Pair(t, codec.H264Options{Width: tc.w, Height: tc.h, FPS: 30, Bitrate: 1_500_000, KeyframeInterval: 60})
 
 			buf := make([]byte, tc.w*tc.h*3/2)
 			at := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
@@ -75,16 +66,7 @@ func TestH264RoundTrip(t *testing.T) {
 // right while the ring's dead pages are handed back (bsring.go).
 func TestH264DecoderRingTrimmed(t *testing.T) {
 	const w, h = 1280, 720
-	enc, err := codec.NewH264Encoder(codec.H264Options{Width: w, Height: h, FPS: 30, Bitrate: 40_000_000, KeyframeInterval: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec, err := codec.NewH264Decoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
+	enc, dec := h264Pair(t, codec.H264Options{Width: w, Height: h, FPS: 30, Bitrate: 40_000_000, KeyframeInterval: 1})
 	// openh264 zeroes the whole ring when it makes the decoder.
 	if r := codec.RingResident(dec); r < 0 || r > 128<<10 {
 		t.Fatalf("the new decoder's ring: %d bytes resident, want it found (not -1) and trimmed; another openh264 needs bsring.go's offsets redone", r)
@@ -225,4 +207,21 @@ func TestOpusTone(t *testing.T) {
 	if k, err := dec.Decode(nil, pcm[:codec.OpusFrameSamples]); err != nil || k != codec.OpusFrameSamples {
 		t.Errorf("concealing a lost frame: %d samples, %v", k, err)
 	}
+}
+
+// h264Pair makes an encoder with opt and a decoder, both closed when the
+// test ends.
+func h264Pair(t *testing.T, opt codec.H264Options) (*codec.H264Encoder, *codec.H264Decoder) {
+	t.Helper()
+	enc, err := codec.NewH264Encoder(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	dec, err := codec.NewH264Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dec.Close() })
+	return enc, dec
 }
