@@ -460,6 +460,11 @@ func (r *roomctlRunner) run(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(r.bin, append([]string{"-control", r.addr, "-state", r.state}, args...)...).CombinedOutput()
 	if err != nil {
+		// roomd's goroutines into the probe log: what a command that
+		// timed out was waiting for.
+		if r.giveUp != nil {
+			r.giveUp()
+		}
 		t.Fatalf("roomctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
