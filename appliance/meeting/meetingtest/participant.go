@@ -15,6 +15,7 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+	"go.uber.org/zap"
 
 	"roomkit/appliance/meeting/codec"
 )
@@ -69,8 +70,7 @@ func Join(t testing.TB, url, token, kit string) *Participant {
 	p := &Participant{kit: kit, firstVideo: map[string]time.Time{}, subscribedAt: map[string]time.Time{}}
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = p.subscribed
-	// The SDK logs every ICE state change.
-	r, err := lksdk.ConnectToRoomWithToken(url, token, cb, lksdk.WithLogger(protologger.GetDiscardLogger()))
+	r, err := lksdk.ConnectToRoomWithToken(url, token, cb, lksdk.WithLogger(quietLogger(t)))
 	if err != nil {
 		t.Fatalf("participant join: %v", err)
 	}
@@ -261,4 +261,18 @@ func (p *Participant) Subscribed() map[string]time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.subscribedAt)
+}
+
+// quietLogger discards what the SDK logs (every ICE state change, among
+// others). It is a zap logger at error level on purpose: for any other
+// logger, LiveKit's pion adapter formats every pion debug line before
+// dropping it, and formatting a track as pion's onTrack logs it races
+// with pion's own writes to that track (go test -race).
+func quietLogger(t testing.TB) protologger.Logger {
+	t.Helper()
+	l, err := protologger.FromZapLogger(zap.NewNop(), &protologger.Config{Level: "error"})
+	if err != nil {
+		t.Fatalf("participant logger: %v", err)
+	}
+	return l
 }
