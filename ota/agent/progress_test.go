@@ -21,13 +21,7 @@ import (
 func TestProgressSavesBesideStream(t *testing.T) {
 	const size = 1 << 20
 	img := image("2.0.0", size)
-	sum := sha256.Sum256(img)
-	f := gokrazytest.NewFake(t)
-	a, err := New(Config{Host: &fakeHost{}, Target: "amd64", Version: "1.0.0", Gokrazy: f.Client(),
-		Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, tg, f := streamAgent(t, img)
 	drained, release := make(chan struct{}), make(chan struct{})
 	a.src = drainSource{&fakeRepo{releases: map[string][]byte{"2.0.0": img}}, drained}
 	a.saveEvery = 64 << 10
@@ -45,7 +39,6 @@ func TestProgressSavesBesideStream(t *testing.T) {
 		}
 		return nil
 	}
-	tg := &target{Version: "2.0.0", URL: "mem://2.0.0", Length: size, SHA256: fmt.Sprintf("%x", sum)}
 	a.s.Target = tg
 	done := make(chan error, 1)
 	go func() { done <- a.stream(context.Background(), tg, 0) }()
@@ -98,4 +91,19 @@ func (b *drainBody) Read(p []byte) (int, error) {
 		b.once.Do(func() { close(b.drained) })
 	}
 	return n, err
+}
+
+// streamAgent is an agent on version 1.0.0 whose gokrazy is a Fake,
+// quiet, the target of release 2.0.0 made of img (what the download
+// tests and benchmark stream), and the Fake, to read its partition.
+func streamAgent(tb testing.TB, img []byte) (*Agent, *target, *gokrazytest.Fake) {
+	tb.Helper()
+	f := gokrazytest.NewFake(tb)
+	a, err := New(Config{Host: &fakeHost{}, Target: "amd64", Version: "1.0.0", Gokrazy: f.Client(),
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sum := sha256.Sum256(img)
+	return a, &target{Version: "2.0.0", URL: "mem://2.0.0", Length: int64(len(img)), SHA256: fmt.Sprintf("%x", sum)}, f
 }
